@@ -1,0 +1,166 @@
+//! Checks: one kind of inspection each, one file each, all listed in [`CHECKS`].
+//!
+//! A check reads the [`Context`] (the release, its base, the changes between them, the policy and
+//! the evidence) and returns findings. It never prints and never decides the verdict: the runner
+//! applies waivers and the report turns findings into a verdict and an exit code.
+
+mod blast_radius;
+mod options;
+mod policy_change;
+mod runner;
+
+use serde::Serialize;
+
+use crate::Result;
+use crate::config::{Policy, Severity};
+use crate::evidence::EvidenceSet;
+use crate::git::{ChangeSet, Range, Repo};
+
+pub use options::{Options, Problem, Settings};
+pub use runner::{CheckResults, run_checks};
+
+/// Every check gate has, in the order they are listed and run.
+pub static CHECKS: &[&dyn Check] = &[&policy_change::PolicyChange, &blast_radius::BlastRadius];
+
+/// The check with this id, if there is one.
+pub fn find(id: &str) -> Option<&'static dyn Check> {
+    CHECKS.iter().copied().find(|check| check.id() == id)
+}
+
+/// The ids of all checks, for suggestions.
+pub fn ids() -> impl Iterator<Item = &'static str> {
+    CHECKS.iter().map(|check| check.id())
+}
+
+pub trait Check: Sync {
+    /// Stable kebab-case id, used in gate.toml, waivers and every report format.
+    fn id(&self) -> &'static str;
+
+    /// Severity when no policy layer sets one.
+    fn default_severity(&self) -> Severity;
+
+    /// What `gate explain` prints.
+    fn doc(&self) -> &'static Doc;
+
+    /// Checks this check's options as written in one policy layer.
+    fn validate(&self, options: &Options) -> Vec<Problem>;
+
+    /// The severity to run at. Most checks take the configured one; a check may raise it (a
+    /// release cannot lower the severity of the check that watches the policy itself).
+    fn effective_severity(&self, _cx: &Context<'_>, configured: Severity) -> Result<Severity> {
+        Ok(configured)
+    }
+
+    /// Inspects the release and returns what it found, at `severity` unless the check has a
+    /// reason to report a finding at another level.
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity) -> Result<Vec<Finding>>;
+}
+
+/// The text of `gate explain CHECK`.
+#[derive(Debug)]
+pub struct Doc {
+    /// One line: what the check finds.
+    pub summary: &'static str,
+    /// Why it exists: the incident or failure it guards against.
+    pub why: &'static str,
+    /// A finding as the user would see it.
+    pub example: &'static str,
+    /// Its configuration, as TOML with comments.
+    pub config: &'static str,
+}
+
+/// What a check inspects.
+pub struct Context<'a> {
+    pub repo: &'a Repo,
+    pub policy: &'a Policy,
+    pub range: &'a Range,
+    pub changes: &'a ChangeSet,
+    pub evidence: &'a EvidenceSet,
+    pub now: jiff::Timestamp,
+}
+
+/// One thing a check reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub severity: Severity,
+    /// The file the finding is about, relative to the repository root; none for findings about
+    /// the release as a whole.
+    pub path: Option<String>,
+    /// 1-based line in `path`, when the finding is about a line.
+    pub line: Option<u32>,
+    pub message: String,
+    /// How to fix it or waive it.
+    pub help: String,
+    /// Supporting lines shown under the message (a diff, a list of files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// Set when a waiver silences this finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived: Option<Waived>,
+}
+
+impl Finding {
+    pub fn new(check: &'static str, severity: Severity, message: impl Into<String>, help: impl Into<String>) -> Self {
+        Finding {
+            check,
+            severity,
+            path: None,
+            line: None,
+            message: message.into(),
+            help: help.into(),
+            details: Vec::new(),
+            waived: None,
+        }
+    }
+
+    pub fn at(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Whether this finding blocks the release.
+    pub fn blocks(&self, deny_warnings: bool) -> bool {
+        self.waived.is_none()
+            && match self.severity {
+                Severity::Deny => true,
+                Severity::Warn => deny_warnings,
+                Severity::Off => false,
+            }
+    }
+}
+
+/// Why a finding does not block: a waiver in the policy, or approval evidence for the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waived {
+    pub reason: String,
+    /// Last day a waiver applies (YYYY-MM-DD); empty for approval evidence.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub expires: String,
+    /// Where the exception is recorded: `gate.toml:LINE`, or the approval record.
+    pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_ids_are_unique_kebab_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for check in CHECKS {
+            let id = check.id();
+            assert!(seen.insert(id), "duplicate check id {id}");
+            assert!(
+                !id.is_empty()
+                    && id.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase())),
+                "check id {id} is not kebab-case"
+            );
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! A check's options: the keys of `[checks.ID]` other than `severity`.
+//!
+//! Options stay in TOML form (with their spans) until the check reads them, so that each policy
+//! layer can be validated on its own with exact locations, and layers merge key by key: a later
+//! layer replaces the keys it sets and keeps the others.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// The settings struct a check reads its options into.
+pub trait Settings: Deserialize<'static> {
+    /// Problems serde cannot see: ranges, patterns that do not compile.
+    fn problems(&self) -> Vec<Problem> {
+        Vec::new()
+    }
+}
+
+/// A problem with one option, located by its byte span in the policy file it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub span: Option<Range<usize>>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    pub fn new(span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        Problem { span, message: message.into(), help: None }
+    }
+
+    pub fn at<T>(value: &Spanned<T>, message: impl Into<String>) -> Self {
+        Problem::new(Some(value.span()), message)
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    table: DeTable<'static>,
+    span: Range<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { table: DeTable::new(), span: 0..0 }
+    }
+}
+
+impl Options {
+    pub fn new(table: DeTable<'static>, span: Range<usize>) -> Self {
+        Options { table, span }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.table.keys().map(|key| key.get_ref().as_ref())
+    }
+
+    /// Layers this layer's options over `self`: keys it sets replace ours.
+    pub fn merge(&mut self, later: &Options) {
+        for (key, value) in later.table.iter() {
+            self.table.insert(key.clone(), value.clone());
+        }
+    }
+
+    /// Reads the options into the check's settings.
+    pub fn parse<T: Deserialize<'static>>(&self) -> Result<T, toml::de::Error> {
+        let value = Spanned::new(self.span.clone(), DeValue::Table(self.table.clone()));
+        T::deserialize(ValueDeserializer::from(value))
+    }
+
+    /// Every problem with these options: the first serde error, or else what the settings'
+    /// own validation finds.
+    pub fn validate<T: Settings>(&self) -> Vec<Problem> {
+        match self.parse::<T>() {
+            Ok(settings) => settings.problems(),
+            Err(err) => vec![Problem::new(err.span(), err.message().trim_end())],
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `policy-change`: the release changes the gate policy itself.
+//!
+//! A release that edits gate.toml or a rule pack could weaken the gate that judges it. Such a
+//! change blocks unless the release tree carries `approval` evidence. The severity used is the
+//! stricter of the release's policy and the policy that was deployed (the base tree's), so a
+//! release cannot switch this check off for itself.
+
+use serde::Deserialize;
+
+use super::{Check, Context, Doc, Finding, Options, Problem, Settings, Waived};
+use crate::config::{self, PolicyInput, Severity, compile_glob};
+use crate::{Result, git};
+
+pub struct PolicyChange;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct PolicySettings {
+    /// More files that are part of the policy (CODEOWNERS, the CI workflow that runs gate).
+    paths: Vec<toml::Spanned<String>>,
+}
+
+impl Settings for PolicySettings {
+    fn problems(&self) -> Vec<Problem> {
+        self.paths
+            .iter()
+            .filter_map(|p| compile_glob(p.get_ref()).err().map(|err| Problem::at(p, format!("invalid glob: {}", err.kind()))))
+            .collect()
+    }
+}
+
+static DOC: Doc = Doc {
+    summary: "The release changes gate.toml or a rule pack: it blocks unless the release tree is approved.",
+    why: "A release must not weaken the gate that judges it. Turning a check off, adding a waiver or \
+          loosening a threshold in the same release that needs it is how a gate gets quietly bypassed. \
+          The change is fine once someone accountable has approved this exact tree.",
+    example: "policy-change  deny\n  gate.toml: the release changes the gate policy (modified)\n    \
+              help: have it approved: gate evidence add approval --detail \"reviewed by ...\"",
+    config: "[checks.policy-change]\nseverity = \"deny\"          # the base tree's setting wins if it is stricter\npaths = [\"CODEOWNERS\"]      # more files that count as policy (globs)",
+};
+
+impl Check for PolicyChange {
+    fn id(&self) -> &'static str {
+        "policy-change"
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Deny
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<PolicySettings>()
+    }
+
+    fn effective_severity(&self, cx: &Context<'_>, configured: Severity) -> Result<Severity> {
+        let Some(base_tree) = cx.range.base.tree else { return Ok(configured) };
+        let file = cx.policy.files.first().map_or("gate.toml", String::as_str);
+        let text = git::read_file(cx.repo, base_tree, file)?;
+        let read_pack = |path: &str| git::read_file(cx.repo, base_tree, path);
+        let input = PolicyInput { file: text.map(|text| (format!("{file} (last deploy)"), text)), read_pack: &read_pack };
+        // A deployed policy that gate cannot read any more gives no floor; the code default does.
+        let floor = config::load(&input).map_or(self.default_severity(), |policy| policy.check(self.id()).severity);
+        Ok(configured.max(floor))
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity) -> Result<Vec<Finding>> {
+        if cx.range.base.is_first_deploy() {
+            return Ok(Vec::new());
+        }
+        let settings: PolicySettings = options.parse().map_err(|e| crate::Error::new(e.message().to_string()))?;
+        let mut extra = globset::GlobSetBuilder::new();
+        for pattern in &settings.paths {
+            if let Ok(glob) = compile_glob(pattern.get_ref()) {
+                extra.add(glob);
+            }
+        }
+        let extra = extra.build().unwrap_or_else(|_| globset::GlobSet::empty());
+        let is_policy = |path: &str| path == "gate.toml" || cx.policy.files.iter().any(|f| f == path) || extra.is_match(path);
+        let approval = cx.evidence.of_kind("approval").last();
+
+        let mut findings = Vec::new();
+        for change in cx.changes.iter() {
+            let old_is_policy = change.old_path.as_deref().is_some_and(is_policy);
+            if !is_policy(&change.path) && !old_is_policy {
+                continue;
+            }
+            let what = match change.status {
+                git::Status::Renamed => format!("renamed from {}", change.old_path.as_deref().unwrap_or("?")),
+                other => format!("{other:?}").to_lowercase(),
+            };
+            let mut finding = Finding::new(
+                self.id(),
+                severity,
+                format!("the release changes the gate policy ({what}); a release must not change the rules that judge it"),
+                "have this release approved: gate evidence add approval --detail \"who reviewed the policy change\"",
+            )
+            .at(&change.path);
+            if let Some(record) = approval {
+                finding.waived = Some(Waived {
+                    reason: format!(
+                        "approved by {}{}",
+                        record.by,
+                        record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+                    ),
+                    expires: String::new(),
+                    source: format!("approval evidence recorded {}", record.at),
+                });
+            }
+            findings.push(finding);
+        }
+        Ok(findings)
+    }
+}

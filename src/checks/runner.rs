@@ -1,0 +1,58 @@
+//! Runs the checks and applies waivers.
+
+use super::{CHECKS, Context, Finding, Waived};
+use crate::Result;
+use crate::config::Severity;
+
+/// What a run of the checks produced.
+#[derive(Debug, Clone)]
+pub struct CheckResults {
+    /// Every finding, waived ones included, sorted by check, path, line and message.
+    pub findings: Vec<Finding>,
+    /// The checks that ran and at which severity, in registry order.
+    pub ran: Vec<(&'static str, Severity)>,
+}
+
+/// Runs every check that is not off, then marks the findings that a valid waiver covers.
+pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
+    let mut findings = Vec::new();
+    let mut ran = Vec::new();
+    for check in CHECKS {
+        let policy = cx.policy.check(check.id());
+        let severity = check.effective_severity(cx, policy.severity)?;
+        if severity == Severity::Off {
+            continue;
+        }
+        ran.push((check.id(), severity));
+        findings.extend(check.run(cx, &policy.options, severity)?);
+    }
+    let today = cx.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    for finding in &mut findings {
+        if finding.waived.is_some() {
+            continue;
+        }
+        let path = finding.path.as_deref().unwrap_or("");
+        let matching = cx.policy.waivers.iter().filter(|w| w.check == finding.check && w.matcher.is_match(path));
+        let mut expired = None;
+        for waiver in matching {
+            if waiver.expires >= today {
+                finding.waived = Some(Waived {
+                    reason: waiver.reason.clone(),
+                    expires: waiver.expires.to_string(),
+                    source: waiver.origin.to_string(),
+                });
+                break;
+            }
+            expired = Some(waiver);
+        }
+        if finding.waived.is_none()
+            && let Some(waiver) = expired
+        {
+            finding.message.push_str(&format!(" (the waiver at {} expired on {})", waiver.origin, waiver.expires));
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.check, &a.path, a.line, &a.message).cmp(&(b.check, &b.path, b.line, &b.message))
+    });
+    Ok(CheckResults { findings, ran })
+}

@@ -1,0 +1,203 @@
+//! The command line, as clap derive types and nothing else. `gate --help` is generated from the
+//! doc comments here, so they are written for the person at the terminal.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// gate: a deployment safety gate.
+///
+/// Compares a release with the last deploy of an environment and blocks the deploy when the
+/// release carries the kinds of change that caused real outages. Exit codes: 0 pass, 1 blocked,
+/// 2 gate could not decide (bad arguments, bad config, a git error, missing history).
+#[derive(Debug, Parser)]
+#[command(name = "gate", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Policy file to use instead of gate.toml at the repository root.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// When to colour human output (NO_COLOR and CLICOLOR_FORCE are honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a release against the last deploy of an environment and give a verdict.
+    Check(CheckArgs),
+    /// List what would ship: the files the release changes since the last deploy.
+    Diff(DiffArgs),
+    /// Show each environment's last deploy and what is pending.
+    Status(StatusArgs),
+    /// Record a successful deploy of a release to an environment in the ledger.
+    Record(RecordArgs),
+    /// Add or list evidence (approval, backup, ...) bound to a release tree.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Add a waiver for one finding to gate.toml.
+    Waive(WaiveArgs),
+    /// Write a commented gate.toml for this repository.
+    Init(InitArgs),
+    /// Explain a check: what it does, why, an example and how to configure it.
+    Explain(ExplainArgs),
+    /// List every check with its id, severity and where that setting came from.
+    Checks,
+}
+
+/// The range a command works on: a release and what it is compared with.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RangeArgs {
+    /// Environment the release is going to (its last deploy is the base).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// The release: any revision (commit, branch, tag). Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+
+    /// Compare with this revision instead of the environment's last deploy.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Treat warnings as blocking.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Show only this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Environment the release was deployed to.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// The release that was deployed. Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Record evidence of KIND (approval, backup, ...) for the release tree.
+    Add(EvidenceAddArgs),
+    /// List the evidence recorded for the release tree.
+    List(EvidenceListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvidenceAddArgs {
+    /// Kind of evidence: approval, backup, or any kebab-case word your policy asks for.
+    #[arg(value_name = "KIND")]
+    pub kind: String,
+
+    /// The release the evidence is for. Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+
+    /// Free text kept with the record (ticket, reviewer, backup id).
+    #[arg(long, value_name = "TEXT")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvidenceListArgs {
+    /// The release to list evidence for. Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct WaiveArgs {
+    /// The check whose finding is waived.
+    #[arg(value_name = "CHECK")]
+    pub check: String,
+
+    /// The path the finding is about (a glob is allowed).
+    #[arg(long, value_name = "PATH")]
+    pub path: String,
+
+    /// Why this exception is acceptable; shown with every waived finding.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+
+    /// Last day the waiver applies (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub expires: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing gate.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The check id, for example `policy-change`.
+    #[arg(value_name = "CHECK")]
+    pub check: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Formats of the `gate check` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Formats of listings (`gate diff`, `gate status`, `gate evidence list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}

@@ -1,0 +1,60 @@
+//! `gate check`: the verdict on a release.
+
+use std::path::Path;
+
+use super::{Io, Outcome, load_policy, write_atomically};
+use crate::checks::{Context, run_checks};
+use crate::cli::CheckArgs;
+use crate::git::{self, BaseSource, Repo, ledger};
+use crate::report::{self, Report, Verdict};
+use crate::{Error, Result, evidence, time};
+
+pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
+    let repo = Repo::discover()?;
+    let now = time::now()?;
+    let release_tree = repo.commit(args.range.release.as_deref().unwrap_or("HEAD"))?.tree_id();
+    let policy = load_policy(Some(&repo), config, Some(release_tree))?;
+    let range = git::resolve_range(&repo, &policy, &args.range)?;
+    let changes = git::changes(&repo, &range)?;
+    let evidence = evidence::for_tree(&repo, range.release.tree)?;
+    let cx = Context { repo: &repo, policy: &policy, range: &range, changes: &changes, evidence: &evidence, now };
+    let results = run_checks(&cx)?;
+
+    let report = Report {
+        notes: notes(&repo, &range),
+        files_changed: changes.len(),
+        range,
+        results,
+        deny_warnings: args.deny_warnings,
+    };
+    let mut bytes = Vec::new();
+    report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
+    match &args.output {
+        Some(path) => write_atomically(path, &bytes)?,
+        None => io.out.write_all(&bytes).map_err(|err| Error::io("cannot write the report", &err))?,
+    }
+    Ok(match report.verdict() {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Blocked => Outcome::Blocked,
+    })
+}
+
+/// What the reader must know to trust the verdict.
+fn notes(repo: &Repo, range: &git::Range) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let BaseSource::FirstDeploy { reason } = &range.base.source {
+        let mut note = format!("{reason}: the whole release tree is checked as a first deploy");
+        if range.environment.is_some() {
+            note.push_str(&format!(
+                "; if deploys are recorded on the remote, fetch them first: git fetch {} '{}'",
+                repo.default_remote(),
+                ledger::REFSPEC
+            ));
+        }
+        notes.push(note);
+    }
+    if time::clock_overridden() {
+        notes.push(format!("the clock is set by {}; times are not the real time", time::NOW_VAR));
+    }
+    notes
+}

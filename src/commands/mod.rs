@@ -1,0 +1,130 @@
+//! The commands: each one loads what it needs (repository, policy, range), calls the library and
+//! writes its output. Reports go to `out`; nothing here exits the process.
+
+mod check;
+mod diff;
+mod evidence;
+mod explain;
+mod init;
+mod record;
+mod status;
+mod waive;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command, EvidenceCommand};
+use crate::config::{self, Policy, PolicyInput};
+use crate::git::Repo;
+use crate::{Error, Result};
+
+/// Where a command writes.
+pub struct Io<'a> {
+    /// Reports and listings.
+    pub out: &'a mut dyn Write,
+    /// Progress and advice that is not part of the report.
+    pub err: &'a mut dyn Write,
+}
+
+/// How a command ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit code 0.
+    Pass,
+    /// Exit code 1: at least one finding blocks the release.
+    Blocked,
+}
+
+/// Runs the command the user asked for.
+pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
+    let config = cli.config.as_deref();
+    match &cli.command {
+        Command::Check(args) => check::run(args, config, io),
+        Command::Diff(args) => diff::run(args, config, io),
+        Command::Status(args) => status::run(args, config, io),
+        Command::Record(args) => record::run(args, config, io),
+        Command::Evidence(EvidenceCommand::Add(args)) => evidence::add(args, io),
+        Command::Evidence(EvidenceCommand::List(args)) => evidence::list(args, io),
+        Command::Waive(args) => waive::run(args, config, io),
+        Command::Init(args) => init::run(args, config, io),
+        Command::Explain(args) => explain::explain(args, io),
+        Command::Checks => explain::list(config, io),
+    }
+}
+
+/// The default name of the policy file, at the repository root.
+pub const POLICY_FILE: &str = "gate.toml";
+
+/// Loads the policy for a repository: `--config FILE` if given, else gate.toml at the root of
+/// the working tree, else (in a bare repository) gate.toml in the release tree, else the
+/// built-in defaults.
+pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, release_tree: Option<git2::Oid>) -> Result<Policy> {
+    let workdir = repo.and_then(Repo::workdir).map(Path::to_path_buf);
+    let mut policy = if let Some(path) = config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| Error::with_fix(format!("cannot read the policy file {}: {err}", path.display()), "check the --config path"))?;
+        // Pack paths come back joined to the file's name: repository-relative when the file is
+        // in the working tree, else relative to the current directory like the path given.
+        let relative = workdir.as_deref().and_then(|root| repo_relative(path, root));
+        let name = relative.clone().unwrap_or_else(|| path.to_string_lossy().into_owned());
+        let read_pack = |pack: &str| match (&relative, &workdir) {
+            (Some(_), Some(root)) => read_optional(&root.join(pack)),
+            _ => read_optional(Path::new(pack)),
+        };
+        config::load(&PolicyInput { file: Some((name.clone(), text)), read_pack: &read_pack })?
+    } else if let Some(root) = &workdir {
+        let path = root.join(POLICY_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => return Err(Error::io(format!("cannot read {}", path.display()), &err)),
+        };
+        let read_pack = |pack: &str| read_optional(&root.join(pack));
+        config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
+    } else if let (Some(repo), Some(tree)) = (repo, release_tree) {
+        let text = crate::git::read_file(repo, tree, POLICY_FILE)?;
+        let read_pack = |pack: &str| crate::git::read_file(repo, tree, pack);
+        config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
+    } else {
+        config::load(&PolicyInput { file: None, read_pack: &|_| Ok(None) })?
+    };
+    if policy.files.is_empty() {
+        // No gate.toml yet: adding one is still a change to the policy in force.
+        policy.files.push(POLICY_FILE.to_string());
+    }
+    Ok(policy)
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Error::io(format!("cannot read {}", path.display()), &err)),
+    }
+}
+
+/// `path` relative to the working tree root, when it is inside it.
+fn repo_relative(path: &Path, root: &Path) -> Option<String> {
+    let absolute = std::fs::canonicalize(path).ok()?;
+    let root = std::fs::canonicalize(root).ok()?;
+    let relative = absolute.strip_prefix(&root).ok()?;
+    Some(relative.to_string_lossy().replace('\\', "/"))
+}
+
+/// Writes `bytes` to `path` so that readers see the old file or the new one, never a part:
+/// a temporary file in the same directory, renamed over the target.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".to_string());
+    let temp = dir.join(format!(".{name}.gate-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    result.map_err(|err| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(format!("cannot write {}", path.display()), &err)
+    })
+}

@@ -1,0 +1,30 @@
+//! `gate record`: record a successful deploy in the ledger.
+
+use std::path::Path;
+
+use super::{Io, Outcome, load_policy};
+use crate::cli::RecordArgs;
+use crate::git::{Repo, ledger, short};
+use crate::{Error, Result, time};
+
+pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
+    let repo = Repo::discover()?;
+    let now = time::now()?;
+    let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
+    let policy = load_policy(Some(&repo), config, Some(commit.tree_id()))?;
+    let env = policy.environment(&args.env)?;
+    let actor = repo.actor();
+    let deploy = ledger::record(&repo, env, &commit, &actor, now)?;
+    writeln!(
+        io.out,
+        "recorded: {} deployed to {} by {} at {}\nshare it: git push {} '{}'",
+        short(deploy.commit),
+        deploy.environment,
+        deploy.by,
+        time::human(deploy.at),
+        repo.default_remote(),
+        ledger::REFSPEC
+    )
+    .map_err(|err| Error::io("cannot write", &err))?;
+    Ok(Outcome::Pass)
+}

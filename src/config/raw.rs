@@ -1,0 +1,65 @@
+//! The policy file as written: serde types that reject unknown keys and keep the span of every
+//! value a user types, so that validation can point at it.
+//!
+//! Sections are deserialized one at a time (see `load.rs`), so a mistake in one section does not
+//! hide the mistakes in the others.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type Strings = Spanned<Vec<Spanned<String>>>;
+
+/// The top-level keys, in the order `gate init` writes them.
+pub const TOP_LEVEL_KEYS: &[&str] = &["extends", "paths", "environments", "checks", "waivers"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPaths {
+    pub scripts: Option<Strings>,
+    pub tests: Option<Strings>,
+    pub config: Option<Strings>,
+    pub manifests: Option<Strings>,
+    pub ignore: Option<Strings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawEnvironment {
+    /// Take the last deploy from the newest tag matching this pattern instead of the ledger.
+    pub deploy_tags: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawWaiver {
+    pub check: Spanned<String>,
+    pub path: Spanned<String>,
+    pub reason: Spanned<String>,
+    /// A date, quoted or as a TOML date literal.
+    pub expires: Spanned<toml::Value>,
+}
+
+/// Check severities as written in `[checks.ID] severity = "..."`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Off,
+    Warn,
+    Deny,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Off => "off",
+            Severity::Warn => "warn",
+            Severity::Deny => "deny",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,258 @@
+//! The ledger: where deploys are recorded, in git itself.
+//!
+//! Each environment has one ref, `refs/gate/deploys/ENV`. It points at a ledger entry: a commit
+//! whose tree is the deployed tree, whose parents are the previous entry (if any) and the
+//! deployed commit, and whose message records who deployed what and when. So:
+//!
+//! - `git diff refs/gate/deploys/production HEAD` shows what would ship,
+//! - `git log refs/gate/deploys/production..HEAD` lists the pending commits,
+//! - `git log --first-parent refs/gate/deploys/production` is the deploy history,
+//! - fetching the ref brings the deployed commit along, and it is never garbage collected.
+//!
+//! The ref only moves by compare-and-swap, retried on conflict, so two deploys recorded at the
+//! same moment both land in the history. Teams that already tag deploys can set
+//! `deploy-tags = "PATTERN"` on an environment; the newest matching tag is then the last deploy.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use git2::{Commit, ErrorCode, ObjectType, Oid, Signature};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::repo::{Actor, Repo, short};
+use crate::config::Environment;
+use crate::{Error, Result, time};
+
+/// Ledger refs live under this prefix, one per environment.
+pub const PREFIX: &str = "refs/gate/deploys/";
+
+/// The refspec that fetches (and pushes) the ledger.
+pub const REFSPEC: &str = "refs/gate/*:refs/gate/*";
+
+/// How many times a conflicting concurrent update is retried before giving up.
+const MAX_ATTEMPTS: u32 = 64;
+
+pub fn ref_name(environment: &str) -> String {
+    format!("{PREFIX}{environment}")
+}
+
+/// A recorded deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deploy {
+    pub environment: String,
+    #[serde(serialize_with = "super::serialize_oid")]
+    pub commit: Oid,
+    #[serde(serialize_with = "super::serialize_oid")]
+    pub tree: Oid,
+    #[serde(serialize_with = "serialize_time")]
+    pub at: Timestamp,
+    pub by: String,
+    pub source: DeploySource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum DeploySource {
+    /// A ledger entry commit.
+    Ledger {
+        #[serde(serialize_with = "super::serialize_oid")]
+        entry: Oid,
+    },
+    /// A tag matching the environment's `deploy-tags` pattern.
+    Tag { name: String },
+}
+
+impl std::fmt::Display for DeploySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeploySource::Ledger { .. } => f.write_str("ledger"),
+            DeploySource::Tag { name } => write!(f, "tag {name}"),
+        }
+    }
+}
+
+fn serialize_time<S: serde::Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&time::iso(*at))
+}
+
+/// The last deploy of an environment, from its ledger ref or its deploy tags.
+pub fn last_deploy(repo: &Repo, env: &Environment) -> Result<Option<Deploy>> {
+    Ok(history(repo, env, 1)?.into_iter().next())
+}
+
+/// Up to `limit` deploys of an environment, newest first.
+pub fn history(repo: &Repo, env: &Environment, limit: usize) -> Result<Vec<Deploy>> {
+    if let Some(tags) = &env.deploy_tags {
+        let mut deploys = tag_deploys(repo, &env.name, &tags.matcher)?;
+        deploys.truncate(limit);
+        return Ok(deploys);
+    }
+    let name = ref_name(&env.name);
+    let mut next = match repo.git.refname_to_id(&name) {
+        Ok(id) => Some(id),
+        Err(err) if err.code() == ErrorCode::NotFound => None,
+        Err(err) => return Err(Error::git(format!("cannot read {name}"), &err)),
+    };
+    let mut deploys = Vec::new();
+    while let Some(id) = next {
+        if deploys.len() >= limit {
+            break;
+        }
+        let entry = match repo.git.find_commit(id) {
+            Ok(entry) => entry,
+            // Older entries may be cut off by a shallow fetch; the history shown simply ends.
+            Err(err) if err.code() == ErrorCode::NotFound && !deploys.is_empty() => break,
+            Err(err) if err.code() == ErrorCode::NotFound => {
+                return Err(repo.missing_object(id, &format!("the ledger entry of {}", env.name)));
+            }
+            Err(err) => return Err(Error::git(format!("cannot read {name}"), &err)),
+        };
+        deploys.push(parse_entry(&entry, &env.name)?);
+        next = (entry.parent_count() == 2).then(|| entry.parent_id(0).ok()).flatten();
+    }
+    Ok(deploys)
+}
+
+/// Reads a ledger entry's message. An entry gate cannot read stops the run rather than being
+/// guessed at.
+fn parse_entry(entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
+    let message = entry.message().unwrap_or_default();
+    let field = |key: &str| {
+        message.lines().find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix(": ")).map(str::trim))
+    };
+    let corrupt = || {
+        Error::with_fix(
+            format!("{} points at {} which is not a gate ledger entry", ref_name(environment), short(entry.id())),
+            format!("restore the ref from its reflog (`git reflog {}`) or a remote", ref_name(environment)),
+        )
+    };
+    let commit = field("Gate-Commit").and_then(|v| Oid::from_str(v).ok()).ok_or_else(corrupt)?;
+    let tree = field("Gate-Tree").and_then(|v| Oid::from_str(v).ok()).unwrap_or_else(|| entry.tree_id());
+    let at = field("Gate-At").and_then(|v| v.parse::<Timestamp>().ok()).unwrap_or_else(|| time::from_git(entry.time()));
+    let by = field("Gate-By").map_or_else(|| entry.author().to_string(), str::to_string);
+    Ok(Deploy {
+        environment: environment.to_string(),
+        commit,
+        tree,
+        at,
+        by,
+        source: DeploySource::Ledger { entry: entry.id() },
+    })
+}
+
+/// Deploys read from tags that match the environment's pattern, newest first. An annotated
+/// tag's tagger and date say who deployed and when; a lightweight tag falls back to the commit.
+fn tag_deploys(repo: &Repo, environment: &str, matcher: &globset::GlobMatcher) -> Result<Vec<Deploy>> {
+    let references = repo.git.references().map_err(|err| Error::git("cannot list tags", &err))?;
+    let mut deploys = Vec::new();
+    for reference in references {
+        let reference = reference.map_err(|err| Error::git("cannot list tags", &err))?;
+        let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else { continue };
+        if !matcher.is_match(name) {
+            continue;
+        }
+        let name = name.to_string();
+        let target = reference.target().unwrap_or(Oid::ZERO_SHA1);
+        let commit = reference.peel_to_commit().map_err(|err| {
+            if err.code() == ErrorCode::NotFound {
+                repo.missing_object(target, &format!("the commit tagged {name}"))
+            } else {
+                Error::git(format!("cannot read tag {name}"), &err)
+            }
+        })?;
+        let tagger = reference.peel(ObjectType::Tag).ok().and_then(|o| o.into_tag().ok()).and_then(|t| t.tagger().map(|s| s.to_owned()));
+        let signature = tagger.unwrap_or_else(|| commit.committer().to_owned());
+        deploys.push(Deploy {
+            environment: environment.to_string(),
+            commit: commit.id(),
+            tree: commit.tree_id(),
+            at: time::from_git(signature.when()),
+            by: signature.to_string(),
+            source: DeploySource::Tag { name },
+        });
+    }
+    deploys.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| natural_desc(a, b)));
+    Ok(deploys)
+}
+
+fn natural_desc(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
+    let name = |d: &Deploy| match &d.source {
+        DeploySource::Tag { name } => name.clone(),
+        DeploySource::Ledger { .. } => String::new(),
+    };
+    name(b).cmp(&name(a))
+}
+
+/// Records that `commit` was deployed to `environment`, by compare-and-swap on the ledger ref.
+pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor, at: Timestamp) -> Result<Deploy> {
+    if let Some(tags) = &env.deploy_tags {
+        return Err(Error::with_fix(
+            format!("deploys of {} are read from tags matching `{}`, not from the ledger", env.name, tags.pattern),
+            format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit.id())),
+        ));
+    }
+    let refname = ref_name(&env.name);
+    let when = git2::Time::new(at.as_second(), 0);
+    let signature = Signature::new(&actor.name, &actor.email, &when)
+        .map_err(|err| Error::git(format!("cannot use `{actor}` as the recorder's identity"), &err))?;
+    let tree = commit.tree().map_err(|err| Error::git("cannot read the release tree", &err))?;
+    let message = format!(
+        "gate: deployed {short} to {env}\n\nGate-Environment: {env}\nGate-Commit: {commit}\nGate-Tree: {tree}\nGate-By: {actor}\nGate-At: {at}\n",
+        short = short(commit.id()),
+        env = env.name,
+        commit = commit.id(),
+        tree = tree.id(),
+        at = time::iso(at),
+    );
+    for attempt in 0..MAX_ATTEMPTS {
+        let current = match repo.git.refname_to_id(&refname) {
+            Ok(id) => Some(repo.git.find_commit(id).map_err(|err| Error::git(format!("cannot read {refname}"), &err))?),
+            Err(err) if err.code() == ErrorCode::NotFound => None,
+            Err(err) => return Err(Error::git(format!("cannot read {refname}"), &err)),
+        };
+        if let Some(current) = &current {
+            parse_entry(current, &env.name)?;
+        }
+        let parents: Vec<&Commit<'_>> = current.iter().chain(std::iter::once(commit)).collect();
+        let entry = repo
+            .git
+            .commit(None, &signature, &signature, &message, &tree, &parents)
+            .map_err(|err| Error::git("cannot write the ledger entry", &err))?;
+        let log = format!("gate record: {} to {}", short(commit.id()), env.name);
+        let updated = match &current {
+            Some(current) => repo.git.reference_matching(&refname, entry, true, current.id(), &log),
+            None => repo.git.reference(&refname, entry, false, &log),
+        };
+        match updated {
+            Ok(_) => {
+                return Ok(Deploy {
+                    environment: env.name.clone(),
+                    commit: commit.id(),
+                    tree: tree.id(),
+                    at,
+                    by: actor.to_string(),
+                    source: DeploySource::Ledger { entry },
+                });
+            }
+            Err(err) if is_conflict(&err) => backoff(attempt),
+            Err(err) => return Err(Error::git(format!("cannot update {refname}"), &err)),
+        }
+    }
+    Err(Error::with_fix(
+        format!("{refname} kept changing under gate ({MAX_ATTEMPTS} attempts)"),
+        "another process is recording deploys in a loop; try again when it stops",
+    ))
+}
+
+/// A lost compare-and-swap race: another writer moved or locked the ref first.
+pub fn is_conflict(err: &git2::Error) -> bool {
+    matches!(err.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists)
+}
+
+/// Waits a short, random, growing time so that racing writers spread out.
+pub fn backoff(attempt: u32) {
+    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % 10;
+    let millis = (u64::from(attempt.min(10)) * 5 + jitter).max(1);
+    std::thread::sleep(Duration::from_millis(millis));
+}

@@ -1,0 +1,175 @@
+//! Everything that touches git: the repository, the release range, the tree diff, the ledger
+//! and notes.
+
+mod diff;
+pub mod ledger;
+pub mod notes;
+mod repo;
+
+use git2::{ErrorCode, Oid};
+use serde::Serialize;
+
+use crate::cli::RangeArgs;
+use crate::config::Policy;
+use crate::{Error, Result};
+
+pub use diff::{Change, ChangeSet, MAX_INSPECTED_BYTES, Mode, Side, Status, diff_trees};
+pub use ledger::{Deploy, DeploySource};
+pub use repo::{Actor, Repo, short};
+
+/// The release and what it is compared with.
+#[derive(Debug, Clone, Serialize)]
+pub struct Range {
+    pub environment: Option<String>,
+    pub release: Release,
+    pub base: Base,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    /// The revision as the user gave it (`HEAD` by default).
+    pub rev: String,
+    #[serde(serialize_with = "serialize_oid")]
+    pub commit: Oid,
+    #[serde(serialize_with = "serialize_oid")]
+    pub tree: Oid,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Base {
+    /// The base commit; none when nothing is deployed yet and the whole release is new.
+    #[serde(serialize_with = "serialize_opt_oid")]
+    pub commit: Option<Oid>,
+    #[serde(serialize_with = "serialize_opt_oid")]
+    pub tree: Option<Oid>,
+    pub source: BaseSource,
+}
+
+/// Why this base was chosen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum BaseSource {
+    /// `--base REV`.
+    Argument { rev: String },
+    /// The environment's last deploy.
+    LastDeploy { deploy: Deploy },
+    /// No deploy is recorded: the whole release tree is treated as new.
+    FirstDeploy { reason: String },
+}
+
+impl Base {
+    pub fn is_first_deploy(&self) -> bool {
+        matches!(self.source, BaseSource::FirstDeploy { .. })
+    }
+}
+
+pub(crate) fn serialize_oid<S: serde::Serializer>(id: &Oid, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&id.to_string())
+}
+
+fn serialize_opt_oid<S: serde::Serializer>(id: &Option<Oid>, s: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.serialize_str(&id.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Resolves the release and its base.
+///
+/// The base is, in order: `--base REV`; the environment's last deploy; and when no deploy is
+/// recorded (or no environment is given), nothing: the whole release tree is checked as a first
+/// deploy, and the report says so. A recorded last deploy whose commit is missing from this
+/// clone is an error with the `git fetch` that fixes it, never a silent fallback.
+pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<Range> {
+    let rev = args.release.clone().unwrap_or_else(|| "HEAD".to_string());
+    let commit = repo.commit(&rev)?;
+    let release = Release {
+        rev,
+        commit: commit.id(),
+        tree: commit.tree_id(),
+        summary: commit.summary().ok().flatten().unwrap_or_default().to_string(),
+    };
+    let environment = args.env.as_deref().map(|name| policy.environment(name)).transpose()?;
+    let base = if let Some(rev) = &args.base {
+        let commit = repo.commit(rev)?;
+        Base { commit: Some(commit.id()), tree: Some(commit.tree_id()), source: BaseSource::Argument { rev: rev.clone() } }
+    } else if let Some(env) = environment {
+        match ledger::last_deploy(repo, env)? {
+            Some(deploy) => {
+                let commit = repo.required_commit(deploy.commit, &format!("the last deploy of {}", env.name))?;
+                Base { commit: Some(commit.id()), tree: Some(commit.tree_id()), source: BaseSource::LastDeploy { deploy } }
+            }
+            None => {
+                let reason = match &env.deploy_tags {
+                    Some(tags) => format!("no tag matches `{}`, the deploy tags of {}", tags.pattern, env.name),
+                    None => format!("no deploy of {} is recorded in the ledger ({})", env.name, ledger::ref_name(&env.name)),
+                };
+                Base { commit: None, tree: None, source: BaseSource::FirstDeploy { reason } }
+            }
+        }
+    } else {
+        Base {
+            commit: None,
+            tree: None,
+            source: BaseSource::FirstDeploy { reason: "no environment was given (--env) and no --base".to_string() },
+        }
+    };
+    Ok(Range { environment: environment.map(|e| e.name.clone()), release, base })
+}
+
+/// Diffs the base tree against the release tree.
+pub fn changes(repo: &Repo, range: &Range) -> Result<ChangeSet> {
+    let tree = |id: Oid| repo.git.find_tree(id).map_err(|err| Error::git(format!("cannot read tree {}", short(id)), &err));
+    let release = tree(range.release.tree)?;
+    let base = range.base.tree.map(tree).transpose()?;
+    diff_trees(repo, base.as_ref(), &release)
+}
+
+/// A commit count that stops at a cap, so its cost stays bounded on long histories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CommitCount {
+    pub count: usize,
+    /// True when counting stopped at the cap: there are at least `count` commits.
+    pub capped: bool,
+}
+
+/// Counts the commits in the release that are not in the base, up to `cap`.
+pub fn count_commits(repo: &Repo, base: Option<Oid>, release: Oid, cap: usize) -> Result<CommitCount> {
+    let fail = |err: git2::Error| Error::git("cannot walk the release history", &err);
+    let mut walk = repo.git.revwalk().map_err(fail)?;
+    walk.push(release).map_err(fail)?;
+    if let Some(base) = base {
+        walk.hide(base).map_err(fail)?;
+    }
+    let mut count = 0;
+    for id in walk {
+        match id {
+            Ok(_) => count += 1,
+            Err(err) if err.code() == ErrorCode::NotFound => {
+                return Err(repo.missing_object(release, "part of the release history"));
+            }
+            Err(err) => return Err(fail(err)),
+        }
+        if count > cap {
+            return Ok(CommitCount { count: cap, capped: true });
+        }
+    }
+    Ok(CommitCount { count, capped: false })
+}
+
+/// The text of the file at `path` in `tree`, if it exists and is a regular file.
+pub fn read_file(repo: &Repo, tree: Oid, path: &str) -> Result<Option<String>> {
+    let fail = |err: git2::Error| Error::git(format!("cannot read {path} from tree {}", short(tree)), &err);
+    let tree = repo.git.find_tree(tree).map_err(fail)?;
+    let entry = match tree.get_path(std::path::Path::new(path)) {
+        Ok(entry) => entry,
+        Err(err) if err.code() == ErrorCode::NotFound => return Ok(None),
+        Err(err) => return Err(fail(err)),
+    };
+    if entry.kind() != Some(git2::ObjectType::Blob) {
+        return Ok(None);
+    }
+    let blob = repo.git.find_blob(entry.id()).map_err(fail)?;
+    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+}

@@ -1,0 +1,40 @@
+//! The `gate` binary: parse the command line, decide on colour, run, map the outcome to the
+//! exit code (0 pass, 1 blocked, 2 could not decide).
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use gate::cli::{Cli, ColorChoice};
+use gate::{Io, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    colored::control::set_override(use_color(cli.color, std::io::stdout().is_terminal()));
+
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    let result = gate::run(&cli, &mut Io { out: &mut stdout, err: &mut stderr });
+    let _ = stdout.flush();
+    match result {
+        Ok(Outcome::Pass) => ExitCode::SUCCESS,
+        Ok(Outcome::Blocked) => ExitCode::from(1),
+        Err(err) => {
+            let _ = writeln!(stderr, "gate: error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--color`, then NO_COLOR (any non-empty value turns colour off), then CLICOLOR_FORCE, then
+/// whether the output is a terminal.
+fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto if set("CLICOLOR_FORCE") => true,
+        ColorChoice::Auto => is_terminal,
+    }
+}

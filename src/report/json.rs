@@ -1,0 +1,58 @@
+//! The JSON report: versioned, findings sorted, the same bytes for the same inputs.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{JSON_VERSION, Report, Tally, Verdict};
+use crate::checks::Finding;
+use crate::config::Severity;
+use crate::git::BaseSource;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    verdict: Verdict,
+    environment: Option<&'a str>,
+    /// The base commit id; null when nothing is deployed yet.
+    base: Option<String>,
+    /// The release commit id.
+    release: String,
+    release_tree: String,
+    release_rev: &'a str,
+    base_source: &'a BaseSource,
+    files_changed: usize,
+    deny_warnings: bool,
+    summary: Tally,
+    checks: Vec<JsonCheck>,
+    notes: &'a [String],
+    findings: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct JsonCheck {
+    id: &'static str,
+    severity: Severity,
+}
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let range = &report.range;
+    let json = JsonReport {
+        version: JSON_VERSION,
+        verdict: report.verdict(),
+        environment: range.environment.as_deref(),
+        base: range.base.commit.map(|id| id.to_string()),
+        release: range.release.commit.to_string(),
+        release_tree: range.release.tree.to_string(),
+        release_rev: &range.release.rev,
+        base_source: &range.base.source,
+        files_changed: report.files_changed,
+        deny_warnings: report.deny_warnings,
+        summary: report.tally(),
+        checks: report.results.ran.iter().map(|(id, severity)| JsonCheck { id, severity: *severity }).collect(),
+        notes: &report.notes,
+        findings: &report.results.findings,
+    };
+    serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
+    writeln!(out)
+}

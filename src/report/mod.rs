@@ -1,0 +1,107 @@
+//! Reports: the verdict of `gate check`, written in one of several formats.
+//!
+//! The library builds a [`Report`]; each format is a function that writes it to a `dyn Write`,
+//! so tests can render into a buffer. Reports are deterministic: the same inputs give the same
+//! bytes.
+
+mod human;
+mod json;
+mod style;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::checks::{CheckResults, Finding};
+use crate::cli::Format;
+use crate::config::Severity;
+use crate::git::{BaseSource, Range, short};
+
+/// Version of the JSON report layout; bumped when a field changes meaning or goes away.
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Blocked,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub range: Range,
+    pub files_changed: usize,
+    pub results: CheckResults,
+    /// Things the reader must know to trust the verdict (a first deploy, a clock override).
+    pub notes: Vec<String>,
+    pub deny_warnings: bool,
+}
+
+/// Counts of findings by how they weigh on the verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub blocking: usize,
+    pub deny: usize,
+    pub warn: usize,
+    pub waived: usize,
+}
+
+impl Report {
+    pub fn verdict(&self) -> Verdict {
+        if self.results.findings.iter().any(|f| f.blocks(self.deny_warnings)) { Verdict::Blocked } else { Verdict::Pass }
+    }
+
+    pub fn tally(&self) -> Tally {
+        let mut tally = Tally::default();
+        for finding in &self.results.findings {
+            if finding.waived.is_some() {
+                tally.waived += 1;
+                continue;
+            }
+            if finding.blocks(self.deny_warnings) {
+                tally.blocking += 1;
+            }
+            match finding.severity {
+                Severity::Deny => tally.deny += 1,
+                Severity::Warn => tally.warn += 1,
+                Severity::Off => {}
+            }
+        }
+        tally
+    }
+
+    /// Findings grouped by check, in the order the checks ran.
+    pub fn by_check(&self) -> Vec<(&'static str, Vec<&Finding>)> {
+        self.results
+            .ran
+            .iter()
+            .map(|(id, _)| (*id, self.results.findings.iter().filter(|f| f.check == *id).collect::<Vec<_>>()))
+            .filter(|(_, findings)| !findings.is_empty())
+            .collect()
+    }
+
+    /// One line on what the release is compared with.
+    pub fn base_description(&self) -> String {
+        match &self.range.base.source {
+            BaseSource::Argument { rev } => format!("{} (--base {rev})", self.range.base.commit.map(short).unwrap_or_default()),
+            BaseSource::LastDeploy { deploy } => format!(
+                "{}  last deploy of {}, {} by {} ({})",
+                short(deploy.commit),
+                deploy.environment,
+                crate::time::human(deploy.at),
+                deploy.by,
+                deploy.source
+            ),
+            BaseSource::FirstDeploy { .. } => "none: the whole release tree is checked as a first deploy".to_string(),
+        }
+    }
+}
+
+/// Writes the report in `format`.
+pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Human => human::write(report, out),
+        Format::Json => json::write(report, out),
+    }
+}
