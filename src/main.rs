@@ -14,12 +14,21 @@ fn main() -> ExitCode {
 
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    let result = gate::run(&cli, &mut Io { out: &mut stdout, err: &mut stderr });
+    let result = gate::run(
+        &cli,
+        &mut Io {
+            out: &mut stdout,
+            err: &mut stderr,
+        },
+    );
     let _ = stdout.flush();
     match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
         Ok(Outcome::Blocked) => ExitCode::from(1),
         Err(err) => {
+            for diagnostic in err.diagnostics() {
+                let _ = writeln!(stderr, "{diagnostic}\n");
+            }
             let _ = writeln!(stderr, "gate: error: {err}");
             ExitCode::from(2)
         }

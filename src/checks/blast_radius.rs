@@ -25,7 +25,10 @@ struct RadiusSettings {
 
 impl Default for RadiusSettings {
     fn default() -> Self {
-        RadiusSettings { max_files: toml::Spanned::new(0..0, 0), max_commits: toml::Spanned::new(0..0, 0) }
+        RadiusSettings {
+            max_files: toml::Spanned::new(0..0, 0),
+            max_commits: toml::Spanned::new(0..0, 0),
+        }
     }
 }
 
@@ -63,10 +66,17 @@ impl Check for BlastRadius {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity) -> Result<Vec<Finding>> {
-        let settings: RadiusSettings = options.parse().map_err(|e| Error::new(e.message().to_string()))?;
-        let (max_files, max_commits) = (*settings.max_files.get_ref(), *settings.max_commits.get_ref());
+        let settings: RadiusSettings = options
+            .parse()
+            .map_err(|e| Error::new(e.message().to_string()))?;
+        let (max_files, max_commits) = (
+            *settings.max_files.get_ref(),
+            *settings.max_commits.get_ref(),
+        );
         let since = match &cx.range.environment {
-            _ if cx.range.base.is_first_deploy() => "in the whole release (nothing is recorded as deployed)".to_string(),
+            _ if cx.range.base.is_first_deploy() => {
+                "in the whole release (nothing is recorded as deployed)".to_string()
+            }
             Some(env) => format!("since the last deploy of {env}"),
             None => "since the base".to_string(),
         };
@@ -87,12 +97,16 @@ impl Check for BlastRadius {
 
         if max_commits > 0 {
             let cap = usize::try_from(max_commits).unwrap_or(usize::MAX);
-            let count = git::count_commits(cx.repo, cx.range.base.commit, cx.range.release.commit, cap)?;
+            let count =
+                git::count_commits(cx.repo, cx.range.base.commit, cx.range.release.commit, cap)?;
             if count.capped {
                 findings.push(Finding::new(
                     self.id(),
                     severity,
-                    format!("more than {max_commits} commits ship {since} (cap {max_commits})"),
+                    format!(
+                        "the release carries more than {max_commits} commit{} {since} (cap {max_commits})",
+                        if max_commits == 1 { "" } else { "s" }
+                    ),
                     "deploy in smaller steps, or raise [checks.blast-radius] max-commits",
                 ));
             }
@@ -116,6 +130,12 @@ fn busiest_directories(changes: &git::ChangeSet) -> Vec<String> {
     ranked
         .into_iter()
         .take(5)
-        .map(|(dir, n)| if dir == "." { format!("(top level): {n} files") } else { format!("{dir}/: {n} files") })
+        .map(|(dir, n)| {
+            if dir == "." {
+                format!("(top level): {n} files")
+            } else {
+                format!("{dir}/: {n} files")
+            }
+        })
         .collect()
 }

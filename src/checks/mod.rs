@@ -101,7 +101,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(check: &'static str, severity: Severity, message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn new(
+        check: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
         Finding {
             check,
             severity,
@@ -158,7 +163,9 @@ mod tests {
             assert!(seen.insert(id), "duplicate check id {id}");
             assert!(
                 !id.is_empty()
-                    && id.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase())),
+                    && id.split('-').all(
+                        |part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase())
+                    ),
                 "check id {id} is not kebab-case"
             );
         }

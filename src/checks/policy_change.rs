@@ -24,7 +24,11 @@ impl Settings for PolicySettings {
     fn problems(&self) -> Vec<Problem> {
         self.paths
             .iter()
-            .filter_map(|p| compile_glob(p.get_ref()).err().map(|err| Problem::at(p, format!("invalid glob: {}", err.kind()))))
+            .filter_map(|p| {
+                compile_glob(p.get_ref())
+                    .err()
+                    .map(|err| Problem::at(p, format!("invalid glob: {}", err.kind())))
+            })
             .collect()
     }
 }
@@ -57,13 +61,20 @@ impl Check for PolicyChange {
     }
 
     fn effective_severity(&self, cx: &Context<'_>, configured: Severity) -> Result<Severity> {
-        let Some(base_tree) = cx.range.base.tree else { return Ok(configured) };
+        let Some(base_tree) = cx.range.base.tree else {
+            return Ok(configured);
+        };
         let file = cx.policy.files.first().map_or("gate.toml", String::as_str);
         let text = git::read_file(cx.repo, base_tree, file)?;
         let read_pack = |path: &str| git::read_file(cx.repo, base_tree, path);
-        let input = PolicyInput { file: text.map(|text| (format!("{file} (last deploy)"), text)), read_pack: &read_pack };
+        let input = PolicyInput {
+            file: text.map(|text| (format!("{file} (last deploy)"), text)),
+            read_pack: &read_pack,
+        };
         // A deployed policy that gate cannot read any more gives no floor; the code default does.
-        let floor = config::load(&input).map_or(self.default_severity(), |policy| policy.check(self.id()).severity);
+        let floor = config::load(&input).map_or(self.default_severity(), |policy| {
+            policy.check(self.id()).severity
+        });
         Ok(configured.max(floor))
     }
 
@@ -71,7 +82,9 @@ impl Check for PolicyChange {
         if cx.range.base.is_first_deploy() {
             return Ok(Vec::new());
         }
-        let settings: PolicySettings = options.parse().map_err(|e| crate::Error::new(e.message().to_string()))?;
+        let settings: PolicySettings = options
+            .parse()
+            .map_err(|e| crate::Error::new(e.message().to_string()))?;
         let mut extra = globset::GlobSetBuilder::new();
         for pattern in &settings.paths {
             if let Ok(glob) = compile_glob(pattern.get_ref()) {
@@ -79,7 +92,9 @@ impl Check for PolicyChange {
             }
         }
         let extra = extra.build().unwrap_or_else(|_| globset::GlobSet::empty());
-        let is_policy = |path: &str| path == "gate.toml" || cx.policy.files.iter().any(|f| f == path) || extra.is_match(path);
+        let is_policy = |path: &str| {
+            path == "gate.toml" || cx.policy.files.iter().any(|f| f == path) || extra.is_match(path)
+        };
         let approval = cx.evidence.of_kind("approval").last();
 
         let mut findings = Vec::new();
@@ -89,7 +104,9 @@ impl Check for PolicyChange {
                 continue;
             }
             let what = match change.status {
-                git::Status::Renamed => format!("renamed from {}", change.old_path.as_deref().unwrap_or("?")),
+                git::Status::Renamed => {
+                    format!("renamed from {}", change.old_path.as_deref().unwrap_or("?"))
+                }
                 other => format!("{other:?}").to_lowercase(),
             };
             let mut finding = Finding::new(
@@ -104,7 +121,11 @@ impl Check for PolicyChange {
                     reason: format!(
                         "approved by {}{}",
                         record.by,
-                        record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+                        record
+                            .detail
+                            .as_deref()
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
                     ),
                     expires: String::new(),
                     source: format!("approval evidence recorded {}", record.at),

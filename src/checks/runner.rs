@@ -32,7 +32,11 @@ pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
             continue;
         }
         let path = finding.path.as_deref().unwrap_or("");
-        let matching = cx.policy.waivers.iter().filter(|w| w.check == finding.check && w.matcher.is_match(path));
+        let matching = cx
+            .policy
+            .waivers
+            .iter()
+            .filter(|w| w.check == finding.check && w.matcher.is_match(path));
         let mut expired = None;
         for waiver in matching {
             if waiver.expires >= today {
@@ -48,7 +52,10 @@ pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
         if finding.waived.is_none()
             && let Some(waiver) = expired
         {
-            finding.message.push_str(&format!(" (the waiver at {} expired on {})", waiver.origin, waiver.expires));
+            finding.message.push_str(&format!(
+                " (the waiver at {} expired on {})",
+                waiver.origin, waiver.expires
+            ));
         }
     }
     findings.sort_by(|a, b| {

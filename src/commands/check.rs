@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Io, Outcome, load_policy, write_atomically};
+use super::{Io, Outcome, PolicyAt, load_policy, write_atomically};
 use crate::checks::{Context, run_checks};
 use crate::cli::CheckArgs;
 use crate::git::{self, BaseSource, Repo, ledger};
@@ -12,26 +12,45 @@ use crate::{Error, Result, evidence, time};
 pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let repo = Repo::discover()?;
     let now = time::now()?;
-    let release_tree = repo.commit(args.range.release.as_deref().unwrap_or("HEAD"))?.tree_id();
-    let policy = load_policy(Some(&repo), config, Some(release_tree))?;
+    let release_tree = repo
+        .commit(args.range.release.as_deref().unwrap_or("HEAD"))?
+        .tree_id();
+    let policy = load_policy(Some(&repo), config, PolicyAt::Tree(release_tree))?;
     let range = git::resolve_range(&repo, &policy, &args.range)?;
     let changes = git::changes(&repo, &range)?;
     let evidence = evidence::for_tree(&repo, range.release.tree)?;
-    let cx = Context { repo: &repo, policy: &policy, range: &range, changes: &changes, evidence: &evidence, now };
+    let cx = Context {
+        repo: &repo,
+        policy: &policy,
+        range: &range,
+        changes: &changes,
+        evidence: &evidence,
+        now,
+    };
     let results = run_checks(&cx)?;
 
+    let mut notes = notes(&repo, &range);
+    notes.extend(super::uncommitted_policy_note(
+        &repo,
+        config,
+        range.release.tree,
+    )?);
     let report = Report {
-        notes: notes(&repo, &range),
+        notes,
         files_changed: changes.len(),
         range,
         results,
         deny_warnings: args.deny_warnings,
     };
     let mut bytes = Vec::new();
-    report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
+    report::write(&report, args.format, &mut bytes)
+        .map_err(|err| Error::io("cannot render the report", &err))?;
     match &args.output {
         Some(path) => write_atomically(path, &bytes)?,
-        None => io.out.write_all(&bytes).map_err(|err| Error::io("cannot write the report", &err))?,
+        None => io
+            .out
+            .write_all(&bytes)
+            .map_err(|err| Error::io("cannot write the report", &err))?,
     }
     Ok(match report.verdict() {
         Verdict::Pass => Outcome::Pass,
@@ -54,7 +73,10 @@ fn notes(repo: &Repo, range: &git::Range) -> Vec<String> {
         notes.push(note);
     }
     if time::clock_overridden() {
-        notes.push(format!("the clock is set by {}; times are not the real time", time::NOW_VAR));
+        notes.push(format!(
+            "the clock is set by {}; times are not the real time",
+            time::NOW_VAR
+        ));
     }
     notes
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Io, Outcome, load_policy};
+use super::{Io, Outcome, PolicyAt, load_policy};
 use crate::cli::{DiffArgs, ListFormat};
 use crate::git::{self, BaseSource, Change, Mode, Repo, Status, short};
 use crate::{Error, Result};
@@ -21,8 +21,10 @@ struct JsonDiff<'a> {
 
 pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let repo = Repo::discover()?;
-    let release_tree = repo.commit(args.range.release.as_deref().unwrap_or("HEAD"))?.tree_id();
-    let policy = load_policy(Some(&repo), config, Some(release_tree))?;
+    let release_tree = repo
+        .commit(args.range.release.as_deref().unwrap_or("HEAD"))?
+        .tree_id();
+    let policy = load_policy(Some(&repo), config, PolicyAt::Tree(release_tree))?;
     let range = git::resolve_range(&repo, &policy, &args.range)?;
     let changes = git::changes(&repo, &range)?;
     let out = &mut *io.out;
@@ -36,7 +38,9 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
                 base_source: &range.base.source,
                 changes: &changes.changes,
             };
-            serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+            serde_json::to_writer_pretty(&mut *out, &json)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out))
         }
         ListFormat::Human => write_human(&range, &changes.changes, out),
     };
@@ -44,13 +48,31 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
     Ok(Outcome::Pass)
 }
 
-fn write_human(range: &git::Range, changes: &[Change], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+fn write_human(
+    range: &git::Range,
+    changes: &[Change],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let base = match &range.base.source {
-        BaseSource::Argument { rev } => format!("{} (--base {rev})", range.base.commit.map(short).unwrap_or_default()),
-        BaseSource::LastDeploy { deploy } => format!("{}  last deploy of {}", short(deploy.commit), deploy.environment),
-        BaseSource::FirstDeploy { reason } => format!("none ({reason}): everything in the release is new"),
+        BaseSource::Argument { rev } => format!(
+            "{} (--base {rev})",
+            range.base.commit.map(short).unwrap_or_default()
+        ),
+        BaseSource::LastDeploy { deploy } => format!(
+            "{}  last deploy of {}",
+            short(deploy.commit),
+            deploy.environment
+        ),
+        BaseSource::FirstDeploy { reason } => {
+            format!("none ({reason}): everything in the release is new")
+        }
     };
-    writeln!(out, "release  {}  {}", short(range.release.commit), range.release.rev)?;
+    writeln!(
+        out,
+        "release  {}  {}",
+        short(range.release.commit),
+        range.release.rev
+    )?;
     writeln!(out, "base     {base}")?;
     writeln!(out)?;
     for change in changes {
@@ -58,7 +80,12 @@ fn write_human(range: &git::Range, changes: &[Change], out: &mut dyn std::io::Wr
             Some(old) => format!("{old} -> {}", change.path),
             None => change.path.clone(),
         };
-        writeln!(out, "{}  {path}{}", change.status.letter(), annotations(change))?;
+        writeln!(
+            out,
+            "{}  {path}{}",
+            change.status.letter(),
+            annotations(change)
+        )?;
     }
     let count = |status: Status| changes.iter().filter(|c| c.status == status).count();
     writeln!(
@@ -82,7 +109,11 @@ fn annotations(change: &Change) -> String {
     if let (Some(old), Some(new)) = (&change.old, &change.new)
         && old.mode != new.mode
     {
-        notes.push(format!("{} -> {}", mode_name(old.mode), mode_name(new.mode)));
+        notes.push(format!(
+            "{} -> {}",
+            mode_name(old.mode),
+            mode_name(new.mode)
+        ));
     } else if side.mode != Mode::File {
         notes.push(mode_name(side.mode).to_string());
     }

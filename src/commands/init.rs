@@ -16,13 +16,19 @@ pub fn run(args: &InitArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
         None => {
             let repo = Repo::discover()?;
             let root = repo.workdir().ok_or_else(|| {
-                Error::with_fix("a bare repository has no working tree to write gate.toml into", "run gate init in a checkout")
+                Error::with_fix(
+                    "a bare repository has no working tree to write gate.toml into",
+                    "run gate init in a checkout",
+                )
             })?;
             root.join(POLICY_FILE)
         }
     };
     if path.exists() && !args.force {
-        return Err(Error::with_fix(format!("{} already exists", path.display()), "pass --force to overwrite it"));
+        return Err(Error::with_fix(
+            format!("{} already exists", path.display()),
+            "pass --force to overwrite it",
+        ));
     }
     write_atomically(&path, TEMPLATE.as_bytes())?;
     writeln!(

@@ -55,44 +55,93 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
 /// The default name of the policy file, at the repository root.
 pub const POLICY_FILE: &str = "gate.toml";
 
-/// Loads the policy for a repository: `--config FILE` if given, else gate.toml at the root of
-/// the working tree, else (in a bare repository) gate.toml in the release tree, else the
-/// built-in defaults.
-pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, release_tree: Option<git2::Oid>) -> Result<Policy> {
+/// Which copy of the policy a command uses.
+#[derive(Debug, Clone, Copy)]
+pub enum PolicyAt {
+    /// The policy committed in this tree: what `check`, `diff`, `status` and `record` use, so
+    /// the policy that judges a release is the one that ships with it, and an uncommitted edit
+    /// to gate.toml cannot change a verdict.
+    Tree(git2::Oid),
+    /// gate.toml in the working tree, as being edited: what `gate checks` shows.
+    WorkingTree,
+}
+
+/// Loads the policy: `--config FILE` if given; else gate.toml as `at` says; else the built-in
+/// defaults.
+pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, at: PolicyAt) -> Result<Policy> {
     let workdir = repo.and_then(Repo::workdir).map(Path::to_path_buf);
-    let mut policy = if let Some(path) = config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| Error::with_fix(format!("cannot read the policy file {}: {err}", path.display()), "check the --config path"))?;
-        // Pack paths come back joined to the file's name: repository-relative when the file is
-        // in the working tree, else relative to the current directory like the path given.
-        let relative = workdir.as_deref().and_then(|root| repo_relative(path, root));
-        let name = relative.clone().unwrap_or_else(|| path.to_string_lossy().into_owned());
-        let read_pack = |pack: &str| match (&relative, &workdir) {
-            (Some(_), Some(root)) => read_optional(&root.join(pack)),
-            _ => read_optional(Path::new(pack)),
-        };
-        config::load(&PolicyInput { file: Some((name.clone(), text)), read_pack: &read_pack })?
-    } else if let Some(root) = &workdir {
-        let path = root.join(POLICY_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => return Err(Error::io(format!("cannot read {}", path.display()), &err)),
-        };
-        let read_pack = |pack: &str| read_optional(&root.join(pack));
-        config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
-    } else if let (Some(repo), Some(tree)) = (repo, release_tree) {
-        let text = crate::git::read_file(repo, tree, POLICY_FILE)?;
-        let read_pack = |pack: &str| crate::git::read_file(repo, tree, pack);
-        config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
-    } else {
-        config::load(&PolicyInput { file: None, read_pack: &|_| Ok(None) })?
+    let mut policy = match (config, at, repo) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(path).map_err(|err| {
+                Error::with_fix(
+                    format!("cannot read the policy file {}: {err}", path.display()),
+                    "check the --config path",
+                )
+            })?;
+            // Pack paths come back joined to the file's name: repository-relative when the file
+            // is in the working tree, else relative to the current directory like the path given.
+            let relative = workdir
+                .as_deref()
+                .and_then(|root| repo_relative(path, root));
+            let name = relative
+                .clone()
+                .unwrap_or_else(|| path.to_string_lossy().into_owned());
+            let read_pack = |pack: &str| match (&relative, &workdir) {
+                (Some(_), Some(root)) => read_optional(&root.join(pack)),
+                _ => read_optional(Path::new(pack)),
+            };
+            config::load(&PolicyInput {
+                file: Some((name, text)),
+                read_pack: &read_pack,
+            })?
+        }
+        (None, PolicyAt::Tree(tree), Some(repo)) => {
+            let text = crate::git::read_file(repo, tree, POLICY_FILE)?;
+            let read_pack = |pack: &str| crate::git::read_file(repo, tree, pack);
+            config::load(&PolicyInput {
+                file: text.map(|t| (POLICY_FILE.to_string(), t)),
+                read_pack: &read_pack,
+            })?
+        }
+        (None, PolicyAt::WorkingTree, _) if workdir.is_some() => {
+            let root = workdir.clone().unwrap_or_default();
+            let text = read_optional(&root.join(POLICY_FILE))?;
+            let read_pack = |pack: &str| read_optional(&root.join(pack));
+            config::load(&PolicyInput {
+                file: text.map(|t| (POLICY_FILE.to_string(), t)),
+                read_pack: &read_pack,
+            })?
+        }
+        _ => config::load(&PolicyInput {
+            file: None,
+            read_pack: &|_| Ok(None),
+        })?,
     };
     if policy.files.is_empty() {
         // No gate.toml yet: adding one is still a change to the policy in force.
         policy.files.push(POLICY_FILE.to_string());
     }
     Ok(policy)
+}
+
+/// A note when gate.toml in the working tree differs from the copy in the release tree: the
+/// edit is not used, and the user should know why their change seems to have no effect.
+pub fn uncommitted_policy_note(
+    repo: &Repo,
+    config: Option<&Path>,
+    tree: git2::Oid,
+) -> Result<Option<String>> {
+    let Some(root) = repo.workdir().filter(|_| config.is_none()) else {
+        return Ok(None);
+    };
+    let on_disk = read_optional(&root.join(POLICY_FILE))?;
+    let in_tree = crate::git::read_file(repo, tree, POLICY_FILE)?;
+    Ok((on_disk != in_tree).then(|| {
+        format!(
+            "{POLICY_FILE} in the working tree differs from the release's; the release's committed policy is used \
+             (commit the edit, or pass --config {POLICY_FILE} to try it)"
+        )
+    }))
 }
 
 fn read_optional(path: &Path) -> Result<Option<String>> {
@@ -114,8 +163,14 @@ fn repo_relative(path: &Path, root: &Path) -> Option<String> {
 /// Writes `bytes` to `path` so that readers see the old file or the new one, never a part:
 /// a temporary file in the same directory, renamed over the target.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".to_string());
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".to_string());
     let temp = dir.join(format!(".{name}.gate-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Io, Outcome, load_policy};
+use super::{Io, Outcome, PolicyAt, load_policy};
 use crate::cli::RecordArgs;
 use crate::git::{Repo, ledger, short};
 use crate::{Error, Result, time};
@@ -11,7 +11,7 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     let repo = Repo::discover()?;
     let now = time::now()?;
     let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
-    let policy = load_policy(Some(&repo), config, Some(commit.tree_id()))?;
+    let policy = load_policy(Some(&repo), config, PolicyAt::Tree(commit.tree_id()))?;
     let env = policy.environment(&args.env)?;
     let actor = repo.actor();
     let deploy = ledger::record(&repo, env, &commit, &actor, now)?;

@@ -11,5 +11,8 @@ pub static BUILTIN_PACKS: &[(&str, &str)] = &[
 
 /// The text of the built-in pack `name`.
 pub fn builtin_pack(name: &str) -> Option<&'static str> {
-    BUILTIN_PACKS.iter().find(|(pack, _)| *pack == name).map(|(_, text)| *text)
+    BUILTIN_PACKS
+        .iter()
+        .find(|(pack, _)| *pack == name)
+        .map(|(_, text)| *text)
 }

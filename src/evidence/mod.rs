@@ -17,7 +17,8 @@ pub const NOTES_REF: &str = "refs/notes/gate";
 pub const REFSPEC: &str = "refs/notes/gate:refs/notes/gate";
 
 /// Kinds that other commands write; `gate evidence add` refuses them.
-const RESERVED_KINDS: &[(&str, &str)] = &[("deploy", "record deploys with `gate record --env ENV`")];
+const RESERVED_KINDS: &[(&str, &str)] =
+    &[("deploy", "record deploys with `gate record --env ENV`")];
 
 /// One piece of evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,12 +57,22 @@ impl EvidenceSet {
 /// Reads the evidence for `tree`. A note gate cannot read stops the run: evidence that cannot
 /// be read is not evidence, and silently ignoring it could hide a failure record.
 pub fn for_tree(repo: &Repo, tree: Oid) -> Result<EvidenceSet> {
-    let Some(text) = notes::read(repo, NOTES_REF, tree)? else { return Ok(EvidenceSet::default()) };
+    let Some(text) = notes::read(repo, NOTES_REF, tree)? else {
+        return Ok(EvidenceSet::default());
+    };
     let mut records = Vec::new();
-    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let record: Record = serde_json::from_str(line).map_err(|err| {
             Error::with_fix(
-                format!("evidence for tree {} is unreadable (line {} of its note: {err})", short(tree), index + 1),
+                format!(
+                    "evidence for tree {} is unreadable (line {} of its note: {err})",
+                    short(tree),
+                    index + 1
+                ),
                 format!("inspect it with `git notes --ref gate show {tree}`"),
             )
         })?;
@@ -73,9 +84,17 @@ pub fn for_tree(repo: &Repo, tree: Oid) -> Result<EvidenceSet> {
 /// Checks that a kind is a kebab-case word that `gate evidence add` may write.
 pub fn validate_kind(kind: &str) -> Result<()> {
     if let Some((_, how)) = RESERVED_KINDS.iter().find(|(k, _)| *k == kind) {
-        return Err(Error::with_fix(format!("evidence of kind `{kind}` is not added by hand"), *how));
+        return Err(Error::with_fix(
+            format!("evidence of kind `{kind}` is not added by hand"),
+            *how,
+        ));
     }
-    let well_formed = kind.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    let well_formed = kind.split('-').all(|part| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    });
     if !well_formed || kind.len() > 40 {
         return Err(Error::with_fix(
             format!("`{kind}` is not an evidence kind"),
@@ -86,7 +105,15 @@ pub fn validate_kind(kind: &str) -> Result<()> {
 }
 
 /// Appends a record to the evidence of `tree`.
-pub fn add(repo: &Repo, tree: Oid, commit: Oid, kind: &str, detail: Option<String>, actor: &Actor, at: Timestamp) -> Result<Record> {
+pub fn add(
+    repo: &Repo,
+    tree: Oid,
+    commit: Oid,
+    kind: &str,
+    detail: Option<String>,
+    actor: &Actor,
+    at: Timestamp,
+) -> Result<Record> {
     let record = Record {
         kind: kind.to_string(),
         tree: tree.to_string(),
@@ -95,11 +122,23 @@ pub fn add(repo: &Repo, tree: Oid, commit: Oid, kind: &str, detail: Option<Strin
         at: time::iso(at),
         detail,
     };
-    let line = serde_json::to_string(&record).map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
+    let line = serde_json::to_string(&record)
+        .map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
     let when = git2::Time::new(at.as_second(), 0);
-    let signature = Signature::new(&actor.name, &actor.email, &when)
-        .map_err(|err| Error::git(format!("cannot use `{actor}` as the recorder's identity"), &err))?;
+    let signature = Signature::new(&actor.name, &actor.email, &when).map_err(|err| {
+        Error::git(
+            format!("cannot use `{actor}` as the recorder's identity"),
+            &err,
+        )
+    })?;
     let message = format!("gate: {kind} evidence for tree {}", short(tree));
-    notes::append(repo, NOTES_REF, tree, &format!("{line}\n"), &signature, &message)?;
+    notes::append(
+        repo,
+        NOTES_REF,
+        tree,
+        &format!("{line}\n"),
+        &signature,
+        &message,
+    )?;
     Ok(record)
 }

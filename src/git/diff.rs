@@ -93,7 +93,10 @@ pub struct Change {
 impl Change {
     /// The side that ships (or, for a deletion, the side that goes away).
     pub fn current(&self) -> &Side {
-        self.new.as_ref().or(self.old.as_ref()).unwrap_or_else(|| unreachable!("a change has at least one side"))
+        self.new
+            .as_ref()
+            .or(self.old.as_ref())
+            .unwrap_or_else(|| unreachable!("a change has at least one side"))
     }
 
     /// True for changes that bring content into the release: added, modified, renamed, copied,
@@ -124,7 +127,9 @@ impl ChangeSet {
 
     /// Whether `path` is added, modified, deleted, renamed from or to, or copied to.
     pub fn touches(&self, path: &str) -> Option<&Change> {
-        self.changes.iter().find(|c| c.path == path || c.old_path.as_deref() == Some(path))
+        self.changes
+            .iter()
+            .find(|c| c.path == path || c.old_path.as_deref() == Some(path))
     }
 }
 
@@ -135,27 +140,45 @@ fn serialize_oid<S: serde::Serializer>(id: &Oid, s: S) -> Result<S::Ok, S::Error
 /// Diffs two trees. `base` of `None` is the empty tree: everything in the release is added.
 pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> Result<ChangeSet> {
     let mut options = DiffOptions::new();
-    options.include_typechange(true).skip_binary_check(true).ignore_submodules(false);
+    options
+        .include_typechange(true)
+        .skip_binary_check(true)
+        .ignore_submodules(false);
     let diff = repo
         .git
         .diff_tree_to_tree(base, Some(release), Some(&mut options))
         .map_err(|err| Error::git("cannot diff the base and release trees", &err))?;
 
-    let odb = repo.git.odb().map_err(|err| Error::git("cannot open the object database", &err))?;
+    let odb = repo
+        .git
+        .odb()
+        .map_err(|err| Error::git("cannot open the object database", &err))?;
     let side = |file: git2::DiffFile<'_>| -> Result<Option<Side>> {
-        let Some(mode) = Mode::from_git(file.mode()) else { return Ok(None) };
+        let Some(mode) = Mode::from_git(file.mode()) else {
+            return Ok(None);
+        };
         if file.id().is_zero() {
             return Ok(None);
         }
         let size = if mode == Mode::Submodule {
             0
         } else {
-            let (size, _) = odb.read_header(file.id()).map_err(|err| missing_or(repo, file.id(), &err))?;
+            let (size, _) = odb
+                .read_header(file.id())
+                .map_err(|err| missing_or(repo, file.id(), &err))?;
             size as u64
         };
-        Ok(Some(Side { id: file.id(), mode, size }))
+        Ok(Some(Side {
+            id: file.id(),
+            mode,
+            size,
+        }))
     };
-    let path_of = |file: git2::DiffFile<'_>| file.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let path_of = |file: git2::DiffFile<'_>| {
+        file.path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
 
     let mut changes = Vec::with_capacity(diff.deltas().len());
     for delta in diff.deltas() {
@@ -166,8 +189,19 @@ pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> R
             Delta::Typechange => Status::TypeChanged,
             _ => Status::Modified,
         };
-        let path = if status == Status::Deleted { path_of(delta.old_file()) } else { path_of(delta.new_file()) };
-        changes.push(Change { status, path, old_path: None, old, new, binary: false });
+        let path = if status == Status::Deleted {
+            path_of(delta.old_file())
+        } else {
+            path_of(delta.new_file())
+        };
+        changes.push(Change {
+            status,
+            path,
+            old_path: None,
+            old,
+            new,
+            binary: false,
+        });
     }
 
     pair_exact_renames(&mut changes);
@@ -211,13 +245,20 @@ fn pair_exact_renames(changes: &mut Vec<Change>) {
         if changes[index].status != Status::Added {
             continue;
         }
-        let Some(new) = changes[index].new.clone() else { continue };
-        let Some(candidates) = deleted.get_mut(&new.id) else { continue };
+        let Some(new) = changes[index].new.clone() else {
+            continue;
+        };
+        let Some(candidates) = deleted.get_mut(&new.id) else {
+            continue;
+        };
         if candidates.is_empty() {
             continue;
         }
         let name = file_name(&changes[index].path);
-        let pick = candidates.iter().position(|&d| file_name(&changes[d].path) == name).unwrap_or(0);
+        let pick = candidates
+            .iter()
+            .position(|&d| file_name(&changes[d].path) == name)
+            .unwrap_or(0);
         let source = candidates.remove(pick);
         consumed[source] = true;
         let old_path = changes[source].path.clone();
@@ -271,7 +312,10 @@ fn is_binary(repo: &Repo, side: &Side) -> Result<bool> {
         Mode::Submodule | Mode::Symlink => Ok(false),
         Mode::File | Mode::Executable if side.size > MAX_INSPECTED_BYTES => Ok(true),
         Mode::File | Mode::Executable => {
-            let blob = repo.git.find_blob(side.id).map_err(|err| missing_or(repo, side.id, &err))?;
+            let blob = repo
+                .git
+                .find_blob(side.id)
+                .map_err(|err| missing_or(repo, side.id, &err))?;
             Ok(blob.is_binary())
         }
     }

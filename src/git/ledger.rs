@@ -1,11 +1,13 @@
 //! The ledger: where deploys are recorded, in git itself.
 //!
 //! Each environment has one ref, `refs/gate/deploys/ENV`. It points at a ledger entry: a commit
-//! whose tree is the deployed tree, whose parents are the previous entry (if any) and the
-//! deployed commit, and whose message records who deployed what and when. So:
+//! whose tree is the deployed tree, whose first parent is the previous entry (or, for the first
+//! deploy, a parentless "ledger begins" commit), whose second parent is the deployed commit,
+//! and whose message records who deployed what and when. So:
 //!
 //! - `git diff refs/gate/deploys/production HEAD` shows what would ship,
 //! - `git log refs/gate/deploys/production..HEAD` lists the pending commits,
+//! - `refs/gate/deploys/production^2` is the deployed commit,
 //! - `git log --first-parent refs/gate/deploys/production` is the deploy history,
 //! - fetching the ref brings the deployed commit along, and it is never garbage collected.
 //!
@@ -108,10 +110,23 @@ pub fn history(repo: &Repo, env: &Environment, limit: usize) -> Result<Vec<Deplo
             }
             Err(err) => return Err(Error::git(format!("cannot read {name}"), &err)),
         };
+        if is_root(&entry) {
+            break;
+        }
         deploys.push(parse_entry(&entry, &env.name)?);
-        next = (entry.parent_count() == 2).then(|| entry.parent_id(0).ok()).flatten();
+        next = entry.parent_id(0).ok();
     }
     Ok(deploys)
+}
+
+/// The commit a ledger starts from; it records nothing.
+fn is_root(commit: &Commit<'_>) -> bool {
+    commit.parent_count() == 0
+        && commit
+            .message()
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("Gate-Ledger-Root: "))
 }
 
 /// Reads a ledger entry's message. An entry gate cannot read stops the run rather than being
@@ -119,17 +134,34 @@ pub fn history(repo: &Repo, env: &Environment, limit: usize) -> Result<Vec<Deplo
 fn parse_entry(entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
     let message = entry.message().unwrap_or_default();
     let field = |key: &str| {
-        message.lines().find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix(": ")).map(str::trim))
+        message.lines().find_map(|line| {
+            line.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(": "))
+                .map(str::trim)
+        })
     };
     let corrupt = || {
         Error::with_fix(
-            format!("{} points at {} which is not a gate ledger entry", ref_name(environment), short(entry.id())),
-            format!("restore the ref from its reflog (`git reflog {}`) or a remote", ref_name(environment)),
+            format!(
+                "{} points at {} which is not a gate ledger entry",
+                ref_name(environment),
+                short(entry.id())
+            ),
+            format!(
+                "restore the ref from its reflog (`git reflog {}`) or a remote",
+                ref_name(environment)
+            ),
         )
     };
-    let commit = field("Gate-Commit").and_then(|v| Oid::from_str(v).ok()).ok_or_else(corrupt)?;
-    let tree = field("Gate-Tree").and_then(|v| Oid::from_str(v).ok()).unwrap_or_else(|| entry.tree_id());
-    let at = field("Gate-At").and_then(|v| v.parse::<Timestamp>().ok()).unwrap_or_else(|| time::from_git(entry.time()));
+    let commit = field("Gate-Commit")
+        .and_then(|v| Oid::from_str(v).ok())
+        .ok_or_else(corrupt)?;
+    let tree = field("Gate-Tree")
+        .and_then(|v| Oid::from_str(v).ok())
+        .unwrap_or_else(|| entry.tree_id());
+    let at = field("Gate-At")
+        .and_then(|v| v.parse::<Timestamp>().ok())
+        .unwrap_or_else(|| time::from_git(entry.time()));
     let by = field("Gate-By").map_or_else(|| entry.author().to_string(), str::to_string);
     Ok(Deploy {
         environment: environment.to_string(),
@@ -143,12 +175,25 @@ fn parse_entry(entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
 
 /// Deploys read from tags that match the environment's pattern, newest first. An annotated
 /// tag's tagger and date say who deployed and when; a lightweight tag falls back to the commit.
-fn tag_deploys(repo: &Repo, environment: &str, matcher: &globset::GlobMatcher) -> Result<Vec<Deploy>> {
-    let references = repo.git.references().map_err(|err| Error::git("cannot list tags", &err))?;
+fn tag_deploys(
+    repo: &Repo,
+    environment: &str,
+    matcher: &globset::GlobMatcher,
+) -> Result<Vec<Deploy>> {
+    let references = repo
+        .git
+        .references()
+        .map_err(|err| Error::git("cannot list tags", &err))?;
     let mut deploys = Vec::new();
     for reference in references {
         let reference = reference.map_err(|err| Error::git("cannot list tags", &err))?;
-        let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else { continue };
+        let Some(name) = reference
+            .name()
+            .ok()
+            .and_then(|n| n.strip_prefix("refs/tags/"))
+        else {
+            continue;
+        };
         if !matcher.is_match(name) {
             continue;
         }
@@ -161,7 +206,11 @@ fn tag_deploys(repo: &Repo, environment: &str, matcher: &globset::GlobMatcher) -
                 Error::git(format!("cannot read tag {name}"), &err)
             }
         })?;
-        let tagger = reference.peel(ObjectType::Tag).ok().and_then(|o| o.into_tag().ok()).and_then(|t| t.tagger().map(|s| s.to_owned()));
+        let tagger = reference
+            .peel(ObjectType::Tag)
+            .ok()
+            .and_then(|o| o.into_tag().ok())
+            .and_then(|t| t.tagger().map(|s| s.to_owned()));
         let signature = tagger.unwrap_or_else(|| commit.committer().to_owned());
         deploys.push(Deploy {
             environment: environment.to_string(),
@@ -185,18 +234,37 @@ fn natural_desc(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
 }
 
 /// Records that `commit` was deployed to `environment`, by compare-and-swap on the ledger ref.
-pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor, at: Timestamp) -> Result<Deploy> {
+pub fn record(
+    repo: &Repo,
+    env: &Environment,
+    commit: &Commit<'_>,
+    actor: &Actor,
+    at: Timestamp,
+) -> Result<Deploy> {
     if let Some(tags) = &env.deploy_tags {
         return Err(Error::with_fix(
-            format!("deploys of {} are read from tags matching `{}`, not from the ledger", env.name, tags.pattern),
-            format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit.id())),
+            format!(
+                "deploys of {} are read from tags matching `{}`, not from the ledger",
+                env.name, tags.pattern
+            ),
+            format!(
+                "tag the release instead: git tag -a <name matching {}> {}",
+                tags.pattern,
+                short(commit.id())
+            ),
         ));
     }
     let refname = ref_name(&env.name);
     let when = git2::Time::new(at.as_second(), 0);
-    let signature = Signature::new(&actor.name, &actor.email, &when)
-        .map_err(|err| Error::git(format!("cannot use `{actor}` as the recorder's identity"), &err))?;
-    let tree = commit.tree().map_err(|err| Error::git("cannot read the release tree", &err))?;
+    let signature = Signature::new(&actor.name, &actor.email, &when).map_err(|err| {
+        Error::git(
+            format!("cannot use `{actor}` as the recorder's identity"),
+            &err,
+        )
+    })?;
+    let tree = commit
+        .tree()
+        .map_err(|err| Error::git("cannot read the release tree", &err))?;
     let message = format!(
         "gate: deployed {short} to {env}\n\nGate-Environment: {env}\nGate-Commit: {commit}\nGate-Tree: {tree}\nGate-By: {actor}\nGate-At: {at}\n",
         short = short(commit.id()),
@@ -207,21 +275,50 @@ pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor
     );
     for attempt in 0..MAX_ATTEMPTS {
         let current = match repo.git.refname_to_id(&refname) {
-            Ok(id) => Some(repo.git.find_commit(id).map_err(|err| Error::git(format!("cannot read {refname}"), &err))?),
+            Ok(id) => Some(
+                repo.git
+                    .find_commit(id)
+                    .map_err(|err| Error::git(format!("cannot read {refname}"), &err))?,
+            ),
             Err(err) if err.code() == ErrorCode::NotFound => None,
             Err(err) => return Err(Error::git(format!("cannot read {refname}"), &err)),
         };
-        if let Some(current) = &current {
+        if let Some(current) = &current
+            && !is_root(current)
+        {
             parse_entry(current, &env.name)?;
         }
-        let parents: Vec<&Commit<'_>> = current.iter().chain(std::iter::once(commit)).collect();
+        let previous = match current.clone() {
+            Some(current) => current,
+            None => {
+                let empty = repo
+                    .git
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .and_then(|id| repo.git.find_tree(id));
+                let empty =
+                    empty.map_err(|err| Error::git("cannot write the ledger root", &err))?;
+                let message = format!(
+                    "gate: ledger of {env} begins\n\nGate-Ledger-Root: {env}\n",
+                    env = env.name
+                );
+                let root = repo
+                    .git
+                    .commit(None, &signature, &signature, &message, &empty, &[]);
+                root.and_then(|id| repo.git.find_commit(id))
+                    .map_err(|err| Error::git("cannot write the ledger root", &err))?
+            }
+        };
+        let parents = [&previous, commit];
         let entry = repo
             .git
             .commit(None, &signature, &signature, &message, &tree, &parents)
             .map_err(|err| Error::git("cannot write the ledger entry", &err))?;
         let log = format!("gate record: {} to {}", short(commit.id()), env.name);
         let updated = match &current {
-            Some(current) => repo.git.reference_matching(&refname, entry, true, current.id(), &log),
+            Some(current) => repo
+                .git
+                .reference_matching(&refname, entry, true, current.id(), &log),
             None => repo.git.reference(&refname, entry, false, &log),
         };
         match updated {
@@ -247,12 +344,18 @@ pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor
 
 /// A lost compare-and-swap race: another writer moved or locked the ref first.
 pub fn is_conflict(err: &git2::Error) -> bool {
-    matches!(err.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists)
+    matches!(
+        err.code(),
+        ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists
+    )
 }
 
 /// Waits a short, random, growing time so that racing writers spread out.
 pub fn backoff(attempt: u32) {
-    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % 10;
+    let jitter = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        % 10;
     let millis = (u64::from(attempt.min(10)) * 5 + jitter).max(1);
     std::thread::sleep(Duration::from_millis(millis));
 }

@@ -88,39 +88,78 @@ pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<R
         rev,
         commit: commit.id(),
         tree: commit.tree_id(),
-        summary: commit.summary().ok().flatten().unwrap_or_default().to_string(),
+        summary: commit
+            .summary()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_string(),
     };
-    let environment = args.env.as_deref().map(|name| policy.environment(name)).transpose()?;
+    let environment = args
+        .env
+        .as_deref()
+        .map(|name| policy.environment(name))
+        .transpose()?;
     let base = if let Some(rev) = &args.base {
         let commit = repo.commit(rev)?;
-        Base { commit: Some(commit.id()), tree: Some(commit.tree_id()), source: BaseSource::Argument { rev: rev.clone() } }
+        Base {
+            commit: Some(commit.id()),
+            tree: Some(commit.tree_id()),
+            source: BaseSource::Argument { rev: rev.clone() },
+        }
     } else if let Some(env) = environment {
         match ledger::last_deploy(repo, env)? {
             Some(deploy) => {
-                let commit = repo.required_commit(deploy.commit, &format!("the last deploy of {}", env.name))?;
-                Base { commit: Some(commit.id()), tree: Some(commit.tree_id()), source: BaseSource::LastDeploy { deploy } }
+                let commit = repo
+                    .required_commit(deploy.commit, &format!("the last deploy of {}", env.name))?;
+                Base {
+                    commit: Some(commit.id()),
+                    tree: Some(commit.tree_id()),
+                    source: BaseSource::LastDeploy { deploy },
+                }
             }
             None => {
                 let reason = match &env.deploy_tags {
-                    Some(tags) => format!("no tag matches `{}`, the deploy tags of {}", tags.pattern, env.name),
-                    None => format!("no deploy of {} is recorded in the ledger ({})", env.name, ledger::ref_name(&env.name)),
+                    Some(tags) => format!(
+                        "no tag matches `{}`, the deploy tags of {}",
+                        tags.pattern, env.name
+                    ),
+                    None => format!(
+                        "no deploy of {} is recorded in the ledger ({})",
+                        env.name,
+                        ledger::ref_name(&env.name)
+                    ),
                 };
-                Base { commit: None, tree: None, source: BaseSource::FirstDeploy { reason } }
+                Base {
+                    commit: None,
+                    tree: None,
+                    source: BaseSource::FirstDeploy { reason },
+                }
             }
         }
     } else {
         Base {
             commit: None,
             tree: None,
-            source: BaseSource::FirstDeploy { reason: "no environment was given (--env) and no --base".to_string() },
+            source: BaseSource::FirstDeploy {
+                reason: "no environment was given (--env) and no --base".to_string(),
+            },
         }
     };
-    Ok(Range { environment: environment.map(|e| e.name.clone()), release, base })
+    Ok(Range {
+        environment: environment.map(|e| e.name.clone()),
+        release,
+        base,
+    })
 }
 
 /// Diffs the base tree against the release tree.
 pub fn changes(repo: &Repo, range: &Range) -> Result<ChangeSet> {
-    let tree = |id: Oid| repo.git.find_tree(id).map_err(|err| Error::git(format!("cannot read tree {}", short(id)), &err));
+    let tree = |id: Oid| {
+        repo.git
+            .find_tree(id)
+            .map_err(|err| Error::git(format!("cannot read tree {}", short(id)), &err))
+    };
     let release = tree(range.release.tree)?;
     let base = range.base.tree.map(tree).transpose()?;
     diff_trees(repo, base.as_ref(), &release)
@@ -135,7 +174,12 @@ pub struct CommitCount {
 }
 
 /// Counts the commits in the release that are not in the base, up to `cap`.
-pub fn count_commits(repo: &Repo, base: Option<Oid>, release: Oid, cap: usize) -> Result<CommitCount> {
+pub fn count_commits(
+    repo: &Repo,
+    base: Option<Oid>,
+    release: Oid,
+    cap: usize,
+) -> Result<CommitCount> {
     let fail = |err: git2::Error| Error::git("cannot walk the release history", &err);
     let mut walk = repo.git.revwalk().map_err(fail)?;
     walk.push(release).map_err(fail)?;
@@ -152,15 +196,26 @@ pub fn count_commits(repo: &Repo, base: Option<Oid>, release: Oid, cap: usize) -
             Err(err) => return Err(fail(err)),
         }
         if count > cap {
-            return Ok(CommitCount { count: cap, capped: true });
+            return Ok(CommitCount {
+                count: cap,
+                capped: true,
+            });
         }
     }
-    Ok(CommitCount { count, capped: false })
+    Ok(CommitCount {
+        count,
+        capped: false,
+    })
 }
 
 /// The text of the file at `path` in `tree`, if it exists and is a regular file.
 pub fn read_file(repo: &Repo, tree: Oid, path: &str) -> Result<Option<String>> {
-    let fail = |err: git2::Error| Error::git(format!("cannot read {path} from tree {}", short(tree)), &err);
+    let fail = |err: git2::Error| {
+        Error::git(
+            format!("cannot read {path} from tree {}", short(tree)),
+            &err,
+        )
+    };
     let tree = repo.git.find_tree(tree).map_err(fail)?;
     let entry = match tree.get_path(std::path::Path::new(path)) {
         Ok(entry) => entry,

@@ -16,20 +16,45 @@ const MAX_ATTEMPTS: u32 = 64;
 
 /// The note attached to `object` under `notes_ref`, if any.
 pub fn read(repo: &Repo, notes_ref: &str, object: Oid) -> Result<Option<String>> {
-    let Some(tip) = tip(repo, notes_ref)? else { return Ok(None) };
-    let tree = repo.git.find_commit(tip).and_then(|c| c.tree()).map_err(|err| Error::git(format!("cannot read {notes_ref}"), &err))?;
-    let Some(blob) = find_note(&tree, object) else { return Ok(None) };
-    let blob = repo.git.find_blob(blob).map_err(|err| Error::git(format!("cannot read a note in {notes_ref}"), &err))?;
+    let Some(tip) = tip(repo, notes_ref)? else {
+        return Ok(None);
+    };
+    let tree = repo
+        .git
+        .find_commit(tip)
+        .and_then(|c| c.tree())
+        .map_err(|err| Error::git(format!("cannot read {notes_ref}"), &err))?;
+    let Some(blob) = find_note(&tree, object) else {
+        return Ok(None);
+    };
+    let blob = repo
+        .git
+        .find_blob(blob)
+        .map_err(|err| Error::git(format!("cannot read a note in {notes_ref}"), &err))?;
     Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
 }
 
 /// Appends `text` to the note on `object` (creating it), retrying on concurrent updates.
-pub fn append(repo: &Repo, notes_ref: &str, object: Oid, text: &str, signature: &Signature<'_>, message: &str) -> Result<()> {
+pub fn append(
+    repo: &Repo,
+    notes_ref: &str,
+    object: Oid,
+    text: &str,
+    signature: &Signature<'_>,
+    message: &str,
+) -> Result<()> {
     let fail = |err: git2::Error| Error::git(format!("cannot update {notes_ref}"), &err);
     for attempt in 0..MAX_ATTEMPTS {
         let current = tip(repo, notes_ref)?;
-        let parent = current.map(|id| repo.git.find_commit(id)).transpose().map_err(fail)?;
-        let root = parent.as_ref().map(|c| c.tree()).transpose().map_err(fail)?;
+        let parent = current
+            .map(|id| repo.git.find_commit(id))
+            .transpose()
+            .map_err(fail)?;
+        let root = parent
+            .as_ref()
+            .map(|c| c.tree())
+            .transpose()
+            .map_err(fail)?;
 
         let hex = object.to_string();
         let (fanout, rest) = hex.split_at(2);
@@ -41,7 +66,10 @@ pub fn append(repo: &Repo, notes_ref: &str, object: Oid, text: &str, signature: 
             .map(|e| repo.git.find_tree(e.id()))
             .transpose()
             .map_err(fail)?;
-        let existing_fanout = fanout_tree.as_ref().and_then(|t| t.get_name(rest)).map(|e| e.id());
+        let existing_fanout = fanout_tree
+            .as_ref()
+            .and_then(|t| t.get_name(rest))
+            .map(|e| e.id());
 
         let old_text = match existing_flat.or(existing_fanout) {
             Some(id) => repo.git.find_blob(id).map_err(fail)?.content().to_vec(),
@@ -66,9 +94,14 @@ pub fn append(repo: &Repo, notes_ref: &str, object: Oid, text: &str, signature: 
         let root_id = root_builder.write().map_err(fail)?;
         let root_tree = repo.git.find_tree(root_id).map_err(fail)?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let commit = repo.git.commit(None, signature, signature, message, &root_tree, &parents).map_err(fail)?;
+        let commit = repo
+            .git
+            .commit(None, signature, signature, message, &root_tree, &parents)
+            .map_err(fail)?;
         let updated = match current {
-            Some(current) => repo.git.reference_matching(notes_ref, commit, true, current, message),
+            Some(current) => repo
+                .git
+                .reference_matching(notes_ref, commit, true, current, message),
             None => repo.git.reference(notes_ref, commit, false, message),
         };
         match updated {

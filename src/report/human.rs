@@ -15,10 +15,25 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         None => "gate check".to_string(),
     };
     writeln!(out, "{}", style::heading(&title))?;
-    let summary = if range.release.summary.is_empty() { String::new() } else { format!("  {}", range.release.summary) };
-    writeln!(out, "  release  {}  {}{}", short(range.release.commit), range.release.rev, summary)?;
+    let summary = if range.release.summary.is_empty() {
+        String::new()
+    } else {
+        format!("  {}", range.release.summary)
+    };
+    writeln!(
+        out,
+        "  release  {}  {}{}",
+        short(range.release.commit),
+        range.release.rev,
+        summary
+    )?;
     writeln!(out, "  base     {}", report.base_description())?;
-    writeln!(out, "  changes  {} file{}", report.files_changed, plural(report.files_changed))?;
+    writeln!(
+        out,
+        "  changes  {} file{}",
+        report.files_changed,
+        plural(report.files_changed)
+    )?;
     for note in &report.notes {
         writeln!(out, "  {} {note}", style::warn("note:"))?;
     }
@@ -52,8 +67,18 @@ fn write_finding(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
     }
     match &finding.waived {
         Some(waived) => {
-            let until = if waived.expires.is_empty() { String::new() } else { format!(", until {}", waived.expires) };
-            writeln!(out, "         {} {}{until} ({})", style::waived("waived:"), waived.reason, waived.source)
+            let until = if waived.expires.is_empty() {
+                String::new()
+            } else {
+                format!(", until {}", waived.expires)
+            };
+            writeln!(
+                out,
+                "         {} {}{until} ({})",
+                style::waived("waived:"),
+                waived.reason,
+                waived.source
+            )
         }
         None => writeln!(out, "         {} {}", style::quiet("help:"), finding.help),
     }
@@ -68,13 +93,25 @@ fn verdict_line(report: &Report) -> String {
     if tally.waived > 0 {
         parts.push(format!("{} waived", tally.waived));
     }
-    let rest = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
+    let rest = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    };
     match report.verdict() {
         Verdict::Blocked => {
             let blocking = tally.blocking;
-            let noun = if report.deny_warnings { "blocking finding" } else { "deny finding" };
+            let noun = if report.deny_warnings {
+                "blocking finding"
+            } else {
+                "deny finding"
+            };
             let verb = if blocking == 1 { "stops" } else { "stop" };
-            format!("{} {blocking} {noun}{} {verb} this release{rest}", style::blocked("BLOCKED:"), plural(blocking))
+            format!(
+                "{} {blocking} {noun}{} {verb} this release{rest}",
+                style::blocked("BLOCKED:"),
+                plural(blocking)
+            )
         }
         Verdict::Pass => format!("{} no blocking findings{rest}", style::passed("PASS:")),
     }

@@ -49,7 +49,15 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         files_changed: report.files_changed,
         deny_warnings: report.deny_warnings,
         summary: report.tally(),
-        checks: report.results.ran.iter().map(|(id, severity)| JsonCheck { id, severity: *severity }).collect(),
+        checks: report
+            .results
+            .ran
+            .iter()
+            .map(|(id, severity)| JsonCheck {
+                id,
+                severity: *severity,
+            })
+            .collect(),
         notes: &report.notes,
         findings: &report.results.findings,
     };

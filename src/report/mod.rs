@@ -49,7 +49,16 @@ pub struct Tally {
 
 impl Report {
     pub fn verdict(&self) -> Verdict {
-        if self.results.findings.iter().any(|f| f.blocks(self.deny_warnings)) { Verdict::Blocked } else { Verdict::Pass }
+        if self
+            .results
+            .findings
+            .iter()
+            .any(|f| f.blocks(self.deny_warnings))
+        {
+            Verdict::Blocked
+        } else {
+            Verdict::Pass
+        }
     }
 
     pub fn tally(&self) -> Tally {
@@ -76,7 +85,16 @@ impl Report {
         self.results
             .ran
             .iter()
-            .map(|(id, _)| (*id, self.results.findings.iter().filter(|f| f.check == *id).collect::<Vec<_>>()))
+            .map(|(id, _)| {
+                (
+                    *id,
+                    self.results
+                        .findings
+                        .iter()
+                        .filter(|f| f.check == *id)
+                        .collect::<Vec<_>>(),
+                )
+            })
             .filter(|(_, findings)| !findings.is_empty())
             .collect()
     }
@@ -84,7 +102,10 @@ impl Report {
     /// One line on what the release is compared with.
     pub fn base_description(&self) -> String {
         match &self.range.base.source {
-            BaseSource::Argument { rev } => format!("{} (--base {rev})", self.range.base.commit.map(short).unwrap_or_default()),
+            BaseSource::Argument { rev } => format!(
+                "{} (--base {rev})",
+                self.range.base.commit.map(short).unwrap_or_default()
+            ),
             BaseSource::LastDeploy { deploy } => format!(
                 "{}  last deploy of {}, {} by {} ({})",
                 short(deploy.commit),
@@ -93,7 +114,9 @@ impl Report {
                 deploy.by,
                 deploy.source
             ),
-            BaseSource::FirstDeploy { .. } => "none: the whole release tree is checked as a first deploy".to_string(),
+            BaseSource::FirstDeploy { .. } => {
+                "none: the whole release tree is checked as a first deploy".to_string()
+            }
         }
     }
 }

@@ -1,0 +1,12 @@
+//! gate's integration tests: real repositories, the real binary, what the user sees.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod check;
+mod config;
+mod discovery;
+mod evidence;
+mod ledger;
+mod policy_commands;
