@@ -16,7 +16,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Policy file to use instead of gate.toml at the repository root.
+    /// Policy file to use instead of the gate.toml committed in the release.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

@@ -10,3 +10,4 @@ mod discovery;
 mod evidence;
 mod ledger;
 mod policy_commands;
+mod project;

@@ -10,6 +10,8 @@ mod record;
 mod status;
 mod waive;
 
+pub use init::TEMPLATE as INIT_TEMPLATE;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
