@@ -63,7 +63,8 @@ fn history_keeps_every_deploy_newest_first() {
 #[test]
 fn concurrent_records_all_land_in_the_history() {
     // Regression guard: a read-modify-write without compare-and-swap loses one of two records
-    // made at the same moment.
+    // made at the same moment. With the clock fixed, the first writers build byte-identical
+    // entries; creating the ref with libgit2's `force = false` let two of them "succeed".
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
     let writers = 8;
     let children: Vec<_> = (0..writers)

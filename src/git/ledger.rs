@@ -315,12 +315,8 @@ pub fn record(
             .commit(None, &signature, &signature, &message, &tree, &parents)
             .map_err(|err| Error::git("cannot write the ledger entry", &err))?;
         let log = format!("gate record: {} to {}", short(commit.id()), env.name);
-        let updated = match &current {
-            Some(current) => repo
-                .git
-                .reference_matching(&refname, entry, true, current.id(), &log),
-            None => repo.git.reference(&refname, entry, false, &log),
-        };
+        let expected = current.as_ref().map_or(Oid::ZERO_SHA1, Commit::id);
+        let updated = compare_and_swap(repo, &refname, expected, entry, &log);
         match updated {
             Ok(_) => {
                 return Ok(Deploy {
@@ -340,6 +336,21 @@ pub fn record(
         format!("{refname} kept changing under gate ({MAX_ATTEMPTS} attempts)"),
         "another process is recording deploys in a loop; try again when it stops",
     ))
+}
+
+/// Points `refname` at `new` if it still points at `expected` (the zero id: if it does not
+/// exist yet). libgit2 compares under the ref's lock. Creating with `force = false` instead is
+/// racy: its existence check happens before the lock, so two creators can both "succeed".
+pub fn compare_and_swap(
+    repo: &Repo,
+    refname: &str,
+    expected: Oid,
+    new: Oid,
+    log: &str,
+) -> Result<(), git2::Error> {
+    repo.git
+        .reference_matching(refname, new, true, expected, log)
+        .map(drop)
 }
 
 /// A lost compare-and-swap race: another writer moved or locked the ref first.

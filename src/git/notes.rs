@@ -9,7 +9,7 @@
 use git2::{ErrorCode, Oid, Signature, Tree};
 
 use super::Repo;
-use super::ledger::{backoff, is_conflict};
+use super::ledger::{backoff, compare_and_swap, is_conflict};
 use crate::{Error, Result};
 
 const MAX_ATTEMPTS: u32 = 64;
@@ -98,12 +98,13 @@ pub fn append(
             .git
             .commit(None, signature, signature, message, &root_tree, &parents)
             .map_err(fail)?;
-        let updated = match current {
-            Some(current) => repo
-                .git
-                .reference_matching(notes_ref, commit, true, current, message),
-            None => repo.git.reference(notes_ref, commit, false, message),
-        };
+        let updated = compare_and_swap(
+            repo,
+            notes_ref,
+            current.unwrap_or(Oid::ZERO_SHA1),
+            commit,
+            message,
+        );
         match updated {
             Ok(_) => return Ok(()),
             Err(err) if is_conflict(&err) => backoff(attempt),
