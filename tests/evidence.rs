@@ -48,6 +48,7 @@ fn concurrent_evidence_writes_all_survive() {
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
     let children: Vec<_> = (0..6)
         .map(|i| {
+            // Pairs of writers add identical records: both copies must land.
             repo.gate_command(
                 repo.path(),
                 &[
