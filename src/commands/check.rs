@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Io, Outcome, PolicyAt, load_policy, write_atomically};
+use super::{Io, Outcome, Session, write_atomically};
 use crate::checks::{Context, run_checks};
 use crate::cli::CheckArgs;
 use crate::git::{self, BaseSource, Repo, ledger};
@@ -10,14 +10,13 @@ use crate::report::{self, Report, Verdict};
 use crate::{Error, Result, evidence, time};
 
 pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
-    let repo = Repo::discover()?;
     let now = time::now()?;
-    let release_tree = repo
-        .commit(args.range.release.as_deref().unwrap_or("HEAD"))?
-        .tree_id();
-    let policy = load_policy(Some(&repo), config, PolicyAt::Tree(release_tree))?;
-    let range = git::resolve_range(&repo, &policy, &args.range)?;
-    let changes = git::changes(&repo, &range)?;
+    let Session {
+        repo,
+        policy,
+        range,
+        changes,
+    } = Session::open(&args.range, config)?;
     let evidence = evidence::for_tree(&repo, range.release.tree)?;
     let cx = Context {
         repo: &repo,

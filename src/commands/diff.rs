@@ -4,9 +4,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Io, Outcome, PolicyAt, load_policy};
+use super::{Io, Outcome, Session};
 use crate::cli::{DiffArgs, ListFormat};
-use crate::git::{self, BaseSource, Change, Mode, Repo, Status, short};
+use crate::git::{self, BaseSource, Change, Mode, Status, short};
 use crate::{Error, Result};
 
 #[derive(Serialize)]
@@ -20,13 +20,7 @@ struct JsonDiff<'a> {
 }
 
 pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
-    let repo = Repo::discover()?;
-    let release_tree = repo
-        .commit(args.range.release.as_deref().unwrap_or("HEAD"))?
-        .tree_id();
-    let policy = load_policy(Some(&repo), config, PolicyAt::Tree(release_tree))?;
-    let range = git::resolve_range(&repo, &policy, &args.range)?;
-    let changes = git::changes(&repo, &range)?;
+    let Session { range, changes, .. } = Session::open(&args.range, config)?;
     let out = &mut *io.out;
     let written = match args.format {
         ListFormat::Json => {

@@ -57,6 +57,33 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
 /// The default name of the policy file, at the repository root.
 pub const POLICY_FILE: &str = "gate.toml";
 
+/// What a command about one release works on: the repository, the release's policy, the range
+/// from the base to the release, and the changes between them.
+pub struct Session {
+    pub repo: Repo,
+    pub policy: Policy,
+    pub range: crate::git::Range,
+    pub changes: crate::git::ChangeSet,
+}
+
+impl Session {
+    pub fn open(args: &crate::cli::RangeArgs, config: Option<&Path>) -> Result<Session> {
+        let repo = Repo::discover()?;
+        let release_tree = repo
+            .commit(args.release.as_deref().unwrap_or("HEAD"))?
+            .tree_id();
+        let policy = load_policy(Some(&repo), config, PolicyAt::Tree(release_tree))?;
+        let range = crate::git::resolve_range(&repo, &policy, args)?;
+        let changes = crate::git::changes(&repo, &range)?;
+        Ok(Session {
+            repo,
+            policy,
+            range,
+            changes,
+        })
+    }
+}
+
 /// Which copy of the policy a command uses.
 #[derive(Debug, Clone, Copy)]
 pub enum PolicyAt {

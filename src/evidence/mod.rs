@@ -5,7 +5,7 @@
 //! keeps its evidence, and any other tree has none. Each note holds one JSON record per line;
 //! records are only ever appended.
 
-use git2::{Oid, Signature};
+use git2::Oid;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -124,13 +124,7 @@ pub fn add(
     };
     let line = serde_json::to_string(&record)
         .map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
-    let when = git2::Time::new(at.as_second(), 0);
-    let signature = Signature::new(&actor.name, &actor.email, &when).map_err(|err| {
-        Error::git(
-            format!("cannot use `{actor}` as the recorder's identity"),
-            &err,
-        )
-    })?;
+    let signature = actor.signature(at)?;
     let message = format!("gate: {kind} evidence for tree {}", short(tree));
     notes::append(
         repo,

@@ -18,7 +18,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use git2::{Commit, ErrorCode, ObjectType, Oid, Signature};
+use git2::{Commit, ErrorCode, ObjectType, Oid};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -255,13 +255,7 @@ pub fn record(
         ));
     }
     let refname = ref_name(&env.name);
-    let when = git2::Time::new(at.as_second(), 0);
-    let signature = Signature::new(&actor.name, &actor.email, &when).map_err(|err| {
-        Error::git(
-            format!("cannot use `{actor}` as the recorder's identity"),
-            &err,
-        )
-    })?;
+    let signature = actor.signature(at)?;
     let tree = commit
         .tree()
         .map_err(|err| Error::git("cannot read the release tree", &err))?;

@@ -21,6 +21,19 @@ pub struct Actor {
     pub email: String,
 }
 
+impl Actor {
+    /// A git signature for commits gate writes on this actor's behalf (ledger entries, notes).
+    pub fn signature(&self, at: jiff::Timestamp) -> Result<git2::Signature<'static>> {
+        let when = git2::Time::new(at.as_second(), 0);
+        git2::Signature::new(&self.name, &self.email, &when).map_err(|err| {
+            Error::git(
+                format!("cannot use `{self}` as the recorder's identity"),
+                &err,
+            )
+        })
+    }
+}
+
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.email.is_empty() {
