@@ -21,18 +21,12 @@ pub enum Error {
 
 impl Error {
     pub fn new(what: impl Into<String>) -> Self {
-        Error::Message {
-            what: what.into(),
-            fix: None,
-        }
+        Error::Message { what: what.into(), fix: None }
     }
 
     /// An error with the action that fixes it.
     pub fn with_fix(what: impl Into<String>, fix: impl Into<String>) -> Self {
-        Error::Message {
-            what: what.into(),
-            fix: Some(fix.into()),
-        }
+        Error::Message { what: what.into(), fix: Some(fix.into()) }
     }
 
     /// Wraps a libgit2 error with what gate was doing, keeping libgit2's own words.
@@ -62,14 +56,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Message { what, fix: None } => write!(f, "{what}"),
-            Error::Message {
-                what,
-                fix: Some(fix),
-            } => write!(f, "{what}; {fix}"),
+            Error::Message { what, fix: Some(fix) } => write!(f, "{what}; {fix}"),
             Error::Config(diagnostics) => {
                 let n = diagnostics.len();
-                let files: std::collections::BTreeSet<&str> =
-                    diagnostics.iter().map(|d| d.file.as_str()).collect();
+                let files: std::collections::BTreeSet<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
                 let files: Vec<&str> = files.into_iter().collect();
                 write!(
                     f,

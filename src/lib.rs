@@ -1,10 +1,11 @@
 //! gate: a deployment safety gate.
 //!
 //! The data flows one way: load the policy ([`config`]) -> resolve the release range and
-//! gather the changes and evidence ([`git`], [`evidence`]) -> run the checks ([`checks`]) ->
+//! gather the changes and evidence ([`git`], [`evidence`], [`analysis`]) -> run the checks ([`checks`]) ->
 //! write a report ([`report`]) -> map the verdict to an exit code (`main`). [`run`] is the one
 //! entry point; library code never prints to the terminal by itself.
 
+pub mod analysis;
 pub mod checks;
 pub mod cli;
 pub mod commands;

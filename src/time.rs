@@ -44,37 +44,21 @@ pub fn duration(d: SignedDuration) -> String {
     let secs = d.as_secs().unsigned_abs();
     let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
     let text = if days > 0 {
-        if hours > 0 {
-            format!("{days}d {hours}h")
-        } else {
-            format!("{days}d")
-        }
+        if hours > 0 { format!("{days}d {hours}h") } else { format!("{days}d") }
     } else if hours > 0 {
-        if minutes > 0 {
-            format!("{hours}h {minutes}m")
-        } else {
-            format!("{hours}h")
-        }
+        if minutes > 0 { format!("{hours}h {minutes}m") } else { format!("{hours}h") }
     } else if minutes > 0 {
         format!("{minutes}m")
     } else {
         format!("{secs}s")
     };
-    if d.is_negative() {
-        format!("-{text}")
-    } else {
-        text
-    }
+    if d.is_negative() { format!("-{text}") } else { text }
 }
 
 /// `3h 5m ago`, or `in 2d` for a time in the future.
 pub fn ago(now: Timestamp, then: Timestamp) -> String {
     let elapsed = now.duration_since(then);
-    if elapsed.is_negative() {
-        format!("in {}", duration(-elapsed))
-    } else {
-        format!("{} ago", duration(elapsed))
-    }
+    if elapsed.is_negative() { format!("in {}", duration(-elapsed)) } else { format!("{} ago", duration(elapsed)) }
 }
 
 /// A git time (seconds since the epoch) as a timestamp.

@@ -4,8 +4,7 @@
 use crate::support::TestRepo;
 
 fn deployed_repo() -> TestRepo {
-    let repo =
-        TestRepo::with_files(&[("app/run.sh", "#!/bin/sh\necho run\n"), ("README", "app\n")]);
+    let repo = TestRepo::with_files(&[("app/run.sh", "#!/bin/sh\necho run\n"), ("README", "app\n")]);
     repo.gate(&["record", "--env", "production"]).expect(0);
     repo
 }
@@ -20,10 +19,7 @@ fn a_small_release_after_a_recorded_deploy_passes() {
     let run = repo.gate(&["check", "--env", "production"]).expect(0);
     let run = run
         .stdout_has("gate check: release to production")
-        .stdout_has(&format!(
-            "base     {}  last deploy of production",
-            &deployed[..10]
-        ))
+        .stdout_has(&format!("base     {}  last deploy of production", &deployed[..10]))
         .stdout_has("changes  1 file")
         .stdout_has("PASS: no blocking findings");
     assert!(run.stdout.contains(&release[..10]), "{}", run.stdout);
@@ -42,8 +38,7 @@ fn changing_the_policy_blocks_until_the_release_is_approved() {
         .stdout_has("help: have this release approved: gate evidence add approval")
         .stdout_has("BLOCKED: 1 deny finding stops this release");
 
-    repo.gate(&["evidence", "add", "approval", "--detail", "reviewed by Sam"])
-        .expect(0);
+    repo.gate(&["evidence", "add", "approval", "--detail", "reviewed by Sam"]).expect(0);
     repo.gate(&["check", "--env", "production"])
         .expect(0)
         .stdout_has("waived gate.toml: the release changes the gate policy")
@@ -58,9 +53,7 @@ fn a_release_cannot_switch_off_the_policy_check_for_itself() {
     let repo = deployed_repo();
     repo.write("gate.toml", "[checks.policy-change]\nseverity = \"off\"\n");
     repo.commit("switch off the policy check");
-    repo.gate(&["check", "--env", "production"])
-        .expect(1)
-        .stdout_has("the release changes the gate policy");
+    repo.gate(&["check", "--env", "production"]).expect(1).stdout_has("the release changes the gate policy");
 }
 
 #[test]
@@ -71,18 +64,13 @@ fn approval_for_another_tree_does_not_count() {
     repo.gate(&["evidence", "add", "approval"]).expect(0);
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 2000\n");
     repo.commit("loosen it more");
-    repo.gate(&["check", "--env", "production"])
-        .expect(1)
-        .stdout_has("BLOCKED");
+    repo.gate(&["check", "--env", "production"]).expect(1).stdout_has("BLOCKED");
 }
 
 #[test]
 fn a_large_release_warns_and_deny_warnings_blocks_it() {
     let repo = deployed_repo();
-    repo.write(
-        "gate.toml",
-        "[checks.blast-radius]\nmax-files = 2\nmax-commits = 1\n",
-    );
+    repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 2\nmax-commits = 1\n");
     repo.commit("policy");
     repo.gate(&["evidence", "add", "approval"]).expect(0);
     repo.gate(&["record", "--env", "production"]).expect(0);
@@ -108,16 +96,9 @@ fn json_report_is_versioned_sorted_and_byte_for_byte_repeatable() {
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 1\n");
     repo.write("app/extra.sh", "echo extra\n");
     repo.commit("policy and a script");
-    let first = repo
-        .gate(&["check", "--env", "production", "--format", "json"])
-        .expect(1);
-    let second = repo
-        .gate(&["check", "--env", "production", "--format", "json"])
-        .expect(1);
-    assert_eq!(
-        first.stdout, second.stdout,
-        "same inputs must give the same bytes"
-    );
+    let first = repo.gate(&["check", "--env", "production", "--format", "json"]).expect(1);
+    let second = repo.gate(&["check", "--env", "production", "--format", "json"]).expect(1);
+    assert_eq!(first.stdout, second.stdout, "same inputs must give the same bytes");
 
     let json = first.json();
     assert_eq!(json["version"], 1);
@@ -126,23 +107,11 @@ fn json_report_is_versioned_sorted_and_byte_for_byte_repeatable() {
     assert_eq!(json["release"], repo.rev("HEAD"));
     assert_eq!(json["base"], repo.rev("HEAD~1"));
     let findings = json["findings"].as_array().unwrap();
-    let checks: Vec<&str> = findings
-        .iter()
-        .map(|f| f["check"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        checks,
-        ["blast-radius", "policy-change"],
-        "findings sorted by check"
-    );
+    let checks: Vec<&str> = findings.iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert_eq!(checks, ["blast-radius", "policy-change", "untested-change"], "findings sorted by check");
     assert_eq!(findings[1]["severity"], "deny");
     assert_eq!(findings[1]["path"], "gate.toml");
-    assert!(
-        findings[1]["message"]
-            .as_str()
-            .unwrap()
-            .contains("changes the gate policy")
-    );
+    assert!(findings[1]["message"].as_str().unwrap().contains("changes the gate policy"));
     assert!(!first.stdout.contains('\u{1b}'), "no colour codes in JSON");
 }
 
@@ -150,20 +119,10 @@ fn json_report_is_versioned_sorted_and_byte_for_byte_repeatable() {
 fn report_written_with_output_goes_to_the_file_not_stdout() {
     let repo = deployed_repo();
     let out = repo.sibling("report.json");
-    let run = repo
-        .gate(&[
-            "check",
-            "--env",
-            "production",
-            "--format",
-            "json",
-            "--output",
-            out.to_str().unwrap(),
-        ])
-        .expect(0);
+    let run =
+        repo.gate(&["check", "--env", "production", "--format", "json", "--output", out.to_str().unwrap()]).expect(0);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
-    let written: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written["verdict"], "pass");
 }
 
@@ -172,32 +131,14 @@ fn colour_follows_the_flag_and_no_color() {
     let repo = deployed_repo();
     repo.write("gate.toml", "");
     repo.commit("empty policy");
-    let coloured = repo
-        .gate(&["check", "--env", "production", "--color", "always"])
-        .expect(1);
-    assert!(
-        coloured.stdout.contains("\u{1b}["),
-        "--color always colours:\n{}",
-        coloured.stdout
-    );
+    let coloured = repo.gate(&["check", "--env", "production", "--color", "always"]).expect(1);
+    assert!(coloured.stdout.contains("\u{1b}["), "--color always colours:\n{}", coloured.stdout);
     let plain = repo.gate(&["check", "--env", "production"]).expect(1);
-    assert!(
-        !plain.stdout.contains("\u{1b}["),
-        "NO_COLOR turns colour off:\n{}",
-        plain.stdout
-    );
+    assert!(!plain.stdout.contains("\u{1b}["), "NO_COLOR turns colour off:\n{}", plain.stdout);
     let forced = repo
-        .gate_in(
-            repo.path(),
-            &["check", "--env", "production"],
-            &[("NO_COLOR", ""), ("CLICOLOR_FORCE", "1")],
-        )
+        .gate_in(repo.path(), &["check", "--env", "production"], &[("NO_COLOR", ""), ("CLICOLOR_FORCE", "1")])
         .expect(1);
-    assert!(
-        forced.stdout.contains("\u{1b}["),
-        "CLICOLOR_FORCE colours a pipe:\n{}",
-        forced.stdout
-    );
+    assert!(forced.stdout.contains("\u{1b}["), "CLICOLOR_FORCE colours a pipe:\n{}", forced.stdout);
 }
 
 #[test]
@@ -207,19 +148,14 @@ fn with_no_deploy_recorded_the_whole_tree_is_checked_and_the_report_says_so() {
         .expect(0)
         .stdout_has("base     none: the whole release tree is checked as a first deploy")
         .stdout_has("changes  2 files")
-        .stdout_has(
-            "no deploy of production is recorded in the ledger (refs/gate/deploys/production)",
-        )
+        .stdout_has("no deploy of production is recorded in the ledger (refs/gate/deploys/production)")
         .stdout_has("git fetch origin 'refs/gate/*:refs/gate/*'");
 }
 
 #[test]
 fn check_runs_on_built_in_defaults_without_any_setup() {
     let repo = TestRepo::with_files(&[("x.sh", "echo x\n")]);
-    repo.gate(&["check"])
-        .expect(0)
-        .stdout_has("no environment was given (--env) and no --base")
-        .stdout_has("PASS");
+    repo.gate(&["check"]).expect(0).stdout_has("no environment was given (--env) and no --base").stdout_has("PASS");
 }
 
 #[test]
@@ -243,17 +179,7 @@ fn an_annotated_tag_release_is_peeled_to_its_commit() {
     repo.write("one.txt", "1\n");
     let commit = repo.commit("one");
     repo.git(&["tag", "-a", "v1.0", "-m", "release 1.0"]);
-    let run = repo
-        .gate(&[
-            "check",
-            "--env",
-            "production",
-            "--release",
-            "v1.0",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = repo.gate(&["check", "--env", "production", "--release", "v1.0", "--format", "json"]).expect(0);
     assert_eq!(run.json()["release"], commit);
     assert_eq!(run.json()["release_rev"], "v1.0");
 }
@@ -269,18 +195,12 @@ fn unknown_environment_is_an_error_with_a_suggestion() {
 #[test]
 fn unknown_release_revision_exits_2() {
     let repo = deployed_repo();
-    repo.gate(&["check", "--release", "no-such-branch"])
-        .expect(2)
-        .stderr_has("unknown revision `no-such-branch`");
+    repo.gate(&["check", "--release", "no-such-branch"]).expect(2).stderr_has("unknown revision `no-such-branch`");
 }
 
 #[test]
 fn bad_arguments_exit_2() {
     let repo = deployed_repo();
     let run = repo.gate(&["check", "--format", "yaml"]).expect(2);
-    assert!(
-        run.stderr.contains("invalid value 'yaml'"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("invalid value 'yaml'"), "{}", run.stderr);
 }

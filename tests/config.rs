@@ -50,21 +50,14 @@ fn all_errors_are_collected_and_shown_together() {
         "`2027-13-01` is not a date",
         "the policy has 6 errors",
     ] {
-        assert!(
-            run.stderr.contains(expected),
-            "missing {expected:?} in:\n{}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(expected), "missing {expected:?} in:\n{}", run.stderr);
     }
 }
 
 #[test]
 fn a_toml_syntax_error_is_located() {
     let repo = repo_with_policy("[checks.blast-radius\nmax-files = 1\n");
-    repo.gate(&["check"])
-        .expect(2)
-        .stderr_has("--> gate.toml:1:")
-        .stderr_has("the policy has");
+    repo.gate(&["check"]).expect(2).stderr_has("--> gate.toml:1:").stderr_has("the policy has");
 }
 
 #[test]
@@ -79,34 +72,25 @@ fn a_wrong_type_is_located() {
 #[test]
 fn config_flag_reads_another_file_and_a_missing_one_exits_2() {
     let repo = repo_with_policy("");
-    repo.write(
-        "ci/gate.toml",
-        "[checks.blast-radius]\nseverity = \"deny\"\nmax-files = 1\n",
-    );
+    repo.write("ci/gate.toml", "[checks.blast-radius]\nseverity = \"deny\"\nmax-files = 1\n");
     repo.commit("ci policy");
     repo.gate(&["checks", "--config", "ci/gate.toml"])
         .expect(0)
-        .stdout_has("blast-radius   deny      ci/gate.toml:2");
-    repo.gate(&["check", "--config", "nowhere.toml"])
-        .expect(2)
-        .stderr_has("cannot read the policy file nowhere.toml");
+        .stdout_has("blast-radius     deny      ci/gate.toml:2");
+    repo.gate(&["check", "--config", "nowhere.toml"]).expect(2).stderr_has("cannot read the policy file nowhere.toml");
 }
 
 #[test]
 fn packs_are_merged_in_order_and_the_source_of_each_setting_is_shown() {
-    let repo = repo_with_policy(
-        "extends = [\"default\", \"ops/pack.toml\"]\n[checks.policy-change]\nseverity = \"warn\"\n",
-    );
-    repo.write(
-        "ops/pack.toml",
-        "[checks.blast-radius]\nseverity = \"deny\"\nmax-files = 7\n",
-    );
+    let repo =
+        repo_with_policy("extends = [\"default\", \"ops/pack.toml\"]\n[checks.policy-change]\nseverity = \"warn\"\n");
+    repo.write("ops/pack.toml", "[checks.blast-radius]\nseverity = \"deny\"\nmax-files = 7\n");
     repo.commit("pack");
     repo.gate(&["checks"])
         .expect(0)
         .stdout_has("policy: rules/default.toml < ops/pack.toml < gate.toml")
-        .stdout_has("blast-radius   deny      ops/pack.toml:2; options from rules/default.toml:")
-        .stdout_has("policy-change  warn      gate.toml:3");
+        .stdout_has("blast-radius     deny      ops/pack.toml:2; options from rules/default.toml:")
+        .stdout_has("policy-change    warn      gate.toml:3");
 }
 
 #[test]
@@ -125,23 +109,18 @@ fn a_pack_cycle_is_an_error() {
     repo.write("a.toml", "extends = [\"b.toml\"]\n");
     repo.write("b.toml", "extends = [\"a.toml\"]\n");
     repo.commit("cycle");
-    repo.gate(&["check"])
-        .expect(2)
-        .stderr_has("`a.toml` extends itself");
+    repo.gate(&["check"]).expect(2).stderr_has("`a.toml` extends itself");
 }
 
 #[test]
 fn extends_empty_starts_from_nothing() {
     let repo = repo_with_policy("extends = []\n");
     let run = repo.gate(&["checks"]).expect(0);
-    run.stdout_has("policy: gate.toml\n")
-        .stdout_has("blast-radius   warn      built-in\n");
+    run.stdout_has("policy: gate.toml\n").stdout_has("blast-radius     warn      built-in\n");
 }
 
 #[test]
 fn an_invalid_environment_name_is_rejected() {
     let repo = repo_with_policy("[environments.\"Prod/EU\"]\n");
-    repo.gate(&["check"])
-        .expect(2)
-        .stderr_has("invalid environment name `Prod/EU`");
+    repo.gate(&["check"]).expect(2).stderr_has("invalid environment name `Prod/EU`");
 }

@@ -18,24 +18,18 @@ fn evidence_is_bound_to_the_tree_and_survives_a_rebuild_of_the_commit() {
     // Same tree, different commit (an amend): the evidence still applies.
     repo.advance(60);
     repo.git(&["commit", "-q", "--amend", "-m", "reworded"]);
-    repo.gate(&["evidence", "list"])
-        .expect(0)
-        .stdout_has("snapshot 42")
-        .stdout_has("(from commit");
+    repo.gate(&["evidence", "list"]).expect(0).stdout_has("snapshot 42").stdout_has("(from commit");
 
     // Another tree: none.
     repo.write("a.txt", "changed\n");
     repo.commit("change");
-    repo.gate(&["evidence", "list"])
-        .expect(0)
-        .stdout_has("none recorded");
+    repo.gate(&["evidence", "list"]).expect(0).stdout_has("none recorded");
 }
 
 #[test]
 fn git_notes_reads_what_gate_writes() {
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
-    repo.gate(&["evidence", "add", "approval", "--detail", "ok"])
-        .expect(0);
+    repo.gate(&["evidence", "add", "approval", "--detail", "ok"]).expect(0);
     let note = repo.git(&["notes", "--ref", "gate", "show", &repo.rev("HEAD^{tree}")]);
     let record: serde_json::Value = serde_json::from_str(note.trim()).unwrap();
     assert_eq!(record["kind"], "approval");
@@ -49,42 +43,21 @@ fn concurrent_evidence_writes_all_survive() {
     let children: Vec<_> = (0..6)
         .map(|i| {
             // Pairs of writers add identical records: both copies must land.
-            repo.gate_command(
-                repo.path(),
-                &[
-                    "evidence",
-                    "add",
-                    "approval",
-                    "--detail",
-                    &format!("writer {}", i / 2),
-                ],
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+            repo.gate_command(repo.path(), &["evidence", "add", "approval", "--detail", &format!("writer {}", i / 2)])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for child in children {
         finish(child.wait_with_output().unwrap()).expect(0);
     }
-    let json = repo
-        .gate(&["evidence", "list", "--format", "json"])
-        .expect(0)
-        .json();
-    let mut details: Vec<String> = json["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["detail"].as_str().unwrap().to_string())
-        .collect();
+    let json = repo.gate(&["evidence", "list", "--format", "json"]).expect(0).json();
+    let mut details: Vec<String> =
+        json["records"].as_array().unwrap().iter().map(|r| r["detail"].as_str().unwrap().to_string()).collect();
     details.sort();
-    assert_eq!(
-        details,
-        (0..6)
-            .map(|i| format!("writer {}", i / 2))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(details, (0..6).map(|i| format!("writer {}", i / 2)).collect::<Vec<_>>());
 }
 
 #[test]
@@ -92,19 +65,12 @@ fn an_unreadable_note_stops_the_check() {
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
     let tree = repo.rev("HEAD^{tree}");
     repo.git(&["notes", "--ref", "gate", "add", "-m", "not json", &tree]);
-    repo.gate(&["check"])
-        .expect(2)
-        .stderr_has("evidence for tree")
-        .stderr_has("is unreadable");
+    repo.gate(&["check"]).expect(2).stderr_has("evidence for tree").stderr_has("is unreadable");
 }
 
 #[test]
 fn kinds_are_checked() {
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
-    repo.gate(&["evidence", "add", "Not A Kind"])
-        .expect(2)
-        .stderr_has("`Not A Kind` is not an evidence kind");
-    repo.gate(&["evidence", "add", "deploy"])
-        .expect(2)
-        .stderr_has("gate record --env ENV");
+    repo.gate(&["evidence", "add", "Not A Kind"]).expect(2).stderr_has("`Not A Kind` is not an evidence kind");
+    repo.gate(&["evidence", "add", "deploy"]).expect(2).stderr_has("gate record --env ENV");
 }

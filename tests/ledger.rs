@@ -11,29 +11,17 @@ fn record_writes_a_ledger_entry_git_itself_can_read() {
     let deployed = repo.rev("HEAD");
     repo.gate(&["record", "--env", "staging"])
         .expect(0)
-        .stdout_has(&format!(
-            "recorded: {} deployed to staging by Dana Deployer <dana@example.com>",
-            &deployed[..10]
-        ))
+        .stdout_has(&format!("recorded: {} deployed to staging by Dana Deployer <dana@example.com>", &deployed[..10]))
         .stdout_has("share it: git push origin 'refs/gate/*:refs/gate/*'");
 
     // The entry's tree is the deployed tree and its second parent the deployed commit, so plain
     // git answers "what would ship" and "what is pending".
     assert_eq!(repo.rev("refs/gate/deploys/staging^2"), deployed);
-    assert_eq!(
-        repo.rev("refs/gate/deploys/staging^{tree}"),
-        repo.rev("HEAD^{tree}")
-    );
+    assert_eq!(repo.rev("refs/gate/deploys/staging^{tree}"), repo.rev("HEAD^{tree}"));
     repo.write("b.txt", "b\n");
     repo.commit("b");
-    assert_eq!(
-        repo.git(&["diff", "--name-only", "refs/gate/deploys/staging", "HEAD"]),
-        "b.txt\n"
-    );
-    assert_eq!(
-        repo.git(&["rev-list", "--count", "refs/gate/deploys/staging..HEAD"]),
-        "1\n"
-    );
+    assert_eq!(repo.git(&["diff", "--name-only", "refs/gate/deploys/staging", "HEAD"]), "b.txt\n");
+    assert_eq!(repo.git(&["rev-list", "--count", "refs/gate/deploys/staging..HEAD"]), "1\n");
 }
 
 #[test]
@@ -45,17 +33,9 @@ fn history_keeps_every_deploy_newest_first() {
         deployed.push(repo.commit(&format!("v{i}")));
         repo.gate(&["record", "--env", "production"]).expect(0);
     }
-    let log = repo.git(&[
-        "log",
-        "--first-parent",
-        "--format=%s",
-        "refs/gate/deploys/production",
-    ]);
-    let mut expected: Vec<String> = deployed
-        .iter()
-        .rev()
-        .map(|id| format!("gate: deployed {} to production", &id[..10]))
-        .collect();
+    let log = repo.git(&["log", "--first-parent", "--format=%s", "refs/gate/deploys/production"]);
+    let mut expected: Vec<String> =
+        deployed.iter().rev().map(|id| format!("gate: deployed {} to production", &id[..10])).collect();
     expected.push("gate: ledger of production begins".to_string());
     assert_eq!(log.lines().collect::<Vec<_>>(), expected);
 }
@@ -79,12 +59,7 @@ fn concurrent_records_all_land_in_the_history() {
     for child in children {
         finish(child.wait_with_output().unwrap()).expect(0);
     }
-    let count = repo.git(&[
-        "rev-list",
-        "--first-parent",
-        "--count",
-        "refs/gate/deploys/production",
-    ]);
+    let count = repo.git(&["rev-list", "--first-parent", "--count", "refs/gate/deploys/production"]);
     // The walk also counts the parentless commit the ledger begins with.
     assert_eq!(count.trim(), (writers + 1).to_string());
 }
@@ -100,10 +75,7 @@ fn status_shows_last_deploys_and_what_is_pending() {
     repo.commit("c");
     repo.gate(&["status"])
         .expect(0)
-        .stdout_has(&format!(
-            "production  {}  2026-11-02 09:01 UTC",
-            &deployed[..10]
-        ))
+        .stdout_has(&format!("production  {}  2026-11-02 09:01 UTC", &deployed[..10]))
         .stdout_has("by Dana Deployer <dana@example.com>, from ledger")
         .stdout_has("pending at HEAD")
         .stdout_has("2 commits, 2 files")
@@ -117,10 +89,7 @@ fn status_shows_last_deploys_and_what_is_pending() {
 
 #[test]
 fn diff_lists_what_would_ship_with_exact_renames_and_copies() {
-    let repo = TestRepo::with_files(&[
-        ("bin/search.sh", "#!/bin/sh\ngrep -r \"$1\" .\n"),
-        ("old.txt", "old\n"),
-    ]);
+    let repo = TestRepo::with_files(&[("bin/search.sh", "#!/bin/sh\ngrep -r \"$1\" .\n"), ("old.txt", "old\n")]);
     repo.gate(&["record", "--env", "production"]).expect(0);
     repo.git(&["mv", "old.txt", "new.txt"]);
     repo.write("bin/search_v2.sh", "#!/bin/sh\ngrep -r \"$1\" .\n");
@@ -137,45 +106,26 @@ fn diff_lists_what_would_ship_with_exact_renames_and_copies() {
         .stdout_has("A  search  (symlink, 13 B)")
         .stdout_has("5 files would ship: 2 added, 1 modified, 0 deleted, 1 renamed, 1 copied");
 
-    let json = repo
-        .gate(&["diff", "--env", "production", "--format", "json"])
-        .expect(0)
-        .json();
-    let renamed = json["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["status"] == "renamed")
-        .unwrap();
+    let json = repo.gate(&["diff", "--env", "production", "--format", "json"]).expect(0).json();
+    let renamed = json["changes"].as_array().unwrap().iter().find(|c| c["status"] == "renamed").unwrap();
     assert_eq!(renamed["old_path"], "old.txt");
     assert_eq!(renamed["path"], "new.txt");
     assert_eq!(renamed["old"]["id"], renamed["new"]["id"]);
-    let png = json["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["path"] == "logo.png")
-        .unwrap();
+    let png = json["changes"].as_array().unwrap().iter().find(|c| c["path"] == "logo.png").unwrap();
     assert_eq!(png["binary"], true);
     assert_eq!(png["new"]["mode"], "file");
 }
 
 #[test]
 fn an_environment_can_follow_existing_deploy_tags() {
-    let repo = TestRepo::with_files(&[(
-        "gate.toml",
-        "[environments.production]\ndeploy-tags = \"deploy/prod/*\"\n",
-    )]);
+    let repo = TestRepo::with_files(&[("gate.toml", "[environments.production]\ndeploy-tags = \"deploy/prod/*\"\n")]);
     let first = repo.rev("HEAD");
     repo.git(&["tag", "-a", "deploy/prod/2026-11-02", "-m", "deployed"]);
     repo.write("b.txt", "b\n");
     repo.commit("b");
     repo.gate(&["check", "--env", "production"])
         .expect(0)
-        .stdout_has(&format!(
-            "base     {}  last deploy of production",
-            &first[..10]
-        ))
+        .stdout_has(&format!("base     {}  last deploy of production", &first[..10]))
         .stdout_has("(tag deploy/prod/2026-11-02)")
         .stdout_has("changes  1 file");
     repo.gate(&["record", "--env", "production"])
@@ -203,21 +153,8 @@ fn a_shallow_clone_missing_the_last_deploy_exits_2_with_the_fetch_command() {
     }
     let clone = origin.sibling("clone");
     let url = format!("file://{}", origin.path().display());
-    origin.git_in(
-        origin.path().parent().unwrap(),
-        &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()],
-    );
-    origin.git_in(
-        &clone,
-        &[
-            "fetch",
-            "-q",
-            "--depth",
-            "1",
-            "origin",
-            "refs/gate/*:refs/gate/*",
-        ],
-    );
+    origin.git_in(origin.path().parent().unwrap(), &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()]);
+    origin.git_in(&clone, &["fetch", "-q", "--depth", "1", "origin", "refs/gate/*:refs/gate/*"]);
 
     origin
         .gate_in(&clone, &["check", "--env", "production"], &[])
@@ -228,10 +165,7 @@ fn a_shallow_clone_missing_the_last_deploy_exits_2_with_the_fetch_command() {
 
     // Following the advice fixes it.
     origin.git_in(&clone, &["fetch", "-q", "--unshallow", "origin"]);
-    origin
-        .gate_in(&clone, &["check", "--env", "production"], &[])
-        .expect(0)
-        .stdout_has("changes  1 file");
+    origin.gate_in(&clone, &["check", "--env", "production"], &[]).expect(0).stdout_has("changes  1 file");
 }
 
 #[test]
@@ -240,21 +174,12 @@ fn a_clone_without_the_ledger_says_which_fetch_brings_it() {
     origin.gate(&["record", "--env", "production"]).expect(0);
     let clone = origin.sibling("clone");
     let url = format!("file://{}", origin.path().display());
-    origin.git_in(
-        origin.path().parent().unwrap(),
-        &["clone", "-q", &url, clone.to_str().unwrap()],
-    );
+    origin.git_in(origin.path().parent().unwrap(), &["clone", "-q", &url, clone.to_str().unwrap()]);
     origin
         .gate_in(&clone, &["check", "--env", "production"], &[])
         .expect(0)
         .stdout_has("no deploy of production is recorded")
         .stdout_has("git fetch origin 'refs/gate/*:refs/gate/*'");
-    origin.git_in(
-        &clone,
-        &["fetch", "-q", "origin", "refs/gate/*:refs/gate/*"],
-    );
-    origin
-        .gate_in(&clone, &["check", "--env", "production"], &[])
-        .expect(0)
-        .stdout_has("last deploy of production");
+    origin.git_in(&clone, &["fetch", "-q", "origin", "refs/gate/*:refs/gate/*"]);
+    origin.gate_in(&clone, &["check", "--env", "production"], &[]).expect(0).stdout_has("last deploy of production");
 }

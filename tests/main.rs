@@ -11,3 +11,4 @@ mod evidence;
 mod ledger;
 mod policy_commands;
 mod project;
+mod variants;

@@ -8,12 +8,8 @@ fn init_writes_a_policy_that_passes_validation_and_refuses_to_overwrite() {
     repo.gate(&["init"]).expect(0).stdout_has("wrote");
     let text = std::fs::read_to_string(repo.path().join("gate.toml")).unwrap();
     assert!(text.starts_with("# gate.toml"), "{text}");
-    repo.gate(&["checks"])
-        .expect(0)
-        .stdout_has("policy-change  deny      gate.toml:");
-    repo.gate(&["init"])
-        .expect(2)
-        .stderr_has("already exists; pass --force to overwrite it");
+    repo.gate(&["checks"]).expect(0).stdout_has("policy-change    deny      gate.toml:");
+    repo.gate(&["init"]).expect(2).stderr_has("already exists; pass --force to overwrite it");
     repo.gate(&["init", "--force"]).expect(0);
 }
 
@@ -24,8 +20,8 @@ fn checks_lists_every_check_with_severity_and_source() {
         .expect(0)
         .stdout_has("policy: rules/default.toml\n")
         .stdout_has("CHECK")
-        .stdout_has("blast-radius   warn      built-in; options from rules/default.toml:")
-        .stdout_has("policy-change  deny      built-in");
+        .stdout_has("blast-radius     warn      built-in; options from rules/default.toml:")
+        .stdout_has("policy-change    deny      built-in");
 }
 
 #[test]
@@ -45,39 +41,19 @@ fn explain_prints_what_why_example_and_config() {
 
 #[test]
 fn waive_adds_a_valid_waiver_that_silences_the_finding() {
-    let repo = TestRepo::with_files(&[(
-        "gate.toml",
-        "# our policy\n[checks.blast-radius]\nmax-files = 1\n",
-    )]);
+    let repo = TestRepo::with_files(&[("gate.toml", "# our policy\n[checks.blast-radius]\nmax-files = 1\n")]);
     repo.gate(&["record", "--env", "production"]).expect(0);
     repo.write("a.txt", "a\n");
     repo.write("b.txt", "b\n");
     repo.commit("two files");
-    repo.gate(&["check", "--env", "production"])
-        .expect(0)
-        .stdout_has("warn   2 files change");
+    repo.gate(&["check", "--env", "production"]).expect(0).stdout_has("warn   2 files change");
 
-    repo.gate(&[
-        "waive",
-        "blast-radius",
-        "--path",
-        "*",
-        "--reason",
-        "bulk import",
-        "--expires",
-        "2026-12-31",
-    ])
-    .expect(0)
-    .stdout_has("added a waiver for blast-radius on * until 2026-12-31");
+    repo.gate(&["waive", "blast-radius", "--path", "*", "--reason", "bulk import", "--expires", "2026-12-31"])
+        .expect(0)
+        .stdout_has("added a waiver for blast-radius on * until 2026-12-31");
     let text = std::fs::read_to_string(repo.path().join("gate.toml")).unwrap();
-    assert!(
-        text.starts_with("# our policy\n"),
-        "existing text and comments are kept:\n{text}"
-    );
-    assert!(
-        text.contains("[[waivers]]\ncheck   = \"blast-radius\""),
-        "{text}"
-    );
+    assert!(text.starts_with("# our policy\n"), "existing text and comments are kept:\n{text}");
+    assert!(text.contains("[[waivers]]\ncheck   = \"blast-radius\""), "{text}");
 
     // Until it is committed, the edit is not part of the release and does not count.
     repo.gate(&["check", "--env", "production"])
@@ -116,44 +92,14 @@ fn an_expired_waiver_no_longer_applies_and_says_so() {
 #[test]
 fn waive_rejects_bad_input_without_touching_the_file() {
     let repo = TestRepo::with_files(&[("gate.toml", "")]);
-    repo.gate(&[
-        "waive",
-        "blast-radios",
-        "--path",
-        "*",
-        "--reason",
-        "x",
-        "--expires",
-        "2027-01-01",
-    ])
-    .expect(2)
-    .stderr_has("did you mean `blast-radius`?");
-    repo.gate(&[
-        "waive",
-        "blast-radius",
-        "--path",
-        "*",
-        "--reason",
-        "x",
-        "--expires",
-        "2020-01-01",
-    ])
-    .expect(2)
-    .stderr_has("is in the past");
-    repo.gate(&[
-        "waive",
-        "blast-radius",
-        "--path",
-        "*",
-        "--reason",
-        "x",
-        "--expires",
-        "soon",
-    ])
-    .expect(2)
-    .stderr_has("`soon` is not a date");
-    assert_eq!(
-        std::fs::read_to_string(repo.path().join("gate.toml")).unwrap(),
-        ""
-    );
+    repo.gate(&["waive", "blast-radios", "--path", "*", "--reason", "x", "--expires", "2027-01-01"])
+        .expect(2)
+        .stderr_has("did you mean `blast-radius`?");
+    repo.gate(&["waive", "blast-radius", "--path", "*", "--reason", "x", "--expires", "2020-01-01"])
+        .expect(2)
+        .stderr_has("is in the past");
+    repo.gate(&["waive", "blast-radius", "--path", "*", "--reason", "x", "--expires", "soon"])
+        .expect(2)
+        .stderr_has("`soon` is not a date");
+    assert_eq!(std::fs::read_to_string(repo.path().join("gate.toml")).unwrap(), "");
 }

@@ -5,10 +5,7 @@ use gate::config::{self, BUILTIN_PACKS, PolicyInput};
 
 fn load(name: &str, text: &str) -> Result<config::Policy, gate::Error> {
     let read_pack = |_: &str| Ok(None);
-    config::load(&PolicyInput {
-        file: Some((name.to_string(), text.to_string())),
-        read_pack: &read_pack,
-    })
+    config::load(&PolicyInput { file: Some((name.to_string(), text.to_string())), read_pack: &read_pack })
 }
 
 #[test]
@@ -20,55 +17,31 @@ fn every_file_in_rules_is_a_built_in_pack_that_loads() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     files.sort();
-    let mut packs: Vec<String> = BUILTIN_PACKS
-        .iter()
-        .map(|(name, _)| format!("{name}.toml"))
-        .collect();
+    let mut packs: Vec<String> = BUILTIN_PACKS.iter().map(|(name, _)| format!("{name}.toml")).collect();
     packs.sort();
-    assert_eq!(
-        files, packs,
-        "every rules/*.toml is embedded, and nothing else"
-    );
+    assert_eq!(files, packs, "every rules/*.toml is embedded, and nothing else");
     for (name, text) in BUILTIN_PACKS {
         let on_disk = std::fs::read_to_string(dir.join(format!("{name}.toml"))).unwrap();
         assert_eq!(&on_disk, text);
-        let policy = load(
-            &format!("rules/{name}.toml"),
-            &format!("extends = [\"{name}\"]\n"),
-        );
-        assert!(
-            policy.is_ok(),
-            "pack {name} does not load: {}",
-            policy.err().unwrap()
-        );
+        let policy = load(&format!("rules/{name}.toml"), &format!("extends = [\"{name}\"]\n"));
+        assert!(policy.is_ok(), "pack {name} does not load: {}", policy.err().unwrap());
     }
 }
 
 #[test]
 fn every_check_has_a_section_in_docs_checks_md_and_an_explanation() {
-    let docs = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/checks.md"),
-    )
-    .unwrap();
+    let docs =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/checks.md")).unwrap();
     for check in gate::checks::CHECKS {
         let id = check.id();
-        assert!(
-            docs.contains(&format!("\n## {id}\n")),
-            "docs/checks.md has no section `## {id}`"
-        );
+        assert!(docs.contains(&format!("\n## {id}\n")), "docs/checks.md has no section `## {id}`");
         let doc = check.doc();
-        for (part, text) in [
-            ("summary", doc.summary),
-            ("why", doc.why),
-            ("example", doc.example),
-            ("config", doc.config),
-        ] {
+        for (part, text) in
+            [("summary", doc.summary), ("why", doc.why), ("example", doc.example), ("config", doc.config)]
+        {
             assert!(!text.trim().is_empty(), "{id} has an empty {part}");
         }
-        assert!(
-            doc.config.contains(&format!("[checks.{id}]")),
-            "{id}'s config example names its table"
-        );
+        assert!(doc.config.contains(&format!("[checks.{id}]")), "{id}'s config example names its table");
     }
 }
 
@@ -76,12 +49,7 @@ fn every_check_has_a_section_in_docs_checks_md_and_an_explanation() {
 fn the_config_example_of_every_check_is_valid() {
     for check in gate::checks::CHECKS {
         let policy = load("example.toml", check.doc().config);
-        assert!(
-            policy.is_ok(),
-            "the config example of {} is invalid: {}",
-            check.id(),
-            policy.err().unwrap()
-        );
+        assert!(policy.is_ok(), "the config example of {} is invalid: {}", check.id(), policy.err().unwrap());
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, Options, Problem, Settings};
+use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
 use crate::config::Severity;
 use crate::{Error, Result, git};
 
@@ -25,10 +25,7 @@ struct RadiusSettings {
 
 impl Default for RadiusSettings {
     fn default() -> Self {
-        RadiusSettings {
-            max_files: toml::Spanned::new(0..0, 0),
-            max_commits: toml::Spanned::new(0..0, 0),
-        }
+        RadiusSettings { max_files: toml::Spanned::new(0..0, 0), max_commits: toml::Spanned::new(0..0, 0) }
     }
 }
 
@@ -65,14 +62,9 @@ impl Check for BlastRadius {
         options.validate::<RadiusSettings>()
     }
 
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity) -> Result<Vec<Finding>> {
-        let settings: RadiusSettings = options
-            .parse()
-            .map_err(|e| Error::new(e.message().to_string()))?;
-        let (max_files, max_commits) = (
-            *settings.max_files.get_ref(),
-            *settings.max_commits.get_ref(),
-        );
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let settings: RadiusSettings = options.parse().map_err(|e| Error::new(e.message().to_string()))?;
+        let (max_files, max_commits) = (*settings.max_files.get_ref(), *settings.max_commits.get_ref());
         let since = match &cx.range.environment {
             _ if cx.range.base.is_first_deploy() => {
                 "in the whole release (nothing is recorded as deployed)".to_string()
@@ -80,11 +72,10 @@ impl Check for BlastRadius {
             Some(env) => format!("since the last deploy of {env}"),
             None => "since the base".to_string(),
         };
-        let mut findings = Vec::new();
 
         let files = cx.changes.len() as u64;
         if max_files > 0 && files > max_files {
-            findings.push(
+            out.findings.push(
                 Finding::new(
                     self.id(),
                     severity,
@@ -97,10 +88,9 @@ impl Check for BlastRadius {
 
         if max_commits > 0 {
             let cap = usize::try_from(max_commits).unwrap_or(usize::MAX);
-            let count =
-                git::count_commits(cx.repo, cx.range.base.commit, cx.range.release.commit, cap)?;
+            let count = git::count_commits(cx.repo, cx.range.base.commit, cx.range.release.commit, cap)?;
             if count.capped {
-                findings.push(Finding::new(
+                out.findings.push(Finding::new(
                     self.id(),
                     severity,
                     format!(
@@ -111,7 +101,7 @@ impl Check for BlastRadius {
                 ));
             }
         }
-        Ok(findings)
+        Ok(())
     }
 }
 
@@ -130,12 +120,6 @@ fn busiest_directories(changes: &git::ChangeSet) -> Vec<String> {
     ranked
         .into_iter()
         .take(5)
-        .map(|(dir, n)| {
-            if dir == "." {
-                format!("(top level): {n} files")
-            } else {
-                format!("{dir}/: {n} files")
-            }
-        })
+        .map(|(dir, n)| if dir == "." { format!("(top level): {n} files") } else { format!("{dir}/: {n} files") })
         .collect()
 }

@@ -1,17 +1,22 @@
 //! Checks: one kind of inspection each, one file each, all listed in [`CHECKS`].
 //!
-//! A check reads the [`Context`] (the release, its base, the changes between them, the policy and
-//! the evidence) and returns findings. It never prints and never decides the verdict: the runner
-//! applies waivers and the report turns findings into a verdict and an exit code.
+//! A check reads the [`Context`] (the release, its base, the changes between them, the policy,
+//! the evidence and the shared analysis) and writes findings, and the files it could not
+//! analyse, to an [`Output`]. It never prints and never decides the verdict: the runner applies
+//! waivers and the report turns findings into a verdict and an exit code.
 
 mod blast_radius;
+mod near_duplicate;
 mod options;
 mod policy_change;
 mod runner;
+mod untested_change;
+mod variant_name;
 
 use serde::Serialize;
 
 use crate::Result;
+use crate::analysis::{Analysis, Needs};
 use crate::config::{Policy, Severity};
 use crate::evidence::EvidenceSet;
 use crate::git::{ChangeSet, Range, Repo};
@@ -19,8 +24,34 @@ use crate::git::{ChangeSet, Range, Repo};
 pub use options::{Options, Problem, Settings};
 pub use runner::{CheckResults, run_checks};
 
+/// Rounds a ratio to three decimals, so reports are stable and readable.
+pub fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// A ratio as a whole percentage, rounded down so that 79.9% never reads as 80%.
+pub fn percent(value: f64) -> u32 {
+    (value * 100.0 + 1e-9).floor() as u32
+}
+
 /// Every check gate has, in the order they are listed and run.
-pub static CHECKS: &[&dyn Check] = &[&policy_change::PolicyChange, &blast_radius::BlastRadius];
+pub static CHECKS: &[&dyn Check] = &[
+    &policy_change::PolicyChange,
+    &blast_radius::BlastRadius,
+    &variant_name::VariantName,
+    &near_duplicate::NearDuplicate,
+    &untested_change::UntestedChange,
+];
+
+/// What the checks in force will need read from the release tree.
+pub fn needs(policy: &Policy) -> Needs {
+    let on = |id: &'static str| policy.check(id).severity != Severity::Off;
+    Needs {
+        all_files: on("near-duplicate"),
+        test_references: on("untested-change"),
+        read_budget: near_duplicate::read_budget(policy),
+    }
+}
 
 /// The check with this id, if there is one.
 pub fn find(id: &str) -> Option<&'static dyn Check> {
@@ -51,9 +82,27 @@ pub trait Check: Sync {
         Ok(configured)
     }
 
-    /// Inspects the release and returns what it found, at `severity` unless the check has a
-    /// reason to report a finding at another level.
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity) -> Result<Vec<Finding>>;
+    /// Inspects the release and writes what it found to `out`, at `severity` unless the check
+    /// has a reason to report a finding at another level.
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()>;
+}
+
+/// What a check writes.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub findings: Vec<Finding>,
+    /// Files the check should have looked at but could not (binary, too large, over a cap).
+    pub not_analysed: Vec<NotAnalysed>,
+    /// What the reader must know about this check's run (a cap was reached).
+    pub notes: Vec<String>,
+}
+
+/// A file a check did not analyse, and why: never a silent skip.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NotAnalysed {
+    pub check: &'static str,
+    pub path: String,
+    pub reason: String,
 }
 
 /// The text of `gate explain CHECK`.
@@ -76,11 +125,12 @@ pub struct Context<'a> {
     pub range: &'a Range,
     pub changes: &'a ChangeSet,
     pub evidence: &'a EvidenceSet,
+    pub analysis: &'a Analysis<'a>,
     pub now: jiff::Timestamp,
 }
 
 /// One thing a check reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub check: &'static str,
     pub severity: Severity,
@@ -95,18 +145,40 @@ pub struct Finding {
     /// Supporting lines shown under the message (a diff, a list of files).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// Structured facts behind the finding (the pair and its similarity, the original of a
+    /// variant, where gate looked for tests), for machine formats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<FindingData>,
     /// Set when a waiver silences this finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived: Option<Waived>,
 }
 
+/// The facts behind a finding, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum FindingData {
+    /// `path` resembles `other`.
+    Pair {
+        other: String,
+        /// Content similarity, 0 to 1, rounded to three decimals.
+        similarity: f64,
+        /// File name similarity, 0 to 1, rounded to three decimals.
+        name_similarity: f64,
+        /// Whether the two files are the same blob.
+        identical: bool,
+        /// Lines that differ, as `- N: text` (only in `other`) and `+ N: text` (only in `path`).
+        diff: Vec<String>,
+        tested: bool,
+    },
+    /// `path` is named like a copy or version of `original`.
+    Variant { marker: String, original: Option<String>, tested: bool },
+    /// Where gate looked for a test of `path`.
+    Untested { test_files: Vec<String>, tests_searched: usize },
+}
+
 impl Finding {
-    pub fn new(
-        check: &'static str,
-        severity: Severity,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) -> Self {
+    pub fn new(check: &'static str, severity: Severity, message: impl Into<String>, help: impl Into<String>) -> Self {
         Finding {
             check,
             severity,
@@ -115,6 +187,7 @@ impl Finding {
             message: message.into(),
             help: help.into(),
             details: Vec::new(),
+            data: None,
             waived: None,
         }
     }
@@ -126,6 +199,11 @@ impl Finding {
 
     pub fn with_details(mut self, details: Vec<String>) -> Self {
         self.details = details;
+        self
+    }
+
+    pub fn with_data(mut self, data: FindingData) -> Self {
+        self.data = Some(data);
         self
     }
 
@@ -163,9 +241,7 @@ mod tests {
             assert!(seen.insert(id), "duplicate check id {id}");
             assert!(
                 !id.is_empty()
-                    && id.split('-').all(
-                        |part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase())
-                    ),
+                    && id.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase())),
                 "check id {id} is not kebab-case"
             );
         }

@@ -28,11 +28,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(span: Option<Range<usize>>, message: impl Into<String>) -> Self {
-        Problem {
-            span,
-            message: message.into(),
-            help: None,
-        }
+        Problem { span, message: message.into(), help: None }
     }
 
     pub fn at<T>(value: &Spanned<T>, message: impl Into<String>) -> Self {
@@ -53,10 +49,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            table: DeTable::new(),
-            span: 0..0,
-        }
+        Options { table: DeTable::new(), span: 0..0 }
     }
 }
 

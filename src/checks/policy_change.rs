@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, Options, Problem, Settings, Waived};
+use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings, Waived};
 use crate::config::{self, PolicyInput, Severity, compile_glob};
 use crate::{Result, git};
 
@@ -25,9 +25,7 @@ impl Settings for PolicySettings {
         self.paths
             .iter()
             .filter_map(|p| {
-                compile_glob(p.get_ref())
-                    .err()
-                    .map(|err| Problem::at(p, format!("invalid glob: {}", err.kind())))
+                compile_glob(p.get_ref()).err().map(|err| Problem::at(p, format!("invalid glob: {}", err.kind())))
             })
             .collect()
     }
@@ -67,24 +65,18 @@ impl Check for PolicyChange {
         let file = cx.policy.files.first().map_or("gate.toml", String::as_str);
         let text = git::read_file(cx.repo, base_tree, file)?;
         let read_pack = |path: &str| git::read_file(cx.repo, base_tree, path);
-        let input = PolicyInput {
-            file: text.map(|text| (format!("{file} (last deploy)"), text)),
-            read_pack: &read_pack,
-        };
+        let input =
+            PolicyInput { file: text.map(|text| (format!("{file} (last deploy)"), text)), read_pack: &read_pack };
         // A deployed policy that gate cannot read any more gives no floor; the code default does.
-        let floor = config::load(&input).map_or(self.default_severity(), |policy| {
-            policy.check(self.id()).severity
-        });
+        let floor = config::load(&input).map_or(self.default_severity(), |policy| policy.check(self.id()).severity);
         Ok(configured.max(floor))
     }
 
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity) -> Result<Vec<Finding>> {
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
         if cx.range.base.is_first_deploy() {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let settings: PolicySettings = options
-            .parse()
-            .map_err(|e| crate::Error::new(e.message().to_string()))?;
+        let settings: PolicySettings = options.parse().map_err(|e| crate::Error::new(e.message().to_string()))?;
         let mut extra = globset::GlobSetBuilder::new();
         for pattern in &settings.paths {
             if let Ok(glob) = compile_glob(pattern.get_ref()) {
@@ -92,12 +84,10 @@ impl Check for PolicyChange {
             }
         }
         let extra = extra.build().unwrap_or_else(|_| globset::GlobSet::empty());
-        let is_policy = |path: &str| {
-            path == "gate.toml" || cx.policy.files.iter().any(|f| f == path) || extra.is_match(path)
-        };
+        let is_policy =
+            |path: &str| path == "gate.toml" || cx.policy.files.iter().any(|f| f == path) || extra.is_match(path);
         let approval = cx.evidence.of_kind("approval").last();
 
-        let mut findings = Vec::new();
         for change in cx.changes.iter() {
             let old_is_policy = change.old_path.as_deref().is_some_and(is_policy);
             if !is_policy(&change.path) && !old_is_policy {
@@ -112,7 +102,9 @@ impl Check for PolicyChange {
             let mut finding = Finding::new(
                 self.id(),
                 severity,
-                format!("the release changes the gate policy ({what}); a release must not change the rules that judge it"),
+                format!(
+                    "the release changes the gate policy ({what}); a release must not change the rules that judge it"
+                ),
                 "have this release approved: gate evidence add approval --detail \"who reviewed the policy change\"",
             )
             .at(&change.path);
@@ -121,18 +113,14 @@ impl Check for PolicyChange {
                     reason: format!(
                         "approved by {}{}",
                         record.by,
-                        record
-                            .detail
-                            .as_deref()
-                            .map(|d| format!(": {d}"))
-                            .unwrap_or_default()
+                        record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
                     ),
                     expires: String::new(),
                     source: format!("approval evidence recorded {}", record.at),
                 });
             }
-            findings.push(finding);
+            out.findings.push(finding);
         }
-        Ok(findings)
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Runs the checks and applies waivers.
 
-use super::{CHECKS, Context, Finding, Waived};
+use super::{CHECKS, Context, Finding, NotAnalysed, Output, Waived};
 use crate::Result;
 use crate::config::Severity;
 
@@ -11,11 +11,15 @@ pub struct CheckResults {
     pub findings: Vec<Finding>,
     /// The checks that ran and at which severity, in registry order.
     pub ran: Vec<(&'static str, Severity)>,
+    /// Files checks could not analyse, sorted.
+    pub not_analysed: Vec<NotAnalysed>,
+    /// What the checks said the reader must know (caps reached), in check order.
+    pub notes: Vec<String>,
 }
 
 /// Runs every check that is not off, then marks the findings that a valid waiver covers.
 pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
-    let mut findings = Vec::new();
+    let mut out = Output::default();
     let mut ran = Vec::new();
     for check in CHECKS {
         let policy = cx.policy.check(check.id());
@@ -24,19 +28,17 @@ pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
             continue;
         }
         ran.push((check.id(), severity));
-        findings.extend(check.run(cx, &policy.options, severity)?);
+        check.run(cx, &policy.options, severity, &mut out)?;
     }
+    let Output { mut findings, mut not_analysed, notes } = out;
+    not_analysed.sort();
     let today = cx.now.to_zoned(jiff::tz::TimeZone::UTC).date();
     for finding in &mut findings {
         if finding.waived.is_some() {
             continue;
         }
         let path = finding.path.as_deref().unwrap_or("");
-        let matching = cx
-            .policy
-            .waivers
-            .iter()
-            .filter(|w| w.check == finding.check && w.matcher.is_match(path));
+        let matching = cx.policy.waivers.iter().filter(|w| w.check == finding.check && w.matcher.is_match(path));
         let mut expired = None;
         for waiver in matching {
             if waiver.expires >= today {
@@ -52,14 +54,9 @@ pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
         if finding.waived.is_none()
             && let Some(waiver) = expired
         {
-            finding.message.push_str(&format!(
-                " (the waiver at {} expired on {})",
-                waiver.origin, waiver.expires
-            ));
+            finding.message.push_str(&format!(" (the waiver at {} expired on {})", waiver.origin, waiver.expires));
         }
     }
-    findings.sort_by(|a, b| {
-        (a.check, &a.path, a.line, &a.message).cmp(&(b.check, &b.path, b.line, &b.message))
-    });
-    Ok(CheckResults { findings, ran })
+    findings.sort_by(|a, b| (a.check, &a.path, a.line, &a.message).cmp(&(b.check, &b.path, b.line, &b.message)));
+    Ok(CheckResults { findings, ran, not_analysed, notes })
 }

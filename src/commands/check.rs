@@ -2,54 +2,44 @@
 
 use std::path::Path;
 
+use super::progress::TerminalProgress;
 use super::{Io, Outcome, Session, write_atomically};
-use crate::checks::{Context, run_checks};
-use crate::cli::CheckArgs;
-use crate::git::{self, BaseSource, Repo, ledger};
+use crate::analysis::Analysis;
+use crate::checks::{self, Context, run_checks};
+use crate::cli::{CheckArgs, Format};
+use crate::git::{self, BaseSource, BlobStore, Repo, ledger};
 use crate::report::{self, Report, Verdict};
 use crate::{Error, Result, evidence, time};
 
 pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let now = time::now()?;
-    let Session {
-        repo,
-        policy,
-        range,
-        changes,
-    } = Session::open(&args.range, config)?;
+    let Session { repo, policy, range } = Session::open(&args.range, config)?;
+    let store = BlobStore::open(&repo);
+    let changes = git::changes(&repo, &range, &store)?;
     let evidence = evidence::for_tree(&repo, range.release.tree)?;
+    let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal && args.format == Format::Human);
+    let analysis = Analysis::new(&repo, &store, &policy, &range, &progress, checks::needs(&policy));
     let cx = Context {
         repo: &repo,
         policy: &policy,
         range: &range,
         changes: &changes,
         evidence: &evidence,
+        analysis: &analysis,
         now,
     };
     let results = run_checks(&cx)?;
+    store.save();
 
     let mut notes = notes(&repo, &range);
-    notes.extend(super::uncommitted_policy_note(
-        &repo,
-        config,
-        range.release.tree,
-    )?);
-    let report = Report {
-        notes,
-        files_changed: changes.len(),
-        range,
-        results,
-        deny_warnings: args.deny_warnings,
-    };
+    notes.extend(super::uncommitted_policy_note(&repo, config, range.release.tree)?);
+    notes.extend(results.notes.iter().cloned());
+    let report = Report { notes, files_changed: changes.len(), range, results, deny_warnings: args.deny_warnings };
     let mut bytes = Vec::new();
-    report::write(&report, args.format, &mut bytes)
-        .map_err(|err| Error::io("cannot render the report", &err))?;
+    report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
     match &args.output {
         Some(path) => write_atomically(path, &bytes)?,
-        None => io
-            .out
-            .write_all(&bytes)
-            .map_err(|err| Error::io("cannot write the report", &err))?,
+        None => io.out.write_all(&bytes).map_err(|err| Error::io("cannot write the report", &err))?,
     }
     Ok(match report.verdict() {
         Verdict::Pass => Outcome::Pass,
@@ -72,10 +62,7 @@ fn notes(repo: &Repo, range: &git::Range) -> Vec<String> {
         notes.push(note);
     }
     if time::clock_overridden() {
-        notes.push(format!(
-            "the clock is set by {}; times are not the real time",
-            time::NOW_VAR
-        ));
+        notes.push(format!("the clock is set by {}; times are not the real time", time::NOW_VAR));
     }
     notes
 }

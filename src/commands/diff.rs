@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Io, Outcome, Session};
 use crate::cli::{DiffArgs, ListFormat};
-use crate::git::{self, BaseSource, Change, Mode, Status, short};
+use crate::git::{self, BaseSource, BlobStore, Change, Mode, Status, short};
 use crate::{Error, Result};
 
 #[derive(Serialize)]
@@ -20,7 +20,10 @@ struct JsonDiff<'a> {
 }
 
 pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
-    let Session { range, changes, .. } = Session::open(&args.range, config)?;
+    let Session { repo, range, .. } = Session::open(&args.range, config)?;
+    let store = BlobStore::open(&repo);
+    let changes = git::changes(&repo, &range, &store)?;
+    store.save();
     let out = &mut *io.out;
     let written = match args.format {
         ListFormat::Json => {
@@ -32,9 +35,7 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
                 base_source: &range.base.source,
                 changes: &changes.changes,
             };
-            serde_json::to_writer_pretty(&mut *out, &json)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
+            serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
         ListFormat::Human => write_human(&range, &changes.changes, out),
     };
@@ -42,31 +43,15 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
     Ok(Outcome::Pass)
 }
 
-fn write_human(
-    range: &git::Range,
-    changes: &[Change],
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
+fn write_human(range: &git::Range, changes: &[Change], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let base = match &range.base.source {
-        BaseSource::Argument { rev } => format!(
-            "{} (--base {rev})",
-            range.base.commit.map(short).unwrap_or_default()
-        ),
-        BaseSource::LastDeploy { deploy } => format!(
-            "{}  last deploy of {}",
-            short(deploy.commit),
-            deploy.environment
-        ),
+        BaseSource::Argument { rev } => format!("{} (--base {rev})", range.base.commit.map(short).unwrap_or_default()),
+        BaseSource::LastDeploy { deploy } => format!("{}  last deploy of {}", short(deploy.commit), deploy.environment),
         BaseSource::FirstDeploy { reason } => {
             format!("none ({reason}): everything in the release is new")
         }
     };
-    writeln!(
-        out,
-        "release  {}  {}",
-        short(range.release.commit),
-        range.release.rev
-    )?;
+    writeln!(out, "release  {}  {}", short(range.release.commit), range.release.rev)?;
     writeln!(out, "base     {base}")?;
     writeln!(out)?;
     for change in changes {
@@ -74,12 +59,7 @@ fn write_human(
             Some(old) => format!("{old} -> {}", change.path),
             None => change.path.clone(),
         };
-        writeln!(
-            out,
-            "{}  {path}{}",
-            change.status.letter(),
-            annotations(change)
-        )?;
+        writeln!(out, "{}  {path}{}", change.status.letter(), annotations(change))?;
     }
     let count = |status: Status| changes.iter().filter(|c| c.status == status).count();
     writeln!(
@@ -103,11 +83,7 @@ fn annotations(change: &Change) -> String {
     if let (Some(old), Some(new)) = (&change.old, &change.new)
         && old.mode != new.mode
     {
-        notes.push(format!(
-            "{} -> {}",
-            mode_name(old.mode),
-            mode_name(new.mode)
-        ));
+        notes.push(format!("{} -> {}", mode_name(old.mode), mode_name(new.mode)));
     } else if side.mode != Mode::File {
         notes.push(mode_name(side.mode).to_string());
     }

@@ -13,15 +13,8 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let repo = Repo::discover()?;
     let now = time::now()?;
     let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
-    let record = evidence::add(
-        &repo,
-        commit.tree_id(),
-        commit.id(),
-        &args.kind,
-        args.detail.clone(),
-        &repo.actor(),
-        now,
-    )?;
+    let record =
+        evidence::add(&repo, commit.tree_id(), commit.id(), &args.kind, args.detail.clone(), &repo.actor(), now)?;
     writeln!(
         io.out,
         "recorded {} evidence for tree {} (commit {}) by {}\nshare it: git push {} '{}'",
@@ -57,43 +50,22 @@ pub fn list(args: &EvidenceListArgs, io: &mut Io<'_>) -> Result<Outcome> {
                 commit: commit.id().to_string(),
                 records: &set.records,
             };
-            serde_json::to_writer_pretty(&mut *out, &json)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
+            serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
         ListFormat::Human => (|| {
-            writeln!(
-                out,
-                "evidence for tree {} (commit {})",
-                short(commit.tree_id()),
-                short(commit.id())
-            )?;
+            writeln!(out, "evidence for tree {} (commit {})", short(commit.tree_id()), short(commit.id()))?;
             if set.records.is_empty() {
-                return writeln!(
-                    out,
-                    "  none recorded; add some with: gate evidence add KIND --detail TEXT"
-                );
+                return writeln!(out, "  none recorded; add some with: gate evidence add KIND --detail TEXT");
             }
             for record in &set.records {
                 let at = record.at().map_or_else(|| record.at.clone(), time::human);
-                let detail = record
-                    .detail
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default();
+                let detail = record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
                 let other_commit = if record.commit == commit.id().to_string() {
                     String::new()
                 } else {
-                    format!(
-                        " (from commit {})",
-                        &record.commit[..10.min(record.commit.len())]
-                    )
+                    format!(" (from commit {})", &record.commit[..10.min(record.commit.len())])
                 };
-                writeln!(
-                    out,
-                    "  {:10} {at} by {}{detail}{other_commit}",
-                    record.kind, record.by
-                )?;
+                writeln!(out, "  {:10} {at} by {}{detail}{other_commit}", record.kind, record.by)?;
             }
             Ok(())
         })(),

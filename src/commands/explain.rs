@@ -10,19 +10,12 @@ use crate::{Error, Result, checks};
 
 pub fn explain(args: &ExplainArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let check = checks::find(&args.check).ok_or_else(|| {
-        let hint = did_you_mean(&args.check, checks::ids()).map_or_else(
-            || "`gate checks` lists every check".to_string(),
-            |c| format!("did you mean `{c}`?"),
-        );
+        let hint = did_you_mean(&args.check, checks::ids())
+            .map_or_else(|| "`gate checks` lists every check".to_string(), |c| format!("did you mean `{c}`?"));
         Error::with_fix(format!("unknown check `{}`", args.check), hint)
     })?;
     let doc = check.doc();
-    let indent = |text: &str| {
-        text.lines()
-            .map(|l| format!("  {l}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let indent = |text: &str| text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n");
     let text = format!(
         "{id} (default severity: {severity})\n\n{summary}\n\nWhy:\n{why}\n\nExample:\n{example}\n\nConfiguration:\n{config}\n\nWaive one finding:\n  gate waive {id} --path PATH --reason \"why\" --expires YYYY-MM-DD\n",
         id = check.id(),
@@ -32,9 +25,7 @@ pub fn explain(args: &ExplainArgs, io: &mut Io<'_>) -> Result<Outcome> {
         example = indent(doc.example),
         config = indent(doc.config),
     );
-    io.out
-        .write_all(text.as_bytes())
-        .map_err(|err| Error::io("cannot write", &err))?;
+    io.out.write_all(text.as_bytes()).map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)
 }
 
@@ -44,20 +35,13 @@ pub fn list(config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let policy = load_policy(repo.as_ref(), config, PolicyAt::WorkingTree)?;
     let width = checks::ids().map(str::len).max().unwrap_or(0);
     let mut text = format!("policy: {}\n\n", policy.layers.join(" < "));
-    text.push_str(&format!(
-        "{:width$}  {:8}  {}\n",
-        "CHECK", "SEVERITY", "FROM"
-    ));
+    text.push_str(&format!("{:width$}  {:8}  {}\n", "CHECK", "SEVERITY", "FROM"));
     for check in checks::CHECKS {
         let setting = policy.check(check.id());
         let options = if setting.options_origins.is_empty() {
             String::new()
         } else {
-            let origins: Vec<String> = setting
-                .options_origins
-                .iter()
-                .map(ToString::to_string)
-                .collect();
+            let origins: Vec<String> = setting.options_origins.iter().map(ToString::to_string).collect();
             format!("; options from {}", origins.join(", "))
         };
         text.push_str(&format!(
@@ -67,9 +51,7 @@ pub fn list(config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
             setting.severity_origin
         ));
     }
-    io.out
-        .write_all(text.as_bytes())
-        .map_err(|err| Error::io("cannot write", &err))?;
+    io.out.write_all(text.as_bytes()).map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)
 }
 

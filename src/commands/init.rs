@@ -25,17 +25,10 @@ pub fn run(args: &InitArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
         }
     };
     if path.exists() && !args.force {
-        return Err(Error::with_fix(
-            format!("{} already exists", path.display()),
-            "pass --force to overwrite it",
-        ));
+        return Err(Error::with_fix(format!("{} already exists", path.display()), "pass --force to overwrite it"));
     }
     write_atomically(&path, TEMPLATE.as_bytes())?;
-    writeln!(
-        io.out,
-        "wrote {}\nnext: review it, commit it, then run `gate check --env production`",
-        path.display()
-    )
-    .map_err(|err| Error::io("cannot write", &err))?;
+    writeln!(io.out, "wrote {}\nnext: review it, commit it, then run `gate check --env production`", path.display())
+        .map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)
 }

@@ -6,6 +6,7 @@ mod diff;
 mod evidence;
 mod explain;
 mod init;
+mod progress;
 mod record;
 mod status;
 mod waive;
@@ -26,6 +27,8 @@ pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     /// Progress and advice that is not part of the report.
     pub err: &'a mut dyn Write,
+    /// Whether `err` is a terminal a person watches, so progress may be shown there.
+    pub err_is_terminal: bool,
 }
 
 /// How a command ended, when it did not fail.
@@ -57,30 +60,21 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
 /// The default name of the policy file, at the repository root.
 pub const POLICY_FILE: &str = "gate.toml";
 
-/// What a command about one release works on: the repository, the release's policy, the range
-/// from the base to the release, and the changes between them.
+/// What a command about one release works on: the repository, the release's policy, and the
+/// range from the base to the release.
 pub struct Session {
     pub repo: Repo,
     pub policy: Policy,
     pub range: crate::git::Range,
-    pub changes: crate::git::ChangeSet,
 }
 
 impl Session {
     pub fn open(args: &crate::cli::RangeArgs, config: Option<&Path>) -> Result<Session> {
         let repo = Repo::discover()?;
-        let release_tree = repo
-            .commit(args.release.as_deref().unwrap_or("HEAD"))?
-            .tree_id();
+        let release_tree = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?.tree_id();
         let policy = load_policy(Some(&repo), config, PolicyAt::Tree(release_tree))?;
         let range = crate::git::resolve_range(&repo, &policy, args)?;
-        let changes = crate::git::changes(&repo, &range)?;
-        Ok(Session {
-            repo,
-            policy,
-            range,
-            changes,
-        })
+        Ok(Session { repo, policy, range })
     }
 }
 
@@ -109,42 +103,26 @@ pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, at: PolicyAt) -> 
             })?;
             // Pack paths come back joined to the file's name: repository-relative when the file
             // is in the working tree, else relative to the current directory like the path given.
-            let relative = workdir
-                .as_deref()
-                .and_then(|root| repo_relative(path, root));
-            let name = relative
-                .clone()
-                .unwrap_or_else(|| path.to_string_lossy().into_owned());
+            let relative = workdir.as_deref().and_then(|root| repo_relative(path, root));
+            let name = relative.clone().unwrap_or_else(|| path.to_string_lossy().into_owned());
             let read_pack = |pack: &str| match (&relative, &workdir) {
                 (Some(_), Some(root)) => read_optional(&root.join(pack)),
                 _ => read_optional(Path::new(pack)),
             };
-            config::load(&PolicyInput {
-                file: Some((name, text)),
-                read_pack: &read_pack,
-            })?
+            config::load(&PolicyInput { file: Some((name, text)), read_pack: &read_pack })?
         }
         (None, PolicyAt::Tree(tree), Some(repo)) => {
             let text = crate::git::read_file(repo, tree, POLICY_FILE)?;
             let read_pack = |pack: &str| crate::git::read_file(repo, tree, pack);
-            config::load(&PolicyInput {
-                file: text.map(|t| (POLICY_FILE.to_string(), t)),
-                read_pack: &read_pack,
-            })?
+            config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
         }
         (None, PolicyAt::WorkingTree, _) if workdir.is_some() => {
             let root = workdir.clone().unwrap_or_default();
             let text = read_optional(&root.join(POLICY_FILE))?;
             let read_pack = |pack: &str| read_optional(&root.join(pack));
-            config::load(&PolicyInput {
-                file: text.map(|t| (POLICY_FILE.to_string(), t)),
-                read_pack: &read_pack,
-            })?
+            config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
         }
-        _ => config::load(&PolicyInput {
-            file: None,
-            read_pack: &|_| Ok(None),
-        })?,
+        _ => config::load(&PolicyInput { file: None, read_pack: &|_| Ok(None) })?,
     };
     if policy.files.is_empty() {
         // No gate.toml yet: adding one is still a change to the policy in force.
@@ -155,11 +133,7 @@ pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, at: PolicyAt) -> 
 
 /// A note when gate.toml in the working tree differs from the copy in the release tree: the
 /// edit is not used, and the user should know why their change seems to have no effect.
-pub fn uncommitted_policy_note(
-    repo: &Repo,
-    config: Option<&Path>,
-    tree: git2::Oid,
-) -> Result<Option<String>> {
+pub fn uncommitted_policy_note(repo: &Repo, config: Option<&Path>, tree: git2::Oid) -> Result<Option<String>> {
     let Some(root) = repo.workdir().filter(|_| config.is_none()) else {
         return Ok(None);
     };
@@ -192,14 +166,8 @@ fn repo_relative(path: &Path, root: &Path) -> Option<String> {
 /// Writes `bytes` to `path` so that readers see the old file or the new one, never a part:
 /// a temporary file in the same directory, renamed over the target.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".to_string());
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".to_string());
     let temp = dir.join(format!(".{name}.gate-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;

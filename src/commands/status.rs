@@ -43,23 +43,17 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
         Some(name) => vec![policy.environment(name)?.name.clone()],
         None => policy.environments.keys().cloned().collect(),
     };
-    let head_tree = head
-        .tree()
-        .map_err(|err| Error::git("cannot read HEAD's tree", &err))?;
+    let head_tree = head.tree().map_err(|err| Error::git("cannot read HEAD's tree", &err))?;
     let mut statuses = Vec::new();
     for name in names {
         let env = policy.environment(&name)?;
         let last_deploy = ledger::last_deploy(&repo, env)?;
         let pending = match &last_deploy {
             Some(deploy) => {
-                let commit =
-                    repo.required_commit(deploy.commit, &format!("the last deploy of {name}"))?;
-                let tree = commit
-                    .tree()
-                    .map_err(|err| Error::git("cannot read the deployed tree", &err))?;
+                let commit = repo.required_commit(deploy.commit, &format!("the last deploy of {name}"))?;
+                let tree = commit.tree().map_err(|err| Error::git("cannot read the deployed tree", &err))?;
                 let files = git::diff_trees(&repo, Some(&tree), &head_tree)?.len();
-                let commits =
-                    git::count_commits(&repo, Some(deploy.commit), head.id(), PENDING_COMMITS_CAP)?;
+                let commits = git::count_commits(&repo, Some(deploy.commit), head.id(), PENDING_COMMITS_CAP)?;
                 Some(Pending { commits, files })
             }
             None => None,
@@ -68,12 +62,7 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
             Some(tags) => format!("tags matching {}", tags.pattern),
             None => ledger::ref_name(&name),
         };
-        statuses.push(EnvironmentStatus {
-            name,
-            source,
-            last_deploy,
-            pending,
-        });
+        statuses.push(EnvironmentStatus { name, source, last_deploy, pending });
     }
 
     let out = &mut *io.out;
@@ -84,9 +73,7 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
                 head: head.id().to_string(),
                 environments: statuses,
             };
-            serde_json::to_writer_pretty(&mut *out, &json)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
+            serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
         ListFormat::Human => write_human(&repo, head.id(), &statuses, out),
     };
@@ -102,10 +89,7 @@ fn write_human(
 ) -> std::io::Result<()> {
     let now = time::now().unwrap_or_else(|_| jiff::Timestamp::now());
     if statuses.is_empty() {
-        writeln!(
-            out,
-            "no environments are declared; add [environments.NAME] to gate.toml"
-        )?;
+        writeln!(out, "no environments are declared; add [environments.NAME] to gate.toml")?;
         return Ok(());
     }
     let width = statuses.iter().map(|s| s.name.len()).max().unwrap_or(0);
@@ -125,11 +109,7 @@ fn write_human(
                 let commits = if pending.commits.capped {
                     format!("more than {} commits", pending.commits.count)
                 } else {
-                    format!(
-                        "{} commit{}",
-                        pending.commits.count,
-                        if pending.commits.count == 1 { "" } else { "s" }
-                    )
+                    format!("{} commit{}", pending.commits.count, if pending.commits.count == 1 { "" } else { "s" })
                 };
                 writeln!(
                     out,
@@ -140,11 +120,7 @@ fn write_human(
                     if pending.files == 1 { "" } else { "s" }
                 )?;
             }
-            _ => writeln!(
-                out,
-                "{:width$}  never deployed (nothing in {})",
-                status.name, status.source
-            )?,
+            _ => writeln!(out, "{:width$}  never deployed (nothing in {})", status.name, status.source)?,
         }
     }
     if statuses.iter().all(|s| s.last_deploy.is_none()) {

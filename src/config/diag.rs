@@ -38,11 +38,7 @@ impl SourceText {
         let source_line = self.line_text(line).trim_end_matches('\r').to_string();
         let end_on_line = {
             let (end_line, end_col) = self.line_col(span.end);
-            if end_line == line {
-                end_col.max(col + 1)
-            } else {
-                source_line.chars().count() + 1
-            }
+            if end_line == line { end_col.max(col + 1) } else { source_line.chars().count() + 1 }
         };
         Diagnostic {
             file: self.name.clone(),
@@ -60,11 +56,7 @@ impl SourceText {
     pub fn from_toml(&self, err: &toml::de::Error, context: &str) -> Diagnostic {
         let message = err.message().trim_end().to_string();
         let help = suggestion_for_serde_message(&message);
-        let message = if context.is_empty() {
-            message
-        } else {
-            format!("{message} in {context}")
-        };
+        let message = if context.is_empty() { message } else { format!("{message} in {context}") };
         let mut diagnostic = self.diagnostic(err.span(), message);
         diagnostic.help = help;
         diagnostic
@@ -115,12 +107,8 @@ impl fmt::Display for Diagnostic {
         if !self.source_line.is_empty() {
             writeln!(f, "{pad} |")?;
             writeln!(f, "{number} | {}", self.source_line)?;
-            let indent: String = self
-                .source_line
-                .chars()
-                .take(self.col - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            let indent: String =
+                self.source_line.chars().take(self.col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             write!(f, "{pad} | {indent}{}", "^".repeat(self.width))?;
         }
         if let Some(help) = &self.help {
@@ -131,19 +119,11 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The closest candidate to a misspelt word, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word_lower = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| {
-            (
-                strsim::damerau_levenshtein(&word_lower, &candidate.to_lowercase()),
-                candidate,
-            )
-        })
+        .map(|candidate| (strsim::damerau_levenshtein(&word_lower, &candidate.to_lowercase()), candidate))
         .filter(|(distance, candidate)| {
             let longest = word.chars().count().max(candidate.chars().count());
             *distance > 0 && *distance <= (longest / 3).max(1)
@@ -156,9 +136,7 @@ pub fn did_you_mean<'a>(
 /// "unknown field `x`, expected one of `a`, `b`" (or "expected `a`"); this finds the closest
 /// expected name so the user is told what they probably meant.
 fn suggestion_for_serde_message(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
     let (word, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     did_you_mean(word, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
@@ -170,33 +148,21 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_key() {
-        assert_eq!(
-            did_you_mean("treshold", ["threshold", "severity"]),
-            Some("threshold")
-        );
-        assert_eq!(
-            did_you_mean("near-duplicat", ["near-duplicate", "variant-name"]),
-            Some("near-duplicate")
-        );
+        assert_eq!(did_you_mean("treshold", ["threshold", "severity"]), Some("threshold"));
+        assert_eq!(did_you_mean("near-duplicat", ["near-duplicate", "variant-name"]), Some("near-duplicate"));
         assert_eq!(did_you_mean("colour", ["severity", "threshold"]), None);
     }
 
     #[test]
     fn reads_serde_messages() {
         let m = "unknown variant `dny`, expected one of `deny`, `warn`, `off`";
-        assert_eq!(
-            suggestion_for_serde_message(m).as_deref(),
-            Some("did you mean `deny`?")
-        );
+        assert_eq!(suggestion_for_serde_message(m).as_deref(), Some("did you mean `deny`?"));
         assert_eq!(suggestion_for_serde_message("invalid type: string"), None);
     }
 
     #[test]
     fn renders_line_and_column() {
-        let source = SourceText {
-            name: "gate.toml".into(),
-            text: "a = 1\n[x]\nbad = 2\n",
-        };
+        let source = SourceText { name: "gate.toml".into(), text: "a = 1\n[x]\nbad = 2\n" };
         let d = source.diagnostic(Some(10..13), "unknown key `bad`");
         assert_eq!((d.line, d.col), (3, 1));
         let shown = d.to_string();

@@ -15,8 +15,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::diag::{Diagnostic, SourceText, did_you_mean};
 use super::raw::{self, RawEnvironment, RawPaths, RawWaiver, Severity};
 use super::{
-    CheckPolicy, Environment, Origin, PathClass, PathClasses, Policy, TagPattern, Waiver,
-    builtin_pack, compile_glob,
+    CheckPolicy, Environment, Origin, PathClass, PathClasses, Policy, TagPattern, Waiver, builtin_pack, compile_glob,
 };
 use crate::checks::{self, Options, Problem};
 use crate::{Error, Result};
@@ -33,18 +32,10 @@ pub struct PolicyInput<'a> {
 
 /// Loads, validates and merges the policy. Every problem in every file is reported at once.
 pub fn load(input: &PolicyInput<'_>) -> Result<Policy> {
-    let mut loader = Loader {
-        input,
-        layers: Vec::new(),
-        diagnostics: Vec::new(),
-        visiting: Vec::new(),
-    };
+    let mut loader = Loader { input, layers: Vec::new(), diagnostics: Vec::new(), visiting: Vec::new() };
     match &input.file {
         Some((name, text)) => {
-            let source = SourceText {
-                name: name.clone(),
-                text: leak(text.clone()),
-            };
+            let source = SourceText { name: name.clone(), text: leak(text.clone()) };
             loader.add(source, Kind::UserFile);
         }
         None => loader.add_builtin("default", None),
@@ -60,8 +51,7 @@ pub fn load(input: &PolicyInput<'_>) -> Result<Policy> {
 
 /// Parses a waiver date: `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Result<jiff::civil::Date, String> {
-    text.parse::<jiff::civil::Date>()
-        .map_err(|_| format!("`{text}` is not a date; write it as YYYY-MM-DD"))
+    text.parse::<jiff::civil::Date>().map_err(|_| format!("`{text}` is not a date; write it as YYYY-MM-DD"))
 }
 
 /// Policy files are small and live as long as the process; keeping them as `'static` lets the
@@ -102,32 +92,18 @@ struct Loader<'a, 'b> {
 
 impl Loader<'_, '_> {
     fn add_builtin(&mut self, name: &str, named_at: Option<(&SourceText, Range<usize>)>) {
-        let already = self
-            .layers
-            .iter()
-            .any(|l| l.kind == Kind::BuiltinPack && l.name == pack_file(name));
+        let already = self.layers.iter().any(|l| l.kind == Kind::BuiltinPack && l.name == pack_file(name));
         if already {
             return;
         }
         match builtin_pack(name) {
-            Some(text) => self.add(
-                SourceText {
-                    name: pack_file(name),
-                    text,
-                },
-                Kind::BuiltinPack,
-            ),
+            Some(text) => self.add(SourceText { name: pack_file(name), text }, Kind::BuiltinPack),
             None => {
                 let names = super::BUILTIN_PACKS.iter().map(|(n, _)| *n);
                 let mut d = match named_at {
-                    Some((source, span)) => {
-                        source.diagnostic(Some(span), format!("unknown rule pack `{name}`"))
-                    }
-                    None => SourceText {
-                        name: "gate".into(),
-                        text: "",
-                    }
-                    .diagnostic(None, format!("unknown rule pack `{name}`")),
+                    Some((source, span)) => source.diagnostic(Some(span), format!("unknown rule pack `{name}`")),
+                    None => SourceText { name: "gate".into(), text: "" }
+                        .diagnostic(None, format!("unknown rule pack `{name}`")),
                 };
                 d.help = Some(match did_you_mean(name, names.clone()) {
                     Some(close) => format!("did you mean `{close}`?"),
@@ -157,34 +133,22 @@ impl Loader<'_, '_> {
             }
             let path = join_relative(&source.name, &pack);
             if self.visiting.contains(&path) {
-                self.diagnostics.push(source.diagnostic(
-                    Some(span),
-                    format!("`{path}` extends itself (a cycle through `extends`)"),
-                ));
+                self.diagnostics.push(
+                    source.diagnostic(Some(span), format!("`{path}` extends itself (a cycle through `extends`)")),
+                );
                 continue;
             }
             if self.layers.iter().any(|l| l.name == path) {
                 continue;
             }
             match (self.input.read_pack)(&path) {
-                Ok(Some(text)) => self.add(
-                    SourceText {
-                        name: path,
-                        text: leak(text),
-                    },
-                    Kind::PackFile,
-                ),
+                Ok(Some(text)) => self.add(SourceText { name: path, text: leak(text) }, Kind::PackFile),
                 Ok(None) => self.diagnostics.push(
                     source
-                        .diagnostic(
-                            Some(span),
-                            format!("rule pack file `{path}` does not exist"),
-                        )
+                        .diagnostic(Some(span), format!("rule pack file `{path}` does not exist"))
                         .with_help("paths in `extends` are relative to the file that names them"),
                 ),
-                Err(err) => self
-                    .diagnostics
-                    .push(source.diagnostic(Some(span), err.to_string())),
+                Err(err) => self.diagnostics.push(source.diagnostic(Some(span), err.to_string())),
             }
         }
         self.visiting.pop();
@@ -241,10 +205,7 @@ fn parse_layer(
         }
         return (None, None);
     }
-    let mut section = Section {
-        source,
-        diagnostics,
-    };
+    let mut section = Section { source, diagnostics };
     let mut layer = Layer {
         name: source.name.clone(),
         kind,
@@ -263,16 +224,11 @@ fn parse_layer(
             "checks" => section.checks(value, &mut layer),
             "waivers" => section.waivers(value, &mut layer),
             other => {
-                let mut d = source.diagnostic(
-                    Some(key_span),
-                    format!("unknown key `{other}` at the top level"),
-                );
-                d.help = Some(
-                    match did_you_mean(other, raw::TOP_LEVEL_KEYS.iter().copied()) {
-                        Some(close) => format!("did you mean `{close}`?"),
-                        None => format!("top-level keys are {}", raw::TOP_LEVEL_KEYS.join(", ")),
-                    },
-                );
+                let mut d = source.diagnostic(Some(key_span), format!("unknown key `{other}` at the top level"));
+                d.help = Some(match did_you_mean(other, raw::TOP_LEVEL_KEYS.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("top-level keys are {}", raw::TOP_LEVEL_KEYS.join(", ")),
+                });
                 section.diagnostics.push(d);
             }
         }
@@ -288,23 +244,15 @@ struct Section<'a> {
 
 impl Section<'_> {
     fn origin(&self, span: &Range<usize>) -> Origin {
-        Origin::Layer {
-            name: self.source.name.clone(),
-            line: self.source.line_col(span.start).0,
-        }
+        Origin::Layer { name: self.source.name.clone(), line: self.source.line_col(span.start).0 }
     }
 
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.diagnostics
-            .push(self.source.diagnostic(Some(span), message));
+        self.diagnostics.push(self.source.diagnostic(Some(span), message));
     }
 
     /// Deserializes one value, recording the error if it does not fit `T`.
-    fn de<T: Deserialize<'static>>(
-        &mut self,
-        value: Spanned<DeValue<'static>>,
-        context: &str,
-    ) -> Option<T> {
+    fn de<T: Deserialize<'static>>(&mut self, value: Spanned<DeValue<'static>>, context: &str) -> Option<T> {
         match T::deserialize(ValueDeserializer::from(value)) {
             Ok(parsed) => Some(parsed),
             Err(err) => {
@@ -314,19 +262,12 @@ impl Section<'_> {
         }
     }
 
-    fn table(
-        &mut self,
-        value: Spanned<DeValue<'static>>,
-        context: &str,
-    ) -> Option<(DeTable<'static>, Range<usize>)> {
+    fn table(&mut self, value: Spanned<DeValue<'static>>, context: &str) -> Option<(DeTable<'static>, Range<usize>)> {
         let span = value.span();
         match value.into_inner() {
             DeValue::Table(table) => Some((table, span)),
             other => {
-                self.error(
-                    span,
-                    format!("{context} must be a table, found {}", other.type_str()),
-                );
+                self.error(span, format!("{context} must be a table, found {}", other.type_str()));
                 None
             }
         }
@@ -342,10 +283,7 @@ impl Section<'_> {
                 }
                 Err(err) => {
                     ok = false;
-                    self.error(
-                        pattern.span(),
-                        format!("invalid glob `{}`: {}", pattern.get_ref(), err.kind()),
-                    );
+                    self.error(pattern.span(), format!("invalid glob `{}`: {}", pattern.get_ref(), err.kind()));
                 }
             }
         }
@@ -370,11 +308,7 @@ impl Section<'_> {
             let Some(globs) = globs else { continue };
             let origin = self.origin(&globs.span());
             if let Some(set) = self.globs(globs.get_ref()) {
-                let globs = globs
-                    .into_inner()
-                    .into_iter()
-                    .map(Spanned::into_inner)
-                    .collect();
+                let globs = globs.into_inner().into_iter().map(Spanned::into_inner).collect();
                 layer.paths.insert(class, PathClass { globs, set, origin });
             }
         }
@@ -390,13 +324,8 @@ impl Section<'_> {
             if !valid_environment_name(&name) {
                 self.diagnostics.push(
                     self.source
-                        .diagnostic(
-                            Some(name_span.clone()),
-                            format!("invalid environment name `{name}`"),
-                        )
-                        .with_help(
-                            "use lowercase letters, digits, `-` and `_`, starting with a letter",
-                        ),
+                        .diagnostic(Some(name_span.clone()), format!("invalid environment name `{name}`"))
+                        .with_help("use lowercase letters, digits, `-` and `_`, starting with a letter"),
                 );
                 continue;
             }
@@ -404,34 +333,15 @@ impl Section<'_> {
             let Some(raw) = self.de::<RawEnvironment>(value, &context) else {
                 continue;
             };
-            let deploy_tags =
-                raw.deploy_tags
-                    .and_then(|pattern| match compile_glob(pattern.get_ref()) {
-                        Ok(glob) => Some(TagPattern {
-                            pattern: pattern.get_ref().clone(),
-                            matcher: glob.compile_matcher(),
-                        }),
-                        Err(err) => {
-                            self.error(
-                                pattern.span(),
-                                format!(
-                                    "invalid tag pattern `{}`: {}",
-                                    pattern.get_ref(),
-                                    err.kind()
-                                ),
-                            );
-                            None
-                        }
-                    });
+            let deploy_tags = raw.deploy_tags.and_then(|pattern| match compile_glob(pattern.get_ref()) {
+                Ok(glob) => Some(TagPattern { pattern: pattern.get_ref().clone(), matcher: glob.compile_matcher() }),
+                Err(err) => {
+                    self.error(pattern.span(), format!("invalid tag pattern `{}`: {}", pattern.get_ref(), err.kind()));
+                    None
+                }
+            });
             let origin = self.origin(&name_span);
-            layer.environments.insert(
-                name.clone(),
-                Environment {
-                    name,
-                    deploy_tags,
-                    origin,
-                },
-            );
+            layer.environments.insert(name.clone(), Environment { name, deploy_tags, origin });
         }
     }
 
@@ -443,9 +353,7 @@ impl Section<'_> {
             let id_span = id.span();
             let id = id.into_inner();
             let Some(check) = checks::find(&id) else {
-                let mut d = self
-                    .source
-                    .diagnostic(Some(id_span), format!("unknown check `{id}` in [checks]"));
+                let mut d = self.source.diagnostic(Some(id_span), format!("unknown check `{id}` in [checks]"));
                 d.help = Some(match did_you_mean(&id, checks::ids()) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => "`gate checks` lists every check".to_string(),
@@ -459,8 +367,7 @@ impl Section<'_> {
             };
             let severity = options.remove("severity").and_then(|value| {
                 let origin = self.origin(&value.span());
-                self.de::<Severity>(value, &context)
-                    .map(|severity| (severity, origin))
+                self.de::<Severity>(value, &context).map(|severity| (severity, origin))
             });
             let options = (!options.is_empty()).then(|| {
                 let origin = self.origin(&span);
@@ -470,9 +377,7 @@ impl Section<'_> {
                 }
                 (options, origin)
             });
-            layer
-                .checks
-                .insert(check.id(), LayerCheck { severity, options });
+            layer.checks.insert(check.id(), LayerCheck { severity, options });
         }
     }
 
@@ -481,18 +386,8 @@ impl Section<'_> {
         let mut d = self.source.diagnostic(problem.span, err_like);
         d.help = problem.help.or_else(|| {
             // Serde's list of expected keys does not include `severity`, which every check takes.
-            let unknown = problem
-                .message
-                .strip_prefix("unknown field `")?
-                .split('`')
-                .next()?;
-            let expected: Vec<&str> = problem
-                .message
-                .split('`')
-                .skip(3)
-                .step_by(2)
-                .chain(["severity"])
-                .collect();
+            let unknown = problem.message.strip_prefix("unknown field `")?.split('`').next()?;
+            let expected: Vec<&str> = problem.message.split('`').skip(3).step_by(2).chain(["severity"]).collect();
             did_you_mean(unknown, expected).map(|close| format!("did you mean `{close}`?"))
         });
         self.diagnostics.push(d);
@@ -501,10 +396,7 @@ impl Section<'_> {
     fn waivers(&mut self, value: Spanned<DeValue<'static>>, layer: &mut Layer) {
         let span = value.span();
         let DeValue::Array(items) = value.into_inner() else {
-            self.error(
-                span,
-                "`waivers` must be an array of tables: write each one as [[waivers]]",
-            );
+            self.error(span, "`waivers` must be an array of tables: write each one as [[waivers]]");
             return;
         };
         for item in items {
@@ -521,43 +413,29 @@ impl Section<'_> {
         let mut ok = true;
         if checks::find(raw.check.get_ref()).is_none() {
             ok = false;
-            let mut d = self.source.diagnostic(
-                Some(raw.check.span()),
-                format!("unknown check `{}` in [[waivers]]", raw.check.get_ref()),
-            );
-            d.help = did_you_mean(raw.check.get_ref(), checks::ids())
-                .map(|close| format!("did you mean `{close}`?"));
+            let mut d = self
+                .source
+                .diagnostic(Some(raw.check.span()), format!("unknown check `{}` in [[waivers]]", raw.check.get_ref()));
+            d.help = did_you_mean(raw.check.get_ref(), checks::ids()).map(|close| format!("did you mean `{close}`?"));
             self.diagnostics.push(d);
         }
         if raw.reason.get_ref().trim().is_empty() {
             ok = false;
-            self.error(
-                raw.reason.span(),
-                "a waiver needs a reason: say why this exception is acceptable",
-            );
+            self.error(raw.reason.span(), "a waiver needs a reason: say why this exception is acceptable");
         }
         let matcher = match compile_glob(raw.path.get_ref()) {
             Ok(glob) => Some(glob.compile_matcher()),
             Err(err) => {
-                self.error(
-                    raw.path.span(),
-                    format!("invalid path glob `{}`: {}", raw.path.get_ref(), err.kind()),
-                );
+                self.error(raw.path.span(), format!("invalid path glob `{}`: {}", raw.path.get_ref(), err.kind()));
                 None
             }
         };
         let expires = match raw.expires.get_ref() {
             toml::Value::String(text) => parse_date(text),
-            toml::Value::Datetime(toml::value::Datetime {
-                date: Some(d),
-                time: None,
-                offset: None,
-            }) => jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8)
-                .map_err(|e| e.to_string()),
-            other => Err(format!(
-                "`expires` must be a date (YYYY-MM-DD), found {}",
-                other.type_str()
-            )),
+            toml::Value::Datetime(toml::value::Datetime { date: Some(d), time: None, offset: None }) => {
+                jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8).map_err(|e| e.to_string())
+            }
+            other => Err(format!("`expires` must be a date (YYYY-MM-DD), found {}", other.type_str())),
         };
         let expires = match expires {
             Ok(date) => Some(date),
@@ -588,11 +466,7 @@ fn valid_environment_name(name: &str) -> bool {
 fn merge(layers: Vec<Layer>) -> Policy {
     let mut policy = Policy {
         layers: layers.iter().map(|l| l.name.clone()).collect(),
-        files: layers
-            .iter()
-            .filter(|l| l.kind != Kind::BuiltinPack)
-            .map(|l| l.name.clone())
-            .collect(),
+        files: layers.iter().filter(|l| l.kind != Kind::BuiltinPack).map(|l| l.name.clone()).collect(),
         paths: PathClasses {
             scripts: PathClass::empty(),
             tests: PathClass::empty(),
@@ -659,15 +533,9 @@ mod tests {
     #[test]
     fn joins_pack_paths_relative_to_the_naming_file() {
         assert_eq!(join_relative("gate.toml", "ops/pack.toml"), "ops/pack.toml");
-        assert_eq!(
-            join_relative("ops/pack.toml", "../shared.toml"),
-            "shared.toml"
-        );
+        assert_eq!(join_relative("ops/pack.toml", "../shared.toml"), "shared.toml");
         assert_eq!(join_relative("a/b/gate.toml", "./c.toml"), "a/b/c.toml");
-        assert_eq!(
-            join_relative("gate.toml", "/etc/gate/pack.toml"),
-            "/etc/gate/pack.toml"
-        );
+        assert_eq!(join_relative("gate.toml", "/etc/gate/pack.toml"), "/etc/gate/pack.toml");
     }
 
     #[test]

@@ -40,8 +40,7 @@ impl Policy {
     /// The policy for a check, falling back to the check's built-in severity.
     pub fn check(&self, id: &'static str) -> CheckPolicy {
         self.checks.get(id).cloned().unwrap_or_else(|| {
-            let severity =
-                crate::checks::find(id).map_or(Severity::Deny, |check| check.default_severity());
+            let severity = crate::checks::find(id).map_or(Severity::Deny, |check| check.default_severity());
             CheckPolicy {
                 severity,
                 severity_origin: Origin::BuiltIn,
@@ -57,13 +56,8 @@ impl Policy {
             let names: Vec<&str> = self.environments.keys().map(String::as_str).collect();
             let hint = match did_you_mean(name, names.iter().copied()) {
                 Some(close) => format!("did you mean `{close}`?"),
-                None if names.is_empty() => {
-                    "declare it in gate.toml as [environments.NAME]".to_string()
-                }
-                None => format!(
-                    "declared environments: {}; declare others in gate.toml",
-                    names.join(", ")
-                ),
+                None if names.is_empty() => "declare it in gate.toml as [environments.NAME]".to_string(),
+                None => format!("declared environments: {}; declare others in gate.toml", names.join(", ")),
             };
             crate::Error::with_fix(format!("unknown environment `{name}`"), hint)
         })
@@ -87,6 +81,9 @@ impl fmt::Display for Origin {
         }
     }
 }
+
+/// The names of the path classes, as written in `[paths]`.
+pub const PATH_CLASSES: &[&str] = &["scripts", "tests", "config", "manifests", "ignore"];
 
 /// The path classes: which files are deployable scripts, tests, configuration, dependency
 /// manifests, or ignored.
@@ -122,11 +119,7 @@ pub struct PathClass {
 
 impl PathClass {
     pub fn empty() -> Self {
-        PathClass {
-            globs: Vec::new(),
-            set: GlobSet::empty(),
-            origin: Origin::BuiltIn,
-        }
+        PathClass { globs: Vec::new(), set: GlobSet::empty(), origin: Origin::BuiltIn }
     }
 
     pub fn matches(&self, path: &str) -> bool {
@@ -173,8 +166,5 @@ pub struct Waiver {
 /// Compiles a path glob the way every path class and waiver uses it: matched against the whole
 /// repository-relative path, `*` stays within one directory, `**` crosses directories.
 pub fn compile_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
+    globset::GlobBuilder::new(pattern).literal_separator(true).backslash_escape(true).build()
 }

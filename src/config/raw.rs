@@ -40,9 +40,7 @@ pub struct RawWaiver {
 }
 
 /// Check severities as written in `[checks.ID] severity = "..."`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     Off,

@@ -17,8 +17,7 @@ pub const NOTES_REF: &str = "refs/notes/gate";
 pub const REFSPEC: &str = "refs/notes/gate:refs/notes/gate";
 
 /// Kinds that other commands write; `gate evidence add` refuses them.
-const RESERVED_KINDS: &[(&str, &str)] =
-    &[("deploy", "record deploys with `gate record --env ENV`")];
+const RESERVED_KINDS: &[(&str, &str)] = &[("deploy", "record deploys with `gate record --env ENV`")];
 
 /// One piece of evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,18 +60,10 @@ pub fn for_tree(repo: &Repo, tree: Oid) -> Result<EvidenceSet> {
         return Ok(EvidenceSet::default());
     };
     let mut records = Vec::new();
-    for (index, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let record: Record = serde_json::from_str(line).map_err(|err| {
             Error::with_fix(
-                format!(
-                    "evidence for tree {} is unreadable (line {} of its note: {err})",
-                    short(tree),
-                    index + 1
-                ),
+                format!("evidence for tree {} is unreadable (line {} of its note: {err})", short(tree), index + 1),
                 format!("inspect it with `git notes --ref gate show {tree}`"),
             )
         })?;
@@ -84,17 +75,11 @@ pub fn for_tree(repo: &Repo, tree: Oid) -> Result<EvidenceSet> {
 /// Checks that a kind is a kebab-case word that `gate evidence add` may write.
 pub fn validate_kind(kind: &str) -> Result<()> {
     if let Some((_, how)) = RESERVED_KINDS.iter().find(|(k, _)| *k == kind) {
-        return Err(Error::with_fix(
-            format!("evidence of kind `{kind}` is not added by hand"),
-            *how,
-        ));
+        return Err(Error::with_fix(format!("evidence of kind `{kind}` is not added by hand"), *how));
     }
-    let well_formed = kind.split('-').all(|part| {
-        !part.is_empty()
-            && part
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    });
+    let well_formed = kind
+        .split('-')
+        .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
     if !well_formed || kind.len() > 40 {
         return Err(Error::with_fix(
             format!("`{kind}` is not an evidence kind"),
@@ -122,17 +107,9 @@ pub fn add(
         at: time::iso(at),
         detail,
     };
-    let line = serde_json::to_string(&record)
-        .map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
+    let line = serde_json::to_string(&record).map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
     let signature = actor.signature(at)?;
     let message = format!("gate: {kind} evidence for tree {}", short(tree));
-    notes::append(
-        repo,
-        NOTES_REF,
-        tree,
-        &format!("{line}\n"),
-        &signature,
-        &message,
-    )?;
+    notes::append(repo, NOTES_REF, tree, &format!("{line}\n"), &signature, &message)?;
     Ok(record)
 }

@@ -9,11 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use git2::{Delta, DiffOptions, FileMode, ObjectType, Oid, Tree, TreeWalkMode, TreeWalkResult};
 use serde::Serialize;
 
-use super::Repo;
+use super::{Repo, file_name};
 use crate::{Error, Result};
-
-/// Files larger than this are not read to tell text from binary; they count as binary.
-pub const MAX_INSPECTED_BYTES: u64 = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -65,7 +62,7 @@ impl Mode {
 /// One side (before or after) of a changed file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Side {
-    #[serde(serialize_with = "serialize_oid")]
+    #[serde(serialize_with = "super::serialize_oid")]
     pub id: Oid,
     pub mode: Mode,
     /// Size in bytes (0 for a submodule).
@@ -86,17 +83,15 @@ pub struct Change {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Side>,
     /// The file's content (after the change; before it, for a deletion) has a NUL byte in its
-    /// first 8000 bytes, or is larger than [`MAX_INSPECTED_BYTES`] and was not read.
+    /// first 8000 bytes, or is larger than [`READ_LIMIT`](super::READ_LIMIT) and was not read.
+    /// Filled in by [`changes`](super::changes).
     pub binary: bool,
 }
 
 impl Change {
     /// The side that ships (or, for a deletion, the side that goes away).
     pub fn current(&self) -> &Side {
-        self.new
-            .as_ref()
-            .or(self.old.as_ref())
-            .unwrap_or_else(|| unreachable!("a change has at least one side"))
+        self.new.as_ref().or(self.old.as_ref()).unwrap_or_else(|| unreachable!("a change has at least one side"))
     }
 
     /// True for changes that bring content into the release: added, modified, renamed, copied,
@@ -127,32 +122,20 @@ impl ChangeSet {
 
     /// Whether `path` is added, modified, deleted, renamed from or to, or copied to.
     pub fn touches(&self, path: &str) -> Option<&Change> {
-        self.changes
-            .iter()
-            .find(|c| c.path == path || c.old_path.as_deref() == Some(path))
+        self.changes.iter().find(|c| c.path == path || c.old_path.as_deref() == Some(path))
     }
-}
-
-fn serialize_oid<S: serde::Serializer>(id: &Oid, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&id.to_string())
 }
 
 /// Diffs two trees. `base` of `None` is the empty tree: everything in the release is added.
 pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> Result<ChangeSet> {
     let mut options = DiffOptions::new();
-    options
-        .include_typechange(true)
-        .skip_binary_check(true)
-        .ignore_submodules(false);
+    options.include_typechange(true).skip_binary_check(true).ignore_submodules(false);
     let diff = repo
         .git
         .diff_tree_to_tree(base, Some(release), Some(&mut options))
         .map_err(|err| Error::git("cannot diff the base and release trees", &err))?;
 
-    let odb = repo
-        .git
-        .odb()
-        .map_err(|err| Error::git("cannot open the object database", &err))?;
+    let odb = repo.git.odb().map_err(|err| Error::git("cannot open the object database", &err))?;
     let side = |file: git2::DiffFile<'_>| -> Result<Option<Side>> {
         let Some(mode) = Mode::from_git(file.mode()) else {
             return Ok(None);
@@ -163,22 +146,12 @@ pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> R
         let size = if mode == Mode::Submodule {
             0
         } else {
-            let (size, _) = odb
-                .read_header(file.id())
-                .map_err(|err| missing_or(repo, file.id(), &err))?;
+            let (size, _) = odb.read_header(file.id()).map_err(|err| missing_or(repo, file.id(), &err))?;
             size as u64
         };
-        Ok(Some(Side {
-            id: file.id(),
-            mode,
-            size,
-        }))
+        Ok(Some(Side { id: file.id(), mode, size }))
     };
-    let path_of = |file: git2::DiffFile<'_>| {
-        file.path()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
+    let path_of = |file: git2::DiffFile<'_>| file.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
 
     let mut changes = Vec::with_capacity(diff.deltas().len());
     for delta in diff.deltas() {
@@ -189,19 +162,8 @@ pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> R
             Delta::Typechange => Status::TypeChanged,
             _ => Status::Modified,
         };
-        let path = if status == Status::Deleted {
-            path_of(delta.old_file())
-        } else {
-            path_of(delta.new_file())
-        };
-        changes.push(Change {
-            status,
-            path,
-            old_path: None,
-            old,
-            new,
-            binary: false,
-        });
+        let path = if status == Status::Deleted { path_of(delta.old_file()) } else { path_of(delta.new_file()) };
+        changes.push(Change { status, path, old_path: None, old, new, binary: false });
     }
 
     pair_exact_renames(&mut changes);
@@ -209,9 +171,6 @@ pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> R
         && let Some(base) = base
     {
         find_exact_copies(base, &mut changes)?;
-    }
-    for change in &mut changes {
-        change.binary = is_binary(repo, change.current())?;
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path).then(a.status.cmp(&b.status)));
     Ok(ChangeSet { changes })
@@ -255,10 +214,7 @@ fn pair_exact_renames(changes: &mut Vec<Change>) {
             continue;
         }
         let name = file_name(&changes[index].path);
-        let pick = candidates
-            .iter()
-            .position(|&d| file_name(&changes[d].path) == name)
-            .unwrap_or(0);
+        let pick = candidates.iter().position(|&d| file_name(&changes[d].path) == name).unwrap_or(0);
         let source = candidates.remove(pick);
         consumed[source] = true;
         let old_path = changes[source].path.clone();
@@ -301,22 +257,4 @@ fn find_exact_copies(base: &Tree<'_>, changes: &mut [Change]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-fn is_binary(repo: &Repo, side: &Side) -> Result<bool> {
-    match side.mode {
-        Mode::Submodule | Mode::Symlink => Ok(false),
-        Mode::File | Mode::Executable if side.size > MAX_INSPECTED_BYTES => Ok(true),
-        Mode::File | Mode::Executable => {
-            let blob = repo
-                .git
-                .find_blob(side.id)
-                .map_err(|err| missing_or(repo, side.id, &err))?;
-            Ok(blob.is_binary())
-        }
-    }
 }

@@ -122,11 +122,7 @@ pub fn history(repo: &Repo, env: &Environment, limit: usize) -> Result<Vec<Deplo
 /// The commit a ledger starts from; it records nothing.
 fn is_root(commit: &Commit<'_>) -> bool {
     commit.parent_count() == 0
-        && commit
-            .message()
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.starts_with("Gate-Ledger-Root: "))
+        && commit.message().unwrap_or_default().lines().any(|l| l.starts_with("Gate-Ledger-Root: "))
 }
 
 /// Reads a ledger entry's message. An entry gate cannot read stops the run rather than being
@@ -134,34 +130,17 @@ fn is_root(commit: &Commit<'_>) -> bool {
 fn parse_entry(entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
     let message = entry.message().unwrap_or_default();
     let field = |key: &str| {
-        message.lines().find_map(|line| {
-            line.strip_prefix(key)
-                .and_then(|rest| rest.strip_prefix(": "))
-                .map(str::trim)
-        })
+        message.lines().find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix(": ")).map(str::trim))
     };
     let corrupt = || {
         Error::with_fix(
-            format!(
-                "{} points at {} which is not a gate ledger entry",
-                ref_name(environment),
-                short(entry.id())
-            ),
-            format!(
-                "restore the ref from its reflog (`git reflog {}`) or a remote",
-                ref_name(environment)
-            ),
+            format!("{} points at {} which is not a gate ledger entry", ref_name(environment), short(entry.id())),
+            format!("restore the ref from its reflog (`git reflog {}`) or a remote", ref_name(environment)),
         )
     };
-    let commit = field("Gate-Commit")
-        .and_then(|v| Oid::from_str(v).ok())
-        .ok_or_else(corrupt)?;
-    let tree = field("Gate-Tree")
-        .and_then(|v| Oid::from_str(v).ok())
-        .unwrap_or_else(|| entry.tree_id());
-    let at = field("Gate-At")
-        .and_then(|v| v.parse::<Timestamp>().ok())
-        .unwrap_or_else(|| time::from_git(entry.time()));
+    let commit = field("Gate-Commit").and_then(|v| Oid::from_str(v).ok()).ok_or_else(corrupt)?;
+    let tree = field("Gate-Tree").and_then(|v| Oid::from_str(v).ok()).unwrap_or_else(|| entry.tree_id());
+    let at = field("Gate-At").and_then(|v| v.parse::<Timestamp>().ok()).unwrap_or_else(|| time::from_git(entry.time()));
     let by = field("Gate-By").map_or_else(|| entry.author().to_string(), str::to_string);
     Ok(Deploy {
         environment: environment.to_string(),
@@ -175,23 +154,12 @@ fn parse_entry(entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
 
 /// Deploys read from tags that match the environment's pattern, newest first. An annotated
 /// tag's tagger and date say who deployed and when; a lightweight tag falls back to the commit.
-fn tag_deploys(
-    repo: &Repo,
-    environment: &str,
-    matcher: &globset::GlobMatcher,
-) -> Result<Vec<Deploy>> {
-    let references = repo
-        .git
-        .references()
-        .map_err(|err| Error::git("cannot list tags", &err))?;
+fn tag_deploys(repo: &Repo, environment: &str, matcher: &globset::GlobMatcher) -> Result<Vec<Deploy>> {
+    let references = repo.git.references().map_err(|err| Error::git("cannot list tags", &err))?;
     let mut deploys = Vec::new();
     for reference in references {
         let reference = reference.map_err(|err| Error::git("cannot list tags", &err))?;
-        let Some(name) = reference
-            .name()
-            .ok()
-            .and_then(|n| n.strip_prefix("refs/tags/"))
-        else {
+        let Some(name) = reference.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else {
             continue;
         };
         if !matcher.is_match(name) {
@@ -234,31 +202,16 @@ fn natural_desc(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
 }
 
 /// Records that `commit` was deployed to `environment`, by compare-and-swap on the ledger ref.
-pub fn record(
-    repo: &Repo,
-    env: &Environment,
-    commit: &Commit<'_>,
-    actor: &Actor,
-    at: Timestamp,
-) -> Result<Deploy> {
+pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor, at: Timestamp) -> Result<Deploy> {
     if let Some(tags) = &env.deploy_tags {
         return Err(Error::with_fix(
-            format!(
-                "deploys of {} are read from tags matching `{}`, not from the ledger",
-                env.name, tags.pattern
-            ),
-            format!(
-                "tag the release instead: git tag -a <name matching {}> {}",
-                tags.pattern,
-                short(commit.id())
-            ),
+            format!("deploys of {} are read from tags matching `{}`, not from the ledger", env.name, tags.pattern),
+            format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit.id())),
         ));
     }
     let refname = ref_name(&env.name);
     let signature = actor.signature(at)?;
-    let tree = commit
-        .tree()
-        .map_err(|err| Error::git("cannot read the release tree", &err))?;
+    let tree = commit.tree().map_err(|err| Error::git("cannot read the release tree", &err))?;
     let message = format!(
         "gate: deployed {short} to {env}\n\nGate-Environment: {env}\nGate-Commit: {commit}\nGate-Tree: {tree}\nGate-By: {actor}\nGate-At: {at}\n",
         short = short(commit.id()),
@@ -269,11 +222,7 @@ pub fn record(
     );
     for attempt in 0..MAX_ATTEMPTS {
         let current = match repo.git.refname_to_id(&refname) {
-            Ok(id) => Some(
-                repo.git
-                    .find_commit(id)
-                    .map_err(|err| Error::git(format!("cannot read {refname}"), &err))?,
-            ),
+            Ok(id) => Some(repo.git.find_commit(id).map_err(|err| Error::git(format!("cannot read {refname}"), &err))?),
             Err(err) if err.code() == ErrorCode::NotFound => None,
             Err(err) => return Err(Error::git(format!("cannot read {refname}"), &err)),
         };
@@ -285,20 +234,10 @@ pub fn record(
         let previous = match current.clone() {
             Some(current) => current,
             None => {
-                let empty = repo
-                    .git
-                    .treebuilder(None)
-                    .and_then(|b| b.write())
-                    .and_then(|id| repo.git.find_tree(id));
-                let empty =
-                    empty.map_err(|err| Error::git("cannot write the ledger root", &err))?;
-                let message = format!(
-                    "gate: ledger of {env} begins\n\nGate-Ledger-Root: {env}\n",
-                    env = env.name
-                );
-                let root = repo
-                    .git
-                    .commit(None, &signature, &signature, &message, &empty, &[]);
+                let empty = repo.git.treebuilder(None).and_then(|b| b.write()).and_then(|id| repo.git.find_tree(id));
+                let empty = empty.map_err(|err| Error::git("cannot write the ledger root", &err))?;
+                let message = format!("gate: ledger of {env} begins\n\nGate-Ledger-Root: {env}\n", env = env.name);
+                let root = repo.git.commit(None, &signature, &signature, &message, &empty, &[]);
                 root.and_then(|id| repo.git.find_commit(id))
                     .map_err(|err| Error::git("cannot write the ledger root", &err))?
             }
@@ -335,32 +274,18 @@ pub fn record(
 /// Points `refname` at `new` if it still points at `expected` (the zero id: if it does not
 /// exist yet). libgit2 compares under the ref's lock. Creating with `force = false` instead is
 /// racy: its existence check happens before the lock, so two creators can both "succeed".
-pub fn compare_and_swap(
-    repo: &Repo,
-    refname: &str,
-    expected: Oid,
-    new: Oid,
-    log: &str,
-) -> Result<(), git2::Error> {
-    repo.git
-        .reference_matching(refname, new, true, expected, log)
-        .map(drop)
+pub fn compare_and_swap(repo: &Repo, refname: &str, expected: Oid, new: Oid, log: &str) -> Result<(), git2::Error> {
+    repo.git.reference_matching(refname, new, true, expected, log).map(drop)
 }
 
 /// A lost compare-and-swap race: another writer moved or locked the ref first.
 pub fn is_conflict(err: &git2::Error) -> bool {
-    matches!(
-        err.code(),
-        ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists
-    )
+    matches!(err.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists)
 }
 
 /// Waits a short, random, growing time so that racing writers spread out.
 pub fn backoff(attempt: u32) {
-    let jitter = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
-        % 10;
+    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % 10;
     let millis = (u64::from(attempt.min(10)) * 5 + jitter).max(1);
     std::thread::sleep(Duration::from_millis(millis));
 }

@@ -1,10 +1,13 @@
 //! Everything that touches git: the repository, the release range, the tree diff, the ledger
 //! and notes.
 
+mod blobs;
+mod cache;
 mod diff;
 pub mod ledger;
 pub mod notes;
 mod repo;
+mod tree;
 
 use git2::{ErrorCode, Oid};
 use serde::Serialize;
@@ -13,9 +16,11 @@ use crate::cli::RangeArgs;
 use crate::config::Policy;
 use crate::{Error, Result};
 
-pub use diff::{Change, ChangeSet, MAX_INSPECTED_BYTES, Mode, Side, Status, diff_trees};
+pub use blobs::{BlobStore, ContentKind, Facts, READ_LIMIT, line_hash, normalized_lines};
+pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
 pub use ledger::{Deploy, DeploySource};
 pub use repo::{Actor, Repo, short};
+pub use tree::{TreeFile, TreeIndex, dir_name, extension, file_name, stem};
 
 /// The release and what it is compared with.
 #[derive(Debug, Clone, Serialize)]
@@ -88,18 +93,9 @@ pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<R
         rev,
         commit: commit.id(),
         tree: commit.tree_id(),
-        summary: commit
-            .summary()
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-            .to_string(),
+        summary: commit.summary().ok().flatten().unwrap_or_default().to_string(),
     };
-    let environment = args
-        .env
-        .as_deref()
-        .map(|name| policy.environment(name))
-        .transpose()?;
+    let environment = args.env.as_deref().map(|name| policy.environment(name)).transpose()?;
     let base = if let Some(rev) = &args.base {
         let commit = repo.commit(rev)?;
         Base {
@@ -110,8 +106,7 @@ pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<R
     } else if let Some(env) = environment {
         match ledger::last_deploy(repo, env)? {
             Some(deploy) => {
-                let commit = repo
-                    .required_commit(deploy.commit, &format!("the last deploy of {}", env.name))?;
+                let commit = repo.required_commit(deploy.commit, &format!("the last deploy of {}", env.name))?;
                 Base {
                     commit: Some(commit.id()),
                     tree: Some(commit.tree_id()),
@@ -120,49 +115,47 @@ pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<R
             }
             None => {
                 let reason = match &env.deploy_tags {
-                    Some(tags) => format!(
-                        "no tag matches `{}`, the deploy tags of {}",
-                        tags.pattern, env.name
-                    ),
-                    None => format!(
-                        "no deploy of {} is recorded in the ledger ({})",
-                        env.name,
-                        ledger::ref_name(&env.name)
-                    ),
+                    Some(tags) => format!("no tag matches `{}`, the deploy tags of {}", tags.pattern, env.name),
+                    None => {
+                        format!("no deploy of {} is recorded in the ledger ({})", env.name, ledger::ref_name(&env.name))
+                    }
                 };
-                Base {
-                    commit: None,
-                    tree: None,
-                    source: BaseSource::FirstDeploy { reason },
-                }
+                Base { commit: None, tree: None, source: BaseSource::FirstDeploy { reason } }
             }
         }
     } else {
         Base {
             commit: None,
             tree: None,
-            source: BaseSource::FirstDeploy {
-                reason: "no environment was given (--env) and no --base".to_string(),
-            },
+            source: BaseSource::FirstDeploy { reason: "no environment was given (--env) and no --base".to_string() },
         }
     };
-    Ok(Range {
-        environment: environment.map(|e| e.name.clone()),
-        release,
-        base,
-    })
+    Ok(Range { environment: environment.map(|e| e.name.clone()), release, base })
 }
 
-/// Diffs the base tree against the release tree.
-pub fn changes(repo: &Repo, range: &Range) -> Result<ChangeSet> {
-    let tree = |id: Oid| {
-        repo.git
-            .find_tree(id)
-            .map_err(|err| Error::git(format!("cannot read tree {}", short(id)), &err))
-    };
+/// Diffs the base tree against the release tree, with each change's binary flag from the blob
+/// store (read in parallel, or from the cache).
+pub fn changes(repo: &Repo, range: &Range, store: &BlobStore<'_>) -> Result<ChangeSet> {
+    let tree =
+        |id: Oid| repo.git.find_tree(id).map_err(|err| Error::git(format!("cannot read tree {}", short(id)), &err));
     let release = tree(range.release.tree)?;
     let base = range.base.tree.map(tree).transpose()?;
-    diff_trees(repo, base.as_ref(), &release)
+    let mut changes = diff_trees(repo, base.as_ref(), &release)?;
+    let blobs: Vec<(Oid, bool)> = changes
+        .iter()
+        .map(Change::current)
+        .filter(|side| side.mode != Mode::Submodule)
+        .map(|side| (side.id, false))
+        .collect();
+    store.prefetch(&blobs, |_| Vec::new(), u64::MAX, &|_, _| {})?;
+    for change in &mut changes.changes {
+        let side = change.current();
+        change.binary = match side.mode {
+            Mode::Submodule | Mode::Symlink => false,
+            Mode::File | Mode::Executable => store.facts(side.id)?.kind != ContentKind::Text,
+        };
+    }
+    Ok(changes)
 }
 
 /// A commit count that stops at a cap, so its cost stays bounded on long histories.
@@ -174,12 +167,7 @@ pub struct CommitCount {
 }
 
 /// Counts the commits in the release that are not in the base, up to `cap`.
-pub fn count_commits(
-    repo: &Repo,
-    base: Option<Oid>,
-    release: Oid,
-    cap: usize,
-) -> Result<CommitCount> {
+pub fn count_commits(repo: &Repo, base: Option<Oid>, release: Oid, cap: usize) -> Result<CommitCount> {
     let fail = |err: git2::Error| Error::git("cannot walk the release history", &err);
     let mut walk = repo.git.revwalk().map_err(fail)?;
     walk.push(release).map_err(fail)?;
@@ -196,26 +184,15 @@ pub fn count_commits(
             Err(err) => return Err(fail(err)),
         }
         if count > cap {
-            return Ok(CommitCount {
-                count: cap,
-                capped: true,
-            });
+            return Ok(CommitCount { count: cap, capped: true });
         }
     }
-    Ok(CommitCount {
-        count,
-        capped: false,
-    })
+    Ok(CommitCount { count, capped: false })
 }
 
 /// The text of the file at `path` in `tree`, if it exists and is a regular file.
 pub fn read_file(repo: &Repo, tree: Oid, path: &str) -> Result<Option<String>> {
-    let fail = |err: git2::Error| {
-        Error::git(
-            format!("cannot read {path} from tree {}", short(tree)),
-            &err,
-        )
-    };
+    let fail = |err: git2::Error| Error::git(format!("cannot read {path} from tree {}", short(tree)), &err);
     let tree = repo.git.find_tree(tree).map_err(fail)?;
     let entry = match tree.get_path(std::path::Path::new(path)) {
         Ok(entry) => entry,

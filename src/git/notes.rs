@@ -27,10 +27,8 @@ pub fn read(repo: &Repo, notes_ref: &str, object: Oid) -> Result<Option<String>>
     let Some(blob) = find_note(&tree, object) else {
         return Ok(None);
     };
-    let blob = repo
-        .git
-        .find_blob(blob)
-        .map_err(|err| Error::git(format!("cannot read a note in {notes_ref}"), &err))?;
+    let blob =
+        repo.git.find_blob(blob).map_err(|err| Error::git(format!("cannot read a note in {notes_ref}"), &err))?;
     Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
 }
 
@@ -46,15 +44,8 @@ pub fn append(
     let fail = |err: git2::Error| Error::git(format!("cannot update {notes_ref}"), &err);
     for attempt in 0..MAX_ATTEMPTS {
         let current = tip(repo, notes_ref)?;
-        let parent = current
-            .map(|id| repo.git.find_commit(id))
-            .transpose()
-            .map_err(fail)?;
-        let root = parent
-            .as_ref()
-            .map(|c| c.tree())
-            .transpose()
-            .map_err(fail)?;
+        let parent = current.map(|id| repo.git.find_commit(id)).transpose().map_err(fail)?;
+        let root = parent.as_ref().map(|c| c.tree()).transpose().map_err(fail)?;
 
         let hex = object.to_string();
         let (fanout, rest) = hex.split_at(2);
@@ -66,10 +57,7 @@ pub fn append(
             .map(|e| repo.git.find_tree(e.id()))
             .transpose()
             .map_err(fail)?;
-        let existing_fanout = fanout_tree
-            .as_ref()
-            .and_then(|t| t.get_name(rest))
-            .map(|e| e.id());
+        let existing_fanout = fanout_tree.as_ref().and_then(|t| t.get_name(rest)).map(|e| e.id());
 
         let old_text = match existing_flat.or(existing_fanout) {
             Some(id) => repo.git.find_blob(id).map_err(fail)?.content().to_vec(),
@@ -94,17 +82,8 @@ pub fn append(
         let root_id = root_builder.write().map_err(fail)?;
         let root_tree = repo.git.find_tree(root_id).map_err(fail)?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let commit = repo
-            .git
-            .commit(None, signature, signature, message, &root_tree, &parents)
-            .map_err(fail)?;
-        let updated = compare_and_swap(
-            repo,
-            notes_ref,
-            current.unwrap_or(Oid::ZERO_SHA1),
-            commit,
-            message,
-        );
+        let commit = repo.git.commit(None, signature, signature, message, &root_tree, &parents).map_err(fail)?;
+        let updated = compare_and_swap(repo, notes_ref, current.unwrap_or(Oid::ZERO_SHA1), commit, message);
         match updated {
             Ok(_) => return Ok(()),
             Err(err) if is_conflict(&err) => backoff(attempt),

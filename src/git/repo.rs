@@ -25,22 +25,14 @@ impl Actor {
     /// A git signature for commits gate writes on this actor's behalf (ledger entries, notes).
     pub fn signature(&self, at: jiff::Timestamp) -> Result<git2::Signature<'static>> {
         let when = git2::Time::new(at.as_second(), 0);
-        git2::Signature::new(&self.name, &self.email, &when).map_err(|err| {
-            Error::git(
-                format!("cannot use `{self}` as the recorder's identity"),
-                &err,
-            )
-        })
+        git2::Signature::new(&self.name, &self.email, &when)
+            .map_err(|err| Error::git(format!("cannot use `{self}` as the recorder's identity"), &err))
     }
 }
 
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.email.is_empty() {
-            write!(f, "{}", self.name)
-        } else {
-            write!(f, "{} <{}>", self.name, self.email)
-        }
+        if self.email.is_empty() { write!(f, "{}", self.name) } else { write!(f, "{} <{}>", self.name, self.email) }
     }
 }
 
@@ -85,49 +77,26 @@ impl Repo {
         let names: Vec<String> = self
             .git
             .remotes()
-            .map(|remotes| {
-                remotes
-                    .iter()
-                    .filter_map(|name| name.ok().flatten().map(str::to_string))
-                    .collect()
-            })
+            .map(|remotes| remotes.iter().filter_map(|name| name.ok().flatten().map(str::to_string)).collect())
             .unwrap_or_default();
-        if names.iter().any(|n| n == "origin") || names.len() != 1 {
-            "origin".to_string()
-        } else {
-            names[0].clone()
-        }
+        if names.iter().any(|n| n == "origin") || names.len() != 1 { "origin".to_string() } else { names[0].clone() }
     }
 
     /// Resolves any revision (commit id, branch, tag, `HEAD~2`) to a commit; annotated tags are
     /// peeled to the commit they tag.
     pub fn commit(&self, rev: &str) -> Result<Commit<'_>> {
-        let object = self
-            .git
-            .revparse_single(rev)
-            .map_err(|err| self.unknown_revision(rev, &err))?;
+        let object = self.git.revparse_single(rev).map_err(|err| self.unknown_revision(rev, &err))?;
         object.peel_to_commit().map_err(|_| {
             Error::with_fix(
-                format!(
-                    "`{rev}` is a {}, not a commit",
-                    object.kind().map_or("object", |k| k.str())
-                ),
+                format!("`{rev}` is a {}, not a commit", object.kind().map_or("object", |k| k.str())),
                 "name a commit, branch or tag",
             )
         })
     }
 
     fn unknown_revision(&self, rev: &str, err: &git2::Error) -> Error {
-        if rev == "HEAD"
-            && self
-                .git
-                .head()
-                .is_err_and(|e| e.code() == ErrorCode::UnbornBranch)
-        {
-            return Error::with_fix(
-                "the repository has no commits yet",
-                "commit something, then run gate again",
-            );
+        if rev == "HEAD" && self.git.head().is_err_and(|e| e.code() == ErrorCode::UnbornBranch) {
+            return Error::with_fix("the repository has no commits yet", "commit something, then run gate again");
         }
         if err.code() != ErrorCode::NotFound && err.code() != ErrorCode::Ambiguous {
             return Error::git(format!("cannot resolve `{rev}`"), err);
@@ -154,10 +123,7 @@ impl Repo {
         match self.git.find_commit(id) {
             Ok(commit) => Ok(commit),
             Err(err) if err.code() == ErrorCode::NotFound => Err(self.missing_object(id, what)),
-            Err(err) => Err(Error::git(
-                format!("cannot read {what} ({})", short(id)),
-                &err,
-            )),
+            Err(err) => Err(Error::git(format!("cannot read {what} ({})", short(id)), &err)),
         }
     }
 
@@ -166,13 +132,8 @@ impl Repo {
         let remote = self.default_remote();
         if self.is_shallow() {
             Error::with_fix(
-                format!(
-                    "{what} ({}) is not in this clone: the clone is shallow",
-                    short(id)
-                ),
-                format!(
-                    "run `git fetch --unshallow {remote}` (in CI, check out with fetch-depth: 0)"
-                ),
+                format!("{what} ({}) is not in this clone: the clone is shallow", short(id)),
+                format!("run `git fetch --unshallow {remote}` (in CI, check out with fetch-depth: 0)"),
             )
         } else {
             Error::with_fix(
@@ -187,20 +148,13 @@ impl Repo {
     pub fn actor(&self) -> Actor {
         let env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
         let config = self.git.config().ok();
-        let config_value = |key: &str| {
-            config
-                .as_ref()
-                .and_then(|c| c.get_string(key).ok())
-                .filter(|v| !v.is_empty())
-        };
+        let config_value = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok()).filter(|v| !v.is_empty());
         let name = env("GIT_COMMITTER_NAME")
             .or_else(|| config_value("user.name"))
             .or_else(|| env("USER"))
             .or_else(|| env("USERNAME"))
             .unwrap_or_else(|| "unknown".to_string());
-        let email = env("GIT_COMMITTER_EMAIL")
-            .or_else(|| config_value("user.email"))
-            .unwrap_or_default();
+        let email = env("GIT_COMMITTER_EMAIL").or_else(|| config_value("user.email")).unwrap_or_default();
         Actor { name, email }
     }
 }

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use super::style;
 use super::{Report, Verdict};
-use crate::checks::Finding;
+use crate::checks::{Finding, NotAnalysed};
 use crate::config::Severity;
 use crate::git::short;
 
@@ -15,35 +15,21 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         None => "gate check".to_string(),
     };
     writeln!(out, "{}", style::heading(&title))?;
-    let summary = if range.release.summary.is_empty() {
-        String::new()
-    } else {
-        format!("  {}", range.release.summary)
-    };
-    writeln!(
-        out,
-        "  release  {}  {}{}",
-        short(range.release.commit),
-        range.release.rev,
-        summary
-    )?;
+    let summary = if range.release.summary.is_empty() { String::new() } else { format!("  {}", range.release.summary) };
+    writeln!(out, "  release  {}  {}{}", short(range.release.commit), range.release.rev, summary)?;
     writeln!(out, "  base     {}", report.base_description())?;
-    writeln!(
-        out,
-        "  changes  {} file{}",
-        report.files_changed,
-        plural(report.files_changed)
-    )?;
+    writeln!(out, "  changes  {} file{}", report.files_changed, plural(report.files_changed))?;
     for note in &report.notes {
         writeln!(out, "  {} {note}", style::warn("note:"))?;
     }
 
-    for (check, findings) in report.by_check() {
+    for group in report.by_check() {
         writeln!(out)?;
-        writeln!(out, "{}", style::heading(check))?;
-        for finding in findings {
+        writeln!(out, "{}", style::heading(group.check))?;
+        for finding in group.findings {
             write_finding(finding, out)?;
         }
+        write_not_analysed(&group.not_analysed, out)?;
     }
 
     writeln!(out)?;
@@ -67,21 +53,28 @@ fn write_finding(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
     }
     match &finding.waived {
         Some(waived) => {
-            let until = if waived.expires.is_empty() {
-                String::new()
-            } else {
-                format!(", until {}", waived.expires)
-            };
-            writeln!(
-                out,
-                "         {} {}{until} ({})",
-                style::waived("waived:"),
-                waived.reason,
-                waived.source
-            )
+            let until = if waived.expires.is_empty() { String::new() } else { format!(", until {}", waived.expires) };
+            writeln!(out, "         {} {}{until} ({})", style::waived("waived:"), waived.reason, waived.source)
         }
         None => writeln!(out, "         {} {}", style::quiet("help:"), finding.help),
     }
+}
+
+/// Files a check could not analyse: a count, then the first few with their reasons.
+fn write_not_analysed(items: &[&NotAnalysed], out: &mut dyn Write) -> io::Result<()> {
+    const SHOWN: usize = 5;
+    if items.is_empty() {
+        return Ok(());
+    }
+    let n = items.len();
+    writeln!(out, "  {} {n} added file{} could not be analysed:", style::quiet("note:"), plural(n))?;
+    for item in items.iter().take(SHOWN) {
+        writeln!(out, "           {} ({})", item.path, item.reason)?;
+    }
+    if n > SHOWN {
+        writeln!(out, "           … and {} more (all are listed in --format json)", n - SHOWN)?;
+    }
+    Ok(())
 }
 
 fn verdict_line(report: &Report) -> String {
@@ -93,25 +86,13 @@ fn verdict_line(report: &Report) -> String {
     if tally.waived > 0 {
         parts.push(format!("{} waived", tally.waived));
     }
-    let rest = if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", parts.join(", "))
-    };
+    let rest = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
     match report.verdict() {
         Verdict::Blocked => {
             let blocking = tally.blocking;
-            let noun = if report.deny_warnings {
-                "blocking finding"
-            } else {
-                "deny finding"
-            };
+            let noun = if report.deny_warnings { "blocking finding" } else { "deny finding" };
             let verb = if blocking == 1 { "stops" } else { "stop" };
-            format!(
-                "{} {blocking} {noun}{} {verb} this release{rest}",
-                style::blocked("BLOCKED:"),
-                plural(blocking)
-            )
+            format!("{} {blocking} {noun}{} {verb} this release{rest}", style::blocked("BLOCKED:"), plural(blocking))
         }
         Verdict::Pass => format!("{} no blocking findings{rest}", style::passed("PASS:")),
     }

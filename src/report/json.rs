@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{JSON_VERSION, Report, Tally, Verdict};
-use crate::checks::Finding;
+use crate::checks::{Finding, NotAnalysed};
 use crate::config::Severity;
 use crate::git::BaseSource;
 
@@ -27,6 +27,7 @@ struct JsonReport<'a> {
     checks: Vec<JsonCheck>,
     notes: &'a [String],
     findings: &'a [Finding],
+    not_analysed: &'a [NotAnalysed],
 }
 
 #[derive(Serialize)]
@@ -49,17 +50,10 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         files_changed: report.files_changed,
         deny_warnings: report.deny_warnings,
         summary: report.tally(),
-        checks: report
-            .results
-            .ran
-            .iter()
-            .map(|(id, severity)| JsonCheck {
-                id,
-                severity: *severity,
-            })
-            .collect(),
+        checks: report.results.ran.iter().map(|(id, severity)| JsonCheck { id, severity: *severity }).collect(),
         notes: &report.notes,
         findings: &report.results.findings,
+        not_analysed: &report.results.not_analysed,
     };
     serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
     writeln!(out)

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::checks::{CheckResults, Finding};
+use crate::checks::{CheckResults, Finding, NotAnalysed};
 use crate::cli::Format;
 use crate::config::Severity;
 use crate::git::{BaseSource, Range, short};
@@ -38,6 +38,13 @@ pub struct Report {
     pub deny_warnings: bool,
 }
 
+/// What one check reported.
+pub struct CheckGroup<'r> {
+    pub check: &'static str,
+    pub findings: Vec<&'r Finding>,
+    pub not_analysed: Vec<&'r NotAnalysed>,
+}
+
 /// Counts of findings by how they weigh on the verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
@@ -49,12 +56,7 @@ pub struct Tally {
 
 impl Report {
     pub fn verdict(&self) -> Verdict {
-        if self
-            .results
-            .findings
-            .iter()
-            .any(|f| f.blocks(self.deny_warnings))
-        {
+        if self.results.findings.iter().any(|f| f.blocks(self.deny_warnings)) {
             Verdict::Blocked
         } else {
             Verdict::Pass
@@ -80,32 +82,26 @@ impl Report {
         tally
     }
 
-    /// Findings grouped by check, in the order the checks ran.
-    pub fn by_check(&self) -> Vec<(&'static str, Vec<&Finding>)> {
+    /// Findings and files not analysed, grouped by check, in the order the checks ran.
+    pub fn by_check(&self) -> Vec<CheckGroup<'_>> {
         self.results
             .ran
             .iter()
-            .map(|(id, _)| {
-                (
-                    *id,
-                    self.results
-                        .findings
-                        .iter()
-                        .filter(|f| f.check == *id)
-                        .collect::<Vec<_>>(),
-                )
+            .map(|(id, _)| CheckGroup {
+                check: id,
+                findings: self.results.findings.iter().filter(|f| f.check == *id).collect(),
+                not_analysed: self.results.not_analysed.iter().filter(|n| n.check == *id).collect(),
             })
-            .filter(|(_, findings)| !findings.is_empty())
+            .filter(|group| !group.findings.is_empty() || !group.not_analysed.is_empty())
             .collect()
     }
 
     /// One line on what the release is compared with.
     pub fn base_description(&self) -> String {
         match &self.range.base.source {
-            BaseSource::Argument { rev } => format!(
-                "{} (--base {rev})",
-                self.range.base.commit.map(short).unwrap_or_default()
-            ),
+            BaseSource::Argument { rev } => {
+                format!("{} (--base {rev})", self.range.base.commit.map(short).unwrap_or_default())
+            }
             BaseSource::LastDeploy { deploy } => format!(
                 "{}  last deploy of {}, {} by {} ({})",
                 short(deploy.commit),
@@ -114,9 +110,7 @@ impl Report {
                 deploy.by,
                 deploy.source
             ),
-            BaseSource::FirstDeploy { .. } => {
-                "none: the whole release tree is checked as a first deploy".to_string()
-            }
+            BaseSource::FirstDeploy { .. } => "none: the whole release tree is checked as a first deploy".to_string(),
         }
     }
 }

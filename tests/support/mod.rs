@@ -30,11 +30,7 @@ impl Run {
     /// Asserts the exit code, showing both streams when it differs.
     #[track_caller]
     pub fn expect(self, code: i32) -> Self {
-        assert_eq!(
-            self.code, code,
-            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
         self
     }
 
@@ -51,11 +47,7 @@ impl Run {
 
     #[track_caller]
     pub fn stdout_lacks(self, needle: &str) -> Self {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout has {needle:?}\n--- stdout\n{}",
-            self.stdout
-        );
+        assert!(!self.stdout.contains(needle), "stdout has {needle:?}\n--- stdout\n{}", self.stdout);
         self
     }
 
@@ -71,8 +63,7 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -83,11 +74,7 @@ impl TestRepo {
         let root = dir.path().join("repo");
         std::fs::create_dir_all(&root).expect("create repo dir");
         std::fs::create_dir_all(dir.path().join("home")).expect("create home");
-        let repo = TestRepo {
-            dir,
-            clock: std::cell::Cell::new(EPOCH),
-            root,
-        };
+        let repo = TestRepo { dir, clock: std::cell::Cell::new(EPOCH), root };
         repo.git(&["init", "-q", "-b", "main"]);
         repo.git(&["config", "user.name", "Dana Deployer"]);
         repo.git(&["config", "user.email", "dana@example.com"]);
@@ -167,11 +154,7 @@ impl TestRepo {
 
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
         let output = self.git_command(dir, args).output().expect("run git");
-        assert!(
-            output.status.success(),
-            "git {args:?} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "git {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 

@@ -1,0 +1,279 @@
+//! Content similarity without comparing every pair.
+//!
+//! Similarity is measured on the trimmed, non-blank lines of two files: `2 * M / (a + b)`, where
+//! `M` is the length of their longest common subsequence of lines (Myers' diff, from the
+//! `similar` crate) and `a`, `b` their line counts. It is 1.0 for files that differ only in
+//! blank lines and indentation.
+//!
+//! Finding every pair at or above a threshold `t` uses three filters that can never drop such a
+//! pair:
+//!
+//! 1. **Prefix filter.** If `sim(a, b) >= t` then `M >= t * a / (2 - t)`, so at most
+//!    `a - M` of a's lines are unmatched. Probing a's rarest lines until they cover more than
+//!    that many lines of `a` is certain to probe a line `b` shares. Only files in the postings of
+//!    those few rare lines become candidates.
+//! 2. **Size filter.** `sim <= 2 * min(a, b) / (a + b)`.
+//! 3. **Overlap bound.** `M` cannot exceed the multiset intersection of the two files' lines.
+//!
+//! Survivors are compared exactly, best bound first, stopping once no remaining bound can beat
+//! the best exact match.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use similar::{Algorithm, DiffOp};
+
+use crate::git::{Facts, normalized_lines};
+
+/// A document in the index: a file of the release tree.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    /// Position of the file in the tree index.
+    pub file: usize,
+    pub facts: Arc<Facts>,
+}
+
+/// The inverted index from line hash to the documents that contain the line.
+#[derive(Debug, Default)]
+pub struct LineIndex {
+    docs: Vec<Doc>,
+    /// (line hash, document), sorted.
+    postings: Vec<(u32, u32)>,
+    /// Where each hash's run of postings starts and ends.
+    runs: HashMap<u32, (u32, u32)>,
+}
+
+/// A candidate that passed the filters, with its upper bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    pub doc: usize,
+    pub bound: f64,
+}
+
+impl LineIndex {
+    pub fn build(docs: Vec<Doc>) -> LineIndex {
+        let total: usize = docs.iter().map(|d| d.facts.hashes.len()).sum();
+        let mut postings = Vec::with_capacity(total);
+        for (i, doc) in docs.iter().enumerate() {
+            postings.extend(doc.facts.hashes.iter().map(|(hash, _)| (*hash, i as u32)));
+        }
+        postings.sort_unstable();
+        let mut runs = HashMap::new();
+        let mut start = 0;
+        for (i, window) in postings.windows(2).enumerate() {
+            if window[0].0 != window[1].0 {
+                runs.insert(window[0].0, (start as u32, i as u32 + 1));
+                start = i + 1;
+            }
+        }
+        if let Some(last) = postings.last() {
+            runs.insert(last.0, (start as u32, postings.len() as u32));
+        }
+        LineIndex { docs, postings, runs }
+    }
+
+    pub fn doc(&self, i: usize) -> &Doc {
+        &self.docs[i]
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    fn postings(&self, hash: u32) -> &[(u32, u32)] {
+        match self.runs.get(&hash) {
+            Some(&(start, end)) => &self.postings[start as usize..end as usize],
+            None => &[],
+        }
+    }
+
+    /// The documents that may be at least `threshold` similar to `a`, best bound first.
+    /// `exclude` is the tree position of `a` itself, when it is in the index.
+    pub fn candidates(&self, a: &Facts, threshold: f64, exclude: Option<usize>) -> Vec<Candidate> {
+        let n_a = a.lines as usize;
+        if n_a == 0 {
+            return Vec::new();
+        }
+        // Rarest lines first, until they cover more lines of `a` than can go unmatched.
+        let min_matched = min_matched_lines(n_a, threshold);
+        let must_cover = n_a - min_matched + 1;
+        let mut by_rarity: Vec<(usize, u32, u32)> =
+            a.hashes.iter().map(|(hash, count)| (self.postings(*hash).len(), *hash, *count)).collect();
+        by_rarity.sort_unstable();
+        let mut covered = 0usize;
+        let mut seen = vec![false; self.docs.len()];
+        let mut found = Vec::new();
+        for (_, hash, count) in by_rarity {
+            if covered >= must_cover {
+                break;
+            }
+            covered += count as usize;
+            for &(_, doc) in self.postings(hash) {
+                let doc = doc as usize;
+                if !seen[doc] && Some(self.docs[doc].file) != exclude {
+                    seen[doc] = true;
+                    found.push(doc);
+                }
+            }
+        }
+        let mut candidates: Vec<Candidate> = found
+            .into_iter()
+            .filter_map(|doc| {
+                let b = &self.docs[doc].facts;
+                let n_b = b.lines as usize;
+                let total = (n_a + n_b) as f64;
+                if 2.0 * n_a.min(n_b) as f64 / total < threshold - 1e-9 {
+                    return None;
+                }
+                let bound = 2.0 * overlap(&a.hashes, &b.hashes) as f64 / total;
+                (bound >= threshold - 1e-9).then_some(Candidate { doc, bound })
+            })
+            .collect();
+        candidates.sort_by(|x, y| y.bound.total_cmp(&x.bound).then(x.doc.cmp(&y.doc)));
+        candidates
+    }
+}
+
+/// The fewest lines of `a` that a file at least `threshold` similar must match:
+/// `M >= t * a / (2 - t)`, rounded down so the filter stays on the safe side.
+fn min_matched_lines(n_a: usize, threshold: f64) -> usize {
+    let t = threshold.clamp(0.0, 1.0);
+    let exact = t * n_a as f64 / (2.0 - t);
+    ((exact - 1e-9).floor().max(0.0) as usize).min(n_a)
+}
+
+/// The size of the multiset intersection of two sorted (hash, count) lists.
+fn overlap(a: &[(u32, u32)], b: &[(u32, u32)]) -> usize {
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += a[i].1.min(b[j].1) as usize;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared
+}
+
+/// The exact similarity of two contents, as defined above.
+pub fn similarity(a: &[u8], b: &[u8]) -> f64 {
+    let a: Vec<&[u8]> = normalized_lines(a).collect();
+    let b: Vec<&[u8]> = normalized_lines(b).collect();
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let ops = similar::capture_diff_slices(Algorithm::Myers, &a, &b);
+    let matched: usize = ops
+        .iter()
+        .map(|op| match op {
+            DiffOp::Equal { len, .. } => *len,
+            _ => 0,
+        })
+        .sum();
+    2.0 * matched as f64 / (a.len() + b.len()) as f64
+}
+
+/// How the new file differs from the one it resembles, as a few readable lines:
+/// `- 12: line only in the original` and `+ 12: line only in the new file`, at most `limit`
+/// of them, then a count of the rest. Also returns how many lines differ in all.
+pub fn compact_diff(original: &[u8], new: &[u8], limit: usize) -> (Vec<String>, usize) {
+    let original = String::from_utf8_lossy(original);
+    let new = String::from_utf8_lossy(new);
+    let diff = similar::TextDiff::configure().algorithm(Algorithm::Myers).diff_lines(&*original, &*new);
+    let mut lines = Vec::new();
+    let mut changed = 0;
+    for change in diff.iter_all_changes() {
+        let (sign, number) = match change.tag() {
+            similar::ChangeTag::Equal => continue,
+            similar::ChangeTag::Delete => ('-', change.old_index()),
+            similar::ChangeTag::Insert => ('+', change.new_index()),
+        };
+        let text = change.value().trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        changed += 1;
+        if lines.len() < limit {
+            let mut shown: String = text.chars().take(120).collect();
+            if shown.len() < text.len() {
+                shown.push('…');
+            }
+            lines.push(format!("{sign} {:>4}: {shown}", number.map_or(0, |n| n + 1)));
+        }
+    }
+    if changed > limit {
+        lines.push(format!("… and {} more changed lines", changed - limit));
+    }
+    (lines, changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(text: &str) -> Arc<Facts> {
+        Arc::new(Facts::of(text.as_bytes()))
+    }
+
+    #[test]
+    fn similarity_ignores_blank_lines_and_indentation() {
+        assert_eq!(similarity(b"a\nb\nc\n", b"  a\n\nb\n\tc"), 1.0);
+        assert!((similarity(b"a\nb\nc\nd\n", b"a\nb\nc\nx\n") - 0.75).abs() < 1e-9);
+        assert_eq!(similarity(b"a\n", b"b\n"), 0.0);
+    }
+
+    #[test]
+    fn the_prefix_filter_never_drops_a_pair_above_the_threshold() {
+        // Deterministic pseudo-random files over a small vocabulary, so lines repeat across
+        // files as they do in real code; every pair is compared by brute force.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for _ in 0..60 {
+            let len = 3 + next(30) as usize;
+            texts.push((0..len).map(|_| format!("line {}\n", next(40))).collect());
+        }
+        for i in 0..60 {
+            // Mutated copies: some above any threshold, some below.
+            let mut lines: Vec<String> = texts[i].lines().map(String::from).collect();
+            for _ in 0..next(6) {
+                let at = next(lines.len() as u64) as usize;
+                lines[at] = format!("line {}", next(40));
+            }
+            texts.push(lines.join("\n"));
+        }
+        let docs: Vec<Doc> = texts.iter().enumerate().map(|(i, t)| Doc { file: i, facts: facts(t) }).collect();
+        let index = LineIndex::build(docs);
+        for threshold in [0.5, 0.7, 0.8, 0.9, 1.0] {
+            for (i, a) in texts.iter().enumerate() {
+                let found: Vec<usize> =
+                    index.candidates(&index.doc(i).facts, threshold, Some(i)).iter().map(|c| c.doc).collect();
+                for (j, b) in texts.iter().enumerate() {
+                    if i != j && similarity(a.as_bytes(), b.as_bytes()) >= threshold {
+                        assert!(found.contains(&j), "pair ({i}, {j}) at {threshold} was dropped");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compact_diff_names_the_changed_lines() {
+        let (lines, changed) = compact_diff(b"a\nb\nc\n", b"a\nB\nc\nd\n", 10);
+        assert_eq!(changed, 3);
+        assert_eq!(lines, vec!["-    2: b", "+    2: B", "+    4: d"]);
+    }
+}

@@ -1,0 +1,149 @@
+//! `untested-change`: a deployable script changes and no test covers it.
+//!
+//! Incident 000: an untested `search_v2` script went to production. Incident 002: an untested
+//! quick fix with an infinite loop. A script counts as tested when a test file for it exists
+//! where the templates say, or a file of the `tests` class refers to it by file name or module.
+
+use serde::Deserialize;
+
+use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings};
+use crate::analysis::coverage::{self, Looked, Tested};
+use crate::config::Severity;
+use crate::git::{Change, Mode, Status, extension, file_name};
+use crate::{Error, Result};
+
+pub struct UntestedChange;
+
+pub const ID: &str = "untested-change";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct UntestedSettings {
+    /// Where a script's own test may live: `{dir}`, `{name}`, `{stem}` and `{ext}` are filled in.
+    pub test_files: Vec<toml::Spanned<String>>,
+}
+
+impl Settings for UntestedSettings {
+    fn problems(&self) -> Vec<Problem> {
+        self.test_files
+            .iter()
+            .filter(|t| !t.get_ref().contains("{stem}") && !t.get_ref().contains("{name}"))
+            .map(|t| Problem::at(t, "a test-file template must contain {stem} or {name}"))
+            .collect()
+    }
+}
+
+static DOC: Doc = Doc {
+    summary: "A script in the `scripts` path class is added or changed and no test covers it.",
+    why: "Incident 000: an untested search_v2 script, sitting beside search, was deployed to production by \
+          accident. Incident 002: a quick fix with an infinite loop was committed untested before a weekend. \
+          A deployable script must have a test that exercises it.",
+    example: "untested-change  warn\n  bin/search_v2.sh: no test covers this script\n    \
+              looked for: test/search_v2.bats, tests/test_search_v2.sh, ...\n    \
+              no file of the tests class (41 files) refers to search_v2.sh",
+    config: "[checks.untested-change]\nseverity = \"warn\"\n# Where a script's own test may live ({dir}, {name}, {stem}, {ext} are filled in)\n\
+             test-files = [\"tests/test_{stem}.py\", \"{dir}/{stem}_test.go\", \"{dir}/{stem}.test.{ext}\", \"test/{stem}.bats\"]",
+};
+
+impl Check for UntestedChange {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Warn
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<UntestedSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let settings = settings(options)?;
+        for change in cx.changes.iter().filter(|c| in_scope(cx, c)) {
+            let Err(looked) = coverage_of(cx, &settings, &change.path)? else { continue };
+            out.findings.push(finding(severity, &change.path, looked));
+        }
+        Ok(())
+    }
+}
+
+fn settings(options: &Options) -> Result<UntestedSettings> {
+    options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))
+}
+
+/// Changes this check looks at: scripts that ship content, that are not tests themselves.
+fn in_scope(cx: &Context<'_>, change: &Change) -> bool {
+    let paths = &cx.policy.paths;
+    change.status != Status::Deleted
+        && change.new.as_ref().is_some_and(|side| matches!(side.mode, Mode::File | Mode::Executable))
+        && paths.scripts.matches(&change.path)
+        && !paths.tests.matches(&change.path)
+        && !paths.ignore.matches(&change.path)
+}
+
+fn coverage_of(cx: &Context<'_>, settings: &UntestedSettings, path: &str) -> Result<Result<Tested, Looked>> {
+    let templates: Vec<String> = settings.test_files.iter().map(|t| t.get_ref().clone()).collect();
+    let tree = cx.analysis.tree()?;
+    let references = cx.analysis.references()?;
+    Ok(coverage::tested(path, &templates, tree, references))
+}
+
+/// Whether `change` is a script this check would report as untested. Other checks use it to
+/// raise the severity of a `_v2` or near-copy that is also untested; with this check off,
+/// nothing counts as untested.
+pub fn is_untested(cx: &Context<'_>, change: &Change) -> Result<bool> {
+    let policy = cx.policy.check(ID);
+    if policy.severity == Severity::Off || !in_scope(cx, change) {
+        return Ok(false);
+    }
+    Ok(coverage_of(cx, &settings(&policy.options)?, &change.path)?.is_err())
+}
+
+/// Test-file templates for the script's own language first: a `.sh` script is tested by a
+/// `.sh` or `.bats` file, not by `test_x.py`.
+fn by_relevance(path: &str, mut test_files: Vec<String>) -> Vec<String> {
+    let ext = extension(file_name(path)).unwrap_or("");
+    fn family(e: &str) -> &str {
+        match e {
+            "sh" | "bash" | "bats" | "zsh" | "ksh" => "shell",
+            "js" | "mjs" | "cjs" | "jsx" | "ts" | "tsx" => "js",
+            other => other,
+        }
+    }
+    test_files.sort_by_key(|t| family(extension(file_name(t)).unwrap_or("")) != family(ext));
+    test_files
+}
+
+fn finding(severity: Severity, path: &str, mut looked: Looked) -> Finding {
+    let name = file_name(path);
+    looked.test_files = by_relevance(path, looked.test_files);
+    let shown: Vec<&str> = looked.test_files.iter().take(4).map(String::as_str).collect();
+    let more = looked.test_files.len().saturating_sub(shown.len());
+    let mut details = Vec::new();
+    if !shown.is_empty() {
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        details.push(format!("looked for a test file at {}{more}", shown.join(", ")));
+    }
+    details.push(format!(
+        "no file of the tests class ({} file{}) refers to {name}",
+        looked.tests_searched,
+        if looked.tests_searched == 1 { "" } else { "s" }
+    ));
+    let suggestion = looked.test_files.first().map_or_else(String::new, |t| format!(" (for example {t})"));
+    Finding::new(
+        ID,
+        severity,
+        "no test covers this script",
+        format!(
+            "add a test that runs it{suggestion}, or waive: gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD"
+        ),
+    )
+    .at(path)
+    .with_details(details)
+    .with_data(FindingData::Untested { test_files: looked.test_files, tests_searched: looked.tests_searched })
+}

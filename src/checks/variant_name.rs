@@ -1,0 +1,210 @@
+//! `variant-name`: an added file or directory is named like a copy or version of another.
+//!
+//! Incident 000: `search_v2`, untested, sat beside `search` and was deployed to production by
+//! accident. Names like `_v2`, `.bak`, ` copy`, `scripts_old/` mark files that were never meant
+//! to ship, or were meant to replace something and did not.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, untested_change};
+use crate::analysis::names::{Markers, Variant, variant_of};
+use crate::config::Severity;
+use crate::git::{Change, Status, TreeIndex, dir_name, file_name, stem};
+use crate::{Error, Result};
+
+pub struct VariantName;
+
+const ID: &str = "variant-name";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct VariantSettings {
+    /// Severity of a variant that no test covers.
+    when_untested: Severity,
+    /// Words that mark a copy or version when they end a name after `_`, `-`, `.` or a space.
+    suffixes: Vec<String>,
+    /// Extensions added to a whole file name: `app.py.bak`.
+    extensions: Vec<String>,
+}
+
+impl Default for VariantSettings {
+    fn default() -> Self {
+        VariantSettings { when_untested: Severity::Deny, suffixes: Vec::new(), extensions: Vec::new() }
+    }
+}
+
+impl Settings for VariantSettings {}
+
+static DOC: Doc = Doc {
+    summary: "An added file or directory is named like a copy or version of another: search_v2.sh, app.py.bak, \
+              report copy.sh, compose.yml_v2, scripts_old/.",
+    why: "Incident 000: a proposed search_v2 script, untested, sat beside search and was deployed to two \
+          production servers by accident. A name with a version or backup marker is a file that was never \
+          meant to ship, or was meant to replace another and did not. One that no test covers blocks.",
+    example: "variant-name  deny\n  bin/search_v2.sh: named like a new version of bin/search.sh (marker `_v2`), and no test covers it\n    \
+              help: if it replaces search.sh, rename it over the original in this release; if both must ship, test it",
+    config: "[checks.variant-name]\nseverity      = \"warn\"   # a variant that is tested\nwhen-untested = \"deny\"   # a variant no test covers\n\
+             suffixes   = [\"v{n}\", \"new\", \"old\", \"backup\", \"copy\", \"final\", \"fixed\"]\nextensions = [\"bak\", \"orig\", \"old\", \"swp\"]",
+};
+
+impl Check for VariantName {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Warn
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<VariantSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let settings: VariantSettings =
+            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let markers = Markers::new(&settings.suffixes, &settings.extensions);
+        let added = cx.changes.iter().filter(|c| {
+            matches!(c.status, Status::Added | Status::Renamed | Status::Copied)
+                && !cx.policy.paths.ignore.matches(&c.path)
+        });
+        // Copied directories are reported once, with the files added under them.
+        let mut directories: BTreeMap<String, (Variant, Vec<&Change>)> = BTreeMap::new();
+        for change in added {
+            if let Some((dir, variant)) = variant_directory(&change.path, &markers) {
+                directories.entry(dir).or_insert_with(|| (variant, Vec::new())).1.push(change);
+            }
+            let Some(variant) = variant_of(file_name(&change.path), &markers) else { continue };
+            let tree = cx.analysis.tree()?;
+            let original = find_original(tree, &change.path, &variant.original);
+            let untested = untested_change::is_untested(cx, change)?;
+            out.findings.push(file_finding(&change.path, &variant, original, untested, &settings, severity));
+        }
+        for (dir, (variant, files)) in directories {
+            let tree = cx.analysis.tree()?;
+            let parent = dir_name(&dir);
+            let sibling =
+                if parent.is_empty() { variant.original.clone() } else { format!("{parent}/{}", variant.original) };
+            let original = tree.has_dir(&sibling).then_some(sibling);
+            let mut untested = false;
+            for change in &files {
+                untested |= untested_change::is_untested(cx, change)?;
+            }
+            out.findings.push(directory_finding(&dir, &variant, original, files.len(), untested, &settings, severity));
+        }
+        Ok(())
+    }
+}
+
+/// The outermost directory of `path` whose name is a variant, with its reading.
+fn variant_directory(path: &str, markers: &Markers) -> Option<(String, Variant)> {
+    let components: Vec<&str> = path.split('/').collect();
+    let dirs = &components[..components.len().saturating_sub(1)];
+    dirs.iter().enumerate().find_map(|(i, name)| variant_of(name, markers).map(|v| (dirs[..=i].join("/"), v)))
+}
+
+/// The file `path` looks like a variant of: the original name in the same directory first, then
+/// the same name elsewhere (closest directory first), then the same stem with another extension.
+fn find_original(tree: &TreeIndex, path: &str, original_name: &str) -> Option<String> {
+    let dir = dir_name(path);
+    let beside = if dir.is_empty() { original_name.to_string() } else { format!("{dir}/{original_name}") };
+    if tree.contains(&beside) && beside != path {
+        return Some(beside);
+    }
+    let closest = |files: Vec<&str>| {
+        files
+            .into_iter()
+            .filter(|p| *p != path)
+            .max_by(|a, b| {
+                let score = |p: &str| (common_prefix(p, path), (strsim::normalized_levenshtein(p, path) * 1e6) as i64);
+                score(a).cmp(&score(b)).then(b.cmp(a))
+            })
+            .map(str::to_string)
+    };
+    closest(tree.named(original_name).map(|f| f.path.as_str()).collect())
+        .or_else(|| closest(tree.with_stem(stem(original_name)).map(|f| f.path.as_str()).collect()))
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.split('/').zip(b.split('/')).take_while(|(x, y)| x == y).count()
+}
+
+fn raised(severity: Severity, untested: bool, settings: &VariantSettings) -> Severity {
+    if untested { severity.max(settings.when_untested) } else { severity }
+}
+
+fn file_finding(
+    path: &str,
+    variant: &Variant,
+    original: Option<String>,
+    untested: bool,
+    settings: &VariantSettings,
+    severity: Severity,
+) -> Finding {
+    let mut message = match &original {
+        Some(original) => format!("named like a copy or version of {original} (marker `{}`)", variant.marker),
+        None => format!(
+            "named like a copy or version (marker `{}`), but no original `{}` exists in the release",
+            variant.marker, variant.original
+        ),
+    };
+    if untested {
+        message.push_str(", and no test covers it");
+    }
+    let help = match &original {
+        Some(original) => format!(
+            "if it replaces {}, rename it over the original in this release; if both must ship, test it and waive: \
+             gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD",
+            file_name(original)
+        ),
+        None => format!(
+            "if it is a leftover, remove it; if the name is right, waive: gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD"
+        ),
+    };
+    Finding::new(ID, raised(severity, untested, settings), message, help).at(path).with_data(FindingData::Variant {
+        marker: variant.marker.clone(),
+        original,
+        tested: !untested,
+    })
+}
+
+fn directory_finding(
+    dir: &str,
+    variant: &Variant,
+    original: Option<String>,
+    files: usize,
+    untested: bool,
+    settings: &VariantSettings,
+    severity: Severity,
+) -> Finding {
+    let plural = if files == 1 { "" } else { "s" };
+    let mut message = match &original {
+        Some(original) => format!(
+            "directory named like a copy of {original}/ (marker `{}`), {files} file{plural} added under it",
+            variant.marker
+        ),
+        None => {
+            format!("directory named like a copy (marker `{}`), {files} file{plural} added under it", variant.marker)
+        }
+    };
+    if untested {
+        message.push_str("; scripts in it have no test");
+    }
+    let help = format!(
+        "if it is a copy kept for safety, keep it out of the release; if it is meant to ship, waive: \
+         gate waive {ID} --path '{dir}/' --reason \"...\" --expires YYYY-MM-DD"
+    );
+    Finding::new(ID, raised(severity, untested, settings), message, help).at(format!("{dir}/")).with_data(
+        FindingData::Variant {
+            marker: variant.marker.clone(),
+            original: original.map(|o| format!("{o}/")),
+            tested: !untested,
+        },
+    )
+}

@@ -1,0 +1,328 @@
+//! Facts about blobs (size, text or binary, the hashes of their lines) and the references a test
+//! file makes, computed once per blob id and kept in an on-disk cache.
+//!
+//! A blob id names its content forever, so nothing here ever goes stale: a second run on the same
+//! range reads no blob it has seen before. Blobs are read in parallel, one repository handle per
+//! thread (libgit2 handles are not shared between threads).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use git2::{ErrorCode, Oid, Repository};
+
+use super::Repo;
+use super::cache::{self, CacheFile};
+use crate::{Error, Result};
+
+/// Blobs larger than this are never read whole; their facts say `Unread`.
+pub const READ_LIMIT: u64 = 8 * 1024 * 1024;
+
+/// Past this many cached blobs, a save keeps only the blobs this run used.
+const MAX_CACHED: usize = 150_000;
+
+/// How git decides that content is binary: a NUL byte in the first 8000 bytes.
+const BINARY_SNIFF: usize = 8000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    Text,
+    Binary,
+    /// Larger than [`READ_LIMIT`]: not read.
+    Unread,
+}
+
+/// What gate knows about one blob without keeping its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub size: u64,
+    pub kind: ContentKind,
+    /// Lines that are not blank once trimmed.
+    pub lines: u32,
+    /// Hash of each distinct trimmed, non-blank line and how often it occurs, sorted by hash.
+    pub hashes: Box<[(u32, u32)]>,
+}
+
+impl Facts {
+    pub fn of(content: &[u8]) -> Facts {
+        let size = content.len() as u64;
+        if content[..content.len().min(BINARY_SNIFF)].contains(&0) {
+            return Facts { size, kind: ContentKind::Binary, lines: 0, hashes: Box::new([]) };
+        }
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        let mut lines = 0;
+        for line in normalized_lines(content) {
+            *counts.entry(line_hash(line)).or_default() += 1;
+            lines += 1;
+        }
+        let mut hashes: Vec<(u32, u32)> = counts.into_iter().collect();
+        hashes.sort_unstable();
+        Facts { size, kind: ContentKind::Text, lines, hashes: hashes.into_boxed_slice() }
+    }
+
+    fn unread(size: u64) -> Facts {
+        Facts { size, kind: ContentKind::Unread, lines: 0, hashes: Box::new([]) }
+    }
+}
+
+/// The lines similarity works on: trimmed, blank lines dropped.
+pub fn normalized_lines(content: &[u8]) -> impl Iterator<Item = &[u8]> {
+    content.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|line| !line.is_empty())
+}
+
+/// FNV-1a over a line, folded to 32 bits. Collisions only add candidates that the exact
+/// comparison then rejects; they never hide a match.
+pub fn line_hash(line: &[u8]) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in line {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash ^ (hash >> 32)) as u32
+}
+
+/// Extracts what a test file refers to; see `analysis::coverage`.
+pub type RefsFn = fn(&[u8]) -> Vec<String>;
+
+/// What a reading thread reports for one blob.
+enum Message {
+    Read(Read),
+    /// Not read: the run's byte budget is spent.
+    OverBudget,
+    Failed(Oid, git2::Error),
+}
+
+/// What one blob read produced.
+struct Read {
+    id: Oid,
+    facts: Facts,
+    refs: Option<Vec<String>>,
+}
+
+pub struct BlobStore<'r> {
+    repo: &'r Repo,
+    git_dir: PathBuf,
+    facts: RefCell<HashMap<Oid, Arc<Facts>>>,
+    refs: RefCell<HashMap<Oid, Arc<[String]>>>,
+    cache: Option<CacheFile>,
+    /// Whether anything was computed that the cache does not have yet.
+    dirty: Cell<bool>,
+    /// Blobs this run asked about, kept when the cache must shrink.
+    touched: RefCell<std::collections::HashSet<Oid>>,
+    bytes_read: Cell<u64>,
+}
+
+impl<'r> BlobStore<'r> {
+    /// A store backed by the cache in the repository's git directory (`gate/cache-v1.bin`).
+    pub fn open(repo: &'r Repo) -> BlobStore<'r> {
+        let cache = Some(CacheFile::in_git_dir(&repo.git_dir()));
+        let loaded = cache.as_ref().map(CacheFile::load).unwrap_or_default();
+        BlobStore {
+            repo,
+            git_dir: repo.git_dir(),
+            facts: RefCell::new(loaded.facts),
+            refs: RefCell::new(loaded.refs),
+            cache,
+            dirty: Cell::new(false),
+            touched: RefCell::default(),
+            bytes_read: Cell::new(0),
+        }
+    }
+
+    /// Bytes of blob content read in this run (cache hits read nothing).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.get()
+    }
+
+    /// Facts about one blob, from memory, the cache, or by reading it.
+    pub fn facts(&self, id: Oid) -> Result<Arc<Facts>> {
+        self.touched.borrow_mut().insert(id);
+        if let Some(facts) = self.facts.borrow().get(&id) {
+            return Ok(facts.clone());
+        }
+        let read = read_blob(&self.repo.git, id, None).map_err(|err| self.error(id, &err))?;
+        self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
+        Ok(self.insert(read).0)
+    }
+
+    /// What a test file refers to, from memory, the cache, or by reading it.
+    pub fn refs(&self, id: Oid, refs_fn: RefsFn) -> Result<Arc<[String]>> {
+        self.touched.borrow_mut().insert(id);
+        if let Some(refs) = self.refs.borrow().get(&id) {
+            return Ok(refs.clone());
+        }
+        let read = read_blob(&self.repo.git, id, Some(refs_fn)).map_err(|err| self.error(id, &err))?;
+        self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
+        Ok(self.insert(read).1.unwrap_or_else(|| Arc::from(Vec::new())))
+    }
+
+    /// What a test file refers to, if it has been read (by [`BlobStore::prefetch`] or the cache).
+    pub fn known_refs(&self, id: Oid) -> Option<Arc<[String]>> {
+        self.refs.borrow().get(&id).cloned()
+    }
+
+    /// Facts already known, without reading anything.
+    pub fn known_facts(&self, id: Oid) -> Option<Arc<Facts>> {
+        self.facts.borrow().get(&id).cloned()
+    }
+
+    /// The content of a blob.
+    pub fn content(&self, id: Oid) -> Result<Vec<u8>> {
+        let blob = self.repo.git.find_blob(id).map_err(|err| self.error(id, &err))?;
+        self.bytes_read.set(self.bytes_read.get() + blob.size() as u64);
+        Ok(blob.content().to_vec())
+    }
+
+    /// Computes, in parallel, the facts of every blob in `wanted` that is not known yet (and the
+    /// references of those marked `true`), reading at most `budget` bytes of content in all.
+    /// Returns how many blobs were left unread because the budget ran out. `progress(done,
+    /// total)` is called from this thread.
+    pub fn prefetch(
+        &self,
+        wanted: &[(Oid, bool)],
+        refs_fn: RefsFn,
+        budget: u64,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<usize> {
+        self.touched.borrow_mut().extend(wanted.iter().map(|(id, _)| *id));
+        let missing: Vec<(Oid, bool)> = {
+            let facts = self.facts.borrow();
+            let refs = self.refs.borrow();
+            let mut seen = std::collections::HashSet::new();
+            wanted
+                .iter()
+                .copied()
+                .filter(|(id, want_refs)| !facts.contains_key(id) || (*want_refs && !refs.contains_key(id)))
+                .filter(|(id, _)| seen.insert(*id))
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8).min(missing.len());
+        let total = missing.len();
+        let spent = AtomicU64::new(self.bytes_read.get());
+        let (sender, receiver) = mpsc::channel::<Message>();
+        let git_dir = &self.git_dir;
+        std::thread::scope(|scope| -> Result<usize> {
+            for worker in 0..threads {
+                let sender = sender.clone();
+                let chunk: Vec<(Oid, bool)> = missing.iter().copied().skip(worker).step_by(threads).collect();
+                let spent = &spent;
+                scope.spawn(move || {
+                    let repo = match Repository::open(git_dir) {
+                        Ok(repo) => repo,
+                        Err(err) => {
+                            let _ = sender.send(Message::Failed(Oid::ZERO_SHA1, err));
+                            return;
+                        }
+                    };
+                    for (id, want_refs) in chunk {
+                        let message = if spent.load(Ordering::Relaxed) >= budget {
+                            Message::OverBudget
+                        } else {
+                            match read_blob(&repo, id, want_refs.then_some(refs_fn)) {
+                                Ok(read) => {
+                                    spent.fetch_add(read_bytes(&read.facts), Ordering::Relaxed);
+                                    Message::Read(read)
+                                }
+                                Err(err) => Message::Failed(id, err),
+                            }
+                        };
+                        let failed = matches!(message, Message::Failed(..));
+                        if sender.send(message).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(sender);
+            let (mut done, mut over_budget) = (0, 0);
+            for message in receiver {
+                match message {
+                    Message::Read(read) => {
+                        self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
+                        self.insert(read);
+                    }
+                    Message::OverBudget => over_budget += 1,
+                    Message::Failed(id, err) => return Err(self.error(id, &err)),
+                }
+                done += 1;
+                progress(done, total);
+            }
+            Ok(over_budget)
+        })
+    }
+
+    fn insert(&self, read: Read) -> (Arc<Facts>, Option<Arc<[String]>>) {
+        self.dirty.set(true);
+        let facts = Arc::new(read.facts);
+        self.facts.borrow_mut().insert(read.id, facts.clone());
+        let refs = read.refs.map(|refs| {
+            let refs: Arc<[String]> = Arc::from(refs);
+            self.refs.borrow_mut().insert(read.id, refs.clone());
+            refs
+        });
+        (facts, refs)
+    }
+
+    fn error(&self, id: Oid, err: &git2::Error) -> Error {
+        if err.code() == ErrorCode::NotFound {
+            self.repo.missing_object(id, "a file of the release")
+        } else {
+            Error::git(format!("cannot read blob {id}"), err)
+        }
+    }
+
+    /// Writes what this run learnt to the cache. A cache that cannot be written only costs
+    /// time on the next run, so failures are ignored.
+    pub fn save(&self) {
+        if !self.dirty.get() {
+            return;
+        }
+        if let Some(cache) = &self.cache {
+            let mut contents = cache::Contents { facts: self.facts.take(), refs: self.refs.take() };
+            if contents.facts.len() > MAX_CACHED {
+                let touched = self.touched.borrow();
+                contents.facts.retain(|id, _| touched.contains(id));
+                contents.refs.retain(|id, _| touched.contains(id));
+            }
+            let _ = cache.save(&contents);
+        }
+    }
+}
+
+fn read_bytes(facts: &Facts) -> u64 {
+    if facts.kind == ContentKind::Unread { 0 } else { facts.size }
+}
+
+fn read_blob(repo: &Repository, id: Oid, refs_fn: Option<RefsFn>) -> std::result::Result<Read, git2::Error> {
+    let odb = repo.odb()?;
+    let (size, _) = odb.read_header(id)?;
+    let size = size as u64;
+    if size > READ_LIMIT {
+        return Ok(Read { id, facts: Facts::unread(size), refs: refs_fn.map(|_| Vec::new()) });
+    }
+    let blob = repo.find_blob(id)?;
+    let facts = Facts::of(blob.content());
+    let refs = refs_fn.map(|f| if facts.kind == ContentKind::Text { f(blob.content()) } else { Vec::new() });
+    Ok(Read { id, facts, refs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_count_trimmed_non_blank_lines() {
+        let facts = Facts::of(b"a\n  a  \n\n\tb\r\n");
+        assert_eq!(facts.kind, ContentKind::Text);
+        assert_eq!(facts.lines, 3);
+        assert_eq!(facts.hashes.len(), 2);
+        assert!(facts.hashes.contains(&(line_hash(b"a"), 2)));
+        assert_eq!(Facts::of(b"PNG\0\0").kind, ContentKind::Binary);
+    }
+}
