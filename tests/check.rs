@@ -17,6 +17,7 @@ fn a_small_release_after_a_recorded_deploy_passes() {
     let release = repo.commit("docs");
 
     let run = repo.gate(&["check", "--env", "production"]).expect(0);
+    assert!(run.stderr.is_empty(), "nothing on stderr (no progress off a terminal): {}", run.stderr);
     let run = run
         .stdout_has("gate check: release to production")
         .stdout_has(&format!("base     {}  last deploy of production", &deployed[..10]))

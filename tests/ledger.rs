@@ -100,7 +100,7 @@ fn diff_lists_what_would_ship_with_exact_renames_and_copies() {
 
     let run = repo.gate(&["diff", "--env", "production"]).expect(0);
     run.stdout_has("M  bin/search.sh  (")
-        .stdout_has("C  bin/search.sh -> bin/search_v2.sh")
+        .stdout_has("C  bin/search.sh -> bin/search_v2.sh  (25 B)  <- variant of bin/search.sh (marker `_v2`)")
         .stdout_has("A  logo.png  (binary, 17 B)")
         .stdout_has("R  old.txt -> new.txt")
         .stdout_has("A  search  (symlink, 13 B)")
@@ -114,6 +114,8 @@ fn diff_lists_what_would_ship_with_exact_renames_and_copies() {
     let png = json["changes"].as_array().unwrap().iter().find(|c| c["path"] == "logo.png").unwrap();
     assert_eq!(png["binary"], true);
     assert_eq!(png["new"]["mode"], "file");
+    assert_eq!(json["variants"][0]["path"], "bin/search_v2.sh");
+    assert_eq!(json["variants"][0]["original"], "bin/search.sh");
 }
 
 #[test]

@@ -23,6 +23,7 @@ use crate::git::{ChangeSet, Range, Repo};
 
 pub use options::{Options, Problem, Settings};
 pub use runner::{CheckResults, run_checks};
+pub use variant_name::{VariantPair, variant_pairs};
 
 /// Rounds a ratio to three decimals, so reports are stable and readable.
 pub fn round3(value: f64) -> f64 {

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, untested_change};
 use crate::analysis::names::{Markers, Variant, variant_of};
-use crate::config::Severity;
-use crate::git::{Change, Status, TreeIndex, dir_name, file_name, stem};
+use crate::config::{Policy, Severity};
+use crate::git::{Change, ChangeSet, Status, TreeIndex, dir_name, file_name, stem};
 use crate::{Error, Result};
 
 pub struct VariantName;
@@ -100,6 +100,32 @@ impl Check for VariantName {
         }
         Ok(())
     }
+}
+
+/// A variant among the changes, for `gate diff`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VariantPair {
+    pub path: String,
+    pub marker: String,
+    pub original: Option<String>,
+}
+
+/// The added files whose names mark them as variants, with the original each resembles; the
+/// same reading as the check, without the test lookups.
+pub fn variant_pairs(policy: &Policy, tree: &TreeIndex, changes: &ChangeSet) -> Result<Vec<VariantPair>> {
+    let settings: VariantSettings =
+        policy.check(ID).options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+    let markers = Markers::new(&settings.suffixes, &settings.extensions);
+    Ok(changes
+        .iter()
+        .filter(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied))
+        .filter(|c| !policy.paths.ignore.matches(&c.path))
+        .filter_map(|c| {
+            let variant = variant_of(file_name(&c.path), &markers)?;
+            let original = find_original(tree, &c.path, &variant.original);
+            Some(VariantPair { path: c.path.clone(), marker: variant.marker, original })
+        })
+        .collect())
 }
 
 /// The outermost directory of `path` whose name is a variant, with its reading.

@@ -5,8 +5,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Io, Outcome, Session};
+use crate::checks::{VariantPair, variant_pairs};
 use crate::cli::{DiffArgs, ListFormat};
-use crate::git::{self, BaseSource, BlobStore, Change, Mode, Status, short};
+use crate::git::{self, BaseSource, BlobStore, Change, Mode, Status, TreeIndex, short};
 use crate::{Error, Result};
 
 #[derive(Serialize)]
@@ -17,13 +18,21 @@ struct JsonDiff<'a> {
     release: String,
     base_source: &'a BaseSource,
     changes: &'a [Change],
+    /// Added files named like a copy or version of another.
+    variants: &'a [VariantPair],
 }
 
 pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
-    let Session { repo, range, .. } = Session::open(&args.range, config)?;
+    let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let store = BlobStore::open(&repo);
     let changes = git::changes(&repo, &range, &store)?;
     store.save();
+    let adds = changes.iter().any(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied));
+    let variants = if adds {
+        variant_pairs(&policy, &TreeIndex::build(&repo, range.release.tree)?, &changes)?
+    } else {
+        Vec::new()
+    };
     let out = &mut *io.out;
     let written = match args.format {
         ListFormat::Json => {
@@ -34,16 +43,22 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
                 release: range.release.commit.to_string(),
                 base_source: &range.base.source,
                 changes: &changes.changes,
+                variants: &variants,
             };
             serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
-        ListFormat::Human => write_human(&range, &changes.changes, out),
+        ListFormat::Human => write_human(&range, &changes.changes, &variants, out),
     };
     written.map_err(|err| Error::io("cannot write the diff", &err))?;
     Ok(Outcome::Pass)
 }
 
-fn write_human(range: &git::Range, changes: &[Change], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+fn write_human(
+    range: &git::Range,
+    changes: &[Change],
+    variants: &[VariantPair],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let base = match &range.base.source {
         BaseSource::Argument { rev } => format!("{} (--base {rev})", range.base.commit.map(short).unwrap_or_default()),
         BaseSource::LastDeploy { deploy } => format!("{}  last deploy of {}", short(deploy.commit), deploy.environment),
@@ -59,7 +74,14 @@ fn write_human(range: &git::Range, changes: &[Change], out: &mut dyn std::io::Wr
             Some(old) => format!("{old} -> {}", change.path),
             None => change.path.clone(),
         };
-        writeln!(out, "{}  {path}{}", change.status.letter(), annotations(change))?;
+        let variant = match variants.iter().find(|v| v.path == change.path) {
+            Some(VariantPair { original: Some(original), marker, .. }) => {
+                format!("  <- variant of {original} (marker `{marker}`)")
+            }
+            Some(VariantPair { marker, .. }) => format!("  <- named like a variant (marker `{marker}`), no original"),
+            None => String::new(),
+        };
+        writeln!(out, "{}  {path}{}{variant}", change.status.letter(), annotations(change))?;
     }
     let count = |status: Status| changes.iter().filter(|c| c.status == status).count();
     writeln!(
