@@ -84,3 +84,15 @@ for spec in "${ranges[@]}"; do
     "$name" "$base..$release" "$cold" "$warm" "$copies" "$stat" "$(ratio "$cold" "$copies")x" "$(ratio "$warm" "$stat")x" "$peak"
   echo "       ($files files changed; median of $runs runs, seconds)"
 done
+
+# Reading the largest JUnit report of the corpus (615 KB, 4,239 test cases) and recording it as
+# evidence, in a throwaway repository.
+junit_repo=$(mktemp -d)
+trap 'rm -rf "$junit_repo"' EXIT
+git -C "$junit_repo" init --quiet
+git -C "$junit_repo" -c user.name=bench -c user.email=bench@example.com commit --quiet --allow-empty -m bench
+report=$root/tests/fixtures/junit/jest-junit_large-4239-cases.xml
+junit=$(cd "$junit_repo" && median ":" "$gate" evidence add tests --junit "$report")
+junit_peak=$(cd "$junit_repo" && peak_kb "$gate" evidence add tests --junit "$report")
+printf '\ngate evidence add tests --junit %s: %s s (median of %s runs), peak %s KiB\n' \
+  "$(basename "$report")" "$junit" "$runs" "$junit_peak"

@@ -135,6 +135,11 @@ pub struct EvidenceAddArgs {
     /// Free text kept with the record (ticket, reviewer, backup id).
     #[arg(long, value_name = "TEXT")]
     pub detail: Option<String>,
+
+    /// JUnit XML reports to read (KIND must be `tests`); quoted globs such as
+    /// 'reports/**/*.xml' are expanded by gate.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub junit: Vec<String>,
 }
 
 #[derive(Debug, Args)]

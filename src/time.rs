@@ -39,10 +39,12 @@ pub fn human(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// A duration in the largest sensible units: `45s`, `12m`, `3h 5m`, `2d 4h`.
+/// A duration in the largest sensible units: `45s`, `12m`, `3h 5m`, `24h`, `2d 4h` (days only
+/// from two days on, so a day reads as `24h`, the way people write a max-age).
 pub fn duration(d: SignedDuration) -> String {
     let secs = d.as_secs().unsigned_abs();
-    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    let days = if secs >= 2 * 86_400 { secs / 86_400 } else { 0 };
+    let (hours, minutes) = ((secs - days * 86_400) / 3_600, secs % 3_600 / 60);
     let text = if days > 0 {
         if hours > 0 { format!("{days}d {hours}h") } else { format!("{days}d") }
     } else if hours > 0 {

@@ -5,7 +5,7 @@ use crate::support::TestRepo;
 
 fn deployed_repo() -> TestRepo {
     let repo = TestRepo::with_files(&[("app/run.sh", "#!/bin/sh\necho run\n"), ("README", "app\n")]);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
     repo
 }
 
@@ -16,11 +16,11 @@ fn a_small_release_after_a_recorded_deploy_passes() {
     repo.write("README", "app, now documented\n");
     let release = repo.commit("docs");
 
-    let run = repo.gate(&["check", "--env", "production"]).expect(0);
+    let run = repo.gate(&["check", "--env", "staging"]).expect(0);
     assert!(run.stderr.is_empty(), "nothing on stderr (no progress off a terminal): {}", run.stderr);
     let run = run
-        .stdout_has("gate check: release to production")
-        .stdout_has(&format!("base     {}  last deploy of production", &deployed[..10]))
+        .stdout_has("gate check: release to staging")
+        .stdout_has(&format!("base     {}  last deploy of staging", &deployed[..10]))
         .stdout_has("changes  1 file")
         .stdout_has("PASS: no blocking findings");
     assert!(run.stdout.contains(&release[..10]), "{}", run.stdout);
@@ -32,7 +32,7 @@ fn changing_the_policy_blocks_until_the_release_is_approved() {
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 1000\n");
     repo.commit("loosen the gate");
 
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .expect(1)
         .stdout_has("policy-change")
         .stdout_has("deny   gate.toml: the release changes the gate policy (added)")
@@ -40,7 +40,7 @@ fn changing_the_policy_blocks_until_the_release_is_approved() {
         .stdout_has("BLOCKED: 1 deny finding stops this release");
 
     repo.gate(&["evidence", "add", "approval", "--detail", "reviewed by Sam"]).expect(0);
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .expect(0)
         .stdout_has("waived gate.toml: the release changes the gate policy")
         .stdout_has("approved by Dana Deployer <dana@example.com>: reviewed by Sam")
@@ -54,7 +54,7 @@ fn a_release_cannot_switch_off_the_policy_check_for_itself() {
     let repo = deployed_repo();
     repo.write("gate.toml", "[checks.policy-change]\nseverity = \"off\"\n");
     repo.commit("switch off the policy check");
-    repo.gate(&["check", "--env", "production"]).expect(1).stdout_has("the release changes the gate policy");
+    repo.gate(&["check", "--env", "staging"]).expect(1).stdout_has("the release changes the gate policy");
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn approval_for_another_tree_does_not_count() {
     repo.gate(&["evidence", "add", "approval"]).expect(0);
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 2000\n");
     repo.commit("loosen it more");
-    repo.gate(&["check", "--env", "production"]).expect(1).stdout_has("BLOCKED");
+    repo.gate(&["check", "--env", "staging"]).expect(1).stdout_has("BLOCKED");
 }
 
 #[test]
@@ -74,19 +74,19 @@ fn a_large_release_warns_and_deny_warnings_blocks_it() {
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 2\nmax-commits = 1\n");
     repo.commit("policy");
     repo.gate(&["evidence", "add", "approval"]).expect(0);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
     for i in 0..3 {
         repo.write(&format!("app/file{i}.txt"), "x\n");
         repo.commit(&format!("file {i}"));
     }
 
-    let run = repo.gate(&["check", "--env", "production"]).expect(0);
-    run.stdout_has("warn   3 files change since the last deploy of production (cap 2)")
+    let run = repo.gate(&["check", "--env", "staging"]).expect(0);
+    run.stdout_has("warn   3 files change since the last deploy of staging (cap 2)")
         .stdout_has("app/: 3 files")
-        .stdout_has("warn   the release carries more than 1 commit since the last deploy of production (cap 1)")
+        .stdout_has("warn   the release carries more than 1 commit since the last deploy of staging (cap 1)")
         .stdout_has("PASS: no blocking findings (2 warnings)");
 
-    repo.gate(&["check", "--env", "production", "--deny-warnings"])
+    repo.gate(&["check", "--env", "staging", "--deny-warnings"])
         .expect(1)
         .stdout_has("BLOCKED: 2 blocking findings stop this release");
 }
@@ -97,14 +97,14 @@ fn json_report_is_versioned_sorted_and_byte_for_byte_repeatable() {
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 1\n");
     repo.write("app/extra.sh", "echo extra\n");
     repo.commit("policy and a script");
-    let first = repo.gate(&["check", "--env", "production", "--format", "json"]).expect(1);
-    let second = repo.gate(&["check", "--env", "production", "--format", "json"]).expect(1);
+    let first = repo.gate(&["check", "--env", "staging", "--format", "json"]).expect(1);
+    let second = repo.gate(&["check", "--env", "staging", "--format", "json"]).expect(1);
     assert_eq!(first.stdout, second.stdout, "same inputs must give the same bytes");
 
     let json = first.json();
     assert_eq!(json["version"], 1);
     assert_eq!(json["verdict"], "blocked");
-    assert_eq!(json["environment"], "production");
+    assert_eq!(json["environment"], "staging");
     assert_eq!(json["release"], repo.rev("HEAD"));
     assert_eq!(json["base"], repo.rev("HEAD~1"));
     let findings = json["findings"].as_array().unwrap();
@@ -121,7 +121,7 @@ fn report_written_with_output_goes_to_the_file_not_stdout() {
     let repo = deployed_repo();
     let out = repo.sibling("report.json");
     let run =
-        repo.gate(&["check", "--env", "production", "--format", "json", "--output", out.to_str().unwrap()]).expect(0);
+        repo.gate(&["check", "--env", "staging", "--format", "json", "--output", out.to_str().unwrap()]).expect(0);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written["verdict"], "pass");
@@ -132,12 +132,12 @@ fn colour_follows_the_flag_and_no_color() {
     let repo = deployed_repo();
     repo.write("gate.toml", "");
     repo.commit("empty policy");
-    let coloured = repo.gate(&["check", "--env", "production", "--color", "always"]).expect(1);
+    let coloured = repo.gate(&["check", "--env", "staging", "--color", "always"]).expect(1);
     assert!(coloured.stdout.contains("\u{1b}["), "--color always colours:\n{}", coloured.stdout);
-    let plain = repo.gate(&["check", "--env", "production"]).expect(1);
+    let plain = repo.gate(&["check", "--env", "staging"]).expect(1);
     assert!(!plain.stdout.contains("\u{1b}["), "NO_COLOR turns colour off:\n{}", plain.stdout);
     let forced = repo
-        .gate_in(repo.path(), &["check", "--env", "production"], &[("NO_COLOR", ""), ("CLICOLOR_FORCE", "1")])
+        .gate_in(repo.path(), &["check", "--env", "staging"], &[("NO_COLOR", ""), ("CLICOLOR_FORCE", "1")])
         .expect(1);
     assert!(forced.stdout.contains("\u{1b}["), "CLICOLOR_FORCE colours a pipe:\n{}", forced.stdout);
 }
@@ -145,11 +145,11 @@ fn colour_follows_the_flag_and_no_color() {
 #[test]
 fn with_no_deploy_recorded_the_whole_tree_is_checked_and_the_report_says_so() {
     let repo = TestRepo::with_files(&[("a.txt", "a\n"), ("b.txt", "b\n")]);
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .expect(0)
         .stdout_has("base     none: the whole release tree is checked as a first deploy")
         .stdout_has("changes  2 files")
-        .stdout_has("no deploy of production is recorded in the ledger (refs/gate/deploys/production)")
+        .stdout_has("no deploy of staging is recorded in the ledger (refs/gate/deploys/staging)")
         .stdout_has("git fetch origin 'refs/gate/*:refs/gate/*'");
 }
 
@@ -165,10 +165,10 @@ fn base_argument_wins_over_the_ledger() {
     let first = repo.rev("HEAD");
     repo.write("one.txt", "1\n");
     repo.commit("one");
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
     repo.write("two.txt", "2\n");
     repo.commit("two");
-    repo.gate(&["check", "--env", "production", "--base", &first])
+    repo.gate(&["check", "--env", "staging", "--base", &first])
         .expect(0)
         .stdout_has(&format!("base     {} (--base {first})", &first[..10]))
         .stdout_has("changes  2 files");
@@ -180,7 +180,7 @@ fn an_annotated_tag_release_is_peeled_to_its_commit() {
     repo.write("one.txt", "1\n");
     let commit = repo.commit("one");
     repo.git(&["tag", "-a", "v1.0", "-m", "release 1.0"]);
-    let run = repo.gate(&["check", "--env", "production", "--release", "v1.0", "--format", "json"]).expect(0);
+    let run = repo.gate(&["check", "--env", "staging", "--release", "v1.0", "--format", "json"]).expect(0);
     assert_eq!(run.json()["release"], commit);
     assert_eq!(run.json()["release_rev"], "v1.0");
 }

@@ -120,19 +120,19 @@ fn diff_lists_what_would_ship_with_exact_renames_and_copies() {
 
 #[test]
 fn an_environment_can_follow_existing_deploy_tags() {
-    let repo = TestRepo::with_files(&[("gate.toml", "[environments.production]\ndeploy-tags = \"deploy/prod/*\"\n")]);
+    let repo = TestRepo::with_files(&[("gate.toml", "[environments.staging]\ndeploy-tags = \"deploy/staging/*\"\n")]);
     let first = repo.rev("HEAD");
-    repo.git(&["tag", "-a", "deploy/prod/2026-11-02", "-m", "deployed"]);
+    repo.git(&["tag", "-a", "deploy/staging/2026-11-02", "-m", "deployed"]);
     repo.write("b.txt", "b\n");
     repo.commit("b");
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .expect(0)
-        .stdout_has(&format!("base     {}  last deploy of production", &first[..10]))
-        .stdout_has("(tag deploy/prod/2026-11-02)")
+        .stdout_has(&format!("base     {}  last deploy of staging", &first[..10]))
+        .stdout_has("(tag deploy/staging/2026-11-02)")
         .stdout_has("changes  1 file");
-    repo.gate(&["record", "--env", "production"])
+    repo.gate(&["record", "--env", "staging"])
         .expect(2)
-        .stderr_has("deploys of production are read from tags matching `deploy/prod/*`, not from the ledger");
+        .stderr_has("deploys of staging are read from tags matching `deploy/staging/*`, not from the ledger");
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn a_ledger_ref_that_is_not_a_ledger_entry_stops_the_run() {
 #[test]
 fn a_shallow_clone_missing_the_last_deploy_exits_2_with_the_fetch_command() {
     let origin = TestRepo::with_files(&[("a.txt", "a\n")]);
-    origin.gate(&["record", "--env", "production"]).expect(0);
+    origin.gate(&["record", "--env", "staging"]).expect(0);
     for i in 0..3 {
         origin.write("a.txt", &format!("{i}\n"));
         origin.commit(&format!("c{i}"));
@@ -159,29 +159,29 @@ fn a_shallow_clone_missing_the_last_deploy_exits_2_with_the_fetch_command() {
     origin.git_in(&clone, &["fetch", "-q", "--depth", "1", "origin", "refs/gate/*:refs/gate/*"]);
 
     origin
-        .gate_in(&clone, &["check", "--env", "production"], &[])
+        .gate_in(&clone, &["check", "--env", "staging"], &[])
         .expect(2)
-        .stderr_has("the last deploy of production (")
+        .stderr_has("the last deploy of staging (")
         .stderr_has("is not in this clone: the clone is shallow")
         .stderr_has("run `git fetch --unshallow origin`");
 
     // Following the advice fixes it.
     origin.git_in(&clone, &["fetch", "-q", "--unshallow", "origin"]);
-    origin.gate_in(&clone, &["check", "--env", "production"], &[]).expect(0).stdout_has("changes  1 file");
+    origin.gate_in(&clone, &["check", "--env", "staging"], &[]).expect(0).stdout_has("changes  1 file");
 }
 
 #[test]
 fn a_clone_without_the_ledger_says_which_fetch_brings_it() {
     let origin = TestRepo::with_files(&[("a.txt", "a\n")]);
-    origin.gate(&["record", "--env", "production"]).expect(0);
+    origin.gate(&["record", "--env", "staging"]).expect(0);
     let clone = origin.sibling("clone");
     let url = format!("file://{}", origin.path().display());
     origin.git_in(origin.path().parent().unwrap(), &["clone", "-q", &url, clone.to_str().unwrap()]);
     origin
-        .gate_in(&clone, &["check", "--env", "production"], &[])
+        .gate_in(&clone, &["check", "--env", "staging"], &[])
         .expect(0)
-        .stdout_has("no deploy of production is recorded")
+        .stdout_has("no deploy of staging is recorded")
         .stdout_has("git fetch origin 'refs/gate/*:refs/gate/*'");
     origin.git_in(&clone, &["fetch", "-q", "origin", "refs/gate/*:refs/gate/*"]);
-    origin.gate_in(&clone, &["check", "--env", "production"], &[]).expect(0).stdout_has("last deploy of production");
+    origin.gate_in(&clone, &["check", "--env", "staging"], &[]).expect(0).stdout_has("last deploy of staging");
 }

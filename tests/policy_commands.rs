@@ -42,11 +42,11 @@ fn explain_prints_what_why_example_and_config() {
 #[test]
 fn waive_adds_a_valid_waiver_that_silences_the_finding() {
     let repo = TestRepo::with_files(&[("gate.toml", "# our policy\n[checks.blast-radius]\nmax-files = 1\n")]);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
     repo.write("a.txt", "a\n");
     repo.write("b.txt", "b\n");
     repo.commit("two files");
-    repo.gate(&["check", "--env", "production"]).expect(0).stdout_has("warn   2 files change");
+    repo.gate(&["check", "--env", "staging"]).expect(0).stdout_has("warn   2 files change");
 
     repo.gate(&["waive", "blast-radius", "--path", "*", "--reason", "bulk import", "--expires", "2026-12-31"])
         .expect(0)
@@ -56,20 +56,20 @@ fn waive_adds_a_valid_waiver_that_silences_the_finding() {
     assert!(text.contains("[[waivers]]\ncheck   = \"blast-radius\""), "{text}");
 
     // Until it is committed, the edit is not part of the release and does not count.
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .expect(0)
         .stdout_has("warn   2 files change")
         .stdout_has("gate.toml in the working tree differs from the release's; the release's committed policy is used");
 
     repo.commit("waive the bulk import");
     // The waiver itself is a policy change, which needs approval; the blast radius is waived.
-    repo.gate(&["check", "--env", "production", "--deny-warnings"])
+    repo.gate(&["check", "--env", "staging", "--deny-warnings"])
         .expect(1)
         .stdout_has("waived 3 files change")
         .stdout_has("waived: bulk import, until 2026-12-31 (gate.toml:")
         .stdout_has("the release changes the gate policy");
     repo.gate(&["evidence", "add", "approval"]).expect(0);
-    repo.gate(&["check", "--env", "production", "--deny-warnings"])
+    repo.gate(&["check", "--env", "staging", "--deny-warnings"])
         .expect(0)
         .stdout_has("PASS: no blocking findings (2 waived)");
 }
@@ -80,13 +80,13 @@ fn an_expired_waiver_no_longer_applies_and_says_so() {
         "gate.toml",
         "[checks.blast-radius]\nmax-files = 1\n\n[[waivers]]\ncheck = \"blast-radius\"\npath = \"*\"\nreason = \"old\"\nexpires = 2026-10-01\n",
     )]);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
     repo.write("a.txt", "a\n");
     repo.write("b.txt", "b\n");
     repo.commit("two files");
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .expect(0)
-        .stdout_has("warn   2 files change since the last deploy of production (cap 1) (the waiver at gate.toml:5 expired on 2026-10-01)");
+        .stdout_has("warn   2 files change since the last deploy of staging (cap 1) (the waiver at gate.toml:5 expired on 2026-10-01)");
 }
 
 #[test]

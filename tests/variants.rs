@@ -6,7 +6,7 @@ use crate::support::TestRepo;
 const SEARCH: &str = "#!/bin/sh\n# search the index for a term\nset -eu\nterm=\"$1\"\nindex=/srv/search/index\ngrep -r \"$term\" \"$index\" | head -n 20\necho \"done\"\n";
 
 /// A repository whose deployed state has `bin/search.sh` and a test for it, recorded as the
-/// last deploy of production.
+/// last deploy of staging.
 fn deployed(extra: &[(&str, &str)]) -> TestRepo {
     let mut files = vec![
         ("bin/search.sh", SEARCH),
@@ -14,12 +14,12 @@ fn deployed(extra: &[(&str, &str)]) -> TestRepo {
     ];
     files.extend_from_slice(extra);
     let repo = TestRepo::with_files(&files);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
     repo
 }
 
 fn check_json(repo: &TestRepo) -> (i32, serde_json::Value) {
-    let run = repo.gate(&["check", "--env", "production", "--format", "json"]);
+    let run = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     let json = run.json();
     (run.code, json)
 }
@@ -38,7 +38,7 @@ fn the_incident_an_untested_search_v2_beside_search_is_blocked_with_the_pair_and
     repo.write("bin/search_v2.sh", &SEARCH.replace("grep -r", "grep -rn").replace("head -n 20", "sort | head -n 50"));
     repo.commit("proposed search algorithm");
 
-    let run = repo.gate(&["check", "--env", "production"]).expect(1);
+    let run = repo.gate(&["check", "--env", "staging"]).expect(1);
     let run = run
         .stdout_has("deny   bin/search_v2.sh: named like a copy or version of bin/search.sh (marker `_v2`), and no test covers it")
         .stdout_has("deny   bin/search_v2.sh: 85% similar to bin/search.sh (file names 75% alike); differs in 2 lines, and no test covers it")
@@ -224,13 +224,13 @@ fn an_exact_copy_is_found_by_blob_id() {
     let repo = deployed(&[]);
     repo.write("ops/find.sh", SEARCH);
     repo.commit("copy");
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .expect(1)
         .stdout_has("deny   ops/find.sh: an exact copy of bin/search.sh (file names 33% alike), and no test covers it");
     // A copy under the same name is tested by the original's test file (test/{stem}.bats), so it warns.
     repo.write("ops/search.sh", SEARCH);
     repo.commit("copy under the same name");
-    repo.gate(&["check", "--env", "production"])
+    repo.gate(&["check", "--env", "staging"])
         .stdout_has("warn   ops/search.sh: an exact copy of bin/search.sh (file names 100% alike)");
 }
 
@@ -240,7 +240,7 @@ fn binary_and_tiny_files_are_reported_as_not_analysed() {
     repo.write_bytes("assets/logo.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
     repo.write("bin/noop.sh", "true\n");
     repo.commit("assets");
-    let run = repo.gate(&["check", "--env", "production"]);
+    let run = repo.gate(&["check", "--env", "staging"]);
     run.stdout_has("note: 2 added files could not be analysed:")
         .stdout_has("assets/logo.png (binary)")
         .stdout_has("bin/noop.sh (1 line, under min-lines (3))");
@@ -262,7 +262,7 @@ fn a_waiver_silences_one_finding_and_shows_it_as_waived() {
     );
     repo.commit("v2 with a waiver");
     repo.gate(&["evidence", "add", "approval"]).expect(0);
-    let run = repo.gate(&["check", "--env", "production"]).expect(1);
+    let run = repo.gate(&["check", "--env", "staging"]).expect(1);
     run.stdout_has("waived bin/search_v2.sh: an exact copy of bin/search.sh")
         .stdout_has("waived: kept for rollback until v3, until 2027-01-31 (gate.toml:2)")
         .stdout_has("deny   bin/search_v2.sh: named like a copy or version of bin/search.sh");
@@ -286,13 +286,13 @@ fn a_second_run_reads_from_the_cache_and_says_the_same() {
     let repo = deployed(&[]);
     repo.write("bin/search_v2.sh", &SEARCH.replace("grep -r", "grep -rn"));
     repo.commit("v2");
-    let first = repo.gate(&["check", "--env", "production", "--format", "json"]);
+    let first = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     assert!(repo.path().join(".git/gate/cache-v1.bin").exists());
-    let second = repo.gate(&["check", "--env", "production", "--format", "json"]);
+    let second = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     assert_eq!(first.stdout, second.stdout);
     // A damaged cache is ignored, not trusted.
     std::fs::write(repo.path().join(".git/gate/cache-v1.bin"), b"GATECCH\x01 garbage").unwrap();
-    let third = repo.gate(&["check", "--env", "production", "--format", "json"]);
+    let third = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     assert_eq!(first.stdout, third.stdout);
 }
 
@@ -317,7 +317,7 @@ fn the_indexed_search_misses_no_pair_that_brute_force_finds() {
     }
     let files: Vec<(&str, &str)> = base.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     let repo = TestRepo::with_files(&files);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
     let mut added = Vec::new();
     for (i, (_, text)) in base.iter().enumerate().take(20) {
         let mut lines: Vec<String> = text.lines().map(String::from).collect();

@@ -21,6 +21,8 @@ pub enum Tested {
     TestFile(String),
     /// A test file refers to it.
     ReferencedBy(String),
+    /// The test results recorded for the release tree name it.
+    NamedByTestEvidence,
 }
 
 /// Where gate looked, for the message of an untested file.

@@ -6,10 +6,15 @@
 //! waivers and the report turns findings into a verdict and an exit code.
 
 mod blast_radius;
+mod freeze_window;
 mod near_duplicate;
 mod options;
 mod policy_change;
+mod required_evidence;
+mod rollback_ready;
 mod runner;
+mod staged_rollout;
+mod test_evidence;
 mod untested_change;
 mod variant_name;
 
@@ -42,6 +47,11 @@ pub static CHECKS: &[&dyn Check] = &[
     &variant_name::VariantName,
     &near_duplicate::NearDuplicate,
     &untested_change::UntestedChange,
+    &test_evidence::TestEvidence,
+    &staged_rollout::StagedRollout,
+    &required_evidence::RequiredEvidence,
+    &freeze_window::FreezeWindow,
+    &rollback_ready::RollbackReady,
 ];
 
 /// What the checks in force will need read from the release tree.

@@ -90,7 +90,10 @@ fn coverage_of(cx: &Context<'_>, settings: &UntestedSettings, path: &str) -> Res
     let templates: Vec<String> = settings.test_files.iter().map(|t| t.get_ref().clone()).collect();
     let tree = cx.analysis.tree()?;
     let references = cx.analysis.references()?;
-    Ok(coverage::tested(path, &templates, tree, references))
+    Ok(match coverage::tested(path, &templates, tree, references) {
+        Err(_) if super::test_evidence::named_by_tests(cx, path) => Ok(Tested::NamedByTestEvidence),
+        other => other,
+    })
 }
 
 /// Whether `change` is a script this check would report as untested. Other checks use it to

@@ -1,23 +1,44 @@
 //! `gate evidence add` and `gate evidence list`.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::{Io, Outcome};
 use crate::cli::{EvidenceAddArgs, EvidenceListArgs, ListFormat};
-use crate::evidence::{self, Record};
+use crate::evidence::{self, Record, junit};
 use crate::git::{Repo, short};
 use crate::{Error, Result, time};
 
 pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
-    evidence::validate_kind(&args.kind)?;
+    // Read the reports before touching the repository: an unreadable report records nothing.
+    let tests = if args.junit.is_empty() {
+        evidence::validate_kind(&args.kind)?;
+        None
+    } else if args.kind != "tests" {
+        return Err(Error::with_fix(
+            format!("--junit goes with evidence of kind `tests`, not `{}`", args.kind),
+            "run: gate evidence add tests --junit FILE...",
+        ));
+    } else {
+        Some(junit::read_all(&expand_reports(&args.junit)?)?)
+    };
     let repo = Repo::discover()?;
     let now = time::now()?;
     let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
-    let record =
-        evidence::add(&repo, commit.tree_id(), commit.id(), &args.kind, args.detail.clone(), &repo.actor(), now)?;
+    let actor = repo.actor();
+    let mut record = Record::new(&args.kind, commit.tree_id(), commit.id(), &actor, now);
+    record.detail = args.detail.clone();
+    record.tests = tests;
+    evidence::add(&repo, &record, &actor, now)?;
+    let summary = match &record.tests {
+        Some(tests) if tests.passed() => format!(": {}", tests.describe()),
+        Some(tests) => format!(": {} — FAILING: {}", tests.describe(), tests.failing.join(", ")),
+        None => String::new(),
+    };
     writeln!(
         io.out,
-        "recorded {} evidence for tree {} (commit {}) by {}\nshare it: git push {} '{}'",
+        "recorded {} evidence for tree {} (commit {}) by {}{summary}\nshare it: git push {} '{}'",
         record.kind,
         short(commit.tree_id()),
         short(commit.id()),
@@ -27,6 +48,61 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     )
     .map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)
+}
+
+/// The report files named by `--junit`: a plain path must exist; a pattern with `*`, `?`, `[`
+/// or `{` is matched as a glob (`**` crosses directories) below its literal leading directories.
+/// A pattern that matches nothing is an error: a missing report is not a passing one.
+fn expand_reports(patterns: &[String]) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    for pattern in patterns {
+        if !pattern.contains(['*', '?', '[', '{']) {
+            if !Path::new(pattern).is_file() {
+                return Err(Error::with_fix(
+                    format!("no JUnit report at {pattern}"),
+                    "check the path; nothing was recorded",
+                ));
+            }
+            files.push(pattern.clone());
+            continue;
+        }
+        let glob = crate::config::compile_glob(pattern)
+            .map_err(|err| Error::with_fix(format!("invalid pattern `{pattern}`: {}", err.kind()), "fix --junit"))?
+            .compile_matcher();
+        let literal: Vec<&str> = pattern.split('/').take_while(|part| !part.contains(['*', '?', '[', '{'])).collect();
+        let root = if literal.is_empty() { ".".to_string() } else { literal.join("/") };
+        let mut matched = Vec::new();
+        walk(Path::new(&root), &mut |path| {
+            let shown = path.to_string_lossy();
+            let shown = shown.strip_prefix("./").unwrap_or(&shown);
+            if glob.is_match(shown) {
+                matched.push(shown.to_string());
+            }
+        });
+        if matched.is_empty() {
+            return Err(Error::with_fix(
+                format!("no file matches --junit {pattern}"),
+                "check the pattern (quote it so the shell leaves it to gate); nothing was recorded",
+            ));
+        }
+        matched.sort();
+        files.extend(matched);
+    }
+    files.dedup();
+    Ok(files)
+}
+
+/// Calls `visit` with every file below `dir`, skipping `.git`.
+fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() && entry.file_name() != ".git" => walk(&path, visit),
+            Ok(kind) if kind.is_file() => visit(&path),
+            _ => {}
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -59,7 +135,14 @@ pub fn list(args: &EvidenceListArgs, io: &mut Io<'_>) -> Result<Outcome> {
             }
             for record in &set.records {
                 let at = record.at().map_or_else(|| record.at.clone(), time::human);
-                let detail = record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+                let mut detail = record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+                if let Some(env) = &record.environment {
+                    detail.push_str(&format!(" to {env}"));
+                }
+                if let Some(tests) = &record.tests {
+                    let verdict = if tests.passed() { "passed" } else { "FAILED" };
+                    detail.push_str(&format!(": {verdict}, {}", tests.describe()));
+                }
                 let other_commit = if record.commit == commit.id().to_string() {
                     String::new()
                 } else {

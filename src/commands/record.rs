@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::{Io, Outcome, PolicyAt, load_policy};
 use crate::cli::RecordArgs;
+use crate::evidence::{self, Record};
 use crate::git::{Repo, ledger, short};
 use crate::{Error, Result, time};
 
@@ -15,15 +16,20 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     let env = policy.environment(&args.env)?;
     let actor = repo.actor();
     let deploy = ledger::record(&repo, env, &commit, &actor, now)?;
+    // The same fact as evidence on the tree, so `gate evidence list` shows where a tree ran.
+    let mut record = Record::new("deploy", commit.tree_id(), commit.id(), &actor, now);
+    record.environment = Some(env.name.clone());
+    evidence::add(&repo, &record, &actor, now)?;
     writeln!(
         io.out,
-        "recorded: {} deployed to {} by {} at {}\nshare it: git push {} '{}'",
+        "recorded: {} deployed to {} by {} at {}\nshare it: git push {} '{}' '{}'",
         short(deploy.commit),
         deploy.environment,
         deploy.by,
         time::human(deploy.at),
         repo.default_remote(),
-        ledger::REFSPEC
+        ledger::REFSPEC,
+        evidence::REFSPEC
     )
     .map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)

@@ -14,8 +14,10 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::diag::{Diagnostic, SourceText, did_you_mean};
 use super::raw::{self, RawEnvironment, RawPaths, RawWaiver, Severity};
+use super::schedule::{Window, parse_duration, parse_window};
 use super::{
-    CheckPolicy, Environment, Origin, PathClass, PathClasses, Policy, TagPattern, Waiver, builtin_pack, compile_glob,
+    CheckPolicy, Environment, NamedZone, Origin, PathClass, PathClasses, Policy, TagPattern, Waiver, builtin_pack,
+    compile_glob,
 };
 use crate::checks::{self, Options, Problem};
 use crate::{Error, Result};
@@ -40,13 +42,18 @@ pub fn load(input: &PolicyInput<'_>) -> Result<Policy> {
         }
         None => loader.add_builtin("default", None),
     }
+    // Merged even when a layer has errors, so a `requires` naming no environment is reported too.
+    let merged = merge(loader.layers);
+    if let Err(more) = &merged {
+        loader.diagnostics.extend(more.iter().cloned());
+    }
     if !loader.diagnostics.is_empty() {
         let mut diagnostics = loader.diagnostics;
         diagnostics.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
         diagnostics.dedup();
         return Err(Error::Config(diagnostics));
     }
-    Ok(merge(loader.layers))
+    merged.map_err(Error::Config)
 }
 
 /// Parses a waiver date: `YYYY-MM-DD`.
@@ -72,7 +79,7 @@ struct Layer {
     name: String,
     kind: Kind,
     paths: BTreeMap<&'static str, PathClass>,
-    environments: BTreeMap<String, Environment>,
+    environments: BTreeMap<String, EnvLayer>,
     checks: BTreeMap<&'static str, LayerCheck>,
     waivers: Vec<Waiver>,
 }
@@ -340,8 +347,76 @@ impl Section<'_> {
                     None
                 }
             });
+            let requires = raw.requires.map(|list| {
+                let mut requires = Vec::new();
+                for required in list.into_inner() {
+                    if required.get_ref() == &name {
+                        self.error(required.span(), format!("{name} cannot require itself"));
+                    } else {
+                        let span = required.span();
+                        requires.push(Located { span, value: required.into_inner(), source: self.source.clone() });
+                    }
+                }
+                requires
+            });
+            let soak = raw.soak.and_then(|soak| self.duration(&soak));
+            let evidence = raw.evidence.map(|kinds| {
+                kinds
+                    .into_inner()
+                    .into_iter()
+                    .filter(|kind| {
+                        let ok = crate::evidence::is_kind(kind.get_ref());
+                        if !ok {
+                            self.error(
+                                kind.span(),
+                                format!("`{}` is not an evidence kind (a kebab-case word)", kind.get_ref()),
+                            );
+                        }
+                        ok
+                    })
+                    .map(Spanned::into_inner)
+                    .collect()
+            });
+            let evidence_max_age = raw.evidence_max_age.map(|ages| {
+                ages.into_iter().filter_map(|(kind, age)| Some((kind.into_inner(), self.duration(&age)?))).collect()
+            });
+            let freeze = raw.freeze.map(|windows| {
+                windows
+                    .into_inner()
+                    .into_iter()
+                    .filter_map(|window| match parse_window(window.get_ref()) {
+                        Ok(parsed) => Some(parsed),
+                        Err(message) => {
+                            self.error(window.span(), message);
+                            None
+                        }
+                    })
+                    .collect()
+            });
+            let timezone = raw.timezone.and_then(|tz| match jiff::tz::TimeZone::get(tz.get_ref()) {
+                Ok(zone) => Some(NamedZone { name: tz.get_ref().clone(), zone }),
+                Err(_) => {
+                    self.diagnostics.push(
+                        self.source
+                            .diagnostic(Some(tz.span()), format!("unknown time zone `{}`", tz.get_ref()))
+                            .with_help("use an IANA name such as Europe/Berlin or America/New_York, or UTC"),
+                    );
+                    None
+                }
+            });
             let origin = self.origin(&name_span);
-            layer.environments.insert(name.clone(), Environment { name, deploy_tags, origin });
+            let env = EnvLayer { deploy_tags, requires, soak, evidence, evidence_max_age, freeze, timezone, origin };
+            layer.environments.insert(name, env);
+        }
+    }
+
+    fn duration(&mut self, text: &Spanned<String>) -> Option<jiff::SignedDuration> {
+        match parse_duration(text.get_ref()) {
+            Ok(duration) => Some(duration),
+            Err(message) => {
+                self.error(text.span(), message);
+                None
+            }
         }
     }
 
@@ -463,7 +538,11 @@ fn valid_environment_name(name: &str) -> bool {
         && name.len() <= 64
 }
 
-fn merge(layers: Vec<Layer>) -> Policy {
+/// Merges the layers, later over earlier. Fails only on what no single layer can know: a
+/// `requires` naming an environment that no layer declares.
+fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
+    // Where each environment's `requires` was last set, to point at it if it names a stranger.
+    let mut required: BTreeMap<String, Vec<Located>> = BTreeMap::new();
     let mut policy = Policy {
         layers: layers.iter().map(|l| l.name.clone()).collect(),
         files: layers.iter().filter(|l| l.kind != Kind::BuiltinPack).map(|l| l.name.clone()).collect(),
@@ -490,16 +569,39 @@ fn merge(layers: Vec<Layer>) -> Policy {
             *slot = set;
         }
         for (name, env) in layer.environments {
-            match policy.environments.get_mut(&name) {
-                Some(existing) => {
-                    if env.deploy_tags.is_some() {
-                        existing.deploy_tags = env.deploy_tags;
-                    }
-                    existing.origin = env.origin;
-                }
-                None => {
-                    policy.environments.insert(name, env);
-                }
+            let merged = policy.environments.entry(name.clone()).or_insert_with(|| Environment {
+                name: name.clone(),
+                deploy_tags: None,
+                requires: Vec::new(),
+                soak: None,
+                evidence: Vec::new(),
+                evidence_max_age: BTreeMap::new(),
+                freeze: Vec::new(),
+                timezone: NamedZone::default(),
+                origin: env.origin.clone(),
+            });
+            merged.origin = env.origin;
+            if env.deploy_tags.is_some() {
+                merged.deploy_tags = env.deploy_tags;
+            }
+            if let Some(requires) = env.requires {
+                merged.requires = requires.iter().map(|r| r.value.clone()).collect();
+                required.insert(name.clone(), requires);
+            }
+            if env.soak.is_some() {
+                merged.soak = env.soak;
+            }
+            if let Some(evidence) = env.evidence {
+                merged.evidence = evidence;
+            }
+            if let Some(ages) = env.evidence_max_age {
+                merged.evidence_max_age = ages;
+            }
+            if let Some(freeze) = env.freeze {
+                merged.freeze = freeze;
+            }
+            if let Some(timezone) = env.timezone {
+                merged.timezone = timezone;
             }
         }
         for (id, layer_check) in layer.checks {
@@ -523,7 +625,44 @@ fn merge(layers: Vec<Layer>) -> Policy {
         }
         policy.waivers.extend(layer.waivers);
     }
-    policy
+    let mut diagnostics = Vec::new();
+    for (name, requires) in &required {
+        for required in requires {
+            if !policy.environments.contains_key(&required.value) {
+                let names = policy.environments.keys().map(String::as_str);
+                let mut d = required.source.diagnostic(
+                    Some(required.span.clone()),
+                    format!("{name} requires `{}`, which is not an environment", required.value),
+                );
+                d.help = Some(match did_you_mean(&required.value, names) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("declare it as [environments.{}]", required.value),
+                });
+                diagnostics.push(d);
+            }
+        }
+    }
+    if diagnostics.is_empty() { Ok(policy) } else { Err(diagnostics) }
+}
+
+/// A value with the file and span it was written at, for errors found after merging.
+#[derive(Debug, Clone)]
+struct Located {
+    value: String,
+    source: SourceText,
+    span: Range<usize>,
+}
+
+/// One layer's `[environments.NAME]`: what it sets.
+struct EnvLayer {
+    deploy_tags: Option<TagPattern>,
+    requires: Option<Vec<Located>>,
+    soak: Option<jiff::SignedDuration>,
+    evidence: Option<Vec<String>>,
+    evidence_max_age: Option<BTreeMap<String, jiff::SignedDuration>>,
+    freeze: Option<Vec<Window>>,
+    timezone: Option<NamedZone>,
+    origin: Origin,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod diag;
 mod load;
 mod packs;
 mod raw;
+mod schedule;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +22,7 @@ pub use diag::{Diagnostic, SourceText, did_you_mean};
 pub use load::{PolicyInput, load, parse_date};
 pub use packs::{BUILTIN_PACKS, builtin_pack};
 pub use raw::Severity;
+pub use schedule::{Window, parse_duration, parse_window};
 
 /// The policy in force for a run.
 #[derive(Debug, Clone)]
@@ -133,7 +135,32 @@ pub struct Environment {
     pub name: String,
     /// When set, the last deploy is the newest tag matching this pattern, not the ledger.
     pub deploy_tags: Option<TagPattern>,
+    /// Environments the release tree must have been deployed to before this one.
+    pub requires: Vec<String>,
+    /// How long the release must have run in each required environment.
+    pub soak: Option<jiff::SignedDuration>,
+    /// Evidence kinds the release tree must carry (`tests`, `backup`, ...).
+    pub evidence: Vec<String>,
+    /// Oldest acceptable evidence, by kind.
+    pub evidence_max_age: BTreeMap<String, jiff::SignedDuration>,
+    /// Windows in which deploys to this environment are frozen.
+    pub freeze: Vec<Window>,
+    /// The time zone freeze windows are read in.
+    pub timezone: NamedZone,
     pub origin: Origin,
+}
+
+/// A time zone and the name it was given by.
+#[derive(Debug, Clone)]
+pub struct NamedZone {
+    pub name: String,
+    pub zone: jiff::tz::TimeZone,
+}
+
+impl Default for NamedZone {
+    fn default() -> Self {
+        NamedZone { name: "UTC".to_string(), zone: jiff::tz::TimeZone::UTC }
+    }
 }
 
 #[derive(Debug, Clone)]

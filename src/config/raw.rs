@@ -27,6 +27,18 @@ pub struct RawPaths {
 pub struct RawEnvironment {
     /// Take the last deploy from the newest tag matching this pattern instead of the ledger.
     pub deploy_tags: Option<Spanned<String>>,
+    /// Environments the release tree must have been deployed to first.
+    pub requires: Option<Strings>,
+    /// How long ago, at least, that deploy must have been.
+    pub soak: Option<Spanned<String>>,
+    /// Evidence kinds the release tree must carry.
+    pub evidence: Option<Strings>,
+    /// Oldest acceptable evidence of each kind.
+    pub evidence_max_age: Option<std::collections::BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// Windows in which deploys are frozen.
+    pub freeze: Option<Strings>,
+    /// The time zone freeze windows are read in (IANA name); UTC when unset.
+    pub timezone: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

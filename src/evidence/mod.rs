@@ -5,6 +5,10 @@
 //! keeps its evidence, and any other tree has none. Each note holds one JSON record per line;
 //! records are only ever appended.
 
+pub mod junit;
+
+pub use junit::TestSummary;
+
 use git2::Oid;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -17,7 +21,10 @@ pub const NOTES_REF: &str = "refs/notes/gate";
 pub const REFSPEC: &str = "refs/notes/gate:refs/notes/gate";
 
 /// Kinds that other commands write; `gate evidence add` refuses them.
-const RESERVED_KINDS: &[(&str, &str)] = &[("deploy", "record deploys with `gate record --env ENV`")];
+const RESERVED_KINDS: &[(&str, &str)] = &[
+    ("deploy", "record deploys with `gate record --env ENV`"),
+    ("tests", "test evidence comes from JUnit reports: gate evidence add tests --junit FILE..."),
+];
 
 /// One piece of evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,9 +39,29 @@ pub struct Record {
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For `deploy` records: the environment the tree was deployed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// For `tests` records: what the JUnit reports said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestSummary>,
 }
 
 impl Record {
+    /// A record of `kind` for `tree`, made by `actor` at `at`.
+    pub fn new(kind: &str, tree: Oid, commit: Oid, actor: &Actor, at: Timestamp) -> Record {
+        Record {
+            kind: kind.to_string(),
+            tree: tree.to_string(),
+            commit: commit.to_string(),
+            by: actor.to_string(),
+            at: time::iso(at),
+            detail: None,
+            environment: None,
+            tests: None,
+        }
+    }
+
     pub fn at(&self) -> Option<Timestamp> {
         self.at.parse().ok()
     }
@@ -72,15 +99,20 @@ pub fn for_tree(repo: &Repo, tree: Oid) -> Result<EvidenceSet> {
     Ok(EvidenceSet { records })
 }
 
+/// Whether `kind` is a well-formed evidence kind: a kebab-case word.
+pub fn is_kind(kind: &str) -> bool {
+    kind.len() <= 40
+        && kind
+            .split('-')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
 /// Checks that a kind is a kebab-case word that `gate evidence add` may write.
 pub fn validate_kind(kind: &str) -> Result<()> {
     if let Some((_, how)) = RESERVED_KINDS.iter().find(|(k, _)| *k == kind) {
         return Err(Error::with_fix(format!("evidence of kind `{kind}` is not added by hand"), *how));
     }
-    let well_formed = kind
-        .split('-')
-        .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
-    if !well_formed || kind.len() > 40 {
+    if !is_kind(kind) {
         return Err(Error::with_fix(
             format!("`{kind}` is not an evidence kind"),
             "use a kebab-case word such as approval or backup",
@@ -89,27 +121,11 @@ pub fn validate_kind(kind: &str) -> Result<()> {
     Ok(())
 }
 
-/// Appends a record to the evidence of `tree`.
-pub fn add(
-    repo: &Repo,
-    tree: Oid,
-    commit: Oid,
-    kind: &str,
-    detail: Option<String>,
-    actor: &Actor,
-    at: Timestamp,
-) -> Result<Record> {
-    let record = Record {
-        kind: kind.to_string(),
-        tree: tree.to_string(),
-        commit: commit.to_string(),
-        by: actor.to_string(),
-        at: time::iso(at),
-        detail,
-    };
-    let line = serde_json::to_string(&record).map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
+/// Appends a record to the evidence of its tree.
+pub fn add(repo: &Repo, record: &Record, actor: &Actor, at: Timestamp) -> Result<()> {
+    let tree = Oid::from_str(&record.tree).map_err(|err| Error::git("bad tree id in an evidence record", &err))?;
+    let line = serde_json::to_string(record).map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
     let signature = actor.signature(at)?;
-    let message = format!("gate: {kind} evidence for tree {}", short(tree));
-    notes::append(repo, NOTES_REF, tree, &format!("{line}\n"), &signature, &message)?;
-    Ok(record)
+    let message = format!("gate: {} evidence for tree {}", record.kind, short(tree));
+    notes::append(repo, NOTES_REF, tree, &format!("{line}\n"), &signature, &message)
 }

@@ -1,0 +1,87 @@
+//! `freeze-window`: no deploys inside a freeze.
+//!
+//! Incident 002: a quick fix went out just before a weekend, and the weekend made the outage
+//! worse. `freeze = ["Fri 15:00 .. Mon 09:00", "2026-12-24 .. 2026-12-26"]` on an environment,
+//! read in its `timezone`, blocks deploys inside those windows unless the release tree is approved
+//! (`gate evidence add approval`) or a waiver covers it.
+
+use serde::Deserialize;
+
+use super::test_evidence::target;
+use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings, Waived};
+use crate::config::Severity;
+use crate::{Result, time};
+
+pub struct FreezeWindow;
+
+const ID: &str = "freeze-window";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct FreezeSettings {}
+
+impl Settings for FreezeSettings {}
+
+static DOC: Doc = Doc {
+    summary: "A deploy inside one of the environment's freeze windows is blocked unless the release tree is approved.",
+    why: "Incident 002: a quick fix was committed untested just before a weekend; the infinite loop it carried \
+          took the site down on a Friday evening, and the rollback failed. Freezes keep risky deploys out of the \
+          hours when fewer people are there to fix them; an approval records that someone decided otherwise.",
+    example: "freeze-window  deny\n  production is frozen (Fri 15:00 .. Mon 09:00, Europe/Berlin): it is Fri 16:20 there, the freeze ends Mon 09:00 (in 2d 16h)\n    \
+              help: wait for the window to end, or have the release approved: gate evidence add approval --detail \"...\"",
+    config: "[environments.production]\nfreeze   = [\"Fri 15:00 .. Mon 09:00\", \"2026-12-24 .. 2026-12-26\"]\ntimezone = \"Europe/Berlin\"   # default UTC\n\n\
+             [checks.freeze-window]\nseverity = \"deny\"",
+};
+
+impl Check for FreezeWindow {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Deny
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<FreezeSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, _options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = target(cx)? else { return Ok(()) };
+        let zone = &env.timezone;
+        for window in &env.freeze {
+            let Some(end) = window.ends_after(cx.now, &zone.zone) else { continue };
+            let here = cx.now.to_zoned(zone.zone.clone());
+            let mut finding = Finding::new(
+                ID,
+                severity,
+                format!(
+                    "{} is frozen ({window}, {}): it is {} there, the freeze ends {} (in {})",
+                    env.name,
+                    zone.name,
+                    here.strftime("%a %Y-%m-%d %H:%M"),
+                    end.strftime("%a %Y-%m-%d %H:%M"),
+                    time::duration(end.timestamp().duration_since(cx.now))
+                ),
+                "wait for the window to end, or have this release approved: gate evidence add approval --detail \"who decided and why\"",
+            );
+            if let Some(approval) = cx.evidence.of_kind("approval").max_by_key(|r| r.at.clone()) {
+                finding.waived = Some(Waived {
+                    reason: format!(
+                        "approved by {}{}",
+                        approval.by,
+                        approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+                    ),
+                    expires: String::new(),
+                    source: format!("approval evidence recorded {}", approval.at),
+                });
+            }
+            out.findings.push(finding);
+        }
+        Ok(())
+    }
+}

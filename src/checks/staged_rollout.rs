@@ -1,0 +1,184 @@
+//! `staged-rollout`: the release tree went through the earlier environments first, and long
+//! enough ago.
+//!
+//! Incidents 001, 003 and 004: an upgrade and a config push went straight to production; the
+//! 003 and 004 postmortems both ask to "programmatically enforce staged rollouts". An environment
+//! with `requires = ["staging"]` (and `soak = "30m"`) accepts only a tree that was recorded as
+//! deployed to staging at least that long ago. Config and dependency changes can demand it even
+//! where an environment does not.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use super::test_evidence::target;
+use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use crate::config::{Environment, Severity, parse_duration};
+use crate::git::{ledger, short};
+use crate::{Error, Result, time};
+
+pub struct StagedRollout;
+
+const ID: &str = "staged-rollout";
+
+/// Ledger entries read per environment when looking for the release tree.
+const HISTORY: usize = 500;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct RolloutSettings {
+    /// Environments a release that changes configuration must have been deployed to first.
+    config_changes_require: Vec<String>,
+    /// Environments a release that changes dependency manifests must have been deployed to first.
+    dependency_changes_require: Vec<String>,
+    /// Soak for those requirements when the environment sets none.
+    soak: Option<toml::Spanned<String>>,
+}
+
+impl Settings for RolloutSettings {
+    fn problems(&self) -> Vec<Problem> {
+        self.soak
+            .iter()
+            .filter_map(|soak| parse_duration(soak.get_ref()).err().map(|message| Problem::at(soak, message)))
+            .collect()
+    }
+}
+
+static DOC: Doc = Doc {
+    summary: "The release tree must have been deployed to the environments this one requires (`requires`), at \
+              least `soak` ago; config and dependency changes can require it everywhere.",
+    why: "Incident 001: an upgrade went to production without passing the test environment first. Incident 003: a \
+          config push with an invalid auth-server address had no staged rollout. Incidents 003 and 004 end with \
+          the same corrective action: programmatically enforce staged rollouts. gate checks the ledger, so the \
+          rule holds even when nobody remembers it.",
+    example: "staged-rollout  deny\n  production requires 30m of soak in staging; the release tree was deployed there 12m ago (18m to go)\n    \
+              help: wait, or deploy and soak in staging first: gate record --env staging",
+    config: "[environments.production]\nrequires = [\"staging\"]\nsoak     = \"30m\"\n\n[checks.staged-rollout]\nseverity = \"deny\"\n\
+             config-changes-require     = [\"staging\"]   # a config change must pass staging before any other environment\n\
+             dependency-changes-require = [\"staging\"]\nsoak = \"30m\"                               # for those two, if the environment sets none",
+};
+
+impl Check for StagedRollout {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Deny
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<RolloutSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = target(cx)? else { return Ok(()) };
+        let settings: RolloutSettings =
+            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let default_soak =
+            settings.soak.as_ref().map(|s| parse_duration(s.get_ref())).transpose().map_err(Error::new)?;
+        for (required, why) in requirements(cx, env, &settings) {
+            let required_env = cx.policy.environment(&required).map_err(|_| {
+                Error::with_fix(
+                    format!("[checks.{ID}] or {} requires `{required}`, which is not an environment", env.name),
+                    format!("declare [environments.{required}] or remove it from the requirement"),
+                )
+            })?;
+            let soak = env.soak.or(default_soak).unwrap_or(SignedDuration::ZERO);
+            if let Some(finding) = judge(cx, env, required_env, &why, soak, severity)? {
+                out.findings.push(finding);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The environments the release must have gone through, each with the reason.
+fn requirements(cx: &Context<'_>, env: &Environment, settings: &RolloutSettings) -> BTreeMap<String, String> {
+    let mut required: BTreeMap<String, String> = BTreeMap::new();
+    for name in &env.requires {
+        required.entry(name.clone()).or_insert_with(|| format!("{} requires it", env.name));
+    }
+    let paths = &cx.policy.paths;
+    let changed = |class: &crate::config::PathClass| {
+        cx.changes.iter().find(|c| class.matches(&c.path) && !paths.ignore.matches(&c.path)).map(|c| c.path.clone())
+    };
+    let triggers = [
+        (&settings.config_changes_require, changed(&paths.config), "changes configuration"),
+        (&settings.dependency_changes_require, changed(&paths.manifests), "changes dependencies"),
+    ];
+    for (names, path, what) in triggers {
+        let Some(path) = path else { continue };
+        for name in names.iter().filter(|n| **n != env.name) {
+            required.entry(name.clone()).or_insert_with(|| format!("the release {what} ({path})"));
+        }
+    }
+    required
+}
+
+fn judge(
+    cx: &Context<'_>,
+    env: &Environment,
+    required: &Environment,
+    why: &str,
+    soak: SignedDuration,
+    severity: Severity,
+) -> Result<Option<Finding>> {
+    let tree = cx.range.release.tree;
+    let help_deploy =
+        format!("deploy this release to {} first, then record it: gate record --env {}", required.name, required.name);
+    let Some(first) = first_deploy_of_tree(cx, required)? else {
+        let elsewhere = ledger::last_deploy(cx.repo, required)?
+            .map(|d| {
+                format!(
+                    "; {} last ran {} (commit {}), not this release's tree {}",
+                    required.name,
+                    short(d.tree),
+                    short(d.commit),
+                    short(tree)
+                )
+            })
+            .unwrap_or_default();
+        return Ok(Some(Finding::new(
+            ID,
+            severity,
+            format!("the release tree was never deployed to {} ({why}){elsewhere}", required.name),
+            help_deploy,
+        )));
+    };
+    let soaked = cx.now.duration_since(first);
+    if soaked < soak {
+        return Ok(Some(Finding::new(
+            ID,
+            severity,
+            format!(
+                "{} requires {} of soak in {}; the release tree was deployed there {} ago ({} to go)",
+                env.name,
+                time::duration(soak),
+                required.name,
+                time::duration(soaked),
+                time::duration(soak - soaked)
+            ),
+            format!("wait until {} has soaked, then deploy again", required.name),
+        )));
+    }
+    Ok(None)
+}
+
+/// When the release tree was first deployed to `env`: from deploy evidence on the tree, and from
+/// the environment's ledger or deploy tags.
+fn first_deploy_of_tree(cx: &Context<'_>, env: &Environment) -> Result<Option<Timestamp>> {
+    let tree = cx.range.release.tree;
+    let from_evidence = cx
+        .evidence
+        .of_kind("deploy")
+        .filter(|r| r.environment.as_deref() == Some(env.name.as_str()))
+        .filter_map(|r| r.at());
+    let from_history = ledger::history(cx.repo, env, HISTORY)?.into_iter().filter(|d| d.tree == tree).map(|d| d.at);
+    Ok(from_evidence.chain(from_history).min())
+}

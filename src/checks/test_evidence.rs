@@ -1,0 +1,198 @@
+//! `test-evidence`: the release tree carries passing test results.
+//!
+//! Incidents 001 and 002: an upgrade and a "quick fix" went to production without their tests
+//! having passed. An environment with `evidence = ["tests"]` requires a `tests` record for this
+//! exact tree (from `gate evidence add tests --junit ...`) whose reports show no failure.
+
+use serde::Deserialize;
+
+use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use crate::config::{Environment, Severity};
+use crate::evidence::{self, Record, TestSummary};
+use crate::git::short;
+use crate::{Error, Result, time};
+
+pub struct TestEvidence;
+
+const ID: &str = "test-evidence";
+
+/// How far back along the release's history to look for the tree the tests did run on.
+const LOOK_BACK: usize = 50;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct TestSettings {
+    /// Fewest tests that must have run (skipped ones do not count).
+    min_tests: u64,
+}
+
+impl Default for TestSettings {
+    fn default() -> Self {
+        TestSettings { min_tests: 1 }
+    }
+}
+
+impl Settings for TestSettings {}
+
+static DOC: Doc = Doc {
+    summary: "An environment with `evidence = [\"tests\"]` requires passing test results for the release's exact tree.",
+    why: "Incident 001: an upgrade went to production without passing the test environment. Incident 002: a quick \
+          fix with an infinite loop was committed untested before a weekend. Both postmortems end with the same \
+          lesson: nothing ships without passing its tests, enforced by a program, not by memory. Results are bound \
+          to the tree, so a squash or rebase with the same content keeps them and any other change does not.",
+    example: "test-evidence  deny\n  the tests of this release tree failed: 118 tests: 115 passed, 2 failed, 1 errored\n    \
+              tests.test_search::test_ranking\n    help: fix the failing tests, run them again and record the new reports",
+    config: "[environments.production]\nevidence = [\"tests\"]\nevidence-max-age = { tests = \"7d\" }   # optional\n\n\
+             [checks.test-evidence]\nseverity  = \"deny\"\nmin-tests = 1        # fewest tests that must have run",
+};
+
+impl Check for TestEvidence {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Deny
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<TestSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = target(cx)? else { return Ok(()) };
+        if !env.evidence.iter().any(|k| k == "tests") {
+            return Ok(());
+        }
+        let settings: TestSettings =
+            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let tree = short(cx.range.release.tree);
+        let record_help =
+            "run the tests on this exact tree and record them: gate evidence add tests --junit 'reports/**/*.xml'";
+        let newest = cx.evidence.of_kind("tests").filter(|r| r.tests.is_some()).max_by_key(|r| r.at.clone());
+        let Some(record) = newest else {
+            let message = match tested_nearby(cx)? {
+                Some((record, behind)) => format!(
+                    "{} requires passing tests for the release tree {tree}; tests were recorded for tree {} (commit {}, {behind} \
+                     commit{} before the release), which is not the tree that would ship",
+                    env.name,
+                    &record.tree[..10.min(record.tree.len())],
+                    &record.commit[..10.min(record.commit.len())],
+                    if behind == 1 { "" } else { "s" }
+                ),
+                None => {
+                    format!("{} requires passing tests, and none are recorded for the release tree {tree}", env.name)
+                }
+            };
+            out.findings.push(Finding::new(ID, severity, message, record_help));
+            return Ok(());
+        };
+        let tests = record.tests.as_ref().unwrap_or_else(|| unreachable!("filtered above"));
+        let when = format!("recorded {} by {}", record.at, record.by);
+        if !tests.passed() {
+            let mut details = tests.failing.clone();
+            let listed = details.len() as u64;
+            if tests.failed + tests.errored > listed {
+                details.push(format!("… and {} more", tests.failed + tests.errored - listed));
+            }
+            let message = if tests.executed() == 0 {
+                format!("no test of this release tree ran ({}; {when})", tests.describe())
+            } else {
+                format!("the tests of this release tree failed: {} ({when})", tests.describe())
+            };
+            out.findings.push(
+                Finding::new(ID, severity, message, "fix the failing tests, run them again and record the new reports")
+                    .with_details(details),
+            );
+            return Ok(());
+        }
+        if tests.executed() < settings.min_tests {
+            out.findings.push(Finding::new(
+                ID,
+                severity,
+                format!(
+                    "only {} test{} ran for this release tree; {} requires at least {}",
+                    tests.executed(),
+                    plural(tests.executed()),
+                    env.name,
+                    settings.min_tests
+                ),
+                "run the whole test suite and record all its reports",
+            ));
+        }
+        if let (Some(max_age), Some(at)) = (env.evidence_max_age.get("tests"), record.at()) {
+            let age = cx.now.duration_since(at);
+            if age > *max_age {
+                out.findings.push(Finding::new(
+                    ID,
+                    severity,
+                    format!(
+                        "the test results for this tree are {} old; {} accepts at most {}",
+                        time::duration(age),
+                        env.name,
+                        time::duration(*max_age)
+                    ),
+                    record_help,
+                ));
+            }
+        }
+        if !tests.mismatches.is_empty() {
+            out.findings.push(
+                Finding::new(
+                    ID,
+                    Severity::Warn,
+                    "the test reports' own counts disagree with the test cases they list (a truncated or merged report?)",
+                    "check that every report is complete; gate counted the test cases, not the attributes",
+                )
+                .with_details(tests.mismatches.clone()),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The environment the release is going to, when there is one.
+pub fn target<'p>(cx: &Context<'p>) -> Result<Option<&'p Environment>> {
+    cx.range.environment.as_deref().map(|name| cx.policy.environment(name)).transpose()
+}
+
+/// The nearest earlier commit whose tree has test results, and how many commits back it is.
+fn tested_nearby(cx: &Context<'_>) -> Result<Option<(Record, usize)>> {
+    let mut commit =
+        cx.repo.git.find_commit(cx.range.release.commit).map_err(|e| Error::git("cannot read the release", &e))?;
+    for behind in 1..=LOOK_BACK {
+        let Ok(parent) = commit.parent(0) else { return Ok(None) };
+        if parent.tree_id() != cx.range.release.tree {
+            let set = evidence::for_tree(cx.repo, parent.tree_id())?;
+            if let Some(record) = set.of_kind("tests").max_by_key(|r| r.at.clone()) {
+                return Ok(Some((record.clone(), behind)));
+            }
+        }
+        commit = parent;
+    }
+    Ok(None)
+}
+
+/// Whether the tests recorded for the release tree name `path`: a test file attribute or class
+/// name ends with its file name, or contains its path (without the extension) as whole
+/// components (`scripts/search` in `tests.scripts.search.test_rank`).
+pub fn named_by_tests(cx: &Context<'_>, path: &str) -> bool {
+    let lower = path.to_lowercase();
+    let name = crate::git::file_name(&lower).to_string();
+    let module: Vec<&str> = lower.rsplit_once('.').map_or(lower.as_str(), |(p, _)| p).split('/').collect();
+    cx.evidence.of_kind("tests").filter_map(|r| r.tests.as_ref()).any(|tests: &TestSummary| {
+        tests.covers.iter().any(|entry| {
+            let entry = entry.to_lowercase().replace('\\', "/");
+            let parts: Vec<&str> = entry.split(['/', '.', ':', ' ']).filter(|p| !p.is_empty()).collect();
+            entry.ends_with(&name) || parts.windows(module.len()).any(|window| window == module.as_slice())
+        })
+    })
+}
