@@ -167,6 +167,13 @@ fn truncated_malformed_and_empty_reports_are_errors() {
         ("two-roots.xml", b"<testsuite><testcase name='a'/></testsuite><testsuite/>", "second root element"),
         ("bad-entity.xml", b"<testsuite><testcase name='&nope;'/></testsuite>", "attribute name"),
     ];
+    // A suite whose set-up failed fails, though no test case says so.
+    let setup = dir.path().join("setup.xml");
+    std::fs::write(&setup, b"<testsuite name='db'><error message='no database'/><testcase name='a'/></testsuite>")
+        .unwrap();
+    let summary = read_all(&[setup.to_string_lossy().into_owned()]).unwrap();
+    assert_eq!((summary.total, summary.errored, summary.passed()), (2, 1, false));
+    assert_eq!(summary.failing, ["db (suite)"]);
     for (name, bytes, why) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -233,6 +240,13 @@ fn an_unusable_report_exits_2_and_records_nothing() {
         .expect(2)
         .stderr_has("edge_non-junit-root.xml is not a usable JUnit report: its root element is <suites>")
         .stderr_has("nothing was recorded");
+    let truncated = repo.sibling("truncated.xml");
+    let full = std::fs::read(&good).unwrap();
+    std::fs::write(&truncated, &full[..full.len() / 2]).unwrap();
+    repo.gate(&["evidence", "add", "tests", "--junit", truncated.to_str().unwrap()])
+        .expect(2)
+        .stderr_has("truncated.xml is not a usable JUnit report: it ends")
+        .stderr_has("the file is truncated");
     repo.gate(&["evidence", "add", "tests", "--junit", "reports/*.xml"])
         .expect(2)
         .stderr_has("no file matches --junit reports/*.xml");

@@ -10,7 +10,8 @@
 //! Outcome of one test case, in order: a `<failure>` (or only `<rerunFailure>`s) is a failure;
 //! else an `<error>` (or only `<rerunError>`s) is an error; else `<skipped>` is a skip; else a
 //! `status` attribute decides (`failed`, `error`, `skipped`/`disabled`/`notrun`, ...); else it
-//! passed. `<flakyFailure>`/`<flakyError>` alone mean it passed on a retry.
+//! passed. `<flakyFailure>`/`<flakyError>` alone mean it passed on a retry. A `<failure>` or
+//! `<error>` directly on a `<testsuite>` (its set-up failed) counts as one failed test.
 
 use std::collections::BTreeSet;
 use std::io::BufReader;
@@ -173,9 +174,15 @@ fn read_file(path: &Path, shown: &str) -> Result<FileResult> {
     let mut root_seen = false;
     let mut buf = Vec::new();
     loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|err| invalid(format!("malformed XML near byte {}: {err}", reader.error_position())))?;
+        let event = reader.read_event_into(&mut buf).map_err(|err| {
+            if reader.buffer_position() >= metadata.len() {
+                invalid(format!(
+                    "it ends in the middle of markup ({err}): the file is truncated (was the test runner killed?)"
+                ))
+            } else {
+                invalid(format!("malformed XML near byte {}: {err}", reader.error_position()))
+            }
+        })?;
         match event {
             Event::Start(element) | Event::Empty(element) if root_seen && stack.is_empty() => {
                 let name = local_name(&element);
@@ -218,6 +225,14 @@ fn read_file(path: &Path, shown: &str) -> Result<FileResult> {
                         } else {
                             case = Some(new);
                         }
+                    }
+                    // A failure or error on a suite itself (set-up failed, the suite did not
+                    // load) is a failure, though no test case carries it.
+                    "failure" | "error" if stack.last().is_some_and(|parent| parent == "testsuite") => {
+                        let suite = suites.last().cloned().unwrap_or_default();
+                        let name = if suite.is_empty() { "(suite)".to_string() } else { format!("{suite} (suite)") };
+                        let failure = name_of_event(&event) == "failure";
+                        finish(&mut result, Case { name, failure, error: !failure, ..Case::default() });
                     }
                     outcome if stack.last().is_some_and(|parent| parent == "testcase") => {
                         if let Some(case) = case.as_mut() {
@@ -307,6 +322,13 @@ fn display_name(case: &Case) -> String {
         (false, true) => group.clone(),
         (false, false) if group == &case.name => case.name.clone(),
         (false, false) => format!("{group}::{}", case.name),
+    }
+}
+
+fn name_of_event(event: &Event<'_>) -> String {
+    match event {
+        Event::Start(element) | Event::Empty(element) => local_name(element),
+        _ => String::new(),
     }
 }
 
