@@ -6,6 +6,7 @@
 //! entry point; library code never prints to the terminal by itself.
 
 pub mod analysis;
+pub mod audit;
 pub mod checks;
 pub mod cli;
 pub mod commands;
