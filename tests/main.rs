@@ -6,6 +6,7 @@ mod support;
 
 mod check;
 mod config;
+mod config_audit;
 mod discovery;
 mod evidence;
 mod junit;

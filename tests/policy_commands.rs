@@ -8,7 +8,7 @@ fn init_writes_a_policy_that_passes_validation_and_refuses_to_overwrite() {
     repo.gate(&["init"]).expect(0).stdout_has("wrote");
     let text = std::fs::read_to_string(repo.path().join("gate.toml")).unwrap();
     assert!(text.starts_with("# gate.toml"), "{text}");
-    repo.gate(&["checks"]).expect(0).stdout_has("policy-change    deny      gate.toml:");
+    repo.gate(&["checks"]).expect(0).stdout_has_row("policy-change    deny      gate.toml:");
     repo.gate(&["init"]).expect(2).stderr_has("already exists; pass --force to overwrite it");
     repo.gate(&["init", "--force"]).expect(0);
 }
@@ -20,8 +20,8 @@ fn checks_lists_every_check_with_severity_and_source() {
         .expect(0)
         .stdout_has("policy: rules/default.toml\n")
         .stdout_has("CHECK")
-        .stdout_has("blast-radius     warn      built-in; options from rules/default.toml:")
-        .stdout_has("policy-change    deny      built-in");
+        .stdout_has_row("blast-radius     warn      built-in; options from rules/default.toml:")
+        .stdout_has_row("policy-change    deny      built-in");
 }
 
 #[test]

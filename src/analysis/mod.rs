@@ -2,6 +2,7 @@
 //! the release tree's index, the facts of its blobs (read in one parallel pass, cached on disk),
 //! and what the tests refer to.
 
+pub mod config_files;
 pub mod coverage;
 pub mod names;
 pub mod similarity;
@@ -37,6 +38,8 @@ pub struct Needs {
     pub test_references: bool,
     /// Most bytes of blob content to read in one run; blobs past it are not read.
     pub read_budget: u64,
+    /// Configuration files larger than this are not parsed.
+    pub config_max_bytes: u64,
 }
 
 pub struct Analysis<'a> {
@@ -50,6 +53,8 @@ pub struct Analysis<'a> {
     /// Set once the tree is read: how many blobs the read budget left unread.
     prefetched: OnceCell<usize>,
     references: OnceCell<coverage::References>,
+    config_files: OnceCell<Vec<config_files::ConfigFile>>,
+    changes: &'a crate::git::ChangeSet,
 }
 
 impl<'a> Analysis<'a> {
@@ -58,6 +63,7 @@ impl<'a> Analysis<'a> {
         store: &'a BlobStore<'a>,
         policy: &'a Policy,
         range: &'a Range,
+        changes: &'a crate::git::ChangeSet,
         progress: &'a dyn Progress,
         needs: Needs,
     ) -> Analysis<'a> {
@@ -71,7 +77,18 @@ impl<'a> Analysis<'a> {
             tree: OnceCell::new(),
             prefetched: OnceCell::new(),
             references: OnceCell::new(),
+            config_files: OnceCell::new(),
+            changes,
         }
+    }
+
+    /// The changed configuration files, read on both sides and diffed.
+    pub fn config_files(&self) -> Result<&[config_files::ConfigFile]> {
+        if let Some(files) = self.config_files.get() {
+            return Ok(files);
+        }
+        let files = config_files::read(self.policy, self.changes, self.store, self.needs.config_max_bytes)?;
+        Ok(self.config_files.get_or_init(|| files))
     }
 
     /// Every file of the release tree.

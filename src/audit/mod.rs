@@ -4,4 +4,6 @@
 //! (`lockfiles`), and risky patterns in added lines (`patterns`).
 
 pub mod address;
+pub mod document;
 pub mod lockfiles;
+pub mod patterns;

@@ -6,11 +6,16 @@
 //! waivers and the report turns findings into a verdict and an exit code.
 
 mod blast_radius;
+mod config_address;
+mod config_risk;
+mod config_syntax;
+mod dependency_change;
 mod freeze_window;
 mod near_duplicate;
 mod options;
 mod policy_change;
 mod required_evidence;
+mod risky_pattern;
 mod rollback_ready;
 mod runner;
 mod staged_rollout;
@@ -26,6 +31,8 @@ use crate::config::{Policy, Severity};
 use crate::evidence::EvidenceSet;
 use crate::git::{ChangeSet, Range, Repo};
 
+pub use config_risk::masked;
+pub use config_syntax::{describe as describe_config, max_bytes as config_max_bytes};
 pub use options::{Options, Problem, Settings};
 pub use runner::{CheckResults, run_checks};
 pub use variant_name::{VariantPair, variant_pairs};
@@ -52,6 +59,11 @@ pub static CHECKS: &[&dyn Check] = &[
     &required_evidence::RequiredEvidence,
     &freeze_window::FreezeWindow,
     &rollback_ready::RollbackReady,
+    &config_syntax::ConfigSyntax,
+    &config_address::ConfigAddress,
+    &config_risk::ConfigRisk,
+    &risky_pattern::RiskyPattern,
+    &dependency_change::DependencyChange,
 ];
 
 /// What the checks in force will need read from the release tree.
@@ -61,6 +73,7 @@ pub fn needs(policy: &Policy) -> Needs {
         all_files: on("near-duplicate"),
         test_references: on("untested-change"),
         read_budget: near_duplicate::read_budget(policy),
+        config_max_bytes: config_syntax::max_bytes(policy),
     }
 }
 
@@ -150,6 +163,9 @@ pub struct Finding {
     pub path: Option<String>,
     /// 1-based line in `path`, when the finding is about a line.
     pub line: Option<u32>,
+    /// 1-based column on `line`, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
     pub message: String,
     /// How to fix it or waive it.
     pub help: String,
@@ -195,6 +211,7 @@ impl Finding {
             severity,
             path: None,
             line: None,
+            column: None,
             message: message.into(),
             help: help.into(),
             details: Vec::new(),
@@ -205,6 +222,13 @@ impl Finding {
 
     pub fn at(mut self, path: impl Into<String>) -> Self {
         self.path = Some(path.into());
+        self
+    }
+
+    /// Places the finding at a line and column of its file.
+    pub fn at_line(mut self, line: u32, column: u32) -> Self {
+        self.line = (line > 0).then_some(line);
+        self.column = (line > 0 && column > 0).then_some(column);
         self
     }
 

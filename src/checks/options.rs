@@ -18,6 +18,18 @@ pub trait Settings: Deserialize<'static> {
     }
 }
 
+fn merge_tables(into: &mut DeTable<'static>, later: &DeTable<'static>) {
+    for (key, value) in later.iter() {
+        let existing = into.get_mut(key.get_ref().as_ref());
+        match (existing.map(|v| v.get_mut()), value.get_ref()) {
+            (Some(DeValue::Table(mine)), DeValue::Table(theirs)) => merge_tables(mine, theirs),
+            _ => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
 /// A problem with one option, located by its byte span in the policy file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -67,10 +79,10 @@ impl Options {
     }
 
     /// Layers this layer's options over `self`: keys it sets replace ours.
+    /// Nested tables merge the same way (a pack's `rules.unbounded-loop` survives a user's
+    /// `rules.my-rule`); any other value, arrays included, is replaced.
     pub fn merge(&mut self, later: &Options) {
-        for (key, value) in later.table.iter() {
-            self.table.insert(key.clone(), value.clone());
-        }
+        merge_tables(&mut self.table, &later.table);
     }
 
     /// Reads the options into the check's settings.

@@ -100,9 +100,9 @@ impl Check for StagedRollout {
 
 /// The environments the release must have gone through, each with the reason.
 fn requirements(cx: &Context<'_>, env: &Environment, settings: &RolloutSettings) -> BTreeMap<String, String> {
-    let mut required: BTreeMap<String, String> = BTreeMap::new();
+    let mut required: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for name in &env.requires {
-        required.entry(name.clone()).or_insert_with(|| format!("{} requires it", env.name));
+        required.entry(name.clone()).or_default().push(format!("{} requires it", env.name));
     }
     let paths = &cx.policy.paths;
     let changed = |class: &crate::config::PathClass| {
@@ -115,10 +115,10 @@ fn requirements(cx: &Context<'_>, env: &Environment, settings: &RolloutSettings)
     for (names, path, what) in triggers {
         let Some(path) = path else { continue };
         for name in names.iter().filter(|n| **n != env.name) {
-            required.entry(name.clone()).or_insert_with(|| format!("the release {what} ({path})"));
+            required.entry(name.clone()).or_default().push(format!("the release {what} ({path})"));
         }
     }
-    required
+    required.into_iter().map(|(name, reasons)| (name, reasons.join("; "))).collect()
 }
 
 fn judge(

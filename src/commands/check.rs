@@ -18,7 +18,7 @@ pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<O
     let changes = git::changes(&repo, &range, &store)?;
     let evidence = evidence::for_tree(&repo, range.release.tree)?;
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal && args.format == Format::Human);
-    let analysis = Analysis::new(&repo, &store, &policy, &range, &progress, checks::needs(&policy));
+    let analysis = Analysis::new(&repo, &store, &policy, &range, &changes, &progress, checks::needs(&policy));
     let cx = Context {
         repo: &repo,
         policy: &policy,
@@ -34,7 +34,15 @@ pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<O
     let mut notes = notes(&repo, &range);
     notes.extend(super::uncommitted_policy_note(&repo, config, range.release.tree)?);
     notes.extend(results.notes.iter().cloned());
-    let report = Report { notes, files_changed: changes.len(), range, results, deny_warnings: args.deny_warnings };
+    let config_changes = report::config_changes(&policy, analysis.config_files()?);
+    let report = Report {
+        notes,
+        files_changed: changes.len(),
+        range,
+        results,
+        deny_warnings: args.deny_warnings,
+        config_changes,
+    };
     let mut bytes = Vec::new();
     report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
     match &args.output {

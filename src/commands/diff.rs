@@ -5,9 +5,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Io, Outcome, Session};
-use crate::checks::{VariantPair, variant_pairs};
+use crate::analysis::config_files;
+use crate::checks::{self, VariantPair, variant_pairs};
 use crate::cli::{DiffArgs, ListFormat};
 use crate::git::{self, BaseSource, BlobStore, Change, Mode, Status, TreeIndex, short};
+use crate::report::{self, ConfigChanges};
 use crate::{Error, Result};
 
 #[derive(Serialize)]
@@ -20,19 +22,23 @@ struct JsonDiff<'a> {
     changes: &'a [Change],
     /// Added files named like a copy or version of another.
     variants: &'a [VariantPair],
+    /// Key-level changes of configuration files (secret values masked).
+    config_changes: &'a [ConfigChanges],
 }
 
 pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let store = BlobStore::open(&repo);
     let changes = git::changes(&repo, &range, &store)?;
-    store.save();
     let adds = changes.iter().any(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied));
     let variants = if adds {
         variant_pairs(&policy, &TreeIndex::build(&repo, range.release.tree)?, &changes)?
     } else {
         Vec::new()
     };
+    let config_files = config_files::read(&policy, &changes, &store, checks::config_max_bytes(&policy))?;
+    let config_changes = report::config_changes(&policy, &config_files);
+    store.save();
     let out = &mut *io.out;
     let written = match args.format {
         ListFormat::Json => {
@@ -44,10 +50,12 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
                 base_source: &range.base.source,
                 changes: &changes.changes,
                 variants: &variants,
+                config_changes: &config_changes,
             };
             serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
-        ListFormat::Human => write_human(&range, &changes.changes, &variants, out),
+        ListFormat::Human => write_human(&range, &changes.changes, &variants, out)
+            .and_then(|()| crate::report::human::write_key_changes(&config_changes, out)),
     };
     written.map_err(|err| Error::io("cannot write the diff", &err))?;
     Ok(Outcome::Pass)

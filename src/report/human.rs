@@ -32,6 +32,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         write_not_analysed(&group.not_analysed, out)?;
     }
 
+    write_config_changes(report, out)?;
     writeln!(out)?;
     writeln!(out, "{}", verdict_line(report))
 }
@@ -42,10 +43,11 @@ fn write_finding(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
         (None, Severity::Deny) => style::deny("deny  "),
         (None, _) => style::warn("warn  "),
     };
-    let location = match (&finding.path, finding.line) {
-        (Some(path), Some(line)) => format!("{}: ", style::path(&format!("{path}:{line}"))),
-        (Some(path), None) => format!("{}: ", style::path(path)),
-        (None, _) => String::new(),
+    let location = match (&finding.path, finding.line, finding.column) {
+        (Some(path), Some(line), Some(column)) => format!("{}: ", style::path(&format!("{path}:{line}:{column}"))),
+        (Some(path), Some(line), None) => format!("{}: ", style::path(&format!("{path}:{line}"))),
+        (Some(path), None, _) => format!("{}: ", style::path(path)),
+        (None, _, _) => String::new(),
     };
     writeln!(out, "  {label} {location}{}", finding.message)?;
     for detail in &finding.details {
@@ -58,6 +60,31 @@ fn write_finding(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
         }
         None => writeln!(out, "         {} {}", style::quiet("help:"), finding.help),
     }
+}
+
+/// How each changed configuration file changes, key by key: at most 20 keys a file.
+pub fn write_config_changes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_key_changes(&report.config_changes, out)
+}
+
+/// The key-level changes of configuration files, for `gate check` and `gate diff`.
+pub fn write_key_changes(files: &[super::ConfigChanges], out: &mut dyn Write) -> io::Result<()> {
+    const SHOWN: usize = 20;
+    if files.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", style::heading("config changes"))?;
+    for file in files {
+        writeln!(out, "  {} ({})", style::path(&file.path), file.format)?;
+        for change in file.changes.iter().take(SHOWN) {
+            writeln!(out, "    {change}")?;
+        }
+        if file.changes.len() > SHOWN {
+            writeln!(out, "    … and {} more keys", file.changes.len() - SHOWN)?;
+        }
+    }
+    Ok(())
 }
 
 /// Files a check could not analyse: a count, then the first few with their reasons.

@@ -28,6 +28,7 @@ struct JsonReport<'a> {
     notes: &'a [String],
     findings: &'a [Finding],
     not_analysed: &'a [NotAnalysed],
+    config_changes: &'a [super::ConfigChanges],
 }
 
 #[derive(Serialize)]
@@ -54,6 +55,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         notes: &report.notes,
         findings: &report.results.findings,
         not_analysed: &report.results.not_analysed,
+        config_changes: &report.config_changes,
     };
     serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
     writeln!(out)

@@ -4,7 +4,7 @@
 //! so tests can render into a buffer. Reports are deterministic: the same inputs give the same
 //! bytes.
 
-mod human;
+pub(crate) mod human;
 mod json;
 mod style;
 
@@ -36,6 +36,33 @@ pub struct Report {
     /// Things the reader must know to trust the verdict (a first deploy, a clock override).
     pub notes: Vec<String>,
     pub deny_warnings: bool,
+    /// Key-level changes of the configuration files the release changes (secrets masked).
+    pub config_changes: Vec<ConfigChanges>,
+}
+
+/// How one configuration file changes, key by key.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigChanges {
+    pub path: String,
+    /// How the file was read: `YAML`, `TOML (read as TOML)`, ...
+    pub format: String,
+    pub changes: Vec<crate::audit::document::KeyChange>,
+}
+
+/// The report's view of the changed configuration files: key changes with secret values masked.
+pub fn config_changes(
+    policy: &crate::config::Policy,
+    files: &[crate::analysis::config_files::ConfigFile],
+) -> Vec<ConfigChanges> {
+    files
+        .iter()
+        .filter(|file| !file.changes.is_empty())
+        .map(|file| ConfigChanges {
+            path: file.path.clone(),
+            format: file.new.as_ref().or(file.old.as_ref()).map(crate::checks::describe_config).unwrap_or_default(),
+            changes: file.changes.iter().map(|c| crate::checks::masked(policy, c)).collect(),
+        })
+        .collect()
 }
 
 /// What one check reported.

@@ -45,6 +45,20 @@ impl Run {
         self
     }
 
+    /// Asserts a line that reads `row` once runs of spaces are collapsed (for tables whose
+    /// column widths depend on the longest check id).
+    #[track_caller]
+    pub fn stdout_has_row(self, row: &str) -> Self {
+        let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let row = squeeze(row);
+        assert!(
+            self.stdout.lines().any(|line| squeeze(line).starts_with(&row)),
+            "stdout has no row {row:?}\n--- stdout\n{}",
+            self.stdout
+        );
+        self
+    }
+
     #[track_caller]
     pub fn stdout_lacks(self, needle: &str) -> Self {
         assert!(!self.stdout.contains(needle), "stdout has {needle:?}\n--- stdout\n{}", self.stdout);

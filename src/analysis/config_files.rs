@@ -1,0 +1,85 @@
+//! The configuration files a release changes, read on both sides: the last deploy's version and
+//! the release's, parsed and diffed key by key. `config-syntax`, `config-address`,
+//! `config-risk`, the report's config changes and `gate diff` all read this one result.
+
+use git2::Oid;
+
+use crate::Result;
+use crate::audit::document::{self, KeyChange, Parsed};
+use crate::config::Policy;
+use crate::git::{BlobStore, Change, ChangeSet, Mode, Status};
+
+/// One changed configuration file.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub path: String,
+    pub status: Status,
+    /// The release's version: none when the release deletes the file or it is too large.
+    pub new: Option<Parsed>,
+    /// The last deploy's version: none when the release adds the file.
+    pub old: Option<Parsed>,
+    /// Size of the release's version, when it is larger than the limit and was not read.
+    pub too_large: Option<u64>,
+    /// Key-level changes, when both sides (or the one that exists) parse.
+    pub changes: Vec<KeyChange>,
+}
+
+impl ConfigFile {
+    /// The release's entries, when the file parses.
+    pub fn new_entries(&self) -> Option<&[document::Entry]> {
+        match &self.new {
+            Some(Parsed::Document(doc)) => Some(&doc.entries),
+            _ => None,
+        }
+    }
+}
+
+/// Reads every changed file of the `config` class (not ignored): both versions, at most
+/// `max_bytes` each.
+pub fn read(policy: &Policy, changes: &ChangeSet, store: &BlobStore<'_>, max_bytes: u64) -> Result<Vec<ConfigFile>> {
+    let mut files = Vec::new();
+    for change in changes.iter() {
+        let in_class = |path: &str| policy.paths.config.matches(path) && !policy.paths.ignore.matches(path);
+        if !in_class(&change.path) && !change.old_path.as_deref().is_some_and(in_class) {
+            continue;
+        }
+        files.push(read_one(change, store, max_bytes)?);
+    }
+    Ok(files)
+}
+
+fn read_one(change: &Change, store: &BlobStore<'_>, max_bytes: u64) -> Result<ConfigFile> {
+    fn text_side(side: Option<&crate::git::Side>) -> Option<&crate::git::Side> {
+        side.filter(|s| matches!(s.mode, Mode::File | Mode::Executable))
+    }
+    let mut too_large = None;
+    let new = match text_side(change.new.as_ref()) {
+        Some(side) if side.size > max_bytes => {
+            too_large = Some(side.size);
+            None
+        }
+        Some(side) => Some(parse(store, &change.path, side.id)?),
+        None => None,
+    };
+    let old_path = change.old_path.as_deref().unwrap_or(&change.path);
+    let old = match text_side(change.old.as_ref()) {
+        Some(side) if side.size <= max_bytes && change.status != Status::Copied => {
+            Some(parse(store, old_path, side.id)?)
+        }
+        _ => None,
+    };
+    let entries = |parsed: &Option<Parsed>| match parsed {
+        Some(Parsed::Document(doc)) => Some(doc.entries.clone()),
+        None => Some(Vec::new()),
+        _ => None,
+    };
+    let changes = match (entries(&old), entries(&new), too_large) {
+        (Some(before), Some(after), None) => document::diff(&before, &after),
+        _ => Vec::new(),
+    };
+    Ok(ConfigFile { path: change.path.clone(), status: change.status, new, old, too_large, changes })
+}
+
+fn parse(store: &BlobStore<'_>, path: &str, id: Oid) -> Result<Parsed> {
+    Ok(document::parse(path, &store.content(id)?))
+}

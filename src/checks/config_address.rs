@@ -1,0 +1,175 @@
+//! `config-address`: addresses in changed configuration are usable.
+//!
+//! Incident 003: a config push carried an invalid address for the authentication servers; the
+//! auth library blocked resolving it, every serving thread hung, and the site went down. Values
+//! under address-like keys (host, url, endpoint, issuer, dsn, ...) that the release adds or
+//! changes are checked: they parse, have the right shape (a URL where a URL is expected, a bare
+//! host where a host is), hold no placeholder, no loopback or private address in production, and
+//! a new value one or two edits from the old one is called out as a possible typo.
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use super::test_evidence::target;
+use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use crate::audit::address::{self, Expect};
+use crate::config::Severity;
+use crate::{Error, Result};
+
+pub struct ConfigAddress;
+
+const ID: &str = "config-address";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct AddressSettings {
+    /// Globs over a key's last component (lower-cased) whose values must be URLs.
+    url_keys: Vec<String>,
+    /// ... must be host names or IP addresses, with an optional port.
+    host_keys: Vec<String>,
+    /// ... must be port numbers.
+    port_keys: Vec<String>,
+    /// Environments where loopback and private addresses are findings.
+    forbid_private_in: Vec<String>,
+}
+
+impl Settings for AddressSettings {
+    fn problems(&self) -> Vec<Problem> {
+        [&self.url_keys, &self.host_keys, &self.port_keys]
+            .into_iter()
+            .flatten()
+            .filter_map(|g| {
+                key_glob(g).err().map(|e| Problem::new(None, format!("invalid key glob `{g}`: {}", e.kind())))
+            })
+            .collect()
+    }
+}
+
+fn key_glob(pattern: &str) -> std::result::Result<globset::Glob, globset::Error> {
+    GlobBuilder::new(pattern).case_insensitive(true).build()
+}
+
+fn set(patterns: &[String]) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for glob in patterns.iter().filter_map(|p| key_glob(p).ok()) {
+        builder.add(glob);
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+static DOC: Doc = Doc {
+    summary: "A value the release adds or changes under an address-like key (host, url, endpoint, issuer, dsn, ...) \
+              is malformed, a placeholder, the wrong shape, private in production, or one typo away from the old value.",
+    why: "Incident 003: a config push carried an invalid address for the authentication servers. The auth library \
+          blocked trying to resolve it, every serving thread hung, and the rollback was rejected. The mistakes \
+          behind such outages are small: a missing `//`, a scheme in a host field, a password with `/` in a DSN, \
+          a trailing slash on an OIDC issuer, `ldap.crop` for `ldap.corp`.",
+    example: "config-address  deny\n  config/auth.yaml:3:11: auth.ldap.host = \"ldap.crop:389\": `ldap.crop:389` is one edit away from the old value `ldap.corp:389`: a typo?\n    \
+              help: check the value against the server's real address",
+    config: "[checks.config-address]\nseverity  = \"deny\"\nurl-keys  = [\"*url\", \"*uri\", \"*endpoint\", \"*issuer\", \"*dsn\", \"*proxy\"]\n\
+             host-keys = [\"*host\", \"*hostname\", \"*server\", \"*address\"]\nport-keys = [\"*port\"]\nforbid-private-in = [\"production\"]",
+};
+
+impl Check for ConfigAddress {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Deny
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<AddressSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let settings: AddressSettings =
+            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let (urls, hosts, ports) = (set(&settings.url_keys), set(&settings.host_keys), set(&settings.port_keys));
+        let environment = target(cx)?.map(|env| env.name.clone());
+        let context = address::Context {
+            forbid_private: environment.as_ref().is_some_and(|env| settings.forbid_private_in.contains(env)),
+            environment,
+        };
+        for file in cx.analysis.config_files()? {
+            let Some(entries) = file.new_entries() else { continue };
+            for entry in entries {
+                let Some(change) = file.changes.iter().find(|c| c.key == entry.key && c.new.is_some()) else {
+                    continue;
+                };
+                let leaf = leaf_name(&entry.key);
+                let expect = if urls.is_match(&leaf) {
+                    Expect::Url
+                } else if hosts.is_match(&leaf) {
+                    Expect::Host
+                } else if ports.is_match(&leaf) {
+                    Expect::Port
+                } else {
+                    continue;
+                };
+                // Addresses are strings; a port may be written as a number.
+                let Some(value) = entry.text.clone().or_else(|| (expect == Expect::Port).then(|| entry.value.clone()))
+                else {
+                    continue;
+                };
+                let old = change.old.as_deref().map(unquote);
+                let mut problems = address::check(expect, old.as_deref(), &value, &context);
+                if leaf.contains("issuer") {
+                    problems.extend(address::check_issuer(old.as_deref(), &value));
+                }
+                for problem in problems {
+                    out.findings.push(
+                        Finding::new(
+                            ID,
+                            severity,
+                            format!("{} = {}: {}", entry.key, entry.value, problem.message),
+                            problem.help,
+                        )
+                        .at(&file.path)
+                        .at_line(entry.line, entry.col),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The last component of a key path, lower-cased, without array indexes or quotes:
+/// `auth.ldap.servers[0]` -> `servers`.
+fn leaf_name(key: &str) -> String {
+    let key = key.trim_end_matches(|c: char| c == ']' || c.is_ascii_digit());
+    let key = key.strip_suffix('[').unwrap_or(key);
+    let last = match key.strip_suffix('"') {
+        // A quoted component keeps its dots: `"ldap.host"`.
+        Some(inner) => inner.rsplit('"').next().unwrap_or(inner),
+        None => key.rsplit('.').next().unwrap_or(key),
+    };
+    let last = last.split('[').next().unwrap_or(last);
+    last.trim_matches('"').to_lowercase()
+}
+
+/// A displayed value back to its text: `"ldap.corp"` -> `ldap.corp`.
+fn unquote(shown: &str) -> String {
+    shown
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .map_or_else(|| shown.to_string(), |s| s.replace("\\\"", "\"").replace("\\\\", "\\"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_names_drop_indexes_and_quotes() {
+        assert_eq!(leaf_name("auth.ldap.servers[0]"), "servers");
+        assert_eq!(leaf_name("\"ldap.host\""), "ldap.host");
+        assert_eq!(leaf_name("OIDC_ISSUER"), "oidc_issuer");
+    }
+}

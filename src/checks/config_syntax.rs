@@ -1,0 +1,126 @@
+//! `config-syntax`: every changed configuration file still parses.
+//!
+//! Incident 003: a config push took production down. The first thing to know about a changed
+//! config file is whether the service can read it at all: TOML, YAML, JSON, INI, `.env` and
+//! `.properties` are parsed, and a parse error is reported with its file, line and column and the
+//! parser's own message. A file whose name lies about its format is reported as such.
+
+use serde::Deserialize;
+
+use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
+use crate::audit::document::{Format, Parsed};
+use crate::config::{Policy, Severity};
+use crate::{Error, Result};
+
+pub struct ConfigSyntax;
+
+const ID: &str = "config-syntax";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct SyntaxSettings {
+    /// Configuration files larger than this are not parsed (and are a finding).
+    max_bytes: u64,
+}
+
+impl Default for SyntaxSettings {
+    fn default() -> Self {
+        SyntaxSettings { max_bytes: 8 * 1024 * 1024 }
+    }
+}
+
+impl Settings for SyntaxSettings {}
+
+/// The largest configuration file parsed, from this check's settings.
+pub fn max_bytes(policy: &Policy) -> u64 {
+    policy.check(ID).options.parse::<SyntaxSettings>().map_or(SyntaxSettings::default().max_bytes, |s| s.max_bytes)
+}
+
+static DOC: Doc = Doc {
+    summary: "A changed file of the `config` path class no longer parses as TOML, YAML, JSON, INI, .env or .properties.",
+    why: "Incident 003: a config push took every serving thread down, and the rollback was then rejected. A \
+          configuration file the service cannot read fails at start-up or, worse, at the first reload in \
+          production. Parse errors are cheap to catch before the deploy.",
+    example: "config-syntax  deny\n  config/auth.yaml:12:9: YAML: mapping values are not allowed in this context\n    \
+              help: fix the syntax at line 12; check the file with the service's own config loader",
+    config: "[checks.config-syntax]\nseverity  = \"deny\"\nmax-bytes = 8388608   # larger config files are not parsed (and are a finding)",
+};
+
+impl Check for ConfigSyntax {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Deny
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<SyntaxSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let settings: SyntaxSettings =
+            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        for file in cx.analysis.config_files()? {
+            if let Some(size) = file.too_large {
+                out.findings.push(
+                    Finding::new(
+                        ID,
+                        severity,
+                        format!(
+                            "{size} bytes, over max-bytes ({}): not parsed, so its syntax is unchecked",
+                            settings.max_bytes
+                        ),
+                        format!(
+                            "a config file this large is unusual; raise [checks.{ID}] max-bytes to check it, or waive"
+                        ),
+                    )
+                    .at(&file.path),
+                );
+                continue;
+            }
+            match &file.new {
+                Some(Parsed::Error(error)) => {
+                    let format = error.format.map_or_else(String::new, |f| format!("{f}: "));
+                    out.findings.push(
+                        Finding::new(
+                            ID,
+                            severity,
+                            format!("{format}{}", error.message),
+                            format!(
+                                "fix the syntax at line {}; a service that cannot parse its configuration fails at start-up",
+                                error.line
+                            ),
+                        )
+                        .at(&file.path)
+                        .at_line(error.line, error.col),
+                    );
+                }
+                Some(Parsed::Unknown(reason)) => {
+                    out.not_analysed.push(NotAnalysed { check: ID, path: file.path.clone(), reason: reason.clone() })
+                }
+                Some(Parsed::Document(_)) | None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a config file was read, for reports: `YAML`, or `TOML (read as TOML)` when guessed.
+pub fn describe(parsed: &Parsed) -> String {
+    match parsed {
+        Parsed::Document(doc) => match &doc.note {
+            Some(note) => format!("{} ({note})", doc.format),
+            None => doc.format.to_string(),
+        },
+        Parsed::Error(error) => {
+            error.format.map_or_else(|| "unreadable".to_string(), |f: Format| format!("{f}, does not parse"))
+        }
+        Parsed::Unknown(reason) => reason.clone(),
+    }
+}

@@ -1,0 +1,242 @@
+//! `risky-pattern`: the release adds a line that matches a risky pattern.
+//!
+//! Incident 002: a "quick fix" carried an infinite loop into production. Some lines are worth a
+//! second look whatever else a release does: a loop with no exit in sight, `set +e` in a deploy
+//! script, debug mode switched on, `chmod 777`, `rm -rf` on a variable path, TLS verification
+//! turned off. Rules are regular expressions over the lines the release adds, scoped by path
+//! globs and defined in rule packs; users add their own.
+
+use std::collections::BTreeMap;
+
+use globset::GlobSetBuilder;
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
+use crate::audit::patterns::Rule;
+use crate::config::{Severity, compile_glob};
+use crate::git::{ContentKind, Mode, Status};
+use crate::{Error, Result};
+
+pub struct RiskyPattern;
+
+const ID: &str = "risky-pattern";
+
+/// Files larger than this are not scanned (and are listed as not analysed).
+const MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+struct PatternSettings {
+    rules: BTreeMap<String, RuleSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RuleSettings {
+    /// A regular expression (Rust `regex` syntax) matched against each added line.
+    pattern: Spanned<String>,
+    /// Globs of the files the rule looks at; empty: every file.
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    /// A regular expression that, found from the match through the next `window` lines,
+    /// excuses it.
+    #[serde(default)]
+    unless: Option<Spanned<String>>,
+    #[serde(default)]
+    window: usize,
+    /// Why the pattern is risky: the finding's message.
+    reason: Spanned<String>,
+    /// Severity of this rule's findings; the check's severity when unset. `off` disables it.
+    #[serde(default)]
+    severity: Option<Severity>,
+    /// Snippets the rule must fire on, and snippets it must not: checked when the policy loads.
+    #[serde(default)]
+    fires: Vec<String>,
+    #[serde(default)]
+    passes: Vec<String>,
+}
+
+impl RuleSettings {
+    fn compile(&self, id: &str) -> std::result::Result<Rule, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let regex = |text: &Spanned<String>, problems: &mut Vec<Problem>| match Regex::new(text.get_ref()) {
+            Ok(regex) => Some(regex),
+            Err(err) => {
+                problems.push(Problem::at(text, format!("rule `{id}`: invalid regular expression: {err}")));
+                None
+            }
+        };
+        let pattern = regex(&self.pattern, &mut problems);
+        // `None`: the `unless` expression does not compile; `Some(None)`: there is none.
+        let unless = match &self.unless {
+            Some(unless) => regex(unless, &mut problems).map(Some),
+            None => Some(None),
+        };
+        let mut paths = GlobSetBuilder::new();
+        for glob in &self.paths {
+            match compile_glob(glob.get_ref()) {
+                Ok(compiled) => {
+                    paths.add(compiled);
+                }
+                Err(err) => problems.push(Problem::at(glob, format!("rule `{id}`: invalid glob: {}", err.kind()))),
+            }
+        }
+        if self.reason.get_ref().trim().is_empty() {
+            problems
+                .push(Problem::at(&self.reason, format!("rule `{id}` needs a reason: say why the pattern is risky")));
+        }
+        let (Some(pattern), Some(unless), Ok(paths)) = (pattern, unless, paths.build()) else {
+            return Err(problems);
+        };
+        let rule = Rule {
+            id: id.to_string(),
+            pattern,
+            paths,
+            unless,
+            window: self.window,
+            reason: self.reason.get_ref().clone(),
+        };
+        if self.fires.is_empty() || self.passes.is_empty() {
+            problems.push(Problem::at(
+                &self.pattern,
+                format!("rule `{id}` needs examples: at least one in `fires` and one in `passes`"),
+            ));
+        }
+        for example in &self.fires {
+            if !rule.fires_on(example) {
+                problems.push(Problem::at(
+                    &self.pattern,
+                    format!("rule `{id}` does not fire on its `fires` example {example:?}"),
+                ));
+            }
+        }
+        for example in &self.passes {
+            if rule.fires_on(example) {
+                problems
+                    .push(Problem::at(&self.pattern, format!("rule `{id}` fires on its `passes` example {example:?}")));
+            }
+        }
+        if problems.is_empty() { Ok(rule) } else { Err(problems) }
+    }
+}
+
+impl Settings for PatternSettings {
+    fn problems(&self) -> Vec<Problem> {
+        self.rules.iter().filter_map(|(id, rule)| rule.compile(id).err()).flatten().collect()
+    }
+}
+
+static DOC: Doc = Doc {
+    summary: "A line the release adds matches a risky pattern: an unbounded loop with no exit in sight, `set +e` in a \
+              deploy script, debug mode on, `chmod 777`, `rm -rf` on a variable path, TLS verification off, or a rule \
+              of your own.",
+    why: "Incident 002: a quick fix meant to speed up transactions carried an infinite loop into production on a \
+          Friday evening; the rollback then failed because the loop had used up the machine. Some lines deserve a \
+          second look whatever else a release does, and a program can look every time.",
+    example: "risky-pattern  deny\n  app/cache.sh:14: an unbounded loop with no exit in sight (rule `unbounded-loop`): `while true; do`\n    \
+              help: give the loop an exit (a break, a timeout, a retry limit), or waive: gate waive risky-pattern --path app/cache.sh ...",
+    config: "[checks.risky-pattern]\nseverity = \"deny\"\n\n[checks.risky-pattern.rules.no-sudo-in-scripts]\npattern = '^\\s*sudo\\s'\n\
+             paths   = [\"scripts/**\"]\nreason  = \"deploy scripts run unattended: sudo prompts hang them\"\nseverity = \"warn\"\n\
+             fires   = [\"sudo systemctl restart app\"]\npasses  = [\"systemctl restart app\"]",
+};
+
+impl Check for RiskyPattern {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn default_severity(&self) -> Severity {
+        Severity::Deny
+    }
+
+    fn doc(&self) -> &'static Doc {
+        &DOC
+    }
+
+    fn validate(&self, options: &Options) -> Vec<Problem> {
+        options.validate::<PatternSettings>()
+    }
+
+    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+        let settings: PatternSettings =
+            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let mut rules = Vec::new();
+        for (id, rule) in &settings.rules {
+            let level = rule.severity.unwrap_or(severity);
+            if level == Severity::Off {
+                continue;
+            }
+            let compiled = rule.compile(id).map_err(|problems| {
+                Error::new(format!("[checks.{ID}.rules.{id}]: {}", problems.first().map_or("", |p| p.message.as_str())))
+            })?;
+            rules.push((compiled, level));
+        }
+        for change in cx.changes.iter() {
+            let Some(side) = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
+                continue;
+            };
+            if cx.policy.paths.ignore.matches(&change.path) {
+                continue;
+            }
+            let applicable: Vec<&(Rule, Severity)> =
+                rules.iter().filter(|(rule, _)| rule.applies_to(&change.path)).collect();
+            if applicable.is_empty() {
+                continue;
+            }
+            let facts = cx.analysis.store.facts(side.id)?;
+            if facts.kind != ContentKind::Text || facts.size > MAX_BYTES {
+                if facts.kind == ContentKind::Text || facts.kind == ContentKind::Unread {
+                    let reason = format!("{} bytes, too large to scan", facts.size);
+                    out.not_analysed.push(NotAnalysed { check: ID, path: change.path.clone(), reason });
+                }
+                continue;
+            }
+            let new = String::from_utf8_lossy(&cx.analysis.store.content(side.id)?).into_owned();
+            let old = match (&change.old, change.status) {
+                (Some(old), Status::Modified | Status::Renamed | Status::TypeChanged) if old.size <= MAX_BYTES => {
+                    Some(String::from_utf8_lossy(&cx.analysis.store.content(old.id)?).into_owned())
+                }
+                _ => None,
+            };
+            let lines: Vec<&str> = new.lines().collect();
+            let added = added_lines(old.as_deref(), &new, lines.len());
+            for (rule, level) in applicable {
+                for hit in rule.scan(&lines, &added) {
+                    out.findings.push(
+                        Finding::new(
+                            ID,
+                            *level,
+                            format!("{} (rule `{}`): `{}`", rule.reason, rule.id, hit.text),
+                            format!(
+                                "change it, or if it is deliberate, waive: gate waive {ID} --path {} --reason \"...\" --expires YYYY-MM-DD",
+                                change.path
+                            ),
+                        )
+                        .at(&change.path)
+                        .at_line(hit.line, 0),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which lines of `new` the release adds: all of them for a new file, else the inserted lines
+/// of a line diff from `old`.
+fn added_lines(old: Option<&str>, new: &str, count: usize) -> Vec<bool> {
+    let Some(old) = old else { return vec![true; count] };
+    let mut added = vec![false; count];
+    let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Myers).diff_lines(old, new);
+    for change in diff.iter_all_changes() {
+        if change.tag() == similar::ChangeTag::Insert
+            && let Some(index) = change.new_index()
+            && index < count
+        {
+            added[index] = true;
+        }
+    }
+    added
+}

@@ -1,0 +1,267 @@
+//! Incident 003: a config push with an invalid auth-server address; incident 001: a dependency
+//! the servers could not run; incident 002: an untested loop that never ended. What the release
+//! changes in configuration, dependencies and code, read before it ships.
+
+use crate::support::TestRepo;
+
+const AUTH: &str = "auth:\n  ldap:\n    host: ldap.corp:389\n    url: ldaps://ldap.corp:636\n    bind_password: hunter2\n    timeout: 5\n";
+
+/// Staging ran the first commit; the release changes what the test writes on top. Checked
+/// against staging, which has no evidence requirements, so only the audit speaks.
+fn deployed(files: &[(&str, &str)]) -> TestRepo {
+    let repo = TestRepo::with_files(files);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo
+}
+
+fn findings(repo: &TestRepo, env: &str, check: &str) -> Vec<serde_json::Value> {
+    let json = repo.gate(&["check", "--env", env, "--format", "json"]).json();
+    json["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check).cloned().collect()
+}
+
+fn messages(repo: &TestRepo, env: &str, check: &str) -> Vec<String> {
+    findings(repo, env, check).iter().map(|f| f["message"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_incident_a_typo_in_the_auth_server_address_is_caught_with_the_key_level_diff() {
+    let repo = deployed(&[("config/auth.yaml", AUTH)]);
+    repo.write("config/auth.yaml", &AUTH.replace("ldap.corp:389", "ldap.crop:389"));
+    repo.commit("move the auth servers");
+    let run = repo.gate(&["check", "--env", "staging"]).expect(1);
+    run.stdout_has("config-address")
+        .stdout_has("deny   config/auth.yaml:3:11: auth.ldap.host = ldap.crop:389: `ldap.crop:389` is one edit away from the old value `ldap.corp:389`")
+        .stdout_has("config changes")
+        .stdout_has("config/auth.yaml (YAML)")
+        .stdout_has("auth.ldap.host: ldap.corp:389 -> ldap.crop:389");
+    // The same key-level diff in `gate diff`.
+    repo.gate(&["diff", "--env", "staging"]).expect(0).stdout_has("auth.ldap.host: ldap.corp:389 -> ldap.crop:389");
+}
+
+#[test]
+fn real_address_mistakes_are_findings() {
+    let repo = deployed(&[("config/app.toml", "[db]\ndsn = \"postgres://app:secret@db.acme.io:5432/app\"\n")]);
+    repo.write(
+        "config/app.toml",
+        "[db]\ndsn = \"postgres://app:pa/ss@db.acme.io:5432/app\"\n\n[ldap]\nurl = \"ldap:x.x.x.x:389\"\nhost = \"ldaps://ldap.acme.io\"\n\n[oidc]\nissuer = \"https://login.acme.io/\"\n\n[cache]\nhost = \"<your cache host>\"\nport = 70000\n",
+    );
+    repo.commit("new settings");
+    let found = messages(&repo, "staging", "config-address").join("\n");
+    for expected in [
+        "db.dsn = \"postgres://app:pa/ss@db.acme.io:5432/app\"",
+        "percent-encoded",
+        "missing `//` after `ldap:`: write ldap://x.x.x.x:389",
+        "ldap.host = \"ldaps://ldap.acme.io\": `ldaps://ldap.acme.io` is a URL where a host name is expected",
+        "oidc.issuer = \"https://login.acme.io/\"",
+        "trailing `/`",
+        "cache.host = \"<your cache host>\": `<your cache host>` is a placeholder",
+        "cache.port = 70000: port 70000 is out of range (1-65535)",
+    ] {
+        assert!(found.contains(expected), "missing {expected:?} in:\n{found}");
+    }
+}
+
+#[test]
+fn private_addresses_are_findings_in_production_only() {
+    let repo = TestRepo::with_files(&[("config/app.yaml", "db:\n  host: db.acme.io\n")]);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.write("config/app.yaml", "db:\n  host: 127.0.0.1\n");
+    repo.commit("point at the local database");
+    assert!(messages(&repo, "staging", "config-address").is_empty());
+    let production = messages(&repo, "production", "config-address");
+    assert_eq!(production.len(), 1, "{production:?}");
+    assert!(production[0].contains("`127.0.0.1` is a loopback address"), "{production:?}");
+    assert!(production[0].contains("production"), "{production:?}");
+}
+
+#[test]
+fn unchanged_values_and_templated_values_are_left_alone() {
+    let repo = deployed(&[("config/app.yaml", "legacy:\n  host: <your legacy host>\n")]);
+    repo.write(
+        "config/app.yaml",
+        "legacy:\n  host: <your legacy host>\nnew:\n  host: ${NEW_HOST}\n  url: \"{{ service_url }}\"\n",
+    );
+    repo.commit("templated");
+    assert!(messages(&repo, "staging", "config-address").is_empty());
+}
+
+#[test]
+fn a_config_file_that_no_longer_parses_is_located() {
+    let repo = deployed(&[("config/app.yaml", "server:\n  port: 8080\n"), ("config/app.json", "{\"a\": 1}\n")]);
+    repo.write("config/app.yaml", "server:\n  port: 8080\n   threads: 4\n");
+    repo.write("config/app.json", "{\"a\": [1, 2,]}\n");
+    repo.write("config/.env", "LDAP:\n  HOST: ldap.corp\n");
+    repo.write_bytes("config/data.toml", b"\x00\x01binary");
+    repo.commit("broken config");
+    let run = repo.gate(&["check", "--env", "staging"]).expect(1);
+    run.stdout_has("deny   config/app.yaml:3:11: YAML: mapping values are not allowed in this context\n")
+        .stdout_has("deny   config/app.json:1:13: JSON: expected value at line 1 column 13\n")
+        .stdout_has("deny   config/.env:1:1: .env: expected `KEY=value`, found `LDAP:` (it reads as YAML: is the file name wrong?)")
+        .stdout_has("deny   config/data.toml:1:1: binary content where configuration is expected");
+}
+
+#[test]
+fn hostile_config_files_end_in_bounded_time_with_a_finding() {
+    let repo = deployed(&[("config/keep.yaml", "a: 1\n")]);
+    let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut previous = 'a';
+    for name in 'b'..='z' {
+        bomb.push_str(&format!(
+            "{name}: &{name} [{}]\n{name}_host: changeme\n",
+            vec![format!("*{previous}"); 9].join(",")
+        ));
+        previous = name;
+    }
+    repo.write("config/bomb.yaml", &bomb);
+    repo.write("config/deep.json", &format!("{}1{}", "[".repeat(50_000), "]".repeat(50_000)));
+    repo.write_bytes("config/latin1.properties", b"greeting=caf\xe9\n");
+    repo.write("config/huge.json", &format!("{{\"data\": \"{}\"}}", "x".repeat(9 * 1024 * 1024)));
+    repo.commit("hostile");
+    let started = std::time::Instant::now();
+    let run = repo.gate(&["check", "--env", "staging"]).expect(1);
+    assert!(started.elapsed().as_secs() < 30, "took {:?}", started.elapsed());
+    run.stdout_has("config/bomb.yaml:")
+        .stdout_has("`changeme` is a placeholder")
+        .stdout_has("deny   config/deep.json:")
+        .stdout_has("deny   config/latin1.properties:1:13: not valid UTF-8 (byte 12)")
+        .stdout_has("deny   config/huge.json: 9437196 bytes, over max-bytes (8388608): not parsed");
+}
+
+#[test]
+fn a_file_of_no_known_format_is_listed_as_not_analysed() {
+    let repo = deployed(&[("config/keep.yaml", "a: 1\n")]);
+    repo.write("config/nginx.conf", "server {\n  listen 80;\n}\n");
+    repo.write("config/app.cfg", "[server]\nport = 8080\n");
+    repo.commit("nginx");
+    let json = repo.gate(&["check", "--env", "staging", "--format", "json"]).json();
+    let not_analysed = json["not_analysed"].as_array().unwrap();
+    assert!(
+        not_analysed.iter().any(|n| n["check"] == "config-syntax" && n["path"] == "config/nginx.conf"),
+        "{not_analysed:?}"
+    );
+    let formats: Vec<&str> =
+        json["config_changes"].as_array().unwrap().iter().map(|c| c["format"].as_str().unwrap()).collect();
+    assert!(formats.contains(&"TOML (read as TOML)"), "{formats:?}");
+}
+
+#[test]
+fn risky_keys_need_approval_or_staging_first_and_secrets_are_never_shown() {
+    let repo = TestRepo::with_files(&[("config/auth.yaml", AUTH)]);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.write("config/auth.yaml", &AUTH.replace("hunter2", "correct-horse").replace("timeout: 5", "timeout: 50"));
+    repo.commit("rotate the bind password");
+    // Going to staging satisfies it (staging is where risky changes are tried).
+    let staging = findings(&repo, "staging", "config-risk");
+    assert_eq!(staging.len(), 1);
+    assert!(staging[0]["waived"]["reason"].as_str().unwrap().contains("going to staging"), "{staging:?}");
+    // Production wants the tree to have been through staging, or an approval.
+    let production = findings(&repo, "production", "config-risk");
+    assert_eq!(production[0]["message"], "changes 2 high-risk keys (auth.ldap.bind_password, auth.ldap.timeout)");
+    assert!(production[0]["waived"].is_null());
+    let details = production[0]["details"].to_string();
+    assert!(
+        details.contains("auth.ldap.bind_password: (hidden) -> (hidden)")
+            && !details.contains("hunter2")
+            && !details.contains("correct-horse"),
+        "{details}"
+    );
+    let human = repo.gate(&["check", "--env", "production"]);
+    assert!(!human.stdout.contains("hunter2") && !human.stdout.contains("correct-horse"), "{}", human.stdout);
+    repo.gate(&["evidence", "add", "approval", "--detail", "rotation reviewed"]).expect(0);
+    let approved = findings(&repo, "production", "config-risk");
+    assert!(approved[0]["waived"]["reason"].as_str().unwrap().contains("rotation reviewed"), "{approved:?}");
+}
+
+#[test]
+fn every_risky_pattern_fires_on_added_lines_only() {
+    let repo = deployed(&[("bin/sync.sh", "#!/bin/sh\nwhile true; do\n  sync_once || break\ndone\n")]);
+    repo.write(
+        "bin/sync.sh",
+        "#!/bin/sh\nset +e\nwhile true; do\n  sync_once || break\ndone\nwhile true; do\n  sync_forever\ndone\nchmod 777 /srv/cache\nrm -rf $CACHE_DIR/\ncurl -k https://auth.internal/token\n",
+    );
+    repo.write("config/app.yaml", "debug: true\n");
+    repo.write("app/client.py", "import requests\nrequests.get(URL, verify=False)\n");
+    repo.commit("quick fix before the weekend");
+    let found: Vec<(String, u64, String)> = findings(&repo, "staging", "risky-pattern")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let rules: Vec<(&str, u64, String)> = found
+        .iter()
+        .map(|(path, line, message)| {
+            (path.as_str(), *line, message.split("(rule `").nth(1).unwrap().split('`').next().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("app/client.py", 2, "tls-verify-off".to_string()),
+            ("bin/sync.sh", 2, "errexit-off".to_string()),
+            ("bin/sync.sh", 6, "unbounded-loop".to_string()),
+            ("bin/sync.sh", 9, "world-writable".to_string()),
+            ("bin/sync.sh", 10, "rm-rf-variable".to_string()),
+            ("bin/sync.sh", 11, "tls-verify-off".to_string()),
+            ("config/app.yaml", 1, "debug-enabled".to_string()),
+        ],
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn users_add_rules_and_a_rule_that_contradicts_its_examples_is_a_policy_error() {
+    let rule = "[checks.risky-pattern.rules.no-sudo]\npattern = '^\\s*sudo\\s'\npaths = [\"scripts/**\"]\nreason = \"sudo prompts hang unattended deploys\"\nseverity = \"warn\"\nfires = [\"sudo systemctl restart app\"]\npasses = [\"systemctl restart app\"]\n";
+    let repo = deployed(&[("gate.toml", rule)]);
+    repo.write("scripts/restart.sh", "sudo systemctl restart app\n");
+    repo.commit("restart");
+    let found = findings(&repo, "staging", "risky-pattern");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["severity"], "warn");
+    assert!(found[0]["message"].as_str().unwrap().starts_with("sudo prompts hang unattended deploys (rule `no-sudo`)"));
+
+    repo.write("gate.toml", &rule.replace("passes = [\"systemctl restart app\"]", "passes = [\"sudo -n true\"]"));
+    repo.commit("a wrong example");
+    repo.gate(&["check"])
+        .expect(2)
+        .stderr_has("rule `no-sudo` fires on its `passes` example \"sudo -n true\"")
+        .stderr_has("--> gate.toml:2:");
+}
+
+#[test]
+fn dependency_changes_are_listed_and_need_staging_first() {
+    let lock = |serde: &str, extra: &str| {
+        format!("version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"{serde}\"\n{extra}")
+    };
+    let repo = TestRepo::with_files(&[("Cargo.lock", &lock("1.0.197", "")), ("Podfile.lock", "PODS:\n  - A (1.0)\n")]);
+    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.write("Cargo.lock", &lock("1.0.203", "\n[[package]]\nname = \"tokio\"\nversion = \"1.38.0\"\n"));
+    repo.write("Podfile.lock", "PODS:\n  - A (1.1)\n");
+    repo.commit("upgrade");
+    let json = repo.gate(&["check", "--env", "production", "--format", "json"]).json();
+    let dependency = json["findings"].as_array().unwrap().iter().find(|f| f["check"] == "dependency-change").unwrap();
+    assert_eq!(dependency["message"], "2 packages change: 1 added, 1 changed");
+    assert_eq!(dependency["details"], serde_json::json!(["+ tokio 1.38.0", "serde 1.0.197 -> 1.0.203"]));
+    let staged: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "staged-rollout")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(staged.iter().any(|m| m.contains("the release changes dependencies (Cargo.lock)")), "{staged:?}");
+    let not_analysed = json["not_analysed"].as_array().unwrap();
+    assert!(
+        not_analysed
+            .iter()
+            .any(|n| n["path"] == "Podfile.lock" && n["reason"].as_str().unwrap().contains("Podfile.lock")),
+        "{not_analysed:?}"
+    );
+}
