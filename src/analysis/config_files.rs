@@ -34,12 +34,16 @@ impl ConfigFile {
     }
 }
 
-/// Reads every changed file of the `config` class (not ignored): both versions, at most
-/// `max_bytes` each.
+/// Reads every changed file of the `config` class (not ignored, not a test fixture): both
+/// versions, at most `max_bytes` each.
 pub fn read(policy: &Policy, changes: &ChangeSet, store: &BlobStore<'_>, max_bytes: u64) -> Result<Vec<ConfigFile>> {
     let mut files = Vec::new();
     for change in changes.iter() {
-        let in_class = |path: &str| policy.paths.config.matches(path) && !policy.paths.ignore.matches(path);
+        // Configuration under tests is a fixture (often broken on purpose), not what ships.
+        let in_class = |path: &str| {
+            let paths = &policy.paths;
+            paths.config.matches(path) && !paths.ignore.matches(path) && !paths.tests.matches(path)
+        };
         if !in_class(&change.path) && !change.old_path.as_deref().is_some_and(in_class) {
             continue;
         }

@@ -184,8 +184,21 @@ fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
 }
 
+/// A string as a person reads it on one line: quoted, with quotes and line breaks escaped.
 fn quoted(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    let escaped =
+        text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n").replace('\r', "\\r").replace('\t', "\\t");
+    format!("\"{escaped}\"")
+}
+
+/// A value cut after 200 characters for display (a YAML block of shell script is not a value
+/// to read in a diff); comparisons always use the whole value.
+fn shortened(value: &str) -> String {
+    let mut shown: String = value.chars().take(200).collect();
+    if shown.len() < value.len() {
+        shown.push('…');
+    }
+    shown
 }
 
 // --- TOML ---
@@ -581,7 +594,7 @@ pub fn diff(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
 
 impl fmt::Display for KeyChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.old, &self.new) {
+        match (self.old.as_deref().map(shortened), self.new.as_deref().map(shortened)) {
             (Some(old), Some(new)) => write!(f, "{}: {old} -> {new}", self.key),
             (None, Some(new)) => write!(f, "{}: added {new}", self.key),
             (Some(old), None) => write!(f, "{}: removed (was {old})", self.key),

@@ -23,19 +23,23 @@ const ID: &str = "config-address";
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 struct AddressSettings {
-    /// Globs over a key's last component (lower-cased) whose values must be URLs.
+    /// Globs over the last word of a key (`ldap_host`, `ldapHost`, `ldap-host` -> `host`) whose
+    /// values must be URLs.
     url_keys: Vec<String>,
     /// ... must be host names or IP addresses, with an optional port.
     host_keys: Vec<String>,
     /// ... must be port numbers.
     port_keys: Vec<String>,
+    /// Globs over whole key paths (case-insensitive, `*` crossing dots) never checked:
+    /// `user.email_address` is not a network address.
+    skip_keys: Vec<String>,
     /// Environments where loopback and private addresses are findings.
     forbid_private_in: Vec<String>,
 }
 
 impl Settings for AddressSettings {
     fn problems(&self) -> Vec<Problem> {
-        [&self.url_keys, &self.host_keys, &self.port_keys]
+        [&self.url_keys, &self.host_keys, &self.port_keys, &self.skip_keys]
             .into_iter()
             .flatten()
             .filter_map(|g| {
@@ -66,8 +70,8 @@ static DOC: Doc = Doc {
           a trailing slash on an OIDC issuer, `ldap.crop` for `ldap.corp`.",
     example: "config-address  deny\n  config/auth.yaml:3:11: auth.ldap.host = \"ldap.crop:389\": `ldap.crop:389` is one edit away from the old value `ldap.corp:389`: a typo?\n    \
               help: check the value against the server's real address",
-    config: "[checks.config-address]\nseverity  = \"deny\"\nurl-keys  = [\"*url\", \"*uri\", \"*endpoint\", \"*issuer\", \"*dsn\", \"*proxy\"]\n\
-             host-keys = [\"*host\", \"*hostname\", \"*server\", \"*address\"]\nport-keys = [\"*port\"]\nforbid-private-in = [\"production\"]",
+    config: "[checks.config-address]\nseverity  = \"deny\"\nurl-keys  = [\"url\", \"uri\", \"endpoint\", \"issuer\", \"dsn\", \"proxy\"]\n\
+             host-keys = [\"host\", \"hostname\", \"server\", \"address\"]\nport-keys = [\"port\"]\nskip-keys = [\"*email*\"]\nforbid-private-in = [\"production\"]",
 };
 
 impl Check for ConfigAddress {
@@ -91,6 +95,7 @@ impl Check for ConfigAddress {
         let settings: AddressSettings =
             options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
         let (urls, hosts, ports) = (set(&settings.url_keys), set(&settings.host_keys), set(&settings.port_keys));
+        let skip = set(&settings.skip_keys);
         let environment = target(cx)?.map(|env| env.name.clone());
         let context = address::Context {
             forbid_private: environment.as_ref().is_some_and(|env| settings.forbid_private_in.contains(env)),
@@ -102,12 +107,15 @@ impl Check for ConfigAddress {
                 let Some(change) = file.changes.iter().find(|c| c.key == entry.key && c.new.is_some()) else {
                     continue;
                 };
-                let leaf = leaf_name(&entry.key);
-                let expect = if urls.is_match(&leaf) {
+                if skip.is_match(entry.key.trim_matches('"')) {
+                    continue;
+                }
+                let word = last_word(&leaf_name(&entry.key));
+                let expect = if urls.is_match(&word) {
                     Expect::Url
-                } else if hosts.is_match(&leaf) {
+                } else if hosts.is_match(&word) {
                     Expect::Host
-                } else if ports.is_match(&leaf) {
+                } else if ports.is_match(&word) {
                     Expect::Port
                 } else {
                     continue;
@@ -119,7 +127,7 @@ impl Check for ConfigAddress {
                 };
                 let old = change.old.as_deref().map(unquote);
                 let mut problems = address::check(expect, old.as_deref(), &value, &context);
-                if leaf.contains("issuer") {
+                if word == "issuer" {
                     problems.extend(address::check_issuer(old.as_deref(), &value));
                 }
                 for problem in problems {
@@ -140,7 +148,7 @@ impl Check for ConfigAddress {
     }
 }
 
-/// The last component of a key path, lower-cased, without array indexes or quotes:
+/// The last component of a key path, without array indexes or quotes:
 /// `auth.ldap.servers[0]` -> `servers`.
 fn leaf_name(key: &str) -> String {
     let key = key.trim_end_matches(|c: char| c == ']' || c.is_ascii_digit());
@@ -151,7 +159,24 @@ fn leaf_name(key: &str) -> String {
         None => key.rsplit('.').next().unwrap_or(key),
     };
     let last = last.split('[').next().unwrap_or(last);
-    last.trim_matches('"').to_lowercase()
+    last.trim_matches('"').to_string()
+}
+
+/// The last word of a key, lower-cased, however the words are joined: `ldap_host`,
+/// `ldap-host`, `ldapHost` and `LDAP_HOST` all end in `host`; `TY_MEMORY_REPORT` ends in
+/// `report`, not `port`.
+fn last_word(leaf: &str) -> String {
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = leaf.char_indices().collect();
+    for window in chars.windows(2) {
+        let ((_, a), (j, b)) = (window[0], window[1]);
+        if matches!(b, '_' | '-' | '.' | ' ') {
+            start = j + 1;
+        } else if a.is_lowercase() && b.is_uppercase() {
+            start = j;
+        }
+    }
+    leaf[start.min(leaf.len())..].to_lowercase()
 }
 
 /// A displayed value back to its text: `"ldap.corp"` -> `ldap.corp`.
@@ -170,6 +195,22 @@ mod tests {
     fn leaf_names_drop_indexes_and_quotes() {
         assert_eq!(leaf_name("auth.ldap.servers[0]"), "servers");
         assert_eq!(leaf_name("\"ldap.host\""), "ldap.host");
-        assert_eq!(leaf_name("OIDC_ISSUER"), "oidc_issuer");
+        assert_eq!(leaf_name("OIDC_ISSUER"), "OIDC_ISSUER");
+    }
+
+    #[test]
+    fn keys_are_judged_by_their_last_word() {
+        for (leaf, word) in [
+            ("ldap_host", "host"),
+            ("ldapHost", "host"),
+            ("LDAP_HOST", "host"),
+            ("ldap-host", "host"),
+            ("ldap.host", "host"),
+            ("TY_MEMORY_REPORT", "report"),
+            ("redirect_uris", "uris"),
+            ("host", "host"),
+        ] {
+            assert_eq!(last_word(leaf), word, "{leaf}");
+        }
     }
 }

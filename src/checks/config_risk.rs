@@ -56,15 +56,24 @@ fn set(patterns: &[String]) -> GlobSet {
     builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// Hides the values of secret keys in a change, per the policy's `mask` globs.
-pub fn masked(policy: &Policy, change: &KeyChange) -> KeyChange {
-    let mask =
-        policy.check(ID).options.parse::<RiskSettings>().map(|s| set(&s.mask)).unwrap_or_else(|_| GlobSet::empty());
-    let hide = |v: &Option<String>| v.as_ref().map(|_| "(hidden)".to_string());
-    if mask.is_match(change.key.trim_matches('"')) {
-        KeyChange { old: hide(&change.old), new: hide(&change.new), ..change.clone() }
-    } else {
-        change.clone()
+/// Hides the values of secret keys, per the policy's `mask` globs (compiled once).
+pub struct Masker {
+    mask: GlobSet,
+}
+
+impl Masker {
+    pub fn new(policy: &Policy) -> Masker {
+        let mask = policy.check(ID).options.parse::<RiskSettings>().map(|s| set(&s.mask));
+        Masker { mask: mask.unwrap_or_else(|_| GlobSet::empty()) }
+    }
+
+    pub fn apply(&self, change: &KeyChange) -> KeyChange {
+        let hide = |v: &Option<String>| v.as_ref().map(|_| "(hidden)".to_string());
+        if self.mask.is_match(change.key.trim_matches('"')) {
+            KeyChange { old: hide(&change.old), new: hide(&change.new), ..change.clone() }
+        } else {
+            change.clone()
+        }
     }
 }
 
@@ -102,6 +111,7 @@ impl Check for ConfigRisk {
             options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
         let keys = set(&settings.keys);
         let mut satisfied: Option<Waived> = None;
+        let masker = Masker::new(cx.policy);
         for file in cx.analysis.config_files()? {
             let risky: Vec<&KeyChange> =
                 file.changes.iter().filter(|c| keys.is_match(c.key.trim_matches('"'))).collect();
@@ -135,7 +145,7 @@ impl Check for ConfigRisk {
             )
             .at(&file.path)
             .at_line(first_line, 0)
-            .with_details(risky.iter().map(|c| masked(cx.policy, c).to_string()).collect());
+            .with_details(risky.iter().map(|c| masker.apply(c).to_string()).collect());
             finding.waived = satisfied.clone();
             out.findings.push(finding);
         }

@@ -31,7 +31,7 @@ use crate::config::{Policy, Severity};
 use crate::evidence::EvidenceSet;
 use crate::git::{ChangeSet, Range, Repo};
 
-pub use config_risk::masked;
+pub use config_risk::Masker;
 pub use config_syntax::{describe as describe_config, max_bytes as config_max_bytes};
 pub use options::{Options, Problem, Settings};
 pub use runner::{CheckResults, run_checks};

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
-use crate::audit::patterns::Rule;
+use crate::audit::patterns::{Rule, Scanner, added_hits};
 use crate::config::{Severity, compile_glob};
 use crate::git::{ContentKind, Mode, Status};
 use crate::{Error, Result};
@@ -30,6 +30,8 @@ const MAX_BYTES: u64 = 4 * 1024 * 1024;
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 struct PatternSettings {
     rules: BTreeMap<String, RuleSettings>,
+    /// Path classes whose files are not scanned: tests exercise risky code on purpose.
+    skip_classes: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +165,7 @@ impl Check for RiskyPattern {
         let settings: PatternSettings =
             options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
         let mut rules = Vec::new();
+        let mut levels = Vec::new();
         for (id, rule) in &settings.rules {
             let level = rule.severity.unwrap_or(severity);
             if level == Severity::Off {
@@ -171,18 +174,25 @@ impl Check for RiskyPattern {
             let compiled = rule.compile(id).map_err(|problems| {
                 Error::new(format!("[checks.{ID}.rules.{id}]: {}", problems.first().map_or("", |p| p.message.as_str())))
             })?;
-            rules.push((compiled, level));
+            rules.push(compiled);
+            levels.push(level);
         }
+        let scanner = Scanner::new(rules).map_err(|e| Error::new(format!("[checks.{ID}]: {e}")))?;
+        let fingerprint = scanner.fingerprint();
+        let paths = &cx.policy.paths;
+        let skipped: Vec<&crate::config::PathClass> = paths
+            .iter()
+            .filter(|(name, _)| settings.skip_classes.iter().any(|s| s.get_ref() == name))
+            .map(|(_, class)| class)
+            .collect();
         for change in cx.changes.iter() {
             let Some(side) = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
                 continue;
             };
-            if cx.policy.paths.ignore.matches(&change.path) {
-                continue;
-            }
-            let applicable: Vec<&(Rule, Severity)> =
-                rules.iter().filter(|(rule, _)| rule.applies_to(&change.path)).collect();
-            if applicable.is_empty() {
+            if paths.ignore.matches(&change.path)
+                || skipped.iter().any(|class| class.matches(&change.path))
+                || !scanner.applies_to(&change.path)
+            {
                 continue;
             }
             let facts = cx.analysis.store.facts(side.id)?;
@@ -193,50 +203,35 @@ impl Check for RiskyPattern {
                 }
                 continue;
             }
-            let new = String::from_utf8_lossy(&cx.analysis.store.content(side.id)?).into_owned();
-            let old = match (&change.old, change.status) {
-                (Some(old), Status::Modified | Status::Renamed | Status::TypeChanged) if old.size <= MAX_BYTES => {
-                    Some(String::from_utf8_lossy(&cx.analysis.store.content(old.id)?).into_owned())
-                }
+            // Matches are cached per blob; the old side is needed only as line counts (its facts),
+            // so a repeated run reads no content at all.
+            let store = cx.analysis.store;
+            let hits = store.scan(side.id, fingerprint, |content| scanner.scan_blob(content))?;
+            if hits.is_empty() {
+                continue;
+            }
+            let old_facts = match (&change.old, change.status) {
+                (Some(old), Status::Modified | Status::Renamed | Status::TypeChanged) => Some(store.facts(old.id)?),
                 _ => None,
             };
-            let lines: Vec<&str> = new.lines().collect();
-            let added = added_lines(old.as_deref(), &new, lines.len());
-            for (rule, level) in applicable {
-                for hit in rule.scan(&lines, &added) {
-                    out.findings.push(
-                        Finding::new(
-                            ID,
-                            *level,
-                            format!("{} (rule `{}`): `{}`", rule.reason, rule.id, hit.text),
-                            format!(
-                                "change it, or if it is deliberate, waive: gate waive {ID} --path {} --reason \"...\" --expires YYYY-MM-DD",
-                                change.path
-                            ),
-                        )
-                        .at(&change.path)
-                        .at_line(hit.line, 0),
-                    );
-                }
+            let old_counts = old_facts.as_ref().map_or(&[][..], |f| &f.hashes[..]);
+            for (index, hit) in added_hits(&scanner, &change.path, &hits, old_counts, &facts.hashes) {
+                let rule = &scanner.rules()[index];
+                out.findings.push(
+                    Finding::new(
+                        ID,
+                        levels[index],
+                        format!("{} (rule `{}`): `{}`", rule.reason, rule.id, hit.text),
+                        format!(
+                            "change it, or if it is deliberate, waive: gate waive {ID} --path {} --reason \"...\" --expires YYYY-MM-DD",
+                            change.path
+                        ),
+                    )
+                    .at(&change.path)
+                    .at_line(hit.line, 0),
+                );
             }
         }
         Ok(())
     }
-}
-
-/// Which lines of `new` the release adds: all of them for a new file, else the inserted lines
-/// of a line diff from `old`.
-fn added_lines(old: Option<&str>, new: &str, count: usize) -> Vec<bool> {
-    let Some(old) = old else { return vec![true; count] };
-    let mut added = vec![false; count];
-    let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Myers).diff_lines(old, new);
-    for change in diff.iter_all_changes() {
-        if change.tag() == similar::ChangeTag::Insert
-            && let Some(index) = change.new_index()
-            && index < count
-        {
-            added[index] = true;
-        }
-    }
-    added
 }

@@ -280,11 +280,16 @@ impl Section<'_> {
         }
     }
 
-    fn globs(&mut self, patterns: &[Spanned<String>]) -> Option<globset::GlobSet> {
-        let mut builder = globset::GlobSetBuilder::new();
+    /// Compiles a path class: globs that include, and globs written `!glob` that exclude.
+    fn globs(&mut self, patterns: &[Spanned<String>]) -> Option<(globset::GlobSet, globset::GlobSet)> {
+        let (mut include, mut exclude) = (globset::GlobSetBuilder::new(), globset::GlobSetBuilder::new());
         let mut ok = true;
         for pattern in patterns {
-            match compile_glob(pattern.get_ref()) {
+            let (builder, text) = match pattern.get_ref().strip_prefix('!') {
+                Some(rest) => (&mut exclude, rest),
+                None => (&mut include, pattern.get_ref().as_str()),
+            };
+            match compile_glob(text) {
                 Ok(glob) => {
                     builder.add(glob);
                 }
@@ -297,7 +302,7 @@ impl Section<'_> {
         if !ok {
             return None;
         }
-        builder.build().ok()
+        Some((include.build().ok()?, exclude.build().ok()?))
     }
 
     fn paths(&mut self, value: Spanned<DeValue<'static>>, layer: &mut Layer) {
@@ -314,9 +319,9 @@ impl Section<'_> {
         for (class, globs) in classes {
             let Some(globs) = globs else { continue };
             let origin = self.origin(&globs.span());
-            if let Some(set) = self.globs(globs.get_ref()) {
+            if let Some((set, except)) = self.globs(globs.get_ref()) {
                 let globs = globs.into_inner().into_iter().map(Spanned::into_inner).collect();
-                layer.paths.insert(class, PathClass { globs, set, origin });
+                layer.paths.insert(class, PathClass { globs, set, except, origin });
             }
         }
     }

@@ -115,17 +115,20 @@ impl PathClasses {
 #[derive(Debug, Clone)]
 pub struct PathClass {
     pub globs: Vec<String>,
+    /// The globs that put a file in the class.
     pub set: GlobSet,
+    /// The globs written with a leading `!`, which take a file back out.
+    pub except: GlobSet,
     pub origin: Origin,
 }
 
 impl PathClass {
     pub fn empty() -> Self {
-        PathClass { globs: Vec::new(), set: GlobSet::empty(), origin: Origin::BuiltIn }
+        PathClass { globs: Vec::new(), set: GlobSet::empty(), except: GlobSet::empty(), origin: Origin::BuiltIn }
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        self.set.is_match(path)
+        self.set.is_match(path) && !self.except.is_match(path)
     }
 }
 

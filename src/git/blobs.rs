@@ -84,6 +84,16 @@ pub fn line_hash(line: &[u8]) -> u32 {
     (hash ^ (hash >> 32)) as u32
 }
 
+/// A line of a blob that a rule matched: the rule's position in its rule set, the 1-based line,
+/// the hash of the trimmed line (as in [`Facts::hashes`]) and the line itself, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanHit {
+    pub rule: u16,
+    pub line: u32,
+    pub hash: u32,
+    pub text: String,
+}
+
 /// Extracts what a test file refers to; see `analysis::coverage`.
 pub type RefsFn = fn(&[u8]) -> Vec<String>;
 
@@ -107,6 +117,7 @@ pub struct BlobStore<'r> {
     git_dir: PathBuf,
     facts: RefCell<HashMap<Oid, Arc<Facts>>>,
     refs: RefCell<HashMap<Oid, Arc<[String]>>>,
+    scans: RefCell<cache::Scans>,
     cache: Option<CacheFile>,
     /// Whether anything was computed that the cache does not have yet.
     dirty: Cell<bool>,
@@ -116,7 +127,7 @@ pub struct BlobStore<'r> {
 }
 
 impl<'r> BlobStore<'r> {
-    /// A store backed by the cache in the repository's git directory (`gate/cache-v1.bin`).
+    /// A store backed by the cache in the repository's git directory (`gate/cache-v2.bin`).
     pub fn open(repo: &'r Repo) -> BlobStore<'r> {
         let cache = Some(CacheFile::in_git_dir(&repo.git_dir()));
         let loaded = cache.as_ref().map(CacheFile::load).unwrap_or_default();
@@ -125,6 +136,7 @@ impl<'r> BlobStore<'r> {
             git_dir: repo.git_dir(),
             facts: RefCell::new(loaded.facts),
             refs: RefCell::new(loaded.refs),
+            scans: RefCell::new(loaded.scans),
             cache,
             dirty: Cell::new(false),
             touched: RefCell::default(),
@@ -167,6 +179,19 @@ impl<'r> BlobStore<'r> {
     /// Facts already known, without reading anything.
     pub fn known_facts(&self, id: Oid) -> Option<Arc<Facts>> {
         self.facts.borrow().get(&id).cloned()
+    }
+
+    /// The matches of a rule set (`fingerprint`) in a blob, from memory, the cache, or by
+    /// reading the blob and running `scan` on its content.
+    pub fn scan(&self, id: Oid, fingerprint: u64, scan: impl FnOnce(&[u8]) -> Vec<ScanHit>) -> Result<Arc<[ScanHit]>> {
+        self.touched.borrow_mut().insert(id);
+        if let Some(hits) = self.scans.borrow().get(&(id, fingerprint)) {
+            return Ok(hits.clone());
+        }
+        let hits: Arc<[ScanHit]> = Arc::from(scan(&self.content(id)?));
+        self.scans.borrow_mut().insert((id, fingerprint), hits.clone());
+        self.dirty.set(true);
+        Ok(hits)
     }
 
     /// The content of a blob.
@@ -284,11 +309,13 @@ impl<'r> BlobStore<'r> {
             return;
         }
         if let Some(cache) = &self.cache {
-            let mut contents = cache::Contents { facts: self.facts.take(), refs: self.refs.take() };
+            let mut contents =
+                cache::Contents { facts: self.facts.take(), refs: self.refs.take(), scans: self.scans.take() };
             if contents.facts.len() > MAX_CACHED {
                 let touched = self.touched.borrow();
                 contents.facts.retain(|id, _| touched.contains(id));
                 contents.refs.retain(|id, _| touched.contains(id));
+                contents.scans.retain(|(id, _), _| touched.contains(id));
             }
             let _ = cache.save(&contents);
         }

@@ -1,4 +1,5 @@
-//! The on-disk cache of blob facts: `GIT_DIR/gate/cache-v1.bin`.
+//! The on-disk cache of blob facts (size, kind, line hashes), test references and rule matches:
+//! `GIT_DIR/gate/cache-v2.bin`.
 //!
 //! A compact binary file, written whole to a temporary file and renamed into place, so readers
 //! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry. A
@@ -11,16 +12,21 @@ use std::sync::Arc;
 
 use git2::Oid;
 
-use super::blobs::{ContentKind, Facts};
+use super::blobs::{ContentKind, Facts, ScanHit};
 
-const MAGIC: &[u8; 8] = b"GATECCH\x01";
-const FILE_NAME: &str = "cache-v1.bin";
+const MAGIC: &[u8; 8] = b"GATECCH\x02";
+const FILE_NAME: &str = "cache-v2.bin";
 
 #[derive(Debug, Default)]
 pub struct Contents {
     pub facts: HashMap<Oid, Arc<Facts>>,
     pub refs: HashMap<Oid, Arc<[String]>>,
+    /// Rule matches in a blob, by blob and the fingerprint of the rule set.
+    pub scans: Scans,
 }
+
+/// Rule matches by (blob, fingerprint of the rule set).
+pub type Scans = HashMap<(Oid, u64), Arc<[ScanHit]>>;
 
 #[derive(Debug, Clone)]
 pub struct CacheFile {
@@ -91,6 +97,22 @@ fn encode(contents: &Contents) -> Vec<u8> {
             out.extend_from_slice(bytes);
         }
     }
+    let mut scans: Vec<_> = contents.scans.iter().collect();
+    scans.sort_by_key(|(key, _)| **key);
+    put_u32(&mut out, scans.len() as u32);
+    for ((id, fingerprint), hits) in scans {
+        put_oid(&mut out, id);
+        out.extend_from_slice(&fingerprint.to_le_bytes());
+        put_u32(&mut out, hits.len() as u32);
+        for hit in hits.iter() {
+            out.extend_from_slice(&hit.rule.to_le_bytes());
+            put_u32(&mut out, hit.line);
+            put_u32(&mut out, hit.hash);
+            let text = &hit.text.as_bytes()[..hit.text.len().min(u16::MAX as usize)];
+            out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            out.extend_from_slice(text);
+        }
+    }
     let sum = checksum(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     out
@@ -141,6 +163,20 @@ fn decode(bytes: &[u8]) -> Option<Contents> {
         }
         contents.refs.insert(id, Arc::from(names));
     }
+    for _ in 0..r.u32()? {
+        let id = r.oid()?;
+        let fingerprint = u64::from_le_bytes(r.take(8)?.try_into().ok()?);
+        let n = r.u32()? as usize;
+        let mut hits = Vec::with_capacity(n.min(1 << 16));
+        for _ in 0..n {
+            let rule = u16::from_le_bytes(r.take(2)?.try_into().ok()?);
+            let (line, hash) = (r.u32()?, r.u32()?);
+            let len = u16::from_le_bytes(r.take(2)?.try_into().ok()?) as usize;
+            let text = String::from_utf8(r.take(len)?.to_vec()).ok()?;
+            hits.push(ScanHit { rule, line, hash, text });
+        }
+        contents.scans.insert((id, fingerprint), Arc::from(hits));
+    }
     r.bytes.is_empty().then_some(contents)
 }
 
@@ -175,10 +211,13 @@ mod tests {
         let mut contents = Contents::default();
         contents.facts.insert(id, Arc::new(Facts::of(b"x\ny\nx\n")));
         contents.refs.insert(id, Arc::from(vec!["search.sh".to_string()]));
+        let hit = ScanHit { rule: 2, line: 14, hash: 99, text: "while true; do".into() };
+        contents.scans.insert((id, 7), Arc::from(vec![hit.clone()]));
         let bytes = encode(&contents);
         let back = decode(&bytes).unwrap();
         assert_eq!(back.facts[&id], contents.facts[&id]);
         assert_eq!(&*back.refs[&id], &["search.sh".to_string()]);
+        assert_eq!(&*back.scans[&(id, 7)], &[hit]);
 
         let mut damaged = bytes.clone();
         damaged[20] ^= 1;

@@ -16,7 +16,7 @@ use crate::cli::RangeArgs;
 use crate::config::Policy;
 use crate::{Error, Result};
 
-pub use blobs::{BlobStore, ContentKind, Facts, READ_LIMIT, line_hash, normalized_lines};
+pub use blobs::{BlobStore, ContentKind, Facts, READ_LIMIT, ScanHit, line_hash, normalized_lines};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
 pub use ledger::{Deploy, DeploySource};
 pub use repo::{Actor, Repo, short};

@@ -54,13 +54,14 @@ pub fn config_changes(
     policy: &crate::config::Policy,
     files: &[crate::analysis::config_files::ConfigFile],
 ) -> Vec<ConfigChanges> {
+    let masker = crate::checks::Masker::new(policy);
     files
         .iter()
         .filter(|file| !file.changes.is_empty())
         .map(|file| ConfigChanges {
             path: file.path.clone(),
             format: file.new.as_ref().or(file.old.as_ref()).map(crate::checks::describe_config).unwrap_or_default(),
-            changes: file.changes.iter().map(|c| crate::checks::masked(policy, c)).collect(),
+            changes: file.changes.iter().map(|c| masker.apply(c)).collect(),
         })
         .collect()
 }
