@@ -5,9 +5,19 @@
 //! `while true` with a `break` in sight is fine), and why it matters (`reason`). Each rule
 //! carries examples that must fire (`fires`) and must not (`passes`); they are checked when the
 //! policy loads, so a rule that does not do what it says is a policy error, not a silent miss.
+//!
+//! Patterns are compiled with ASCII classes: `\w`, `\b`, `\d` and `(?i)` concern ASCII only
+//! (write `(?u)` in a pattern for Unicode). Code and configuration are ASCII where these rules
+//! look, and a Unicode `\b` would push the regex engine onto its slowest path on any line with
+//! another character.
+
+/// Compiles a rule's pattern the way every rule is compiled.
+pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).unicode(false).build()
+}
 
 use globset::GlobSet;
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::git::{ScanHit, line_hash};
 
@@ -46,7 +56,9 @@ impl Rule {
     pub fn scan(&self, lines: &[&str], added: &[bool]) -> Vec<Hit> {
         (0..lines.len())
             .filter(|&i| {
-                added.get(i).copied().unwrap_or(false) && lines[i].len() <= MAX_LINE && self.pattern.is_match(lines[i])
+                added.get(i).copied().unwrap_or(false)
+                    && lines[i].len() <= MAX_LINE
+                    && self.pattern.is_match(lines[i].as_bytes())
             })
             .filter_map(|i| self.judge(lines, i))
             .collect()
@@ -58,7 +70,9 @@ impl Rule {
             let end = (i + self.window + 1).min(lines.len());
             let excused = lines[i..end].iter().enumerate().any(|(offset, l)| {
                 // On the matching line, only what follows the match counts (`while true; do x || break`).
-                let searched = if offset == 0 { self.pattern.find(l).map_or(*l, |m| &l[m.end()..]) } else { l };
+                let line = l.as_bytes();
+                let searched =
+                    if offset == 0 { self.pattern.find(line).map_or(line, |m| &line[m.end()..]) } else { line };
                 searched.len() <= MAX_LINE && unless.is_match(searched)
             });
             if excused {
@@ -80,12 +94,14 @@ impl Rule {
 #[derive(Debug)]
 pub struct Scanner {
     rules: Vec<Rule>,
-    set: regex::RegexSet,
+    /// All the patterns at once: a line it flags is then judged by the flagged rules.
+    set: RegexSet,
 }
 
 impl Scanner {
     pub fn new(rules: Vec<Rule>) -> Result<Scanner, regex::Error> {
-        let set = regex::RegexSet::new(rules.iter().map(|r| r.pattern.as_str()))?;
+        let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
+        let set = RegexSetBuilder::new(&patterns).unicode(false).build()?;
         Ok(Scanner { rules, set })
     }
 
@@ -136,7 +152,7 @@ impl Scanner {
             if !added.get(i).copied().unwrap_or(false) || line.len() > MAX_LINE {
                 continue;
             }
-            for index in self.set.matches(line).iter().filter(|&index| applicable[index]) {
+            for index in self.set.matches(line.as_bytes()).iter().filter(|&index| applicable[index]) {
                 if let Some(hit) = self.rules[index].judge(lines, i) {
                     hits.push((index, hit));
                 }
@@ -175,25 +191,6 @@ pub fn added_hits(
     result
 }
 
-/// Which lines of `new` a release adds: a line is added when the new file has more copies of it
-/// than the old one (so moving a block is not adding it). Linear, unlike a diff.
-pub fn added_lines(old: Option<&str>, new: &[&str]) -> Vec<bool> {
-    let Some(old) = old else { return vec![true; new.len()] };
-    let mut remaining: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for line in old.lines() {
-        *remaining.entry(line.trim_end()).or_default() += 1;
-    }
-    new.iter()
-        .map(|line| match remaining.get_mut(line.trim_end()) {
-            Some(count) if *count > 0 => {
-                *count -= 1;
-                false
-            }
-            _ => true,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,9 +198,9 @@ mod tests {
     fn rule(pattern: &str, unless: Option<&str>, window: usize) -> Rule {
         Rule {
             id: "t".into(),
-            pattern: Regex::new(pattern).unwrap(),
+            pattern: compile(pattern).unwrap(),
             paths: GlobSet::empty(),
-            unless: unless.map(|u| Regex::new(u).unwrap()),
+            unless: unless.map(|u| compile(u).unwrap()),
             window,
             reason: "r".into(),
         }
@@ -223,15 +220,6 @@ mod tests {
         assert!(!r.fires_on("while true; do\n  poll || break\ndone"));
         // Out of the window, the break does not count.
         assert!(r.fires_on("while true; do\n a\n b\n c\n d\n break\ndone"));
-    }
-
-    #[test]
-    fn added_lines_are_the_extra_copies() {
-        let new = ["a", "while true", "b", "while true"];
-        assert_eq!(added_lines(Some("a\nwhile true\nb\n"), &new), [false, false, false, true]);
-        assert_eq!(added_lines(None, &new), [true; 4]);
-        // A moved line is not added.
-        assert_eq!(added_lines(Some("b\na\n"), &["a", "b"]), [false, false]);
     }
 
     #[test]

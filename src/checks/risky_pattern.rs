@@ -9,12 +9,11 @@
 use std::collections::BTreeMap;
 
 use globset::GlobSetBuilder;
-use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
-use crate::audit::patterns::{Rule, Scanner, added_hits};
+use crate::audit::patterns::{self, Rule, Scanner, added_hits};
 use crate::config::{Severity, compile_glob};
 use crate::git::{ContentKind, Mode, Status};
 use crate::{Error, Result};
@@ -37,7 +36,7 @@ struct PatternSettings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RuleSettings {
-    /// A regular expression (Rust `regex` syntax) matched against each added line.
+    /// A regular expression (Rust `regex` syntax, ASCII classes) matched against each added line.
     pattern: Spanned<String>,
     /// Globs of the files the rule looks at; empty: every file.
     #[serde(default)]
@@ -63,7 +62,7 @@ struct RuleSettings {
 impl RuleSettings {
     fn compile(&self, id: &str) -> std::result::Result<Rule, Vec<Problem>> {
         let mut problems = Vec::new();
-        let regex = |text: &Spanned<String>, problems: &mut Vec<Problem>| match Regex::new(text.get_ref()) {
+        let regex = |text: &Spanned<String>, problems: &mut Vec<Problem>| match patterns::compile(text.get_ref()) {
             Ok(regex) => Some(regex),
             Err(err) => {
                 problems.push(Problem::at(text, format!("rule `{id}`: invalid regular expression: {err}")));
