@@ -46,6 +46,52 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List every check with its id, severity and where that setting came from.
     Checks,
+    /// Install or remove the git pre-push hook, or run it.
+    #[command(subcommand)]
+    Hook(HookCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print gate's man page (roff), generated from this command line.
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write a pre-push hook that runs `gate hook pre-push` (respects core.hooksPath).
+    Install(HookInstallArgs),
+    /// Remove the pre-push hook gate installed (and restore a hook it chained).
+    Uninstall,
+    /// What the installed hook runs: checks each pushed ref that git passes on standard input.
+    PrePush(PrePushArgs),
+    /// For the pre-commit framework's pre-push stage: checks PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF.
+    PreCommit(PreCommitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Replace a pre-push hook gate did not write; the old hook is kept and run first.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrePushArgs {
+    /// The remote's name, as git passes it.
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// The remote's URL, as git passes it.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PreCommitArgs {}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// The range a command works on: a release and what it is compared with.
@@ -198,6 +244,14 @@ pub enum ColorChoice {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other static-analysis viewers.
+    Sarif,
+    /// JUnit XML: one test case per check.
+    Junit,
+    /// GitHub Actions workflow commands (`::error file=...::`), for annotations.
+    Github,
+    /// Markdown, for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
+    Markdown,
 }
 
 /// Formats of listings (`gate diff`, `gate status`, `gate evidence list`).

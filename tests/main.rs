@@ -9,6 +9,8 @@ mod config;
 mod config_audit;
 mod discovery;
 mod evidence;
+mod formats;
+mod hooks;
 mod junit;
 mod ledger;
 mod policy_commands;

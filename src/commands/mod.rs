@@ -5,7 +5,9 @@ mod check;
 mod diff;
 mod evidence;
 mod explain;
+mod hook;
 mod init;
+mod manual;
 mod progress;
 mod record;
 mod status;
@@ -16,7 +18,7 @@ pub use init::TEMPLATE as INIT_TEMPLATE;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command, EvidenceCommand};
+use crate::cli::{Cli, Command, EvidenceCommand, HookCommand};
 use crate::config::{self, Policy, PolicyInput};
 use crate::git::Repo;
 use crate::{Error, Result};
@@ -54,6 +56,12 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Init(args) => init::run(args, config, io),
         Command::Explain(args) => explain::explain(args, io),
         Command::Checks => explain::list(config, io),
+        Command::Hook(HookCommand::Install(args)) => hook::install(args, io),
+        Command::Hook(HookCommand::Uninstall) => hook::uninstall(io),
+        Command::Hook(HookCommand::PrePush(args)) => hook::pre_push(args, config, io),
+        Command::Hook(HookCommand::PreCommit(args)) => hook::pre_commit(args, config, io),
+        Command::Completions(args) => manual::completions(args, io),
+        Command::Man => manual::man(io),
     }
 }
 

@@ -4,8 +4,12 @@
 //! so tests can render into a buffer. Reports are deterministic: the same inputs give the same
 //! bytes.
 
+mod github;
 pub(crate) mod human;
 mod json;
+mod junit;
+mod markdown;
+mod sarif;
 mod style;
 
 use std::io::{self, Write};
@@ -148,5 +152,9 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result
     match format {
         Format::Human => human::write(report, out),
         Format::Json => json::write(report, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Junit => junit::write(report, out),
+        Format::Github => github::write(report, out),
+        Format::Markdown => markdown::write(report, out),
     }
 }
