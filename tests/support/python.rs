@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// What is installed, pinned so every run tests against the same tools.
-const PACKAGES: &[&str] = &["check-jsonschema==0.33.0", "pre-commit==4.2.0"];
+const PACKAGES: &[&str] = &["check-jsonschema==0.39.0", "pre-commit==4.7.0"];
 
 /// The path of a tool's executable in the test virtual environment.
 pub fn tool(name: &str) -> PathBuf {
