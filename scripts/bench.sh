@@ -71,12 +71,12 @@ for spec in "${ranges[@]}"; do
   export GIT_DIR=$repo
   files=$(git diff --no-renames --name-only "$base" "$release" | wc -l)
   check=("$gate" check --base "$base" --release "$release" --format json)
-  cold=$(median "rm -rf '$repo/gate'" "${check[@]}")
+  cold=$(median "rm -rf '${repo:?}/gate'" "${check[@]}")
   "${check[@]}" >/dev/null 2>&1 || true
   warm=$(median ":" "${check[@]}")
   copies=$(median ":" git diff -M -C --find-copies-harder -l0 --name-status "$base" "$release")
   stat=$(median ":" git diff --stat "$base" "$release")
-  rm -rf "$repo/gate"
+  rm -rf "${repo:?}/gate"
   peak=$(peak_kb "${check[@]}")
   [ "$peak" != "n/a" ] && peak=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')
   unset GIT_DIR
@@ -88,7 +88,7 @@ done
 # Reading the largest JUnit report of the corpus (615 KB, 4,239 test cases) and recording it as
 # evidence, in a throwaway repository.
 junit_repo=$(mktemp -d)
-trap 'rm -rf "$junit_repo"' EXIT
+trap 'rm -rf "${junit_repo:?}"' EXIT
 git -C "$junit_repo" init --quiet
 git -C "$junit_repo" -c user.name=bench -c user.email=bench@example.com commit --quiet --allow-empty -m bench
 report=$root/tests/fixtures/junit/jest-junit_large-4239-cases.xml

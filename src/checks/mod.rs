@@ -12,7 +12,7 @@ mod config_syntax;
 mod dependency_change;
 mod freeze_window;
 mod near_duplicate;
-mod options;
+pub(crate) mod options;
 mod policy_change;
 mod required_evidence;
 mod risky_pattern;

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{
-    Check, Context, Doc, Finding, FindingData, NotAnalysed, Options, Output, Problem, Settings, percent, round3,
+    options, Check, Context, Doc, Finding, FindingData, NotAnalysed, Options, Output, Problem, Settings, percent, round3,
     untested_change,
 };
 use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, compact_diff, similarity};
-use crate::config::{PATH_CLASSES, PathClass, Policy, Severity, did_you_mean};
+use crate::config::{Policy, Severity};
 use crate::git::{Change, ContentKind, Facts, Mode, Status, file_name};
 use crate::{Error, Result};
 
@@ -66,16 +66,7 @@ impl Settings for DuplicateSettings {
         if !(t > 0.0 && t <= 1.0) {
             problems.push(Problem::at(&self.threshold, format!("threshold must be above 0 and at most 1, not {t}")));
         }
-        for class in &self.skip_classes {
-            if !PATH_CLASSES.contains(&class.get_ref().as_str()) {
-                let mut problem = Problem::at(class, format!("unknown path class `{}`", class.get_ref()));
-                problem.help = Some(match did_you_mean(class.get_ref(), PATH_CLASSES.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => format!("path classes are {}", PATH_CLASSES.join(", ")),
-                });
-                problems.push(problem);
-            }
-        }
+        problems.extend(options::class_problems(&self.skip_classes));
         problems
     }
 }
@@ -124,20 +115,13 @@ impl Check for NearDuplicate {
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
         let settings: DuplicateSettings =
             options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
-        let skipped: Vec<&PathClass> = cx
-            .policy
-            .paths
-            .iter()
-            .filter(|(name, _)| settings.skip_classes.iter().any(|s| s.get_ref() == name))
-            .map(|(_, class)| class)
-            .collect();
         let subjects: Vec<&Change> = cx
             .changes
             .iter()
             .filter(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied))
             .filter(|c| c.new.as_ref().is_some_and(|s| matches!(s.mode, Mode::File | Mode::Executable)))
             .filter(|c| !cx.policy.paths.ignore.matches(&c.path))
-            .filter(|c| !skipped.iter().any(|class| class.matches(&c.path)))
+            .filter(|c| !options::in_classes(cx.policy, &settings.skip_classes, &c.path))
             .collect();
         if subjects.is_empty() {
             return Ok(());

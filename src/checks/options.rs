@@ -100,3 +100,24 @@ impl Options {
         }
     }
 }
+
+/// Whether `path` is in any of the path classes named in a check's `skip-classes`.
+pub fn in_classes(policy: &crate::config::Policy, classes: &[Spanned<String>], path: &str) -> bool {
+    policy.paths.iter().any(|(name, class)| classes.iter().any(|c| c.get_ref() == name) && class.matches(path))
+}
+
+/// Problems with a `skip-classes` list: names that are not path classes.
+pub fn class_problems(classes: &[Spanned<String>]) -> Vec<Problem> {
+    use crate::config::{PATH_CLASSES, did_you_mean};
+    classes
+        .iter()
+        .filter(|class| !PATH_CLASSES.contains(&class.get_ref().as_str()))
+        .map(|class| {
+            let help = match did_you_mean(class.get_ref(), PATH_CLASSES.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("path classes are {}", PATH_CLASSES.join(", ")),
+            };
+            Problem::at(class, format!("unknown path class `{}`", class.get_ref())).with_help(help)
+        })
+        .collect()
+}

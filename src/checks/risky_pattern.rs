@@ -12,7 +12,7 @@ use globset::GlobSetBuilder;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
+use super::{options, Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
 use crate::audit::patterns::{self, Rule, Scanner, added_hits};
 use crate::config::{Severity, compile_glob};
 use crate::git::{ContentKind, Mode, Status};
@@ -125,7 +125,9 @@ impl RuleSettings {
 
 impl Settings for PatternSettings {
     fn problems(&self) -> Vec<Problem> {
-        self.rules.iter().filter_map(|(id, rule)| rule.compile(id).err()).flatten().collect()
+        let mut problems: Vec<Problem> = self.rules.iter().filter_map(|(id, rule)| rule.compile(id).err()).flatten().collect();
+        problems.extend(options::class_problems(&self.skip_classes));
+        problems
     }
 }
 
@@ -179,17 +181,12 @@ impl Check for RiskyPattern {
         let scanner = Scanner::new(rules).map_err(|e| Error::new(format!("[checks.{ID}]: {e}")))?;
         let fingerprint = scanner.fingerprint();
         let paths = &cx.policy.paths;
-        let skipped: Vec<&crate::config::PathClass> = paths
-            .iter()
-            .filter(|(name, _)| settings.skip_classes.iter().any(|s| s.get_ref() == name))
-            .map(|(_, class)| class)
-            .collect();
         for change in cx.changes.iter() {
             let Some(side) = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
                 continue;
             };
             if paths.ignore.matches(&change.path)
-                || skipped.iter().any(|class| class.matches(&change.path))
+                || options::in_classes(cx.policy, &settings.skip_classes, &change.path)
                 || !scanner.applies_to(&change.path)
             {
                 continue;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, untested_change};
+use super::{options, Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, untested_change};
 use crate::analysis::names::{Markers, Variant, variant_of};
 use crate::config::{Policy, Severity};
 use crate::git::{Change, ChangeSet, Status, TreeIndex, dir_name, file_name, stem};
@@ -27,15 +27,21 @@ struct VariantSettings {
     suffixes: Vec<String>,
     /// Extensions added to a whole file name: `app.py.bak`.
     extensions: Vec<String>,
+    /// Path classes whose files are not reported (test fixtures are named `-v1` on purpose).
+    skip_classes: Vec<toml::Spanned<String>>,
 }
 
 impl Default for VariantSettings {
     fn default() -> Self {
-        VariantSettings { when_untested: Severity::Deny, suffixes: Vec::new(), extensions: Vec::new() }
+        VariantSettings { when_untested: Severity::Deny, suffixes: Vec::new(), extensions: Vec::new(), skip_classes: Vec::new() }
     }
 }
 
-impl Settings for VariantSettings {}
+impl Settings for VariantSettings {
+    fn problems(&self) -> Vec<Problem> {
+        options::class_problems(&self.skip_classes)
+    }
+}
 
 static DOC: Doc = Doc {
     summary: "An added file or directory is named like a copy or version of another: search_v2.sh, app.py.bak, \
@@ -73,6 +79,7 @@ impl Check for VariantName {
         let added = cx.changes.iter().filter(|c| {
             matches!(c.status, Status::Added | Status::Renamed | Status::Copied)
                 && !cx.policy.paths.ignore.matches(&c.path)
+                && !options::in_classes(cx.policy, &settings.skip_classes, &c.path)
         });
         // Copied directories are reported once, with the files added under them.
         let mut directories: BTreeMap<String, (Variant, Vec<&Change>)> = BTreeMap::new();
