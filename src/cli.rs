@@ -5,13 +5,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `0.1.0 (3f2a9c1b7e)`: the version and the commit gate was built from (see build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GATE_COMMIT"), ")");
+
 /// gate: a deployment safety gate.
 ///
 /// Compares a release with the last deploy of an environment and blocks the deploy when the
 /// release carries the kinds of change that caused real outages. Exit codes: 0 pass, 1 blocked,
 /// 2 gate could not decide (bad arguments, bad config, a git error, missing history).
 #[derive(Debug, Parser)]
-#[command(name = "gate", version, about, long_about, max_term_width = 100)]
+#[command(name = "gate", version = VERSION, about, long_about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     colored::control::set_override(use_color(cli.color, std::io::stdout().is_terminal()));
 
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = QuietOnClosedPipe(std::io::stdout().lock());
     let mut stderr = std::io::stderr().lock();
     let err_is_terminal = std::io::stderr().is_terminal();
     let result = gate::run(&cli, &mut Io { out: &mut stdout, err: &mut stderr, err_is_terminal });
@@ -26,6 +26,26 @@ fn main() -> ExitCode {
             }
             let _ = writeln!(stderr, "gate: error: {err}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Standard output that treats a reader going away (`gate check | head`) as the end of the
+/// output, not as an error: the verdict's exit code must survive a closed pipe.
+struct QuietOnClosedPipe<W: Write>(W);
+
+impl<W: Write> Write for QuietOnClosedPipe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(buf) {
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
         }
     }
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{
-    options, Check, Context, Doc, Finding, FindingData, NotAnalysed, Options, Output, Problem, Settings, percent, round3,
-    untested_change,
+    Check, Context, Doc, Finding, FindingData, NotAnalysed, Options, Output, Problem, Settings, options, percent,
+    round3, untested_change,
 };
 use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, compact_diff, similarity};
 use crate::config::{Policy, Severity};

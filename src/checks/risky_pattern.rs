@@ -12,7 +12,7 @@ use globset::GlobSetBuilder;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{options, Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings, options};
 use crate::audit::patterns::{self, Rule, Scanner, added_hits};
 use crate::config::{Severity, compile_glob};
 use crate::git::{ContentKind, Mode, Status};
@@ -125,7 +125,8 @@ impl RuleSettings {
 
 impl Settings for PatternSettings {
     fn problems(&self) -> Vec<Problem> {
-        let mut problems: Vec<Problem> = self.rules.iter().filter_map(|(id, rule)| rule.compile(id).err()).flatten().collect();
+        let mut problems: Vec<Problem> =
+            self.rules.iter().filter_map(|(id, rule)| rule.compile(id).err()).flatten().collect();
         problems.extend(options::class_problems(&self.skip_classes));
         problems
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{options, Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, untested_change};
+use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, options, untested_change};
 use crate::analysis::names::{Markers, Variant, variant_of};
 use crate::config::{Policy, Severity};
 use crate::git::{Change, ChangeSet, Status, TreeIndex, dir_name, file_name, stem};
@@ -33,7 +33,12 @@ struct VariantSettings {
 
 impl Default for VariantSettings {
     fn default() -> Self {
-        VariantSettings { when_untested: Severity::Deny, suffixes: Vec::new(), extensions: Vec::new(), skip_classes: Vec::new() }
+        VariantSettings {
+            when_untested: Severity::Deny,
+            suffixes: Vec::new(),
+            extensions: Vec::new(),
+            skip_classes: Vec::new(),
+        }
     }
 }
 

@@ -4,55 +4,60 @@ use std::path::Path;
 
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, Session, write_atomically};
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Progress};
 use crate::checks::{self, Context, run_checks};
 use crate::cli::{CheckArgs, Format};
+use crate::config::Policy;
 use crate::git::{self, BaseSource, BlobStore, Repo, ledger};
 use crate::report::{self, Report, Verdict};
 use crate::{Error, Result, evidence, time};
 
 pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
-    let now = time::now()?;
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
-    let store = BlobStore::open(&repo);
-    let changes = git::changes(&repo, &range, &store)?;
-    let evidence = evidence::for_tree(&repo, range.release.tree)?;
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal && args.format == Format::Human);
-    let analysis = Analysis::new(&repo, &store, &policy, &range, &changes, &progress, checks::needs(&policy));
-    let cx = Context {
-        repo: &repo,
-        policy: &policy,
-        range: &range,
-        changes: &changes,
-        evidence: &evidence,
-        analysis: &analysis,
-        now,
-    };
-    let results = run_checks(&cx)?;
-    store.save();
-
-    let mut notes = notes(&repo, &range);
-    notes.extend(super::uncommitted_policy_note(&repo, config, range.release.tree)?);
-    notes.extend(results.notes.iter().cloned());
-    let config_changes = report::config_changes(&policy, analysis.config_files()?);
-    let report = Report {
-        notes,
-        files_changed: changes.len(),
-        range,
-        results,
-        deny_warnings: args.deny_warnings,
-        config_changes,
-    };
+    let report = report(&repo, &policy, range, config, args.deny_warnings, &progress)?;
     let mut bytes = Vec::new();
     report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
     match &args.output {
         Some(path) => write_atomically(path, &bytes)?,
         None => io.out.write_all(&bytes).map_err(|err| Error::io("cannot write the report", &err))?,
     }
-    Ok(match report.verdict() {
+    Ok(outcome(&report))
+}
+
+/// Runs every check on a resolved range and returns the report: the whole of `gate check` but
+/// for choosing the range and writing the result, so the hooks judge a pushed ref exactly as
+/// `gate check` would.
+pub(super) fn report(
+    repo: &Repo,
+    policy: &Policy,
+    range: git::Range,
+    config: Option<&Path>,
+    deny_warnings: bool,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    let now = time::now()?;
+    let store = BlobStore::open(repo);
+    let changes = git::changes(repo, &range, &store)?;
+    let evidence = evidence::for_tree(repo, range.release.tree)?;
+    let analysis = Analysis::new(repo, &store, policy, &range, &changes, progress, checks::needs(policy));
+    let cx = Context { repo, policy, range: &range, changes: &changes, evidence: &evidence, analysis: &analysis, now };
+    let results = run_checks(&cx)?;
+    store.save();
+
+    let mut notes = notes(repo, &range);
+    notes.extend(super::uncommitted_policy_note(repo, config, range.release.tree)?);
+    notes.extend(results.notes.iter().cloned());
+    let config_changes = report::config_changes(policy, analysis.config_files()?);
+    Ok(Report { notes, files_changed: changes.len(), range, results, deny_warnings, config_changes })
+}
+
+/// The exit a report's verdict calls for.
+pub(super) fn outcome(report: &Report) -> Outcome {
+    match report.verdict() {
         Verdict::Pass => Outcome::Pass,
         Verdict::Blocked => Outcome::Blocked,
-    })
+    }
 }
 
 /// What the reader must know to trust the verdict.

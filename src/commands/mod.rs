@@ -9,6 +9,7 @@ mod hook;
 mod init;
 mod manual;
 mod progress;
+mod push;
 mod record;
 mod status;
 mod waive;
@@ -58,8 +59,8 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Checks => explain::list(config, io),
         Command::Hook(HookCommand::Install(args)) => hook::install(args, io),
         Command::Hook(HookCommand::Uninstall) => hook::uninstall(io),
-        Command::Hook(HookCommand::PrePush(args)) => hook::pre_push(args, config, io),
-        Command::Hook(HookCommand::PreCommit(args)) => hook::pre_commit(args, config, io),
+        Command::Hook(HookCommand::PrePush(args)) => push::pre_push(args, config, io),
+        Command::Hook(HookCommand::PreCommit(args)) => push::pre_commit(args, config, io),
         Command::Completions(args) => manual::completions(args, io),
         Command::Man => manual::man(io),
     }

@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::diag::{Diagnostic, SourceText, did_you_mean};
+use super::hooks::{self, Hooks, HooksLayer};
 use super::raw::{self, RawEnvironment, RawPaths, RawWaiver, Severity};
 use super::schedule::{Window, parse_duration, parse_window};
 use super::{
@@ -82,6 +83,7 @@ struct Layer {
     environments: BTreeMap<String, EnvLayer>,
     checks: BTreeMap<&'static str, LayerCheck>,
     waivers: Vec<Waiver>,
+    hooks: HooksLayer,
 }
 
 struct LayerCheck {
@@ -220,6 +222,7 @@ fn parse_layer(
         environments: BTreeMap::new(),
         checks: BTreeMap::new(),
         waivers: Vec::new(),
+        hooks: HooksLayer::default(),
     };
     let mut extends = None;
     for (key, value) in table.into_inner() {
@@ -230,6 +233,7 @@ fn parse_layer(
             "environments" => section.environments(value, &mut layer),
             "checks" => section.checks(value, &mut layer),
             "waivers" => section.waivers(value, &mut layer),
+            "hooks" => section.hooks(value, &mut layer.hooks),
             other => {
                 let mut d = source.diagnostic(Some(key_span), format!("unknown key `{other}` at the top level"));
                 d.help = Some(match did_you_mean(other, raw::TOP_LEVEL_KEYS.iter().copied()) {
@@ -244,13 +248,13 @@ fn parse_layer(
 }
 
 /// Validates the sections of one file, collecting diagnostics.
-struct Section<'a> {
-    source: &'a SourceText,
-    diagnostics: &'a mut Vec<Diagnostic>,
+pub(super) struct Section<'a> {
+    pub(super) source: &'a SourceText,
+    pub(super) diagnostics: &'a mut Vec<Diagnostic>,
 }
 
 impl Section<'_> {
-    fn origin(&self, span: &Range<usize>) -> Origin {
+    pub(super) fn origin(&self, span: &Range<usize>) -> Origin {
         Origin::Layer { name: self.source.name.clone(), line: self.source.line_col(span.start).0 }
     }
 
@@ -259,7 +263,7 @@ impl Section<'_> {
     }
 
     /// Deserializes one value, recording the error if it does not fit `T`.
-    fn de<T: Deserialize<'static>>(&mut self, value: Spanned<DeValue<'static>>, context: &str) -> Option<T> {
+    pub(super) fn de<T: Deserialize<'static>>(&mut self, value: Spanned<DeValue<'static>>, context: &str) -> Option<T> {
         match T::deserialize(ValueDeserializer::from(value)) {
             Ok(parsed) => Some(parsed),
             Err(err) => {
@@ -269,7 +273,11 @@ impl Section<'_> {
         }
     }
 
-    fn table(&mut self, value: Spanned<DeValue<'static>>, context: &str) -> Option<(DeTable<'static>, Range<usize>)> {
+    pub(super) fn table(
+        &mut self,
+        value: Spanned<DeValue<'static>>,
+        context: &str,
+    ) -> Option<(DeTable<'static>, Range<usize>)> {
         let span = value.span();
         match value.into_inner() {
             DeValue::Table(table) => Some((table, span)),
@@ -281,7 +289,7 @@ impl Section<'_> {
     }
 
     /// Compiles a path class: globs that include, and globs written `!glob` that exclude.
-    fn globs(&mut self, patterns: &[Spanned<String>]) -> Option<(globset::GlobSet, globset::GlobSet)> {
+    pub(super) fn globs(&mut self, patterns: &[Spanned<String>]) -> Option<(globset::GlobSet, globset::GlobSet)> {
         let (mut include, mut exclude) = (globset::GlobSetBuilder::new(), globset::GlobSetBuilder::new());
         let mut ok = true;
         for pattern in patterns {
@@ -544,7 +552,7 @@ fn valid_environment_name(name: &str) -> bool {
 }
 
 /// Merges the layers, later over earlier. Fails only on what no single layer can know: a
-/// `requires` naming an environment that no layer declares.
+/// `requires` (or `[hooks.pre-push] environment`) naming an environment that no layer declares.
 fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
     // Where each environment's `requires` was last set, to point at it if it names a stranger.
     let mut required: BTreeMap<String, Vec<Located>> = BTreeMap::new();
@@ -561,7 +569,10 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
         environments: BTreeMap::new(),
         checks: BTreeMap::new(),
         waivers: Vec::new(),
+        hooks: Hooks::default(),
     };
+    // Where `[hooks.pre-push] environment` was last set.
+    let mut hook_environment = None;
     for layer in layers {
         for (class, set) in layer.paths {
             let slot = match class {
@@ -629,6 +640,7 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
             }
         }
         policy.waivers.extend(layer.waivers);
+        hooks::merge(&mut policy.hooks, layer.hooks, &mut hook_environment);
     }
     let mut diagnostics = Vec::new();
     for (name, requires) in &required {
@@ -647,15 +659,16 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
             }
         }
     }
+    diagnostics.extend(hooks::validate(hook_environment.as_ref(), &policy.environments));
     if diagnostics.is_empty() { Ok(policy) } else { Err(diagnostics) }
 }
 
 /// A value with the file and span it was written at, for errors found after merging.
 #[derive(Debug, Clone)]
-struct Located {
-    value: String,
-    source: SourceText,
-    span: Range<usize>,
+pub(super) struct Located {
+    pub(super) value: String,
+    pub(super) source: SourceText,
+    pub(super) span: Range<usize>,
 }
 
 /// One layer's `[environments.NAME]`: what it sets.

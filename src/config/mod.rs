@@ -6,6 +6,7 @@
 //! remembers where each setting came from (for `gate checks`).
 
 mod diag;
+mod hooks;
 mod load;
 mod packs;
 mod raw;
@@ -19,6 +20,7 @@ use globset::{GlobMatcher, GlobSet};
 use crate::checks::Options;
 
 pub use diag::{Diagnostic, SourceText, did_you_mean};
+pub use hooks::{Hooks, PrePushPolicy, PushedRef, RefFilter};
 pub use load::{PolicyInput, load, parse_date};
 pub use packs::{BUILTIN_PACKS, builtin_pack};
 pub use raw::Severity;
@@ -36,6 +38,8 @@ pub struct Policy {
     pub environments: BTreeMap<String, Environment>,
     pub checks: BTreeMap<&'static str, CheckPolicy>,
     pub waivers: Vec<Waiver>,
+    /// `[hooks.pre-push]`: which pushes the pre-push hook checks.
+    pub hooks: Hooks,
 }
 
 impl Policy {

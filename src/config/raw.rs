@@ -10,7 +10,7 @@ use toml::Spanned;
 pub type Strings = Spanned<Vec<Spanned<String>>>;
 
 /// The top-level keys, in the order `gate init` writes them.
-pub const TOP_LEVEL_KEYS: &[&str] = &["extends", "paths", "environments", "checks", "waivers"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["extends", "paths", "environments", "checks", "waivers", "hooks"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -49,6 +49,18 @@ pub struct RawWaiver {
     pub reason: Spanned<String>,
     /// A date, quoted or as a TOML date literal.
     pub expires: Spanned<toml::Value>,
+}
+
+/// `[hooks.pre-push]`: which pushes the pre-push hook checks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPrePush {
+    /// Remote branch names (under `refs/heads/`) whose pushes are checked, as globs.
+    pub branches: Option<Strings>,
+    /// Tag names whose pushes are checked, as globs.
+    pub tags: Option<Strings>,
+    /// Check pushes as releases to this environment.
+    pub environment: Option<Spanned<String>>,
 }
 
 /// Check severities as written in `[checks.ID] severity = "..."`.

@@ -6,6 +6,7 @@ mod cache;
 mod diff;
 pub mod ledger;
 pub mod notes;
+pub mod push;
 mod repo;
 mod tree;
 

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::style;
-use super::{Report, Verdict};
+use super::{Report, Verdict, plural};
 use crate::checks::{Finding, NotAnalysed};
 use crate::config::Severity;
 use crate::git::short;
@@ -43,21 +43,13 @@ fn write_finding(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
         (None, Severity::Deny) => style::deny("deny  "),
         (None, _) => style::warn("warn  "),
     };
-    let location = match (&finding.path, finding.line, finding.column) {
-        (Some(path), Some(line), Some(column)) => format!("{}: ", style::path(&format!("{path}:{line}:{column}"))),
-        (Some(path), Some(line), None) => format!("{}: ", style::path(&format!("{path}:{line}"))),
-        (Some(path), None, _) => format!("{}: ", style::path(path)),
-        (None, _, _) => String::new(),
-    };
+    let location = super::location(finding).map_or_else(String::new, |at| format!("{}: ", style::path(&at)));
     writeln!(out, "  {label} {location}{}", finding.message)?;
     for detail in &finding.details {
         writeln!(out, "           {detail}")?;
     }
     match &finding.waived {
-        Some(waived) => {
-            let until = if waived.expires.is_empty() { String::new() } else { format!(", until {}", waived.expires) };
-            writeln!(out, "         {} {}{until} ({})", style::waived("waived:"), waived.reason, waived.source)
-        }
+        Some(waived) => writeln!(out, "         {} {}", style::waived("waived:"), super::waiver_text(waived)),
         None => writeln!(out, "         {} {}", style::quiet("help:"), finding.help),
     }
 }
@@ -105,26 +97,9 @@ fn write_not_analysed(items: &[&NotAnalysed], out: &mut dyn Write) -> io::Result
 }
 
 fn verdict_line(report: &Report) -> String {
-    let tally = report.tally();
-    let mut parts = Vec::new();
-    if tally.warn > 0 {
-        parts.push(format!("{} warning{}", tally.warn, plural(tally.warn)));
-    }
-    if tally.waived > 0 {
-        parts.push(format!("{} waived", tally.waived));
-    }
-    let rest = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
-    match report.verdict() {
-        Verdict::Blocked => {
-            let blocking = tally.blocking;
-            let noun = if report.deny_warnings { "blocking finding" } else { "deny finding" };
-            let verb = if blocking == 1 { "stops" } else { "stop" };
-            format!("{} {blocking} {noun}{} {verb} this release{rest}", style::blocked("BLOCKED:"), plural(blocking))
-        }
-        Verdict::Pass => format!("{} no blocking findings{rest}", style::passed("PASS:")),
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    let label = match report.verdict() {
+        Verdict::Blocked => style::blocked("BLOCKED:"),
+        Verdict::Pass => style::passed("PASS:"),
+    };
+    format!("{label} {}", report.verdict_reason())
 }

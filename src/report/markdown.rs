@@ -1,9 +1,267 @@
-//! Placeholder: the markdown report, written by a helper.
+//! Markdown, for a GitHub job summary (`$GITHUB_STEP_SUMMARY`) or a pull request comment.
+//!
+//! The verdict as the heading, what was compared, the notes, then one table per check with
+//! findings (severity, location, finding), the supporting lines of a finding folded into a
+//! `<details>` block, the files a check could not analyse, and the key-level config changes.
+//! Text from findings is escaped so that nothing in a file name or a message becomes markup:
+//! `<your host>` is not taken for HTML, `|` does not end a cell, `$HOME ... $PATH` is not maths.
 
 use std::io::{self, Write};
 
-use super::Report;
+use super::{CheckGroup, Report, Verdict, label, location, plural, waiver_text};
+use crate::checks::Finding;
+use crate::git::short;
 
-pub fn write(_report: &Report, _out: &mut dyn Write) -> io::Result<()> {
-    Err(io::Error::other("the markdown format is not written yet"))
+/// Findings shown per check; a PR comment holds at most 65,536 characters.
+const SHOWN_FINDINGS: usize = 100;
+/// Files not analysed named per check; the rest are counted.
+const SHOWN_NOT_ANALYSED: usize = 5;
+/// Keys shown per changed config file, as in the human report.
+const SHOWN_KEYS: usize = 20;
+
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let word = match report.verdict() {
+        Verdict::Blocked => "BLOCKED",
+        Verdict::Pass => "PASS",
+    };
+    writeln!(out, "## gate: {word} — {}", inline(&report.verdict_reason()))?;
+    writeln!(out)?;
+    let range = &report.range;
+    if let Some(env) = &range.environment {
+        writeln!(out, "- **Environment:** {}", inline(env))?;
+    }
+    let summary =
+        if range.release.summary.is_empty() { String::new() } else { format!(" {}", inline(&range.release.summary)) };
+    writeln!(out, "- **Release:** {} ({}){summary}", code(&short(range.release.commit)), inline(&range.release.rev))?;
+    writeln!(out, "- **Base:** {}", inline(&report.base_description()))?;
+    writeln!(out, "- **Changes:** {} file{}", report.files_changed, plural(report.files_changed))?;
+    if !report.notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "**Notes**")?;
+        writeln!(out)?;
+        for note in &report.notes {
+            writeln!(out, "- {}", inline(note))?;
+        }
+    }
+    for group in report.by_check() {
+        write_group(report, &group, out)?;
+    }
+    write_config_changes(report, out)?;
+    writeln!(out)?;
+    let ran = report.results.ran.len();
+    writeln!(
+        out,
+        "<sub>gate {}: {ran} check{} ran. <code>gate explain CHECK</code> tells what a check looks for and how to \
+         configure it.</sub>",
+        env!("CARGO_PKG_VERSION"),
+        plural(ran)
+    )
+}
+
+fn write_group(report: &Report, group: &CheckGroup<'_>, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    let severity = report.ran_at(group.check).map_or("", |s| s.as_str());
+    writeln!(out, "### {} ({severity})", code(group.check))?;
+    if !group.findings.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "| Severity | Location | Finding |")?;
+        writeln!(out, "| --- | --- | --- |")?;
+        for finding in group.findings.iter().take(SHOWN_FINDINGS) {
+            writeln!(out, "{}", row(finding))?;
+        }
+        if group.findings.len() > SHOWN_FINDINGS {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "… and {} more findings (all are listed in `--format json`)",
+                group.findings.len() - SHOWN_FINDINGS
+            )?;
+        }
+        for finding in group.findings.iter().take(SHOWN_FINDINGS).filter(|f| !f.details.is_empty()) {
+            let at = location(finding).unwrap_or_else(|| "the release".to_string());
+            let n = finding.details.len();
+            writeln!(out)?;
+            writeln!(out, "<details><summary>{}: {n} line{} of detail</summary>", html(&at), plural(n))?;
+            writeln!(out)?;
+            write_block(&finding.details, out)?;
+            writeln!(out)?;
+            writeln!(out, "</details>")?;
+        }
+    }
+    let items = &group.not_analysed;
+    if !items.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{} file{} could not be analysed:", items.len(), plural(items.len()))?;
+        writeln!(out)?;
+        for item in items.iter().take(SHOWN_NOT_ANALYSED) {
+            writeln!(out, "- {}: {}", code(&item.path), inline(&item.reason))?;
+        }
+        if items.len() > SHOWN_NOT_ANALYSED {
+            writeln!(out, "- … and {} more (all are listed in `--format json`)", items.len() - SHOWN_NOT_ANALYSED)?;
+        }
+    }
+    Ok(())
+}
+
+/// `| **deny** | <code>bin/sync.sh:6</code> | message<br>help: ... |`
+fn row(finding: &Finding) -> String {
+    let severity = match label(finding) {
+        "deny" => "**deny**".to_string(),
+        other => other.to_string(),
+    };
+    let at = location(finding).map_or_else(|| "(the release)".to_string(), |at| code(&at));
+    let after = match &finding.waived {
+        Some(waived) => format!("waived: {}", waiver_text(waived)),
+        None => format!("help: {}", finding.help),
+    };
+    format!("| {severity} | {at} | {}<br>{} |", inline(&finding.message), inline(&after))
+}
+
+fn write_config_changes(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if report.config_changes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "### Config changes")?;
+    for file in &report.config_changes {
+        let n = file.changes.len();
+        writeln!(out)?;
+        writeln!(
+            out,
+            "<details><summary>{} ({}): {n} key{} change{}</summary>",
+            html(&file.path),
+            html(&file.format),
+            plural(n),
+            if n == 1 { "s" } else { "" }
+        )?;
+        writeln!(out)?;
+        let mut lines: Vec<String> = file.changes.iter().take(SHOWN_KEYS).map(|c| c.to_string()).collect();
+        if n > SHOWN_KEYS {
+            lines.push(format!("… and {} more keys", n - SHOWN_KEYS));
+        }
+        write_block(&lines, out)?;
+        writeln!(out)?;
+        writeln!(out, "</details>")?;
+    }
+    Ok(())
+}
+
+/// Lines in a fenced code block whose fence is longer than any run of backticks inside, so no
+/// line can close it early.
+fn write_block(lines: &[String], out: &mut dyn Write) -> io::Result<()> {
+    let longest = lines.iter().map(|line| longest_run(line, '`')).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    writeln!(out, "{fence}text")?;
+    for line in lines {
+        writeln!(out, "{}", line.replace('\r', ""))?;
+    }
+    writeln!(out, "{fence}")
+}
+
+fn longest_run(text: &str, c: char) -> usize {
+    text.split(|x| x != c).map(str::len).max().unwrap_or(0)
+}
+
+/// Text for a paragraph, a list item, a heading or a table cell.
+///
+/// The checks write code in backticks (`` `while true; do` ``); those spans stay code, written
+/// as `<code>` with every character Markdown or a table could act on as an entity, because a
+/// Markdown code span cannot hold a `\|` safely in a table. Outside them, every character that
+/// could start markup is backslash-escaped. Line breaks become `<br>`.
+fn inline(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            let run = chars[i..].iter().take_while(|&&x| x == '`').count();
+            if let Some(end) = closing_run(&chars, i + run, run) {
+                let content: String = chars[i + run..end].iter().collect();
+                out.push_str(&code(content.trim_matches(' ')));
+                i = end + run;
+                continue;
+            }
+            out.push_str(&"\\`".repeat(run));
+            i += run;
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            '\\' | '*' | '_' | '~' | '[' | ']' | '|' | '#' | '!' | '$' | '<' | '>' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Where a code span opened by `run` backticks closes: the next run of exactly that length.
+fn closing_run(chars: &[char], from: usize, run: usize) -> Option<usize> {
+    let mut i = from;
+    while i < chars.len() {
+        if chars[i] == '`' {
+            let len = chars[i..].iter().take_while(|&&x| x == '`').count();
+            if len == run {
+                return Some(i);
+            }
+            i += len;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Text as inline code: `<code>` with HTML's and Markdown's active characters as entities, so
+/// it is safe in a table cell, a list item and a heading alike.
+fn code(text: &str) -> String {
+    let mut out = String::from("<code>");
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '|' | '#' | '!' | '$' => {
+                out.push_str(&format!("&#{};", u32::from(c)))
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push_str("</code>");
+    out
+}
+
+/// Text inside an HTML element (a `<summary>`), where Markdown is not read.
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_stay_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            inline("loop (rule `unbounded-loop`): `while true; do a | b`"),
+            "loop (rule <code>unbounded-loop</code>): <code>while true; do a &#124; b</code>"
+        );
+        assert_eq!(inline("a | b <host> *x* $A $B"), r"a \| b \<host\> \*x\* \$A \$B");
+        assert_eq!(inline("one\ntwo"), "one<br>two");
+        assert_eq!(inline("a ` lone backtick"), r"a \` lone backtick");
+        assert_eq!(inline("``a ` b``"), "<code>a &#96; b</code>");
+    }
+
+    #[test]
+    fn code_blocks_are_fenced_longer_than_their_content() {
+        let mut out = Vec::new();
+        write_block(&["```".to_string(), "````x".to_string()], &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "`````text\n```\n````x\n`````\n");
+    }
 }

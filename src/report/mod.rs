@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::checks::{CheckResults, Finding, NotAnalysed};
+use crate::checks::{CheckResults, Finding, NotAnalysed, Waived};
 use crate::cli::Format;
 use crate::config::Severity;
 use crate::git::{BaseSource, Range, short};
@@ -29,6 +29,16 @@ pub const JSON_VERSION: u32 = 1;
 pub enum Verdict {
     Pass,
     Blocked,
+}
+
+impl Verdict {
+    /// `pass` or `blocked`, as the JSON report writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Blocked => "blocked",
+        }
+    }
 }
 
 /// Everything a report shows.
@@ -128,6 +138,43 @@ impl Report {
             .collect()
     }
 
+    /// The verdict in words, uncoloured: `BLOCKED: 2 deny findings stop this release (1 warning)`.
+    pub fn verdict_line(&self) -> String {
+        let label = match self.verdict() {
+            Verdict::Blocked => "BLOCKED:",
+            Verdict::Pass => "PASS:",
+        };
+        format!("{label} {}", self.verdict_reason())
+    }
+
+    /// What the verdict rests on: `2 deny findings stop this release (1 warning)`, or
+    /// `no blocking findings`.
+    pub fn verdict_reason(&self) -> String {
+        let tally = self.tally();
+        let mut parts = Vec::new();
+        if tally.warn > 0 {
+            parts.push(format!("{} warning{}", tally.warn, plural(tally.warn)));
+        }
+        if tally.waived > 0 {
+            parts.push(format!("{} waived", tally.waived));
+        }
+        let rest = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
+        match self.verdict() {
+            Verdict::Blocked => {
+                let blocking = tally.blocking;
+                let noun = if self.deny_warnings { "blocking finding" } else { "deny finding" };
+                let verb = if blocking == 1 { "stops" } else { "stop" };
+                format!("{blocking} {noun}{} {verb} this release{rest}", plural(blocking))
+            }
+            Verdict::Pass => format!("no blocking findings{rest}"),
+        }
+    }
+
+    /// The severity a check ran at; none when it did not run.
+    pub fn ran_at(&self, check: &str) -> Option<Severity> {
+        self.results.ran.iter().find(|(id, _)| *id == check).map(|(_, severity)| *severity)
+    }
+
     /// One line on what the release is compared with.
     pub fn base_description(&self) -> String {
         match &self.range.base.source {
@@ -145,6 +192,34 @@ impl Report {
             BaseSource::FirstDeploy { .. } => "none: the whole release tree is checked as a first deploy".to_string(),
         }
     }
+}
+
+/// Where a finding is: `path:line:col`, `path:line` or `path`; none for the release as a whole.
+pub fn location(finding: &Finding) -> Option<String> {
+    let path = finding.path.as_deref()?;
+    Some(match (finding.line, finding.column) {
+        (Some(line), Some(column)) => format!("{path}:{line}:{column}"),
+        (Some(line), None) => format!("{path}:{line}"),
+        (None, _) => path.to_string(),
+    })
+}
+
+/// How a finding weighs: `deny`, `warn`, or `waived` when an exception silences it.
+pub fn label(finding: &Finding) -> &'static str {
+    match (&finding.waived, finding.severity) {
+        (Some(_), _) => "waived",
+        (None, severity) => severity.as_str(),
+    }
+}
+
+/// Why a waived finding does not block: `reason, until 2027-01-31 (gate.toml:12)`.
+pub fn waiver_text(waived: &Waived) -> String {
+    let until = if waived.expires.is_empty() { String::new() } else { format!(", until {}", waived.expires) };
+    format!("{}{until} ({})", waived.reason, waived.source)
+}
+
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// Writes the report in `format`.

@@ -44,7 +44,9 @@ fn install() -> PathBuf {
     };
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv");
     run(
-        Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", "--disable-pip-version-check"]).args(PACKAGES),
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(PACKAGES),
         "pip install",
     );
     std::fs::write(&marker, "").expect("write the ready marker");
