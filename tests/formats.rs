@@ -269,7 +269,10 @@ fn markdown_summarises_the_verdict_in_tables_a_renderer_cannot_break() {
     let repo = quick_fix();
     let out = check_stdout(&repo, "markdown", 1);
     assert!(
-        out.starts_with("## gate: BLOCKED — 3 deny findings stop this release (4 warnings, 1 waived)\n\n- **Environment:** staging\n"),
+        out.starts_with(
+            "## gate: BLOCKED — 3 deny findings stop this release (4 warnings, 1 waived)\n\n\
+             - **Environment:** staging\n"
+        ),
         "{out}"
     );
     let lines: Vec<&str> = out.lines().collect();

@@ -103,3 +103,17 @@ fn waive_rejects_bad_input_without_touching_the_file() {
         .stderr_has("`soon` is not a date");
     assert_eq!(std::fs::read_to_string(repo.path().join("gate.toml")).unwrap(), "");
 }
+
+#[test]
+fn version_completions_and_man_page_come_from_the_cli_definition() {
+    let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
+    let version = repo.gate(&["--version"]).expect(0).stdout;
+    let commit = version.trim().strip_prefix("gate 0.1.0 (").and_then(|rest| rest.strip_suffix(')')).unwrap();
+    assert!(commit == "unknown" || (commit.len() == 10 && commit.chars().all(|c| c.is_ascii_hexdigit())), "{version}");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = repo.gate(&["completions", shell]).expect(0).stdout;
+        assert!(script.contains("evidence") && script.contains("deny-warnings"), "{shell}: {script}");
+    }
+    repo.gate(&["man"]).expect(0).stdout_has(".TH gate 1").stdout_has("deployment safety gate");
+    repo.gate(&["completions", "tcsh"]).expect(2);
+}

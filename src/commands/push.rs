@@ -13,7 +13,7 @@ use git2::Oid;
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, PolicyAt, check, load_policy};
 use crate::cli::{Format, PreCommitArgs, PrePushArgs, RangeArgs};
-use crate::config::PushedRef;
+use crate::config::{Policy, PushedRef};
 use crate::git::push::{self, PushLine};
 use crate::git::{self, Base, BaseSource, Range, Release, Repo};
 use crate::report::{self, Verdict};
@@ -39,7 +39,7 @@ pub fn pre_push(args: &PrePushArgs, config: Option<&Path>, io: &mut Io<'_>) -> R
     for line in &lines {
         let target = Target { remote, remote_ref: Some(&line.remote_ref), local_ref: &line.local_ref };
         if line.is_deletion() {
-            say(io, &format!("gate: {}: deletes {remote}'s {}; nothing to check", target.title(), line.remote_ref))?;
+            say(io, &format!("gate: deletes {remote}'s {}; nothing to check", line.remote_ref))?;
             continue;
         }
         let Some(release) = push::peel_to_commit(&repo, line.local.oid()?)? else {
@@ -105,7 +105,8 @@ impl Target<'_> {
     fn title(&self) -> String {
         match self.remote_ref {
             Some(remote_ref) => format!("{} -> {} {remote_ref}", self.local_ref, self.remote),
-            None => format!("{} -> {}", self.local_ref, self.remote),
+            // `pre-commit run --hook-stage pre-push --from-ref X --to-ref Y`: no push at all.
+            None => self.local_ref.to_string(),
         }
     }
 }
@@ -121,9 +122,12 @@ enum BaseRule<'a> {
 }
 
 impl BaseRule<'_> {
-    fn base(&self, repo: &Repo, remote: &str, release: Oid) -> Result<Base> {
+    fn base(&self, repo: &Repo, policy: &Policy, remote: &str, release: Oid) -> Result<Base> {
         match self {
-            BaseRule::Push(line) => push::base(repo, remote, line, release),
+            BaseRule::Push(line) => {
+                let checked = |branch: &str| policy.hooks.pre_push.selects(PushedRef::Branch(branch)).is_ok();
+                push::base(repo, remote, line, release, &checked)
+            }
             BaseRule::From { commit, rev } => {
                 let tree = repo.required_commit(*commit, "PRE_COMMIT_FROM_REF")?.tree_id();
                 Ok(Base { commit: Some(*commit), tree: Some(tree), source: BaseSource::Argument { rev: rev.clone() } })
@@ -153,8 +157,7 @@ impl BaseRule<'_> {
         let (remote, remote_ref) = (target.remote, target.remote_ref.unwrap_or("the pushed ref"));
         match (self, &base.source) {
             (BaseRule::Push(line), BaseSource::Argument { rev }) if line.remote.is_none() => Some(format!(
-                "{remote_ref} is new on {remote}: checking the commits {remote} does not have yet, from {rev}, \
-                 the newest commit it has"
+                "{remote_ref} is new on {remote}: compared with {rev}, the newest of its commits {remote} already has"
             )),
             (BaseRule::Push(_), BaseSource::Argument { .. }) => {
                 Some(format!("the base is {remote}'s {remote_ref} as it is now: what this push changes"))
@@ -175,6 +178,12 @@ fn judge(
     rule: &BaseRule<'_>,
     io: &mut Io<'_>,
 ) -> Result<Option<Verdict>> {
+    // Notes, gate's own ledger, review refs: nothing there is a release, and their trees are
+    // not worth reading a policy from.
+    if target.remote_ref.is_some_and(|name| PushedRef::of(name) == PushedRef::Other) {
+        say(io, &format!("gate: {}: skipped, not a branch or tag", target.title()))?;
+        return Ok(None);
+    }
     let commit = repo.required_commit(release, "the pushed commit")?;
     let release = Release {
         rev: target.local_ref.to_string(),
@@ -196,7 +205,8 @@ fn judge(
             return Ok(None);
         }
         notes.push(format!(
-            "checked although this release's policy skips it ({why}): the policy {} holds now selects it",
+            "checked although this release's policy skips it ({why}): the policy on {}'s {remote_ref} before this \
+             push selects it",
             target.remote
         ));
     }
@@ -207,7 +217,7 @@ fn judge(
             Range { release, ..git::resolve_range(repo, &policy, &args)? }
         }
         None => {
-            let base = rule.base(repo, target.remote, release.commit)?;
+            let base = rule.base(repo, &policy, target.remote, release.commit)?;
             notes.extend(rule.note(target, &base));
             Range { environment: None, release, base }
         }

@@ -141,8 +141,9 @@ impl Section<'_> {
     }
 }
 
-/// Merges one layer's `[hooks]` over what earlier layers set, key by key. Returns where the
-/// environment was set, to check once every layer's environments are known.
+/// Merges one layer's `[hooks]` over what earlier layers set, key by key, and remembers in
+/// `environment_at` where the environment was set, to check it once every layer's environments
+/// are known.
 pub(super) fn merge(merged: &mut Hooks, layer: HooksLayer, environment_at: &mut Option<Located>) {
     let pre_push = &mut merged.pre_push;
     if layer.branches.is_some() {

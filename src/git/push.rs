@@ -117,9 +117,11 @@ pub fn peel_to_commit(repo: &Repo, id: Oid) -> Result<Option<Oid>> {
 ///   not, someone pushed since the last fetch, and gate does not guess what they pushed.
 /// - The ref is new on the remote: the newest commit of the release that the remote already
 ///   has, as far as the remote-tracking refs tell: the merge bases of the release with each
-///   `refs/remotes/REMOTE/*`, the one that descends from the others (or the newest). With no
-///   shared history, the whole release tree is new: a first deploy.
-pub fn base(repo: &Repo, remote: &str, line: &PushLine, release: Oid) -> Result<Base> {
+///   `refs/remotes/REMOTE/BRANCH`, the one that descends from the others (or the newest).
+///   Only branches `checked` accepts count: a commit that reached the remote on a branch the
+///   hook skips was never judged. With no shared history, the whole release tree is new: a
+///   first deploy.
+pub fn base(repo: &Repo, remote: &str, line: &PushLine, release: Oid, checked: &dyn Fn(&str) -> bool) -> Result<Base> {
     if !line.remote.is_none() {
         let id = line.remote.oid()?;
         let present = repo
@@ -130,7 +132,8 @@ pub fn base(repo: &Repo, remote: &str, line: &PushLine, release: Oid) -> Result<
         if !present {
             return Err(Error::with_fix(
                 format!(
-                    "{remote}'s {} is at {}, which this repository does not have: someone pushed since you last fetched",
+                    "{remote}'s {} is at {}, which this repository does not have: someone pushed since you last \
+                     fetched",
                     line.remote_ref,
                     short(id)
                 ),
@@ -138,15 +141,21 @@ pub fn base(repo: &Repo, remote: &str, line: &PushLine, release: Oid) -> Result<
             ));
         }
         let Some(commit) = peel_to_commit(repo, id)? else {
-            return Err(Error::new(format!(
-                "{remote}'s {} points at {}, which is not a commit: gate cannot tell what the push changes",
-                line.remote_ref,
-                short(id)
-            )));
+            return Err(Error::with_fix(
+                format!(
+                    "{remote}'s {} points at {}, which is not a commit: gate cannot tell what the push changes",
+                    line.remote_ref,
+                    short(id)
+                ),
+                format!(
+                    "see what it is with `git cat-file -p {id}`; to replace it anyway, push with --no-verify \
+                     (CI's required check still runs)"
+                ),
+            ));
         };
         return argument_base(repo, commit, base_name(repo, remote, &line.remote_ref, commit));
     }
-    match newest_shared(repo, remote, release)? {
+    match newest_shared(repo, remote, release, checked)? {
         Some((commit, tracking)) => {
             let rev =
                 if repo.commit(&tracking).is_ok_and(|c| c.id() == commit) { tracking } else { commit.to_string() };
@@ -185,7 +194,12 @@ pub fn base_name(repo: &Repo, remote: &str, remote_ref: &str, commit: Oid) -> St
 
 /// The newest commit of `release`'s history that a remote-tracking ref of `remote` also
 /// reaches, with the short name of that ref (`origin/main`).
-fn newest_shared(repo: &Repo, remote: &str, release: Oid) -> Result<Option<(Oid, String)>> {
+fn newest_shared(
+    repo: &Repo,
+    remote: &str,
+    release: Oid,
+    checked: &dyn Fn(&str) -> bool,
+) -> Result<Option<(Oid, String)>> {
     // A push to a URL rather than a named remote has no remote-tracking refs; and a URL is no
     // glob to match ref names with.
     let named = repo.git.remotes().is_ok_and(|names| names.iter().any(|name| name.ok().flatten() == Some(remote)));
@@ -194,10 +208,15 @@ fn newest_shared(repo: &Repo, remote: &str, release: Oid) -> Result<Option<(Oid,
     }
     let fail = |err: git2::Error| Error::git(format!("cannot read the remote-tracking refs of {remote}"), &err);
     let mut best: Option<(Oid, String)> = None;
-    for reference in repo.git.references_glob(&format!("refs/remotes/{remote}/*")).map_err(fail)? {
+    let prefix = format!("refs/remotes/{remote}/");
+    for reference in repo.git.references_glob(&format!("{prefix}*")).map_err(fail)? {
         let reference = reference.map_err(fail)?;
         // `origin/HEAD` names another tracking ref, which the loop reaches by itself.
         if reference.kind() == Some(git2::ReferenceType::Symbolic) {
+            continue;
+        }
+        let branch = reference.name().ok().and_then(|name| name.strip_prefix(&prefix));
+        if !branch.is_some_and(checked) {
             continue;
         }
         let Ok(tracked) = reference.peel_to_commit() else { continue };
