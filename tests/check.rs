@@ -205,3 +205,23 @@ fn bad_arguments_exit_2() {
     let run = repo.gate(&["check", "--format", "yaml"]).expect(2);
     assert!(run.stderr.contains("invalid value 'yaml'"), "{}", run.stderr);
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_change_the_verdict() {
+    // `gate check | head -1`: the reader closes the pipe before gate writes; the exit code must
+    // still be the verdict, not an error about the pipe.
+    let repo = deployed_repo();
+    repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 1000\n");
+    repo.commit("loosen the gate");
+    let mut child = repo
+        .gate_command(repo.path(), &["check", "--env", "staging"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -39,6 +39,27 @@ fn the_incident_a_typo_in_the_auth_server_address_is_caught_with_the_key_level_d
 }
 
 #[test]
+fn a_new_or_deleted_config_file_is_one_line_not_every_key() {
+    let repo = deployed(&[("config/old.toml", "a = 1\nb = 2\n"), ("config/keep.yaml", "zone: eu\nretries: 3\n")]);
+    repo.remove("config/old.toml");
+    repo.write("config/auth.yaml", AUTH);
+    repo.write("config/keep.yaml", "zone: us\nretries: 3\nalpha: 1\n");
+    repo.commit("new auth file");
+    let run = repo.gate(&["check", "--env", "staging"]).expect(0);
+    let run = run
+        .stdout_has("config/auth.yaml (YAML): new file, 4 keys")
+        .stdout_has("config/old.toml (TOML): deleted, had 2 keys")
+        .stdout_has("config/keep.yaml (YAML)\n    zone: eu -> us\n    alpha: added 1\n");
+    let section = run.stdout.split("config changes").nth(1).unwrap();
+    assert!(!section.contains("auth.ldap.host"), "{}", run.stdout);
+    // JSON keeps every key, and says how the file changed.
+    let json = repo.gate(&["check", "--env", "staging", "--format", "json"]).json();
+    let auth = json["config_changes"].as_array().unwrap().iter().find(|c| c["path"] == "config/auth.yaml").unwrap();
+    assert_eq!(auth["status"], "added");
+    assert_eq!(auth["changes"].as_array().unwrap().len(), 4);
+}
+
+#[test]
 fn real_address_mistakes_are_findings() {
     let repo = deployed(&[("config/app.toml", "[db]\ndsn = \"postgres://app:secret@db.acme.io:5432/app\"\n")]);
     repo.write(

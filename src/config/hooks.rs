@@ -11,8 +11,8 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::diag::{Diagnostic, did_you_mean};
-use super::load::{Located, Section};
 use super::raw::RawPrePush;
+use super::section::{Located, Section};
 use super::{Environment, Origin};
 
 /// The subtables of `[hooks]`.

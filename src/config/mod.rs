@@ -11,6 +11,7 @@ mod load;
 mod packs;
 mod raw;
 mod schedule;
+mod section;
 
 use std::collections::BTreeMap;
 use std::fmt;

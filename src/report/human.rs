@@ -68,6 +68,10 @@ pub fn write_key_changes(files: &[super::ConfigChanges], out: &mut dyn Write) ->
     writeln!(out)?;
     writeln!(out, "{}", style::heading("config changes"))?;
     for file in files {
+        if let Some(summary) = file.whole_file() {
+            writeln!(out, "  {} ({}): {summary}", style::path(&file.path), file.format)?;
+            continue;
+        }
         writeln!(out, "  {} ({})", style::path(&file.path), file.format)?;
         for change in file.changes.iter().take(SHOWN) {
             writeln!(out, "    {change}")?;

@@ -126,14 +126,10 @@ fn write_config_changes(report: &Report, out: &mut dyn Write) -> io::Result<()> 
     for file in &report.config_changes {
         let n = file.changes.len();
         writeln!(out)?;
-        writeln!(
-            out,
-            "<details><summary>{} ({}): {n} key{} change{}</summary>",
-            html(&file.path),
-            html(&file.format),
-            plural(n),
-            if n == 1 { "s" } else { "" }
-        )?;
+        let summary = file
+            .whole_file()
+            .unwrap_or_else(|| format!("{n} key{} change{}", plural(n), if n == 1 { "s" } else { "" }));
+        writeln!(out, "<details><summary>{} ({}): {summary}</summary>", html(&file.path), html(&file.format))?;
         writeln!(out)?;
         let mut lines: Vec<String> = file.changes.iter().take(SHOWN_KEYS).map(|c| c.to_string()).collect();
         if n > SHOWN_KEYS {

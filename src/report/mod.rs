@@ -60,7 +60,24 @@ pub struct ConfigChanges {
     pub path: String,
     /// How the file was read: `YAML`, `TOML (read as TOML)`, ...
     pub format: String,
+    /// How the release changes the file: `added`, `modified`, `deleted`, `renamed`, ...
+    pub status: crate::git::Status,
     pub changes: Vec<crate::audit::document::KeyChange>,
+}
+
+impl ConfigChanges {
+    /// A short summary when the release adds or deletes the whole file: every key is then new
+    /// (or gone), and listing them all would bury the changes a reviewer must read.
+    pub fn whole_file(&self) -> Option<String> {
+        use crate::git::Status;
+        let n = self.changes.len();
+        let keys = format!("{n} key{}", plural(n));
+        match self.status {
+            Status::Added | Status::Copied => Some(format!("new file, {keys}")),
+            Status::Deleted => Some(format!("deleted, had {keys}")),
+            _ => None,
+        }
+    }
 }
 
 /// The report's view of the changed configuration files: key changes with secret values masked.
@@ -75,6 +92,7 @@ pub fn config_changes(
         .map(|file| ConfigChanges {
             path: file.path.clone(),
             format: file.new.as_ref().or(file.old.as_ref()).map(crate::checks::describe_config).unwrap_or_default(),
+            status: file.status,
             changes: file.changes.iter().map(|c| masker.apply(c)).collect(),
         })
         .collect()
