@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
 use crate::config::Severity;
-use crate::{Error, Result, git};
+use crate::{Result, git};
 
 pub struct BlastRadius;
 
@@ -63,7 +63,7 @@ impl Check for BlastRadius {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: RadiusSettings = options.parse().map_err(|e| Error::new(e.message().to_string()))?;
+        let settings: RadiusSettings = options.settings(self.id())?;
         let (max_files, max_commits) = (*settings.max_files.get_ref(), *settings.max_commits.get_ref());
         let since = match &cx.range.environment {
             _ if cx.range.base.is_first_deploy() => {

@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use super::test_evidence::target;
 use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use crate::Result;
 use crate::audit::address::{self, Expect};
 use crate::config::Severity;
-use crate::{Error, Result};
 
 pub struct ConfigAddress;
 
@@ -92,8 +92,7 @@ impl Check for ConfigAddress {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: AddressSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: AddressSettings = options.settings(ID)?;
         let (urls, hosts, ports) = (set(&settings.url_keys), set(&settings.host_keys), set(&settings.port_keys));
         let skip = set(&settings.skip_keys);
         let environment = target(cx)?.map(|env| env.name.clone());

@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use super::test_evidence::target;
 use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings, Waived};
+use crate::Result;
 use crate::audit::document::KeyChange;
 use crate::config::{Policy, Severity};
 use crate::git::ledger;
-use crate::{Error, Result};
 
 pub struct ConfigRisk;
 
@@ -107,8 +107,7 @@ impl Check for ConfigRisk {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: RiskSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: RiskSettings = options.settings(ID)?;
         let keys = set(&settings.keys);
         let mut satisfied: Option<Waived> = None;
         let masker = Masker::new(cx.policy);

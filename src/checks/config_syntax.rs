@@ -8,9 +8,9 @@
 use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
+use crate::Result;
 use crate::audit::document::{Format, Parsed};
 use crate::config::{Policy, Severity};
-use crate::{Error, Result};
 
 pub struct ConfigSyntax;
 
@@ -64,8 +64,7 @@ impl Check for ConfigSyntax {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: SyntaxSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: SyntaxSettings = options.settings(ID)?;
         for file in cx.analysis.config_files()? {
             if let Some(size) = file.too_large {
                 out.findings.push(

@@ -14,10 +14,10 @@ use super::{
     Check, Context, Doc, Finding, FindingData, NotAnalysed, Options, Output, Problem, Settings, options, percent,
     round3, untested_change,
 };
+use crate::Result;
 use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, compact_diff, similarity};
 use crate::config::{Policy, Severity};
 use crate::git::{Change, ContentKind, Facts, Mode, Status, file_name};
-use crate::{Error, Result};
 
 pub struct NearDuplicate;
 
@@ -113,8 +113,7 @@ impl Check for NearDuplicate {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: DuplicateSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: DuplicateSettings = options.settings(ID)?;
         let subjects: Vec<&Change> = cx
             .changes
             .iter()

@@ -91,6 +91,12 @@ impl Options {
         T::deserialize(ValueDeserializer::from(value))
     }
 
+    /// Reads the options of check `id` at run time. They were validated when the policy
+    /// loaded, so an error here is a bug; it still stops the run (exit 2), naming the check.
+    pub fn settings<T: Deserialize<'static>>(&self, id: &str) -> crate::Result<T> {
+        self.parse().map_err(|e| crate::Error::new(format!("[checks.{id}]: {}", e.message().trim_end())))
+    }
+
     /// Every problem with these options: the first serde error, or else what the settings'
     /// own validation finds.
     pub fn validate<T: Settings>(&self) -> Vec<Problem> {

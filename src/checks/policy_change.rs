@@ -76,7 +76,7 @@ impl Check for PolicyChange {
         if cx.range.base.is_first_deploy() {
             return Ok(());
         }
-        let settings: PolicySettings = options.parse().map_err(|e| crate::Error::new(e.message().to_string()))?;
+        let settings: PolicySettings = options.settings(self.id())?;
         let mut extra = globset::GlobSetBuilder::new();
         for pattern in &settings.paths {
             if let Ok(glob) = compile_glob(pattern.get_ref()) {

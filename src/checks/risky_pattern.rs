@@ -164,8 +164,7 @@ impl Check for RiskyPattern {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: PatternSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: PatternSettings = options.settings(ID)?;
         let mut rules = Vec::new();
         let mut levels = Vec::new();
         for (id, rule) in &settings.rules {

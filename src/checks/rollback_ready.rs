@@ -56,8 +56,7 @@ impl Check for RollbackReady {
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
         let Some(env) = target(cx)? else { return Ok(()) };
-        let settings: RollbackSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: RollbackSettings = options.settings(ID)?;
         if !settings.environments.is_empty() && !settings.environments.contains(&env.name) {
             return Ok(());
         }

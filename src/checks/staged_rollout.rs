@@ -78,8 +78,7 @@ impl Check for StagedRollout {
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
         let Some(env) = target(cx)? else { return Ok(()) };
-        let settings: RolloutSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: RolloutSettings = options.settings(ID)?;
         let default_soak =
             settings.soak.as_ref().map(|s| parse_duration(s.get_ref())).transpose().map_err(Error::new)?;
         for (required, why) in requirements(cx, env, &settings) {

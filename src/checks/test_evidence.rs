@@ -68,8 +68,7 @@ impl Check for TestEvidence {
         if !env.evidence.iter().any(|k| k == "tests") {
             return Ok(());
         }
-        let settings: TestSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: TestSettings = options.settings(ID)?;
         let tree = short(cx.range.release.tree);
         let record_help =
             "run the tests on this exact tree and record them: gate evidence add tests --junit 'reports/**/*.xml'";

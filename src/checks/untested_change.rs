@@ -7,10 +7,10 @@
 use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings};
+use crate::Result;
 use crate::analysis::coverage::{self, Looked, Tested};
 use crate::config::Severity;
 use crate::git::{Change, Mode, Status, extension, file_name};
-use crate::{Error, Result};
 
 pub struct UntestedChange;
 
@@ -73,7 +73,7 @@ impl Check for UntestedChange {
 }
 
 fn settings(options: &Options) -> Result<UntestedSettings> {
-    options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))
+    options.settings(ID)
 }
 
 /// Changes this check looks at: scripts that ship content, that are not tests themselves.

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, options, untested_change};
+use crate::Result;
 use crate::analysis::names::{Markers, Variant, variant_of};
 use crate::config::{Policy, Severity};
 use crate::git::{Change, ChangeSet, Status, TreeIndex, dir_name, file_name, stem};
-use crate::{Error, Result};
 
 pub struct VariantName;
 
@@ -78,8 +78,7 @@ impl Check for VariantName {
     }
 
     fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: VariantSettings =
-            options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+        let settings: VariantSettings = options.settings(ID)?;
         let markers = Markers::new(&settings.suffixes, &settings.extensions);
         let added = cx.changes.iter().filter(|c| {
             matches!(c.status, Status::Added | Status::Renamed | Status::Copied)
@@ -125,8 +124,7 @@ pub struct VariantPair {
 /// The added files whose names mark them as variants, with the original each resembles; the
 /// same reading as the check, without the test lookups.
 pub fn variant_pairs(policy: &Policy, tree: &TreeIndex, changes: &ChangeSet) -> Result<Vec<VariantPair>> {
-    let settings: VariantSettings =
-        policy.check(ID).options.parse().map_err(|e| Error::new(format!("[checks.{ID}]: {}", e.message())))?;
+    let settings: VariantSettings = policy.check(ID).options.settings(ID)?;
     let markers = Markers::new(&settings.suffixes, &settings.extensions);
     Ok(changes
         .iter()
