@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::config::Diagnostic;
+use crate::diag::Diagnostic;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

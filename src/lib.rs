@@ -11,6 +11,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod diag;
 pub mod error;
 pub mod evidence;
 pub mod git;

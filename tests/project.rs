@@ -5,7 +5,11 @@ use gate::config::{self, BUILTIN_PACKS, PolicyInput};
 
 fn load(name: &str, text: &str) -> Result<config::Policy, gate::Error> {
     let read_pack = |_: &str| Ok(None);
-    config::load(&PolicyInput { file: Some((name.to_string(), text.to_string())), read_pack: &read_pack })
+    config::load(&PolicyInput {
+        file: Some((name.to_string(), text.to_string())),
+        read_pack: &read_pack,
+        catalog: &gate::checks::Registry,
+    })
 }
 
 #[test]

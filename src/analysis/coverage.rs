@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
-use crate::git::{TreeIndex, dir_name, extension, file_name, stem};
+use crate::config::Policy;
+use crate::evidence::{EvidenceSet, TestSummary};
+use crate::git::{Change, Mode, Status, TreeIndex, dir_name, extension, file_name, stem};
 
 /// Upper bound on the references kept per test file, so a generated test cannot bloat the cache.
 const MAX_REFS_PER_FILE: usize = 20_000;
@@ -55,6 +57,32 @@ impl References {
     fn find(&self, name: &str) -> Option<&str> {
         self.by_name.get(name).map(String::as_str)
     }
+}
+
+/// Whether untested-change looks at `change`: a script that ships content and is not a test.
+pub fn in_scope(policy: &Policy, change: &Change) -> bool {
+    let paths = &policy.paths;
+    change.status != Status::Deleted
+        && change.new.as_ref().is_some_and(|side| matches!(side.mode, Mode::File | Mode::Executable))
+        && paths.scripts.matches(&change.path)
+        && !paths.tests.matches(&change.path)
+        && !paths.ignore.matches(&change.path)
+}
+
+/// Whether the tests recorded for the release tree name `path`: a test file attribute or class
+/// name ends with its file name, or contains its path (without the extension) as whole
+/// components (`scripts/search` in `tests.scripts.search.test_rank`).
+pub fn named_by_tests(evidence: &EvidenceSet, path: &str) -> bool {
+    let lower = path.to_lowercase();
+    let name = file_name(&lower).to_string();
+    let module: Vec<&str> = lower.rsplit_once('.').map_or(lower.as_str(), |(p, _)| p).split('/').collect();
+    evidence.of_kind("tests").filter_map(|r| r.tests.as_ref()).any(|tests: &TestSummary| {
+        tests.covers.iter().any(|entry| {
+            let entry = entry.to_lowercase().replace('\\', "/");
+            let parts: Vec<&str> = entry.split(['/', '.', ':', ' ']).filter(|p| !p.is_empty()).collect();
+            entry.ends_with(&name) || parts.windows(module.len()).any(|window| window == module.as_slice())
+        })
+    })
 }
 
 /// Whether `path` is tested, per the templates and the references of the tests class.

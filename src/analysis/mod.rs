@@ -1,17 +1,25 @@
 //! Facts about the release that several checks share, computed lazily and at most once per run:
 //! the release tree's index, the facts of its blobs (read in one parallel pass, cached on disk),
-//! and what the tests refer to.
+//! what the tests refer to and which scripts are untested, each environment's deploy history,
+//! the policy that was deployed, and the approval that covers the tree. Checks read these facts;
+//! they never walk git themselves.
 
 pub mod config_files;
 pub mod coverage;
 pub mod names;
+pub mod rollout;
 pub mod similarity;
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
-use crate::Result;
-use crate::config::Policy;
-use crate::git::{BlobStore, Range, Repo, TreeIndex};
+use git2::Oid;
+
+use crate::config::{Catalog, Environment, Policy, PolicyInput};
+use crate::evidence::{EvidenceSet, Record};
+use crate::git::{self, BlobStore, ChangeSet, CommitCount, Deploy, Range, Repo, TreeIndex, ledger};
+use crate::{Error, Result, config, evidence};
 
 /// Reports progress of long steps; the command decides whether and how to show it.
 pub trait Progress {
@@ -30,7 +38,7 @@ impl Progress for Silent {
 }
 
 /// Which tree files the checks in force need facts for.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct Needs {
     /// Every text file of the tree (near-duplicate search).
     pub all_files: bool,
@@ -40,13 +48,51 @@ pub struct Needs {
     pub read_budget: u64,
     /// Configuration files larger than this are not parsed.
     pub config_max_bytes: u64,
+    /// Where a script's own test may live, when untested scripts matter (untested-change is
+    /// on); `None` when nothing counts as untested.
+    pub test_files: Option<Vec<String>>,
+}
+
+impl Default for Needs {
+    fn default() -> Self {
+        Needs {
+            all_files: false,
+            test_references: false,
+            read_budget: 1024 * 1024 * 1024,
+            config_max_bytes: 8 * 1024 * 1024,
+            test_files: None,
+        }
+    }
+}
+
+/// How many deploys of an environment's history are read.
+pub const HISTORY: usize = 500;
+
+/// How far back along the release's history to look for a tree the tests did run on.
+const LOOK_BACK: usize = 50;
+
+/// What the analysis reads from: the repository, the release and its evidence, the policy.
+pub struct Inputs<'a> {
+    pub repo: &'a Repo,
+    pub store: &'a BlobStore<'a>,
+    pub policy: &'a Policy,
+    /// The checks, to load the deployed policy with.
+    pub catalog: &'a dyn Catalog,
+    pub range: &'a Range,
+    pub changes: &'a ChangeSet,
+    pub evidence: &'a EvidenceSet,
+    pub progress: &'a dyn Progress,
+    pub needs: Needs,
 }
 
 pub struct Analysis<'a> {
     pub repo: &'a Repo,
     pub store: &'a BlobStore<'a>,
     policy: &'a Policy,
+    catalog: &'a dyn Catalog,
     range: &'a Range,
+    changes: &'a ChangeSet,
+    evidence: &'a EvidenceSet,
     progress: &'a dyn Progress,
     needs: Needs,
     tree: OnceCell<TreeIndex>,
@@ -54,32 +100,162 @@ pub struct Analysis<'a> {
     prefetched: OnceCell<usize>,
     references: OnceCell<coverage::References>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
-    changes: &'a crate::git::ChangeSet,
+    histories: RefCell<BTreeMap<String, Rc<[Deploy]>>>,
+    deployed_policy: OnceCell<Option<Policy>>,
+    tested_nearby: OnceCell<Option<(Record, usize)>>,
+    untested: RefCell<BTreeMap<String, bool>>,
 }
 
 impl<'a> Analysis<'a> {
-    pub fn new(
-        repo: &'a Repo,
-        store: &'a BlobStore<'a>,
-        policy: &'a Policy,
-        range: &'a Range,
-        changes: &'a crate::git::ChangeSet,
-        progress: &'a dyn Progress,
-        needs: Needs,
-    ) -> Analysis<'a> {
+    pub fn new(inputs: Inputs<'a>) -> Analysis<'a> {
+        let Inputs { repo, store, policy, catalog, range, changes, evidence, progress, needs } = inputs;
         Analysis {
             repo,
             store,
             policy,
+            catalog,
             range,
+            changes,
+            evidence,
             progress,
             needs,
             tree: OnceCell::new(),
             prefetched: OnceCell::new(),
             references: OnceCell::new(),
             config_files: OnceCell::new(),
-            changes,
+            histories: RefCell::new(BTreeMap::new()),
+            deployed_policy: OnceCell::new(),
+            tested_nearby: OnceCell::new(),
+            untested: RefCell::new(BTreeMap::new()),
         }
+    }
+
+    /// The environment the release is going to, when one was given.
+    pub fn target(&self) -> Result<Option<&'a Environment>> {
+        self.range.environment.as_deref().map(|name| self.policy.environment(name)).transpose()
+    }
+
+    /// Up to [`HISTORY`] deploys of `env`, newest first, read once per run.
+    pub fn history(&self, env: &Environment) -> Result<Rc<[Deploy]>> {
+        if let Some(history) = self.histories.borrow().get(&env.name) {
+            return Ok(history.clone());
+        }
+        let history: Rc<[Deploy]> = ledger::history(self.repo, rollout::target(env), HISTORY)?.into();
+        self.histories.borrow_mut().insert(env.name.clone(), history.clone());
+        Ok(history)
+    }
+
+    /// The last deploy of `env`.
+    pub fn last_deploy(&self, env: &Environment) -> Result<Option<Deploy>> {
+        Ok(self.history(env)?.first().cloned())
+    }
+
+    /// Whether the release commit descends from `ancestor` (or is it). A shallow clone that
+    /// cannot tell is an error with the fetch that fixes it.
+    pub fn release_descends_from(&self, ancestor: Oid, what: &str) -> Result<bool> {
+        let release = self.range.release.commit;
+        if release == ancestor {
+            return Ok(true);
+        }
+        let descends = self
+            .repo
+            .git
+            .graph_descendant_of(release, ancestor)
+            .map_err(|e| Error::git("cannot compare histories", &e))?;
+        if !descends && self.repo.is_shallow() {
+            return Err(Error::with_fix(
+                format!(
+                    "cannot tell whether the release descends from {what} ({}): the clone is shallow",
+                    git::short(ancestor)
+                ),
+                format!("run `git fetch --unshallow {}`", self.repo.default_remote()),
+            ));
+        }
+        Ok(descends)
+    }
+
+    /// The commits in the release that are not in the base, counted up to `cap`.
+    pub fn commit_count(&self, cap: usize) -> Result<CommitCount> {
+        git::count_commits(self.repo, self.range.base.commit, self.range.release.commit, cap)
+    }
+
+    /// The policy as the last deploy had it (read from the base tree, with its own packs);
+    /// `None` for a first deploy, or when that policy no longer loads.
+    pub fn deployed_policy(&self) -> Result<Option<&Policy>> {
+        if let Some(policy) = self.deployed_policy.get() {
+            return Ok(policy.as_ref());
+        }
+        let policy = match self.range.base.tree {
+            None => None,
+            Some(base_tree) => {
+                let file = self.policy.files.first().map_or("gate.toml", String::as_str);
+                let text = git::read_file(self.repo, base_tree, file)?;
+                let read_pack = |path: &str| git::read_file(self.repo, base_tree, path);
+                let input = PolicyInput {
+                    file: text.map(|text| (format!("{file} (last deploy)"), text)),
+                    read_pack: &read_pack,
+                    catalog: self.catalog,
+                };
+                config::load(&input).ok()
+            }
+        };
+        Ok(self.deployed_policy.get_or_init(|| policy).as_ref())
+    }
+
+    /// The newest approval recorded for the release tree.
+    pub fn approval(&self) -> Option<&'a Record> {
+        self.evidence.newest("approval")
+    }
+
+    /// The newest test results recorded for an earlier tree along the release's first-parent
+    /// history, and how many commits back it is: for "tests ran, but on another tree".
+    pub fn tested_nearby(&self) -> Result<Option<&(Record, usize)>> {
+        if let Some(found) = self.tested_nearby.get() {
+            return Ok(found.as_ref());
+        }
+        let mut found = None;
+        let mut commit = self
+            .repo
+            .git
+            .find_commit(self.range.release.commit)
+            .map_err(|e| Error::git("cannot read the release", &e))?;
+        for behind in 1..=LOOK_BACK {
+            let Ok(parent) = commit.parent(0) else { break };
+            if parent.tree_id() != self.range.release.tree {
+                let set = evidence::for_tree(self.repo, parent.tree_id())?;
+                if let Some(record) = set.newest("tests") {
+                    found = Some((record.clone(), behind));
+                    break;
+                }
+            }
+            commit = parent;
+        }
+        Ok(self.tested_nearby.get_or_init(|| found).as_ref())
+    }
+
+    /// Whether `change` is a deployable script that no test covers. With untested-change off,
+    /// nothing counts as untested.
+    pub fn is_untested(&self, change: &git::Change) -> Result<bool> {
+        if self.needs.test_files.is_none() || !coverage::in_scope(self.policy, change) {
+            return Ok(false);
+        }
+        if let Some(known) = self.untested.borrow().get(&change.path) {
+            return Ok(*known);
+        }
+        let untested = self.coverage(&change.path)?.is_err();
+        self.untested.borrow_mut().insert(change.path.clone(), untested);
+        Ok(untested)
+    }
+
+    /// How `path` is tested, or where gate looked for a test.
+    pub fn coverage(&self, path: &str) -> Result<std::result::Result<coverage::Tested, coverage::Looked>> {
+        let templates = self.needs.test_files.as_deref().unwrap_or(&[]);
+        let tree = self.tree()?;
+        let references = self.references()?;
+        Ok(match coverage::tested(path, templates, tree, references) {
+            Err(_) if coverage::named_by_tests(self.evidence, path) => Ok(coverage::Tested::NamedByTestEvidence),
+            other => other,
+        })
     }
 
     /// The changed configuration files, read on both sides and diffed.
@@ -112,7 +288,7 @@ impl<'a> Analysis<'a> {
         let wanted: Vec<(git2::Oid, bool)> = tree
             .files()
             .iter()
-            .filter(|f| f.mode != crate::git::Mode::Submodule && !paths.ignore.matches(&f.path))
+            .filter(|f| f.mode != git::Mode::Submodule && !paths.ignore.matches(&f.path))
             .filter_map(|f| {
                 let is_test = self.needs.test_references && paths.tests.matches(&f.path);
                 (self.needs.all_files || is_test).then_some((f.id, is_test))
@@ -135,7 +311,7 @@ impl<'a> Analysis<'a> {
         let mut refs = coverage::References::default();
         for file in tree.files() {
             let is_test = self.policy.paths.tests.matches(&file.path) && !self.policy.paths.ignore.matches(&file.path);
-            if is_test && file.mode != crate::git::Mode::Submodule {
+            if is_test && file.mode != git::Mode::Submodule {
                 match self.store.known_refs(file.id) {
                     Some(names) => refs.add(&file.path, &names),
                     None => refs.unread += 1,

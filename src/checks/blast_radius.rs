@@ -8,15 +8,16 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, Output};
 use crate::config::Severity;
+use crate::config::{Problem, Settings};
 use crate::{Result, git};
 
 pub struct BlastRadius;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct RadiusSettings {
+pub struct RadiusSettings {
     /// Most files a release may change before the check fires (0: no cap).
     max_files: toml::Spanned<u64>,
     /// Most commits a release may carry before the check fires (0: no cap).
@@ -46,6 +47,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for BlastRadius {
+    type Settings = RadiusSettings;
+
     fn id(&self) -> &'static str {
         "blast-radius"
     }
@@ -58,12 +61,7 @@ impl Check for BlastRadius {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<RadiusSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: RadiusSettings = options.settings(self.id())?;
+    fn run(&self, cx: &Context<'_>, settings: &RadiusSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let (max_files, max_commits) = (*settings.max_files.get_ref(), *settings.max_commits.get_ref());
         let since = match &cx.range.environment {
             _ if cx.range.base.is_first_deploy() => {

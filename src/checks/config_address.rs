@@ -10,11 +10,11 @@
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use super::test_evidence::target;
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, Output};
 use crate::Result;
 use crate::audit::address::{self, Expect};
 use crate::config::Severity;
+use crate::config::{Problem, Settings};
 
 pub struct ConfigAddress;
 
@@ -22,7 +22,7 @@ const ID: &str = "config-address";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct AddressSettings {
+pub struct AddressSettings {
     /// Globs over the last word of a key (`ldap_host`, `ldapHost`, `ldap-host` -> `host`) whose
     /// values must be URLs.
     url_keys: Vec<String>,
@@ -75,6 +75,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for ConfigAddress {
+    type Settings = AddressSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -87,15 +89,10 @@ impl Check for ConfigAddress {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<AddressSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: AddressSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &AddressSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let (urls, hosts, ports) = (set(&settings.url_keys), set(&settings.host_keys), set(&settings.port_keys));
         let skip = set(&settings.skip_keys);
-        let environment = target(cx)?.map(|env| env.name.clone());
+        let environment = cx.target()?.map(|env| env.name.clone());
         let context = address::Context {
             forbid_private: environment.as_ref().is_some_and(|env| settings.forbid_private_in.contains(env)),
             environment,

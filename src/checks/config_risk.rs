@@ -9,12 +9,11 @@
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use super::test_evidence::target;
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings, Waived};
+use super::{Check, Context, Doc, Finding, Output, Waived};
 use crate::Result;
 use crate::audit::document::KeyChange;
 use crate::config::{Policy, Severity};
-use crate::git::ledger;
+use crate::config::{Problem, Settings};
 
 pub struct ConfigRisk;
 
@@ -22,7 +21,7 @@ const ID: &str = "config-risk";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct RiskSettings {
+pub struct RiskSettings {
     /// Globs over whole key paths, case-insensitive, `*` crossing dots: `auth.*`, `*password*`.
     keys: Vec<String>,
     /// What lets a risky change through: `approval` evidence, or the name of an environment the
@@ -63,8 +62,8 @@ pub struct Masker {
 
 impl Masker {
     pub fn new(policy: &Policy) -> Masker {
-        let mask = policy.check(ID).options.parse::<RiskSettings>().map(|s| set(&s.mask));
-        Masker { mask: mask.unwrap_or_else(|_| GlobSet::empty()) }
+        let mask = policy.settings::<RiskSettings>(ID).map(|s| set(&s.mask));
+        Masker { mask: mask.unwrap_or_else(GlobSet::empty) }
     }
 
     pub fn apply(&self, change: &KeyChange) -> KeyChange {
@@ -90,6 +89,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for ConfigRisk {
+    type Settings = RiskSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -102,12 +103,7 @@ impl Check for ConfigRisk {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<RiskSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: RiskSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &RiskSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let keys = set(&settings.keys);
         let mut satisfied: Option<Waived> = None;
         let masker = Masker::new(cx.policy);
@@ -118,7 +114,7 @@ impl Check for ConfigRisk {
                 continue;
             }
             if satisfied.is_none() {
-                satisfied = satisfaction(cx, &settings)?;
+                satisfied = satisfaction(cx, settings)?;
             }
             let names: Vec<&str> = risky.iter().map(|c| c.key.as_str()).collect();
             let first_line = risky.iter().map(|c| c.line).filter(|l| *l > 0).min().unwrap_or(0);
@@ -157,7 +153,7 @@ impl Check for ConfigRisk {
 fn satisfaction(cx: &Context<'_>, settings: &RiskSettings) -> Result<Option<Waived>> {
     let waived = |reason: String, source: String| Some(Waived { reason, expires: String::new(), source });
     if settings.satisfied_by.iter().any(|s| s == "approval")
-        && let Some(approval) = cx.evidence.of_kind("approval").max_by_key(|r| r.at.clone())
+        && let Some(approval) = cx.evidence.of_kind("approval").max_by_key(|r| r.at)
     {
         let detail = approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
         return Ok(waived(
@@ -165,7 +161,7 @@ fn satisfaction(cx: &Context<'_>, settings: &RiskSettings) -> Result<Option<Waiv
             format!("approval evidence recorded {}", approval.at),
         ));
     }
-    let target = target(cx)?.map(|env| env.name.clone());
+    let target = cx.target()?.map(|env| env.name.clone());
     for name in settings.satisfied_by.iter().filter(|s| *s != "approval") {
         if target.as_deref() == Some(name.as_str()) {
             return Ok(waived(
@@ -175,7 +171,7 @@ fn satisfaction(cx: &Context<'_>, settings: &RiskSettings) -> Result<Option<Waiv
         }
         let Ok(env) = cx.policy.environment(name) else { continue };
         let deployed = cx.evidence.of_kind("deploy").any(|r| r.environment.as_deref() == Some(name.as_str()))
-            || ledger::history(cx.repo, env, 500)?.iter().any(|d| d.tree == cx.range.release.tree);
+            || cx.analysis.history(env)?.iter().any(|d| d.tree == cx.range.release.tree);
         if deployed {
             return Ok(waived(
                 format!("the release tree was deployed to {name} first"),

@@ -7,10 +7,12 @@
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
 use crate::Result;
+use crate::analysis::Needs;
 use crate::audit::document::{Format, Parsed};
-use crate::config::{Policy, Severity};
+use crate::config::Settings;
+use crate::config::Severity;
 
 pub struct ConfigSyntax;
 
@@ -18,7 +20,7 @@ const ID: &str = "config-syntax";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct SyntaxSettings {
+pub struct SyntaxSettings {
     /// Configuration files larger than this are not parsed (and are a finding).
     max_bytes: u64,
 }
@@ -31,11 +33,6 @@ impl Default for SyntaxSettings {
 
 impl Settings for SyntaxSettings {}
 
-/// The largest configuration file parsed, from this check's settings.
-pub fn max_bytes(policy: &Policy) -> u64 {
-    policy.check(ID).options.parse::<SyntaxSettings>().map_or(SyntaxSettings::default().max_bytes, |s| s.max_bytes)
-}
-
 static DOC: Doc = Doc {
     summary: "A changed file of the `config` path class no longer parses as TOML, YAML, JSON, INI, .env or .properties.",
     why: "Incident 003: a config push took every serving thread down, and the rollback was then rejected. A \
@@ -47,6 +44,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for ConfigSyntax {
+    type Settings = SyntaxSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -59,12 +58,11 @@ impl Check for ConfigSyntax {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<SyntaxSettings>()
+    fn needs(&self, settings: &SyntaxSettings, needs: &mut Needs) {
+        needs.config_max_bytes = settings.max_bytes;
     }
 
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: SyntaxSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &SyntaxSettings, severity: Severity, out: &mut Output) -> Result<()> {
         for file in cx.analysis.config_files()? {
             if let Some(size) = file.too_large {
                 out.findings.push(

@@ -8,9 +8,10 @@
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
 use crate::Result;
 use crate::audit::lockfiles::{self, Packages, ReadError};
+use crate::config::Settings;
 use crate::config::Severity;
 use crate::git::{Mode, Side};
 
@@ -25,7 +26,7 @@ const SHOWN: usize = 40;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct DependencySettings {}
+pub struct DependencySettings {}
 
 impl Settings for DependencySettings {}
 
@@ -42,6 +43,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for DependencyChange {
+    type Settings = DependencySettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -54,11 +57,7 @@ impl Check for DependencyChange {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<DependencySettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, _options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+    fn run(&self, cx: &Context<'_>, _settings: &Self::Settings, severity: Severity, out: &mut Output) -> Result<()> {
         let paths = &cx.policy.paths;
         for change in cx.changes.iter() {
             if !paths.manifests.matches(&change.path) || paths.ignore.matches(&change.path) {

@@ -7,8 +7,8 @@
 
 use serde::Deserialize;
 
-use super::test_evidence::target;
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings, Waived};
+use super::{Check, Context, Doc, Finding, Output, Waived};
+use crate::config::Settings;
 use crate::config::Severity;
 use crate::{Result, time};
 
@@ -18,7 +18,7 @@ const ID: &str = "freeze-window";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct FreezeSettings {}
+pub struct FreezeSettings {}
 
 impl Settings for FreezeSettings {}
 
@@ -34,6 +34,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for FreezeWindow {
+    type Settings = FreezeSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -46,12 +48,8 @@ impl Check for FreezeWindow {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<FreezeSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, _options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let Some(env) = target(cx)? else { return Ok(()) };
+    fn run(&self, cx: &Context<'_>, _settings: &Self::Settings, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = cx.target()? else { return Ok(()) };
         let zone = &env.timezone;
         for window in &env.freeze {
             let Some(end) = window.ends_after(cx.now, &zone.zone) else { continue };
@@ -69,16 +67,8 @@ impl Check for FreezeWindow {
                 ),
                 "wait for the window to end, or have this release approved: gate evidence add approval --detail \"who decided and why\"",
             );
-            if let Some(approval) = cx.evidence.of_kind("approval").max_by_key(|r| r.at.clone()) {
-                finding.waived = Some(Waived {
-                    reason: format!(
-                        "approved by {}{}",
-                        approval.by,
-                        approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-                    ),
-                    expires: String::new(),
-                    source: format!("approval evidence recorded {}", approval.at),
-                });
+            if let Some(approval) = cx.analysis.approval() {
+                finding.waived = Some(Waived::by_approval(approval));
             }
             out.findings.push(finding);
         }

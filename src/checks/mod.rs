@@ -12,7 +12,6 @@ mod config_syntax;
 mod dependency_change;
 mod freeze_window;
 mod near_duplicate;
-pub(crate) mod options;
 mod policy_change;
 mod required_evidence;
 mod risky_pattern;
@@ -27,13 +26,12 @@ use serde::Serialize;
 
 use crate::Result;
 use crate::analysis::{Analysis, Needs};
-use crate::config::{Policy, Severity};
+use crate::config::{Catalog, CheckSettings, Options, Policy, Problem, Settings, Severity};
 use crate::evidence::EvidenceSet;
 use crate::git::{ChangeSet, Range, Repo};
 
 pub use config_risk::Masker;
-pub use config_syntax::{describe as describe_config, max_bytes as config_max_bytes};
-pub use options::{Options, Problem, Settings};
+pub use config_syntax::describe as describe_config;
 pub use runner::{CheckResults, run_checks};
 pub use variant_name::{VariantPair, variant_pairs};
 
@@ -48,7 +46,7 @@ pub fn percent(value: f64) -> u32 {
 }
 
 /// Every check gate has, in the order they are listed and run.
-pub static CHECKS: &[&dyn Check] = &[
+pub static CHECKS: &[&dyn Registered] = &[
     &policy_change::PolicyChange,
     &blast_radius::BlastRadius,
     &variant_name::VariantName,
@@ -66,19 +64,22 @@ pub static CHECKS: &[&dyn Check] = &[
     &dependency_change::DependencyChange,
 ];
 
-/// What the checks in force will need read from the release tree.
+/// What the checks in force will need read from the release tree, each check saying what its
+/// own settings call for.
 pub fn needs(policy: &Policy) -> Needs {
-    let on = |id: &'static str| policy.check(id).severity != Severity::Off;
-    Needs {
-        all_files: on("near-duplicate"),
-        test_references: on("untested-change"),
-        read_budget: near_duplicate::read_budget(policy),
-        config_max_bytes: config_syntax::max_bytes(policy),
+    let mut needs = Needs::default();
+    for check in CHECKS {
+        if let Some(checked) = policy.check(check.id())
+            && checked.severity != Severity::Off
+        {
+            check.needs(&checked.settings, &mut needs);
+        }
     }
+    needs
 }
 
 /// The check with this id, if there is one.
-pub fn find(id: &str) -> Option<&'static dyn Check> {
+pub fn find(id: &str) -> Option<&'static dyn Registered> {
     CHECKS.iter().copied().find(|check| check.id() == id)
 }
 
@@ -87,7 +88,33 @@ pub fn ids() -> impl Iterator<Item = &'static str> {
     CHECKS.iter().map(|check| check.id())
 }
 
+/// The registry as policy loading sees it: ids, default severities, option validation.
+#[derive(Debug, Clone, Copy)]
+pub struct Registry;
+
+impl Catalog for Registry {
+    fn ids(&self) -> Vec<&'static str> {
+        ids().collect()
+    }
+
+    fn default_severity(&self, id: &str) -> Option<Severity> {
+        find(id).map(|check| check.default_severity())
+    }
+
+    fn configure(&self, id: &str, options: &Options) -> std::result::Result<CheckSettings, Vec<Problem>> {
+        match find(id) {
+            Some(check) => check.configure(options),
+            None => Err(vec![Problem::new(None, format!("unknown check `{id}`"))]),
+        }
+    }
+}
+
+/// One check. Its settings are validated once, when the policy loads, into `Self::Settings`;
+/// its run gets them typed.
 pub trait Check: Sync {
+    /// The check's options, as written under `[checks.ID]`.
+    type Settings: Settings + Default;
+
     /// Stable kebab-case id, used in gate.toml, waivers and every report format.
     fn id(&self) -> &'static str;
 
@@ -97,8 +124,8 @@ pub trait Check: Sync {
     /// What `gate explain` prints.
     fn doc(&self) -> &'static Doc;
 
-    /// Checks this check's options as written in one policy layer.
-    fn validate(&self, options: &Options) -> Vec<Problem>;
+    /// What this check, configured so, needs read from the release tree.
+    fn needs(&self, _settings: &Self::Settings, _needs: &mut Needs) {}
 
     /// The severity to run at. Most checks take the configured one; a check may raise it (a
     /// release cannot lower the severity of the check that watches the policy itself).
@@ -108,7 +135,54 @@ pub trait Check: Sync {
 
     /// Inspects the release and writes what it found to `out`, at `severity` unless the check
     /// has a reason to report a finding at another level.
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()>;
+    fn run(&self, cx: &Context<'_>, settings: &Self::Settings, severity: Severity, out: &mut Output) -> Result<()>;
+}
+
+/// A check as the registry holds it, its settings type erased. Implemented for every
+/// [`Check`]; nothing implements it by hand.
+pub trait Registered: Sync {
+    fn id(&self) -> &'static str;
+    fn default_severity(&self) -> Severity;
+    fn doc(&self) -> &'static Doc;
+    /// Validates merged options into this check's settings.
+    fn configure(&self, options: &Options) -> std::result::Result<CheckSettings, Vec<Problem>>;
+    fn needs(&self, settings: &CheckSettings, needs: &mut Needs);
+    fn effective_severity(&self, cx: &Context<'_>, configured: Severity) -> Result<Severity>;
+    fn run(&self, cx: &Context<'_>, settings: &CheckSettings, severity: Severity, out: &mut Output) -> Result<()>;
+}
+
+impl<C: Check> Registered for C {
+    fn id(&self) -> &'static str {
+        Check::id(self)
+    }
+
+    fn default_severity(&self) -> Severity {
+        Check::default_severity(self)
+    }
+
+    fn doc(&self) -> &'static Doc {
+        Check::doc(self)
+    }
+
+    fn configure(&self, options: &Options) -> std::result::Result<CheckSettings, Vec<Problem>> {
+        options.validate::<C::Settings>()
+    }
+
+    fn needs(&self, settings: &CheckSettings, needs: &mut Needs) {
+        let default = C::Settings::default();
+        Check::needs(self, settings.get::<C::Settings>().unwrap_or(&default), needs);
+    }
+
+    fn effective_severity(&self, cx: &Context<'_>, configured: Severity) -> Result<Severity> {
+        Check::effective_severity(self, cx, configured)
+    }
+
+    fn run(&self, cx: &Context<'_>, settings: &CheckSettings, severity: Severity, out: &mut Output) -> Result<()> {
+        let settings = settings.get::<C::Settings>().ok_or_else(|| {
+            crate::Error::new(format!("[checks.{}]: the policy holds no settings for this check", Check::id(self)))
+        })?;
+        Check::run(self, cx, settings, severity, out)
+    }
 }
 
 /// What a check writes.
@@ -253,6 +327,13 @@ impl Finding {
     }
 }
 
+impl<'a> Context<'a> {
+    /// The environment the release is going to, when one was given.
+    pub fn target(&self) -> Result<Option<&'a crate::config::Environment>> {
+        self.analysis.target()
+    }
+}
+
 /// Why a finding does not block: a waiver in the policy, or approval evidence for the tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Waived {
@@ -262,6 +343,21 @@ pub struct Waived {
     pub expires: String,
     /// Where the exception is recorded: `gate.toml:LINE`, or the approval record.
     pub source: String,
+}
+
+impl Waived {
+    /// Approval evidence lets the finding through.
+    pub fn by_approval(approval: &crate::evidence::Record) -> Waived {
+        Waived {
+            reason: format!(
+                "approved by {}{}",
+                approval.by,
+                approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+            ),
+            expires: String::new(),
+            source: format!("approval evidence recorded {}", crate::time::iso(approval.at)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,13 +10,12 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{
-    Check, Context, Doc, Finding, FindingData, NotAnalysed, Options, Output, Problem, Settings, options, percent,
-    round3, untested_change,
-};
+use super::{Check, Context, Doc, Finding, FindingData, NotAnalysed, Output, percent, round3};
 use crate::Result;
+use crate::analysis::Needs;
 use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, compact_diff, similarity};
-use crate::config::{Policy, Severity};
+use crate::config::Severity;
+use crate::config::{Problem, Settings};
 use crate::git::{Change, ContentKind, Facts, Mode, Status, file_name};
 
 pub struct NearDuplicate;
@@ -25,7 +24,7 @@ const ID: &str = "near-duplicate";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct DuplicateSettings {
+pub struct DuplicateSettings {
     /// Content similarity (0 to 1) at or above which two files are near-duplicates.
     threshold: toml::Spanned<f64>,
     /// Severity of a near-duplicate that no test covers.
@@ -66,18 +65,9 @@ impl Settings for DuplicateSettings {
         if !(t > 0.0 && t <= 1.0) {
             problems.push(Problem::at(&self.threshold, format!("threshold must be above 0 and at most 1, not {t}")));
         }
-        problems.extend(options::class_problems(&self.skip_classes));
+        problems.extend(crate::config::class_problems(&self.skip_classes));
         problems
     }
-}
-
-/// The read budget of the run, from this check's settings.
-pub fn read_budget(policy: &Policy) -> u64 {
-    policy
-        .check(ID)
-        .options
-        .parse::<DuplicateSettings>()
-        .map_or(DuplicateSettings::default().max_read_bytes, |s| s.max_read_bytes)
 }
 
 static DOC: Doc = Doc {
@@ -96,6 +86,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for NearDuplicate {
+    type Settings = DuplicateSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -108,19 +100,19 @@ impl Check for NearDuplicate {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<DuplicateSettings>()
+    fn needs(&self, settings: &DuplicateSettings, needs: &mut Needs) {
+        needs.all_files = true;
+        needs.read_budget = settings.max_read_bytes;
     }
 
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: DuplicateSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &DuplicateSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let subjects: Vec<&Change> = cx
             .changes
             .iter()
             .filter(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied))
             .filter(|c| c.new.as_ref().is_some_and(|s| matches!(s.mode, Mode::File | Mode::Executable)))
             .filter(|c| !cx.policy.paths.ignore.matches(&c.path))
-            .filter(|c| !options::in_classes(cx.policy, &settings.skip_classes, &c.path))
+            .filter(|c| !crate::config::in_classes(cx.policy, &settings.skip_classes, &c.path))
             .collect();
         if subjects.is_empty() {
             return Ok(());
@@ -134,7 +126,7 @@ impl Check for NearDuplicate {
                 if unread == 1 { "" } else { "s" }
             ));
         }
-        let search = Search::new(cx, &settings)?;
+        let search = Search::new(cx, settings)?;
         let mut matches: Vec<(&Change, Match)> = Vec::new();
         for change in subjects {
             matches.push((change, search.best_match(change)?));
@@ -300,7 +292,7 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             _ => (Vec::new(), 0),
         };
-        let untested = untested_change::is_untested(self.cx, change)?;
+        let untested = self.cx.analysis.is_untested(change)?;
         let names = strsim::normalized_levenshtein(file_name(&change.path), file_name(other));
         let mut message = if identical {
             format!("an exact copy of {other} (file names {}% alike)", percent(names))

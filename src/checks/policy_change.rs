@@ -7,15 +7,16 @@
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings, Waived};
-use crate::config::{self, PolicyInput, Severity, compile_glob};
+use super::{Check, Context, Doc, Finding, Output, Waived};
+use crate::config::{Problem, Settings};
+use crate::config::{Severity, compile_glob};
 use crate::{Result, git};
 
 pub struct PolicyChange;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct PolicySettings {
+pub struct PolicySettings {
     /// More files that are part of the policy (CODEOWNERS, the CI workflow that runs gate).
     paths: Vec<toml::Spanned<String>>,
 }
@@ -42,6 +43,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for PolicyChange {
+    type Settings = PolicySettings;
+
     fn id(&self) -> &'static str {
         "policy-change"
     }
@@ -54,29 +57,22 @@ impl Check for PolicyChange {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<PolicySettings>()
-    }
-
     fn effective_severity(&self, cx: &Context<'_>, configured: Severity) -> Result<Severity> {
-        let Some(base_tree) = cx.range.base.tree else {
+        if cx.range.base.tree.is_none() {
             return Ok(configured);
-        };
-        let file = cx.policy.files.first().map_or("gate.toml", String::as_str);
-        let text = git::read_file(cx.repo, base_tree, file)?;
-        let read_pack = |path: &str| git::read_file(cx.repo, base_tree, path);
-        let input =
-            PolicyInput { file: text.map(|text| (format!("{file} (last deploy)"), text)), read_pack: &read_pack };
+        }
         // A deployed policy that gate cannot read any more gives no floor; the code default does.
-        let floor = config::load(&input).map_or(self.default_severity(), |policy| policy.check(self.id()).severity);
+        let floor = cx
+            .analysis
+            .deployed_policy()?
+            .map_or(Check::default_severity(self), |policy| policy.severity(Check::id(self)));
         Ok(configured.max(floor))
     }
 
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
+    fn run(&self, cx: &Context<'_>, settings: &PolicySettings, severity: Severity, out: &mut Output) -> Result<()> {
         if cx.range.base.is_first_deploy() {
             return Ok(());
         }
-        let settings: PolicySettings = options.settings(self.id())?;
         let mut extra = globset::GlobSetBuilder::new();
         for pattern in &settings.paths {
             if let Ok(glob) = compile_glob(pattern.get_ref()) {
@@ -86,7 +82,7 @@ impl Check for PolicyChange {
         let extra = extra.build().unwrap_or_else(|_| globset::GlobSet::empty());
         let is_policy =
             |path: &str| path == "gate.toml" || cx.policy.files.iter().any(|f| f == path) || extra.is_match(path);
-        let approval = cx.evidence.of_kind("approval").last();
+        let approval = cx.analysis.approval();
 
         for change in cx.changes.iter() {
             let old_is_policy = change.old_path.as_deref().is_some_and(is_policy);
@@ -109,15 +105,7 @@ impl Check for PolicyChange {
             )
             .at(&change.path);
             if let Some(record) = approval {
-                finding.waived = Some(Waived {
-                    reason: format!(
-                        "approved by {}{}",
-                        record.by,
-                        record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-                    ),
-                    expires: String::new(),
-                    source: format!("approval evidence recorded {}", record.at),
-                });
+                finding.waived = Some(Waived::by_approval(record));
             }
             out.findings.push(finding);
         }

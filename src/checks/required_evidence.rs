@@ -7,8 +7,8 @@
 
 use serde::Deserialize;
 
-use super::test_evidence::target;
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, Output};
+use crate::config::Settings;
 use crate::config::Severity;
 use crate::{Result, time};
 
@@ -18,7 +18,7 @@ const ID: &str = "evidence";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct EvidenceSettings {}
+pub struct EvidenceSettings {}
 
 impl Settings for EvidenceSettings {}
 
@@ -34,6 +34,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for RequiredEvidence {
+    type Settings = EvidenceSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -46,15 +48,11 @@ impl Check for RequiredEvidence {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<EvidenceSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, _options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let Some(env) = target(cx)? else { return Ok(()) };
+    fn run(&self, cx: &Context<'_>, _settings: &Self::Settings, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = cx.target()? else { return Ok(()) };
         for kind in env.evidence.iter().filter(|k| *k != "tests") {
             let help = format!("record it for this tree: gate evidence add {kind} --detail \"...\"");
-            let newest = cx.evidence.of_kind(kind).max_by_key(|r| r.at.clone());
+            let newest = cx.evidence.newest(kind);
             let max_age = env.evidence_max_age.get(kind);
             let Some(record) = newest else {
                 let age = max_age.map(|a| format!(" no older than {}", time::duration(*a))).unwrap_or_default();
@@ -66,8 +64,8 @@ impl Check for RequiredEvidence {
                 ));
                 continue;
             };
-            if let (Some(max_age), Some(at)) = (max_age, record.at()) {
-                let age = cx.now.duration_since(at);
+            if let Some(max_age) = max_age {
+                let age = cx.now.duration_since(record.at);
                 if age > *max_age {
                     out.findings.push(Finding::new(
                         ID,

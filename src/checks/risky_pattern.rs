@@ -12,8 +12,9 @@ use globset::GlobSetBuilder;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Check, Context, Doc, Finding, NotAnalysed, Options, Output, Problem, Settings, options};
+use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
 use crate::audit::patterns::{self, Rule, Scanner, added_hits};
+use crate::config::{Problem, Settings};
 use crate::config::{Severity, compile_glob};
 use crate::git::{ContentKind, Mode, Status};
 use crate::{Error, Result};
@@ -27,7 +28,7 @@ const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct PatternSettings {
+pub struct PatternSettings {
     rules: BTreeMap<String, RuleSettings>,
     /// Path classes whose files are not scanned: tests exercise risky code on purpose.
     skip_classes: Vec<Spanned<String>>,
@@ -35,7 +36,7 @@ struct PatternSettings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RuleSettings {
+pub struct RuleSettings {
     /// A regular expression (Rust `regex` syntax, ASCII classes) matched against each added line.
     pattern: Spanned<String>,
     /// Globs of the files the rule looks at; empty: every file.
@@ -127,7 +128,7 @@ impl Settings for PatternSettings {
     fn problems(&self) -> Vec<Problem> {
         let mut problems: Vec<Problem> =
             self.rules.iter().filter_map(|(id, rule)| rule.compile(id).err()).flatten().collect();
-        problems.extend(options::class_problems(&self.skip_classes));
+        problems.extend(crate::config::class_problems(&self.skip_classes));
         problems
     }
 }
@@ -147,6 +148,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for RiskyPattern {
+    type Settings = PatternSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -159,12 +162,7 @@ impl Check for RiskyPattern {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<PatternSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: PatternSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &PatternSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let mut rules = Vec::new();
         let mut levels = Vec::new();
         for (id, rule) in &settings.rules {
@@ -186,7 +184,7 @@ impl Check for RiskyPattern {
                 continue;
             };
             if paths.ignore.matches(&change.path)
-                || options::in_classes(cx.policy, &settings.skip_classes, &change.path)
+                || crate::config::in_classes(cx.policy, &settings.skip_classes, &change.path)
                 || !scanner.applies_to(&change.path)
             {
                 continue;

@@ -7,11 +7,11 @@
 
 use serde::Deserialize;
 
-use super::test_evidence::target;
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings, Waived};
+use super::{Check, Context, Doc, Finding, Output, Waived};
+use crate::Result;
+use crate::config::Settings;
 use crate::config::Severity;
-use crate::git::{ledger, short};
-use crate::{Error, Result};
+use crate::git::short;
 
 pub struct RollbackReady;
 
@@ -19,7 +19,7 @@ const ID: &str = "rollback-ready";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct RollbackSettings {
+pub struct RollbackSettings {
     /// The environments this check applies to; empty means every environment.
     environments: Vec<String>,
 }
@@ -38,6 +38,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for RollbackReady {
+    type Settings = RollbackSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -50,18 +52,12 @@ impl Check for RollbackReady {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<RollbackSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let Some(env) = target(cx)? else { return Ok(()) };
-        let settings: RollbackSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &RollbackSettings, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = cx.target()? else { return Ok(()) };
         if !settings.environments.is_empty() && !settings.environments.contains(&env.name) {
             return Ok(());
         }
-        let release = cx.range.release.commit;
-        let finding = match ledger::last_deploy(cx.repo, env)? {
+        let finding = match cx.analysis.last_deploy(env)? {
             None => Some(Finding::new(
                 ID,
                 severity,
@@ -74,24 +70,10 @@ impl Check for RollbackReady {
                     env.name
                 ),
             )),
-            Some(last) if last.commit == release => None,
             Some(last) => {
-                let descends = cx
-                    .repo
-                    .git
-                    .graph_descendant_of(release, last.commit)
-                    .map_err(|e| Error::git("cannot compare histories", &e))?;
-                if descends {
+                let what = format!("the last deploy of {}", env.name);
+                if cx.analysis.release_descends_from(last.commit, &what)? {
                     None
-                } else if cx.repo.is_shallow() {
-                    return Err(Error::with_fix(
-                        format!(
-                            "cannot tell whether the release descends from the last deploy of {} ({}): the clone is shallow",
-                            env.name,
-                            short(last.commit)
-                        ),
-                        format!("run `git fetch --unshallow {}`", cx.repo.default_remote()),
-                    ));
                 } else {
                     Some(Finding::new(
                         ID,
@@ -110,16 +92,8 @@ impl Check for RollbackReady {
             }
         };
         if let Some(mut finding) = finding {
-            if let Some(approval) = cx.evidence.of_kind("approval").max_by_key(|r| r.at.clone()) {
-                finding.waived = Some(Waived {
-                    reason: format!(
-                        "approved by {}{}",
-                        approval.by,
-                        approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-                    ),
-                    expires: String::new(),
-                    source: format!("approval evidence recorded {}", approval.at),
-                });
+            if let Some(approval) = cx.analysis.approval() {
+                finding.waived = Some(Waived::by_approval(approval));
             }
             out.findings.push(finding);
         }

@@ -22,13 +22,13 @@ pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
     let mut out = Output::default();
     let mut ran = Vec::new();
     for check in CHECKS {
-        let policy = cx.policy.check(check.id());
+        let Some(policy) = cx.policy.check(check.id()) else { continue };
         let severity = check.effective_severity(cx, policy.severity)?;
         if severity == Severity::Off {
             continue;
         }
         ran.push((check.id(), severity));
-        check.run(cx, &policy.options, severity, &mut out)?;
+        check.run(cx, &policy.settings, severity, &mut out)?;
     }
     let Output { mut findings, mut not_analysed, notes } = out;
     not_analysed.sort();

@@ -12,22 +12,19 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use super::test_evidence::target;
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, Output};
 use crate::config::{Environment, Severity, parse_duration};
-use crate::git::{ledger, short};
+use crate::config::{Problem, Settings};
+use crate::git::short;
 use crate::{Error, Result, time};
 
 pub struct StagedRollout;
 
 const ID: &str = "staged-rollout";
 
-/// Ledger entries read per environment when looking for the release tree.
-const HISTORY: usize = 500;
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct RolloutSettings {
+pub struct RolloutSettings {
     /// Environments a release that changes configuration must have been deployed to first.
     config_changes_require: Vec<String>,
     /// Environments a release that changes dependency manifests must have been deployed to first.
@@ -60,6 +57,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for StagedRollout {
+    type Settings = RolloutSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -72,16 +71,11 @@ impl Check for StagedRollout {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<RolloutSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let Some(env) = target(cx)? else { return Ok(()) };
-        let settings: RolloutSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &RolloutSettings, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = cx.target()? else { return Ok(()) };
         let default_soak =
             settings.soak.as_ref().map(|s| parse_duration(s.get_ref())).transpose().map_err(Error::new)?;
-        for (required, why) in requirements(cx, env, &settings) {
+        for (required, why) in requirements(cx, env, settings) {
             let required_env = cx.policy.environment(&required).map_err(|_| {
                 Error::with_fix(
                     format!("[checks.{ID}] or {} requires `{required}`, which is not an environment", env.name),
@@ -132,7 +126,9 @@ fn judge(
     let help_deploy =
         format!("deploy this release to {} first, then record it: gate record --env {}", required.name, required.name);
     let Some(first) = first_deploy_of_tree(cx, required)? else {
-        let elsewhere = ledger::last_deploy(cx.repo, required)?
+        let elsewhere = cx
+            .analysis
+            .last_deploy(required)?
             .map(|d| {
                 format!(
                     "; {} last ran {} (commit {}), not this release's tree {}",
@@ -173,11 +169,9 @@ fn judge(
 /// the environment's ledger or deploy tags.
 fn first_deploy_of_tree(cx: &Context<'_>, env: &Environment) -> Result<Option<Timestamp>> {
     let tree = cx.range.release.tree;
-    let from_evidence = cx
-        .evidence
-        .of_kind("deploy")
-        .filter(|r| r.environment.as_deref() == Some(env.name.as_str()))
-        .filter_map(|r| r.at());
-    let from_history = ledger::history(cx.repo, env, HISTORY)?.into_iter().filter(|d| d.tree == tree).map(|d| d.at);
+    let from_evidence =
+        cx.evidence.of_kind("deploy").filter(|r| r.environment.as_deref() == Some(env.name.as_str())).map(|r| r.at);
+    let history = cx.analysis.history(env)?;
+    let from_history = history.iter().filter(|d| d.tree == tree).map(|d| d.at);
     Ok(from_evidence.chain(from_history).min())
 }

@@ -6,22 +6,19 @@
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, Options, Output, Problem, Settings};
-use crate::config::{Environment, Severity};
-use crate::evidence::{self, Record, TestSummary};
+use super::{Check, Context, Doc, Finding, Output};
+use crate::config::Settings;
+use crate::config::Severity;
 use crate::git::short;
-use crate::{Error, Result, time};
+use crate::{Result, time};
 
 pub struct TestEvidence;
 
 const ID: &str = "test-evidence";
 
-/// How far back along the release's history to look for the tree the tests did run on.
-const LOOK_BACK: usize = 50;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct TestSettings {
+pub struct TestSettings {
     /// Fewest tests that must have run (skipped ones do not count).
     min_tests: u64,
 }
@@ -47,6 +44,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for TestEvidence {
+    type Settings = TestSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -59,29 +58,24 @@ impl Check for TestEvidence {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<TestSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let Some(env) = target(cx)? else { return Ok(()) };
+    fn run(&self, cx: &Context<'_>, settings: &TestSettings, severity: Severity, out: &mut Output) -> Result<()> {
+        let Some(env) = cx.target()? else { return Ok(()) };
         if !env.evidence.iter().any(|k| k == "tests") {
             return Ok(());
         }
-        let settings: TestSettings = options.settings(ID)?;
         let tree = short(cx.range.release.tree);
         let record_help =
             "run the tests on this exact tree and record them: gate evidence add tests --junit 'reports/**/*.xml'";
-        let newest = cx.evidence.of_kind("tests").filter(|r| r.tests.is_some()).max_by_key(|r| r.at.clone());
+        let newest = cx.evidence.newest_where("tests", |r| r.tests.is_some());
         let Some(record) = newest else {
-            let message = match tested_nearby(cx)? {
+            let message = match cx.analysis.tested_nearby()? {
                 Some((record, behind)) => format!(
                     "{} requires passing tests for the release tree {tree}; tests were recorded for tree {} (commit {}, {behind} \
                      commit{} before the release), which is not the tree that would ship",
                     env.name,
-                    &record.tree[..10.min(record.tree.len())],
-                    &record.commit[..10.min(record.commit.len())],
-                    if behind == 1 { "" } else { "s" }
+                    short(record.tree),
+                    short(record.commit),
+                    if *behind == 1 { "" } else { "s" }
                 ),
                 None => {
                     format!("{} requires passing tests, and none are recorded for the release tree {tree}", env.name)
@@ -91,7 +85,7 @@ impl Check for TestEvidence {
             return Ok(());
         };
         let tests = record.tests.as_ref().unwrap_or_else(|| unreachable!("filtered above"));
-        let when = format!("recorded {} by {}", record.at, record.by);
+        let when = format!("recorded {} by {}", time::iso(record.at), record.by);
         if !tests.passed() {
             let mut details = tests.failing.clone();
             let listed = details.len() as u64;
@@ -123,8 +117,8 @@ impl Check for TestEvidence {
                 "run the whole test suite and record all its reports",
             ));
         }
-        if let (Some(max_age), Some(at)) = (env.evidence_max_age.get("tests"), record.at()) {
-            let age = cx.now.duration_since(at);
+        if let Some(max_age) = env.evidence_max_age.get("tests") {
+            let age = cx.now.duration_since(record.at);
             if age > *max_age {
                 out.findings.push(Finding::new(
                     ID,
@@ -156,42 +150,4 @@ impl Check for TestEvidence {
 
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// The environment the release is going to, when there is one.
-pub fn target<'p>(cx: &Context<'p>) -> Result<Option<&'p Environment>> {
-    cx.range.environment.as_deref().map(|name| cx.policy.environment(name)).transpose()
-}
-
-/// The nearest earlier commit whose tree has test results, and how many commits back it is.
-fn tested_nearby(cx: &Context<'_>) -> Result<Option<(Record, usize)>> {
-    let mut commit =
-        cx.repo.git.find_commit(cx.range.release.commit).map_err(|e| Error::git("cannot read the release", &e))?;
-    for behind in 1..=LOOK_BACK {
-        let Ok(parent) = commit.parent(0) else { return Ok(None) };
-        if parent.tree_id() != cx.range.release.tree {
-            let set = evidence::for_tree(cx.repo, parent.tree_id())?;
-            if let Some(record) = set.of_kind("tests").max_by_key(|r| r.at.clone()) {
-                return Ok(Some((record.clone(), behind)));
-            }
-        }
-        commit = parent;
-    }
-    Ok(None)
-}
-
-/// Whether the tests recorded for the release tree name `path`: a test file attribute or class
-/// name ends with its file name, or contains its path (without the extension) as whole
-/// components (`scripts/search` in `tests.scripts.search.test_rank`).
-pub fn named_by_tests(cx: &Context<'_>, path: &str) -> bool {
-    let lower = path.to_lowercase();
-    let name = crate::git::file_name(&lower).to_string();
-    let module: Vec<&str> = lower.rsplit_once('.').map_or(lower.as_str(), |(p, _)| p).split('/').collect();
-    cx.evidence.of_kind("tests").filter_map(|r| r.tests.as_ref()).any(|tests: &TestSummary| {
-        tests.covers.iter().any(|entry| {
-            let entry = entry.to_lowercase().replace('\\', "/");
-            let parts: Vec<&str> = entry.split(['/', '.', ':', ' ']).filter(|p| !p.is_empty()).collect();
-            entry.ends_with(&name) || parts.windows(module.len()).any(|window| window == module.as_slice())
-        })
-    })
 }

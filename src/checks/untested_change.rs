@@ -6,11 +6,13 @@
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings};
+use super::{Check, Context, Doc, Finding, FindingData, Output};
 use crate::Result;
-use crate::analysis::coverage::{self, Looked, Tested};
+use crate::analysis::Needs;
+use crate::analysis::coverage::{self, Looked};
 use crate::config::Severity;
-use crate::git::{Change, Mode, Status, extension, file_name};
+use crate::config::{Problem, Settings};
+use crate::git::{extension, file_name};
 
 pub struct UntestedChange;
 
@@ -46,6 +48,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for UntestedChange {
+    type Settings = UntestedSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -58,53 +62,18 @@ impl Check for UntestedChange {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<UntestedSettings>()
+    fn needs(&self, settings: &UntestedSettings, needs: &mut Needs) {
+        needs.test_references = true;
+        needs.test_files = Some(settings.test_files.iter().map(|t| t.get_ref().clone()).collect());
     }
 
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings = settings(options)?;
-        for change in cx.changes.iter().filter(|c| in_scope(cx, c)) {
-            let Err(looked) = coverage_of(cx, &settings, &change.path)? else { continue };
+    fn run(&self, cx: &Context<'_>, _settings: &UntestedSettings, severity: Severity, out: &mut Output) -> Result<()> {
+        for change in cx.changes.iter().filter(|c| coverage::in_scope(cx.policy, c)) {
+            let Err(looked) = cx.analysis.coverage(&change.path)? else { continue };
             out.findings.push(finding(severity, &change.path, looked));
         }
         Ok(())
     }
-}
-
-fn settings(options: &Options) -> Result<UntestedSettings> {
-    options.settings(ID)
-}
-
-/// Changes this check looks at: scripts that ship content, that are not tests themselves.
-fn in_scope(cx: &Context<'_>, change: &Change) -> bool {
-    let paths = &cx.policy.paths;
-    change.status != Status::Deleted
-        && change.new.as_ref().is_some_and(|side| matches!(side.mode, Mode::File | Mode::Executable))
-        && paths.scripts.matches(&change.path)
-        && !paths.tests.matches(&change.path)
-        && !paths.ignore.matches(&change.path)
-}
-
-fn coverage_of(cx: &Context<'_>, settings: &UntestedSettings, path: &str) -> Result<Result<Tested, Looked>> {
-    let templates: Vec<String> = settings.test_files.iter().map(|t| t.get_ref().clone()).collect();
-    let tree = cx.analysis.tree()?;
-    let references = cx.analysis.references()?;
-    Ok(match coverage::tested(path, &templates, tree, references) {
-        Err(_) if super::test_evidence::named_by_tests(cx, path) => Ok(Tested::NamedByTestEvidence),
-        other => other,
-    })
-}
-
-/// Whether `change` is a script this check would report as untested. Other checks use it to
-/// raise the severity of a `_v2` or near-copy that is also untested; with this check off,
-/// nothing counts as untested.
-pub fn is_untested(cx: &Context<'_>, change: &Change) -> Result<bool> {
-    let policy = cx.policy.check(ID);
-    if policy.severity == Severity::Off || !in_scope(cx, change) {
-        return Ok(false);
-    }
-    Ok(coverage_of(cx, &settings(&policy.options)?, &change.path)?.is_err())
 }
 
 /// Test-file templates for the script's own language first: a `.sh` script is tested by a

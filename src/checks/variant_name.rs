@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Check, Context, Doc, Finding, FindingData, Options, Output, Problem, Settings, options, untested_change};
+use super::{Check, Context, Doc, Finding, FindingData, Output};
 use crate::Result;
 use crate::analysis::names::{Markers, Variant, variant_of};
 use crate::config::{Policy, Severity};
+use crate::config::{Problem, Settings};
 use crate::git::{Change, ChangeSet, Status, TreeIndex, dir_name, file_name, stem};
 
 pub struct VariantName;
@@ -20,7 +21,7 @@ const ID: &str = "variant-name";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct VariantSettings {
+pub struct VariantSettings {
     /// Severity of a variant that no test covers.
     when_untested: Severity,
     /// Words that mark a copy or version when they end a name after `_`, `-`, `.` or a space.
@@ -44,7 +45,7 @@ impl Default for VariantSettings {
 
 impl Settings for VariantSettings {
     fn problems(&self) -> Vec<Problem> {
-        options::class_problems(&self.skip_classes)
+        crate::config::class_problems(&self.skip_classes)
     }
 }
 
@@ -61,6 +62,8 @@ static DOC: Doc = Doc {
 };
 
 impl Check for VariantName {
+    type Settings = VariantSettings;
+
     fn id(&self) -> &'static str {
         ID
     }
@@ -73,17 +76,12 @@ impl Check for VariantName {
         &DOC
     }
 
-    fn validate(&self, options: &Options) -> Vec<Problem> {
-        options.validate::<VariantSettings>()
-    }
-
-    fn run(&self, cx: &Context<'_>, options: &Options, severity: Severity, out: &mut Output) -> Result<()> {
-        let settings: VariantSettings = options.settings(ID)?;
+    fn run(&self, cx: &Context<'_>, settings: &VariantSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let markers = Markers::new(&settings.suffixes, &settings.extensions);
         let added = cx.changes.iter().filter(|c| {
             matches!(c.status, Status::Added | Status::Renamed | Status::Copied)
                 && !cx.policy.paths.ignore.matches(&c.path)
-                && !options::in_classes(cx.policy, &settings.skip_classes, &c.path)
+                && !crate::config::in_classes(cx.policy, &settings.skip_classes, &c.path)
         });
         // Copied directories are reported once, with the files added under them.
         let mut directories: BTreeMap<String, (Variant, Vec<&Change>)> = BTreeMap::new();
@@ -94,8 +92,8 @@ impl Check for VariantName {
             let Some(variant) = variant_of(file_name(&change.path), &markers) else { continue };
             let tree = cx.analysis.tree()?;
             let original = find_original(tree, &change.path, &variant.original);
-            let untested = untested_change::is_untested(cx, change)?;
-            out.findings.push(file_finding(&change.path, &variant, original, untested, &settings, severity));
+            let untested = cx.analysis.is_untested(change)?;
+            out.findings.push(file_finding(&change.path, &variant, original, untested, settings, severity));
         }
         for (dir, (variant, files)) in directories {
             let tree = cx.analysis.tree()?;
@@ -105,9 +103,9 @@ impl Check for VariantName {
             let original = tree.has_dir(&sibling).then_some(sibling);
             let mut untested = false;
             for change in &files {
-                untested |= untested_change::is_untested(cx, change)?;
+                untested |= cx.analysis.is_untested(change)?;
             }
-            out.findings.push(directory_finding(&dir, &variant, original, files.len(), untested, &settings, severity));
+            out.findings.push(directory_finding(&dir, &variant, original, files.len(), untested, settings, severity));
         }
         Ok(())
     }
@@ -124,7 +122,8 @@ pub struct VariantPair {
 /// The added files whose names mark them as variants, with the original each resembles; the
 /// same reading as the check, without the test lookups.
 pub fn variant_pairs(policy: &Policy, tree: &TreeIndex, changes: &ChangeSet) -> Result<Vec<VariantPair>> {
-    let settings: VariantSettings = policy.check(ID).options.settings(ID)?;
+    let default = VariantSettings::default();
+    let settings = policy.settings::<VariantSettings>(ID).unwrap_or(&default);
     let markers = Markers::new(&settings.suffixes, &settings.extensions);
     Ok(changes
         .iter()

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, Session, write_atomically};
-use crate::analysis::{Analysis, Progress};
+use crate::analysis::{Analysis, Inputs, Progress};
 use crate::checks::{self, Context, run_checks};
 use crate::cli::{CheckArgs, Format};
 use crate::config::Policy;
@@ -40,7 +40,17 @@ pub(super) fn report(
     let store = BlobStore::open(repo);
     let changes = git::changes(repo, &range, &store)?;
     let evidence = evidence::for_tree(repo, range.release.tree)?;
-    let analysis = Analysis::new(repo, &store, policy, &range, &changes, progress, checks::needs(policy));
+    let analysis = Analysis::new(Inputs {
+        repo,
+        store: &store,
+        policy,
+        catalog: &checks::Registry,
+        range: &range,
+        changes: &changes,
+        evidence: &evidence,
+        progress,
+        needs: checks::needs(policy),
+    });
     let cx = Context { repo, policy, range: &range, changes: &changes, evidence: &evidence, analysis: &analysis, now };
     let results = run_checks(&cx)?;
     store.save();

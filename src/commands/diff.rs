@@ -36,7 +36,7 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
     } else {
         Vec::new()
     };
-    let config_files = config_files::read(&policy, &changes, &store, checks::config_max_bytes(&policy))?;
+    let config_files = config_files::read(&policy, &changes, &store, checks::needs(&policy).config_max_bytes)?;
     let config_changes = report::config_changes(&policy, &config_files);
     store.save();
     let out = &mut *io.out;

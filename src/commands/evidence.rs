@@ -134,7 +134,7 @@ pub fn list(args: &EvidenceListArgs, io: &mut Io<'_>) -> Result<Outcome> {
                 return writeln!(out, "  none recorded; add some with: gate evidence add KIND --detail TEXT");
             }
             for record in &set.records {
-                let at = record.at().map_or_else(|| record.at.clone(), time::human);
+                let at = time::human(record.at);
                 let mut detail = record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
                 if let Some(env) = &record.environment {
                     detail.push_str(&format!(" to {env}"));
@@ -143,10 +143,10 @@ pub fn list(args: &EvidenceListArgs, io: &mut Io<'_>) -> Result<Outcome> {
                     let verdict = if tests.passed() { "passed" } else { "FAILED" };
                     detail.push_str(&format!(": {verdict}, {}", tests.describe()));
                 }
-                let other_commit = if record.commit == commit.id().to_string() {
+                let other_commit = if record.commit == commit.id() {
                     String::new()
                 } else {
-                    format!(" (from commit {})", &record.commit[..10.min(record.commit.len())])
+                    format!(" (from commit {})", short(record.commit))
                 };
                 writeln!(out, "  {:10} {at} by {}{detail}{other_commit}", record.kind, record.by)?;
             }

@@ -37,7 +37,7 @@ pub fn list(config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let mut text = format!("policy: {}\n\n", policy.layers.join(" < "));
     text.push_str(&format!("{:width$}  {:8}  {}\n", "CHECK", "SEVERITY", "FROM"));
     for check in checks::CHECKS {
-        let setting = policy.check(check.id());
+        let Some(setting) = policy.check(check.id()) else { continue };
         let options = if setting.options_origins.is_empty() {
             String::new()
         } else {

@@ -82,7 +82,13 @@ impl Session {
         let repo = Repo::discover()?;
         let release_tree = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?.tree_id();
         let policy = load_policy(Some(&repo), config, PolicyAt::Tree(release_tree))?;
-        let range = crate::git::resolve_range(&repo, &policy, args)?;
+        let env = args.env.as_deref().map(|name| policy.environment(name)).transpose()?;
+        let range = crate::git::resolve_range(
+            &repo,
+            args.release.as_deref(),
+            args.base.as_deref(),
+            env.map(crate::analysis::rollout::target),
+        )?;
         Ok(Session { repo, policy, range })
     }
 }
@@ -118,20 +124,32 @@ pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, at: PolicyAt) -> 
                 (Some(_), Some(root)) => read_optional(&root.join(pack)),
                 _ => read_optional(Path::new(pack)),
             };
-            config::load(&PolicyInput { file: Some((name, text)), read_pack: &read_pack })?
+            config::load(&PolicyInput {
+                file: Some((name, text)),
+                read_pack: &read_pack,
+                catalog: &crate::checks::Registry,
+            })?
         }
         (None, PolicyAt::Tree(tree), Some(repo)) => {
             let text = crate::git::read_file(repo, tree, POLICY_FILE)?;
             let read_pack = |pack: &str| crate::git::read_file(repo, tree, pack);
-            config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
+            config::load(&PolicyInput {
+                file: text.map(|t| (POLICY_FILE.to_string(), t)),
+                read_pack: &read_pack,
+                catalog: &crate::checks::Registry,
+            })?
         }
         (None, PolicyAt::WorkingTree, _) if workdir.is_some() => {
             let root = workdir.clone().unwrap_or_default();
             let text = read_optional(&root.join(POLICY_FILE))?;
             let read_pack = |pack: &str| read_optional(&root.join(pack));
-            config::load(&PolicyInput { file: text.map(|t| (POLICY_FILE.to_string(), t)), read_pack: &read_pack })?
+            config::load(&PolicyInput {
+                file: text.map(|t| (POLICY_FILE.to_string(), t)),
+                read_pack: &read_pack,
+                catalog: &crate::checks::Registry,
+            })?
         }
-        _ => config::load(&PolicyInput { file: None, read_pack: &|_| Ok(None) })?,
+        _ => config::load(&PolicyInput { file: None, read_pack: &|_| Ok(None), catalog: &crate::checks::Registry })?,
     };
     if policy.files.is_empty() {
         // No gate.toml yet: adding one is still a change to the policy in force.

@@ -12,7 +12,7 @@ use git2::Oid;
 
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, PolicyAt, check, load_policy};
-use crate::cli::{Format, PreCommitArgs, PrePushArgs, RangeArgs};
+use crate::cli::{Format, PreCommitArgs, PrePushArgs};
 use crate::config::{Policy, PushedRef};
 use crate::git::push::{self, PushLine};
 use crate::git::{self, Base, BaseSource, Range, Release, Repo};
@@ -213,8 +213,9 @@ fn judge(
 
     let range = match &policy.hooks.pre_push.environment {
         Some(env) => {
-            let args = RangeArgs { env: Some(env.clone()), release: Some(release.commit.to_string()), base: None };
-            Range { release, ..git::resolve_range(repo, &policy, &args)? }
+            let target = crate::analysis::rollout::target(policy.environment(env)?);
+            let commit = release.commit.to_string();
+            Range { release, ..git::resolve_range(repo, Some(&commit), None, Some(target))? }
         }
         None => {
             let base = rule.base(repo, &policy, target.remote, release.commit)?;

@@ -47,7 +47,7 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     let mut statuses = Vec::new();
     for name in names {
         let env = policy.environment(&name)?;
-        let last_deploy = ledger::last_deploy(&repo, env)?;
+        let last_deploy = ledger::last_deploy(&repo, crate::analysis::rollout::target(env))?;
         let pending = match &last_deploy {
             Some(deploy) => {
                 let commit = repo.required_commit(deploy.commit, &format!("the last deploy of {name}"))?;

@@ -58,7 +58,11 @@ pub fn run(args: &WaiveArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<O
     let name = path.file_name().map_or_else(|| POLICY_FILE.to_string(), |n| n.to_string_lossy().into_owned());
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let read_pack = |pack: &str| Ok(std::fs::read_to_string(dir.join(pack)).ok());
-    config::load(&PolicyInput { file: Some((name, text.clone())), read_pack: &read_pack })?;
+    config::load(&PolicyInput {
+        file: Some((name, text.clone())),
+        read_pack: &read_pack,
+        catalog: &crate::checks::Registry,
+    })?;
     write_atomically(&path, text.as_bytes())?;
 
     writeln!(

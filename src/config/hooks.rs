@@ -10,10 +10,10 @@ use globset::GlobSet;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::diag::{Diagnostic, did_you_mean};
 use super::raw::RawPrePush;
 use super::section::{Located, Section};
 use super::{Environment, Origin};
+use crate::diag::{Diagnostic, did_you_mean};
 
 /// The subtables of `[hooks]`.
 const HOOKS: &[&str] = &["pre-push"];

@@ -10,12 +10,12 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::diag::{Diagnostic, SourceText, did_you_mean};
 use super::hooks::{self, Hooks};
+use super::options::{Catalog, Options, Problem, layer_of};
 use super::raw::Severity;
 use super::section::{Kind, Layer, Located, parse_layer};
 use super::{CheckPolicy, Environment, NamedZone, Origin, PathClass, PathClasses, Policy, builtin_pack};
-use crate::checks::{self, Options};
+use crate::diag::{Diagnostic, SourceText, did_you_mean};
 use crate::{Error, Result};
 
 /// Where the policy comes from.
@@ -26,6 +26,8 @@ pub struct PolicyInput<'a> {
     /// Reads a pack given by path (already joined to the directory of the file naming it);
     /// `Ok(None)` when there is no such file.
     pub read_pack: &'a dyn Fn(&str) -> Result<Option<String>>,
+    /// The checks: their ids, default severities and how their options validate.
+    pub catalog: &'a dyn Catalog,
 }
 
 /// Loads, validates and merges the policy. Every problem in every file is reported at once.
@@ -39,7 +41,7 @@ pub fn load(input: &PolicyInput<'_>) -> Result<Policy> {
         None => loader.add_builtin("default", None),
     }
     // Merged even when a layer has errors, so a `requires` naming no environment is reported too.
-    let merged = merge(loader.layers);
+    let merged = merge(loader.layers, input.catalog);
     if let Err(more) = &merged {
         loader.diagnostics.extend(more.iter().cloned());
     }
@@ -100,7 +102,7 @@ impl Loader<'_, '_> {
 
     fn add(&mut self, source: SourceText, kind: Kind) {
         self.visiting.push(source.name.clone());
-        let (layer, extends) = parse_layer(&source, kind, &mut self.diagnostics);
+        let (layer, extends) = parse_layer(&source, kind, self.input.catalog, &mut self.diagnostics);
         let extends = extends.unwrap_or_else(|| match kind {
             Kind::UserFile => vec![Spanned::new(0..0, "default".to_string())],
             Kind::PackFile | Kind::BuiltinPack => Vec::new(),
@@ -168,7 +170,8 @@ fn join_relative(of: &str, path: &str) -> String {
 
 /// Merges the layers, later over earlier. Fails only on what no single layer can know: a
 /// `requires` (or `[hooks.pre-push] environment`) naming an environment that no layer declares.
-fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
+fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagnostic>> {
+    let sources: Vec<SourceText> = layers.iter().map(|layer| layer.source.clone()).collect();
     // Where each environment's `requires` was last set, to point at it if it names a stranger.
     let mut required: BTreeMap<String, Vec<Located>> = BTreeMap::new();
     let mut policy = Policy {
@@ -188,7 +191,22 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
     };
     // Where `[hooks.pre-push] environment` was last set.
     let mut hook_environment = None;
-    for layer in layers {
+    let mut options: BTreeMap<&'static str, (Options, Vec<Origin>)> = BTreeMap::new();
+    for id in catalog.ids() {
+        let severity = catalog.default_severity(id).unwrap_or(Severity::Deny);
+        options.insert(id, (Options::default(), Vec::new()));
+        policy.checks.insert(
+            id,
+            CheckPolicy {
+                severity,
+                severity_origin: Origin::BuiltIn,
+                options: Options::default(),
+                settings: super::CheckSettings::new(()),
+                options_origins: Vec::new(),
+            },
+        );
+    }
+    for (index, layer) in layers.into_iter().enumerate() {
         for (class, set) in layer.paths {
             let slot = match class {
                 "scripts" => &mut policy.paths.scripts,
@@ -236,28 +254,33 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
             }
         }
         for (id, layer_check) in layer.checks {
-            let merged = policy.checks.entry(id).or_insert_with(|| {
-                let severity = checks::find(id).map_or(Severity::Deny, |c| c.default_severity());
-                CheckPolicy {
-                    severity,
-                    severity_origin: Origin::BuiltIn,
-                    options: Options::default(),
-                    options_origins: Vec::new(),
-                }
-            });
+            let Some(merged) = policy.checks.get_mut(id) else { continue };
             if let Some((severity, origin)) = layer_check.severity {
                 merged.severity = severity;
                 merged.severity_origin = origin;
             }
-            if let Some((options, origin)) = layer_check.options {
-                merged.options.merge(&options);
-                merged.options_origins.push(origin);
+            if let Some((layer_options, origin)) = layer_check.options {
+                let (into, origins) = options.entry(id).or_default();
+                into.merge(&layer_options.in_layer(index));
+                origins.push(origin);
             }
         }
         policy.waivers.extend(layer.waivers);
         hooks::merge(&mut policy.hooks, layer.hooks, &mut hook_environment);
     }
     let mut diagnostics = Vec::new();
+    for (id, (merged, origins)) in options {
+        let Some(check) = policy.checks.get_mut(id) else { continue };
+        match catalog.configure(id, &merged) {
+            Ok(settings) => check.settings = settings,
+            Err(problems) => {
+                let fallback = origins.len().checked_sub(1).map(|_| merged_layer(&merged));
+                diagnostics.extend(problems.into_iter().map(|p| located(p, id, &sources, fallback)));
+            }
+        }
+        check.options = merged;
+        check.options_origins = origins;
+    }
     for (name, requires) in &required {
         for required in requires {
             if !policy.environments.contains_key(&required.value) {
@@ -276,6 +299,35 @@ fn merge(layers: Vec<Layer>) -> Result<Policy, Vec<Diagnostic>> {
     }
     diagnostics.extend(hooks::validate(hook_environment.as_ref(), &policy.environments));
     if diagnostics.is_empty() { Ok(policy) } else { Err(diagnostics) }
+}
+
+/// The layer whose `[checks.ID]` table the merged options were last given by.
+fn merged_layer(options: &Options) -> usize {
+    layer_of(&options.span()).0
+}
+
+/// A problem with the merged options of check `id`, at the file:line:col of the layer that
+/// wrote the offending value.
+fn located(problem: Problem, id: &str, sources: &[SourceText], fallback: Option<usize>) -> Diagnostic {
+    let (layer, span) = match &problem.span {
+        Some(span) => {
+            let (layer, local) = layer_of(span);
+            (Some(layer), Some(local))
+        }
+        None => (fallback, None),
+    };
+    let message = format!("{} in [checks.{id}]", problem.message);
+    let mut d = match layer.and_then(|layer| sources.get(layer)) {
+        Some(source) => source.diagnostic(span, message),
+        None => SourceText { name: "gate".into(), text: "" }.diagnostic(None, message),
+    };
+    d.help = problem.help.or_else(|| {
+        // Serde's list of expected keys does not include `severity`, which every check takes.
+        let unknown = problem.message.strip_prefix("unknown field `")?.split('`').next()?;
+        let expected: Vec<&str> = problem.message.split('`').skip(3).step_by(2).chain(["severity"]).collect();
+        did_you_mean(unknown, expected).map(|close| format!("did you mean `{close}`?"))
+    });
+    d
 }
 
 #[cfg(test)]

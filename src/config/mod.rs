@@ -5,9 +5,9 @@
 //! together. Then the layers are merged in order, later over earlier, into one [`Policy`] that
 //! remembers where each setting came from (for `gate checks`).
 
-mod diag;
 mod hooks;
 mod load;
+mod options;
 mod packs;
 mod raw;
 mod schedule;
@@ -18,11 +18,12 @@ use std::fmt;
 
 use globset::{GlobMatcher, GlobSet};
 
-use crate::checks::Options;
-
-pub use diag::{Diagnostic, SourceText, did_you_mean};
+pub use crate::diag::{Diagnostic, SourceText, did_you_mean};
 pub use hooks::{Hooks, PrePushPolicy, PushedRef, RefFilter};
 pub use load::{PolicyInput, load, parse_date};
+pub use options::{
+    Catalog, CheckSettings, LAYER_STRIDE, Options, Problem, Settings, class_problems, in_classes, layer_of,
+};
 pub use packs::{BUILTIN_PACKS, builtin_pack};
 pub use raw::Severity;
 pub use schedule::{Window, parse_duration, parse_window};
@@ -44,17 +45,20 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy for a check, falling back to the check's built-in severity.
-    pub fn check(&self, id: &'static str) -> CheckPolicy {
-        self.checks.get(id).cloned().unwrap_or_else(|| {
-            let severity = crate::checks::find(id).map_or(Severity::Deny, |check| check.default_severity());
-            CheckPolicy {
-                severity,
-                severity_origin: Origin::BuiltIn,
-                options: Options::default(),
-                options_origins: Vec::new(),
-            }
-        })
+    /// The merged policy of check `id`: every check of the catalog the policy was loaded with
+    /// has one.
+    pub fn check(&self, id: &str) -> Option<&CheckPolicy> {
+        self.checks.get(id)
+    }
+
+    /// The severity check `id` runs at; `off` for a check the policy does not know.
+    pub fn severity(&self, id: &str) -> Severity {
+        self.check(id).map_or(Severity::Off, |check| check.severity)
+    }
+
+    /// The typed settings of check `id`, validated when the policy loaded.
+    pub fn settings<T: std::any::Any>(&self, id: &str) -> Option<&T> {
+        self.check(id).and_then(|check| check.settings.get())
     }
 
     /// The environment named `name`, or an error that lists the declared ones.
@@ -182,7 +186,10 @@ pub struct TagPattern {
 pub struct CheckPolicy {
     pub severity: Severity,
     pub severity_origin: Origin,
+    /// The options as merged from every layer (spans moved per layer, see [`layer_of`]).
     pub options: Options,
+    /// The options validated into the check's own settings type.
+    pub settings: CheckSettings,
     /// The layers that set options, in order.
     pub options_origins: Vec<Origin>,
 }
@@ -202,4 +209,12 @@ pub struct Waiver {
 /// repository-relative path, `*` stays within one directory, `**` crosses directories.
 pub fn compile_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
     globset::GlobBuilder::new(pattern).literal_separator(true).backslash_escape(true).build()
+}
+
+/// Whether `kind` is a well-formed evidence kind: a kebab-case word.
+pub fn is_evidence_kind(kind: &str) -> bool {
+    kind.len() <= 40
+        && kind
+            .split('-')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
 }

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::diag::{Diagnostic, SourceText, did_you_mean};
 use super::hooks::HooksLayer;
 use super::load::parse_date;
+use super::options::{Catalog, Options};
 use super::raw::{self, RawEnvironment, RawPaths, RawWaiver, Severity};
 use super::schedule::{Window, parse_duration, parse_window};
 use super::{NamedZone, Origin, PathClass, TagPattern, Waiver, compile_glob};
-use crate::checks::{self, Options, Problem};
+use crate::diag::{Diagnostic, SourceText, did_you_mean};
 
 /// Where a policy file came from: the user's file, a pack file it names, or a built-in pack.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub(super) enum Kind {
 /// One validated policy file.
 pub(super) struct Layer {
     pub(super) name: String,
+    /// The file's text, to locate problems found once the layers have merged.
+    pub(super) source: SourceText,
     pub(super) kind: Kind,
     pub(super) paths: BTreeMap<&'static str, PathClass>,
     pub(super) environments: BTreeMap<String, EnvLayer>,
@@ -66,6 +68,7 @@ pub(super) struct EnvLayer {
 pub(super) fn parse_layer(
     source: &SourceText,
     kind: Kind,
+    catalog: &dyn Catalog,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Option<Layer>, Option<Vec<Spanned<String>>>) {
     let (table, syntax_errors) = DeTable::parse_recoverable(source.text);
@@ -81,9 +84,10 @@ pub(super) fn parse_layer(
         }
         return (None, None);
     }
-    let mut section = Section { source, diagnostics };
+    let mut section = Section { source, catalog, diagnostics };
     let mut layer = Layer {
         name: source.name.clone(),
+        source: source.clone(),
         kind,
         paths: BTreeMap::new(),
         environments: BTreeMap::new(),
@@ -117,6 +121,7 @@ pub(super) fn parse_layer(
 /// Validates the sections of one file, collecting diagnostics.
 pub(super) struct Section<'a> {
     pub(super) source: &'a SourceText,
+    pub(super) catalog: &'a dyn Catalog,
     pub(super) diagnostics: &'a mut Vec<Diagnostic>,
 }
 
@@ -245,7 +250,7 @@ impl Section<'_> {
                     .into_inner()
                     .into_iter()
                     .filter(|kind| {
-                        let ok = crate::evidence::is_kind(kind.get_ref());
+                        let ok = super::is_evidence_kind(kind.get_ref());
                         if !ok {
                             self.error(
                                 kind.span(),
@@ -307,16 +312,17 @@ impl Section<'_> {
         for (id, value) in table {
             let id_span = id.span();
             let id = id.into_inner();
-            let Some(check) = checks::find(&id) else {
+            let ids = self.catalog.ids();
+            let Some(check) = ids.iter().copied().find(|known| *known == id) else {
                 let mut d = self.source.diagnostic(Some(id_span), format!("unknown check `{id}` in [checks]"));
-                d.help = Some(match did_you_mean(&id, checks::ids()) {
+                d.help = Some(match did_you_mean(&id, ids.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => "`gate checks` lists every check".to_string(),
                 });
                 self.diagnostics.push(d);
                 continue;
             };
-            let context = format!("[checks.{}]", check.id());
+            let context = format!("[checks.{check}]");
             let Some((mut options, span)) = self.table(value, &context) else {
                 continue;
             };
@@ -324,28 +330,11 @@ impl Section<'_> {
                 let origin = self.origin(&value.span());
                 self.de::<Severity>(value, &context).map(|severity| (severity, origin))
             });
-            let options = (!options.is_empty()).then(|| {
-                let origin = self.origin(&span);
-                let options = Options::new(options, span);
-                for problem in check.validate(&options) {
-                    self.problem(problem, &context);
-                }
-                (options, origin)
-            });
-            layer.checks.insert(check.id(), LayerCheck { severity, options });
+            // Validated once the layers have merged (load.rs), where a layer that completes
+            // another's table (a rule's `severity` alone) is judged together with it.
+            let options = (!options.is_empty()).then(|| (Options::new(options, span.clone()), self.origin(&span)));
+            layer.checks.insert(check, LayerCheck { severity, options });
         }
-    }
-
-    fn problem(&mut self, problem: Problem, context: &str) {
-        let err_like = format!("{} in {context}", problem.message);
-        let mut d = self.source.diagnostic(problem.span, err_like);
-        d.help = problem.help.or_else(|| {
-            // Serde's list of expected keys does not include `severity`, which every check takes.
-            let unknown = problem.message.strip_prefix("unknown field `")?.split('`').next()?;
-            let expected: Vec<&str> = problem.message.split('`').skip(3).step_by(2).chain(["severity"]).collect();
-            did_you_mean(unknown, expected).map(|close| format!("did you mean `{close}`?"))
-        });
-        self.diagnostics.push(d);
     }
 
     fn waivers(&mut self, value: Spanned<DeValue<'static>>, layer: &mut Layer) {
@@ -366,12 +355,14 @@ impl Section<'_> {
 
     fn waiver(&mut self, raw: RawWaiver) -> Option<Waiver> {
         let mut ok = true;
-        if checks::find(raw.check.get_ref()).is_none() {
+        let ids = self.catalog.ids();
+        if !ids.contains(&raw.check.get_ref().as_str()) {
             ok = false;
             let mut d = self
                 .source
                 .diagnostic(Some(raw.check.span()), format!("unknown check `{}` in [[waivers]]", raw.check.get_ref()));
-            d.help = did_you_mean(raw.check.get_ref(), checks::ids()).map(|close| format!("did you mean `{close}`?"));
+            d.help =
+                did_you_mean(raw.check.get_ref(), ids.iter().copied()).map(|close| format!("did you mean `{close}`?"));
             self.diagnostics.push(d);
         }
         if raw.reason.get_ref().trim().is_empty() {

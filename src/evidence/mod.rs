@@ -26,25 +26,93 @@ const RESERVED_KINDS: &[(&str, &str)] = &[
     ("tests", "test evidence comes from JUnit reports: gate evidence add tests --junit FILE..."),
 ];
 
-/// One piece of evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One piece of evidence, parsed: ids are object ids and the time is a timestamp, so every
+/// comparison ("newest", "older than") is made on values, never on text.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub kind: String,
     /// The tree the evidence is for.
-    pub tree: String,
+    pub tree: Oid,
     /// The commit it was recorded from (informational: the tree is what binds it).
-    pub commit: String,
+    pub commit: Oid,
     pub by: String,
-    /// When it was recorded, RFC 3339 in UTC.
-    pub at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it was recorded.
+    pub at: Timestamp,
     pub detail: Option<String>,
     /// For `deploy` records: the environment the tree was deployed to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     /// For `tests` records: what the JUnit reports said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<TestSummary>,
+}
+
+/// A record as it is stored: one JSON object a line of the tree's note.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredRecord {
+    kind: String,
+    tree: String,
+    commit: String,
+    by: String,
+    /// RFC 3339 in UTC.
+    at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tests: Option<TestSummary>,
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        StoredRecord::from(self).serialize(s)
+    }
+}
+
+impl From<&Record> for StoredRecord {
+    fn from(record: &Record) -> StoredRecord {
+        StoredRecord {
+            kind: record.kind.clone(),
+            tree: record.tree.to_string(),
+            commit: record.commit.to_string(),
+            by: record.by.clone(),
+            at: time::iso(record.at),
+            detail: record.detail.clone(),
+            environment: record.environment.clone(),
+            tests: record.tests.clone(),
+        }
+    }
+}
+
+impl StoredRecord {
+    /// The record, or what is wrong with it.
+    fn parse(self) -> std::result::Result<Record, String> {
+        if !crate::config::is_evidence_kind(&self.kind) {
+            return Err(format!("`{}` is not an evidence kind", self.kind));
+        }
+        let id = |what: &str, text: &str| {
+            Oid::from_str(text)
+                .ok()
+                .filter(|id| text.len() >= 40 && !id.is_zero())
+                .ok_or_else(|| format!("its {what} `{text}` is not an object id"))
+        };
+        let at = parse_time(&self.at)?;
+        Ok(Record {
+            kind: self.kind,
+            tree: id("tree", &self.tree)?,
+            commit: id("commit", &self.commit)?,
+            by: self.by,
+            at,
+            detail: self.detail,
+            environment: self.environment,
+            tests: self.tests,
+        })
+    }
+}
+
+/// A record's time: RFC 3339 with an offset, nothing looser.
+fn parse_time(text: &str) -> std::result::Result<Timestamp, String> {
+    text.parse::<Timestamp>().map_err(|_| format!("its time `{text}` is not an RFC 3339 timestamp"))
 }
 
 impl Record {
@@ -52,18 +120,14 @@ impl Record {
     pub fn new(kind: &str, tree: Oid, commit: Oid, actor: &Actor, at: Timestamp) -> Record {
         Record {
             kind: kind.to_string(),
-            tree: tree.to_string(),
-            commit: commit.to_string(),
+            tree,
+            commit,
             by: actor.to_string(),
-            at: time::iso(at),
+            at,
             detail: None,
             environment: None,
             tests: None,
         }
-    }
-
-    pub fn at(&self) -> Option<Timestamp> {
-        self.at.parse().ok()
     }
 }
 
@@ -74,9 +138,23 @@ pub struct EvidenceSet {
 }
 
 impl EvidenceSet {
-    /// Records of one kind, oldest first.
+    /// Records of one kind, in the order they were appended.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
         self.records.iter().filter(move |r| r.kind == kind)
+    }
+
+    /// The newest record of one kind by its parsed time; of records with the same time, the
+    /// one appended last.
+    pub fn newest(&self, kind: &str) -> Option<&Record> {
+        self.newest_where(kind, |_| true)
+    }
+
+    /// The newest record of one kind that `keep` accepts.
+    pub fn newest_where(&self, kind: &str, keep: impl Fn(&Record) -> bool) -> Option<&Record> {
+        self.records.iter().filter(|r| r.kind == kind && keep(r)).fold(None, |best: Option<&Record>, r| match best {
+            Some(b) if b.at > r.at => Some(b),
+            _ => Some(r),
+        })
     }
 }
 
@@ -88,23 +166,19 @@ pub fn for_tree(repo: &Repo, tree: Oid) -> Result<EvidenceSet> {
     };
     let mut records = Vec::new();
     for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let record: Record = serde_json::from_str(line).map_err(|err| {
+        let unreadable = |why: String| {
             Error::with_fix(
-                format!("evidence for tree {} is unreadable (line {} of its note: {err})", short(tree), index + 1),
-                format!("inspect it with `git notes --ref gate show {tree}`"),
+                format!("evidence for tree {} is unreadable (line {} of its note: {why})", short(tree), index + 1),
+                format!(
+                    "inspect it with `git notes --ref gate show {tree}` and remove the line (`git notes --ref gate edit {tree}`)"
+                ),
             )
-        })?;
+        };
+        let stored: StoredRecord = serde_json::from_str(line).map_err(|err| unreadable(err.to_string()))?;
+        let record = stored.parse().map_err(unreadable)?;
         records.push(record);
     }
     Ok(EvidenceSet { records })
-}
-
-/// Whether `kind` is a well-formed evidence kind: a kebab-case word.
-pub fn is_kind(kind: &str) -> bool {
-    kind.len() <= 40
-        && kind
-            .split('-')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
 }
 
 /// Checks that a kind is a kebab-case word that `gate evidence add` may write.
@@ -112,7 +186,7 @@ pub fn validate_kind(kind: &str) -> Result<()> {
     if let Some((_, how)) = RESERVED_KINDS.iter().find(|(k, _)| *k == kind) {
         return Err(Error::with_fix(format!("evidence of kind `{kind}` is not added by hand"), *how));
     }
-    if !is_kind(kind) {
+    if !crate::config::is_evidence_kind(kind) {
         return Err(Error::with_fix(
             format!("`{kind}` is not an evidence kind"),
             "use a kebab-case word such as approval or backup",
@@ -123,7 +197,7 @@ pub fn validate_kind(kind: &str) -> Result<()> {
 
 /// Appends a record to the evidence of its tree.
 pub fn add(repo: &Repo, record: &Record, actor: &Actor, at: Timestamp) -> Result<()> {
-    let tree = Oid::from_str(&record.tree).map_err(|err| Error::git("bad tree id in an evidence record", &err))?;
+    let tree = record.tree;
     let line = serde_json::to_string(record).map_err(|err| Error::new(format!("cannot encode evidence: {err}")))?;
     let signature = actor.signature(at)?;
     let message = format!("gate: {} evidence for tree {}", record.kind, short(tree));

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use git2::Oid;
 
-use super::blobs::{ContentKind, Facts, ScanHit};
+use super::facts::{ContentKind, Facts, ScanHit};
 
 const MAGIC: &[u8; 8] = b"GATECCH\x02";
 const FILE_NAME: &str = "cache-v2.bin";

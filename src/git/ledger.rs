@@ -23,7 +23,6 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::repo::{Actor, Repo, short};
-use crate::config::Environment;
 use crate::{Error, Result, time};
 
 /// Ledger refs live under this prefix, one per environment.
@@ -34,6 +33,21 @@ pub const REFSPEC: &str = "refs/gate/*:refs/gate/*";
 
 /// How many times a conflicting concurrent update is retried before giving up.
 const MAX_ATTEMPTS: u32 = 64;
+
+/// Where an environment's deploys are read from: its ledger ref, or the tags that match its
+/// `deploy-tags` pattern. The caller builds it from the policy; the ledger knows no policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub name: &'a str,
+    pub tags: Option<Tags<'a>>,
+}
+
+/// A `deploy-tags` pattern: as written (for messages) and compiled.
+#[derive(Debug, Clone, Copy)]
+pub struct Tags<'a> {
+    pub pattern: &'a str,
+    pub matcher: &'a globset::GlobMatcher,
+}
 
 pub fn ref_name(environment: &str) -> String {
     format!("{PREFIX}{environment}")
@@ -79,18 +93,18 @@ fn serialize_time<S: serde::Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S
 }
 
 /// The last deploy of an environment, from its ledger ref or its deploy tags.
-pub fn last_deploy(repo: &Repo, env: &Environment) -> Result<Option<Deploy>> {
+pub fn last_deploy(repo: &Repo, env: Target<'_>) -> Result<Option<Deploy>> {
     Ok(history(repo, env, 1)?.into_iter().next())
 }
 
 /// Up to `limit` deploys of an environment, newest first.
-pub fn history(repo: &Repo, env: &Environment, limit: usize) -> Result<Vec<Deploy>> {
-    if let Some(tags) = &env.deploy_tags {
-        let mut deploys = tag_deploys(repo, &env.name, &tags.matcher)?;
+pub fn history(repo: &Repo, env: Target<'_>, limit: usize) -> Result<Vec<Deploy>> {
+    if let Some(tags) = env.tags {
+        let mut deploys = tag_deploys(repo, env.name, tags.matcher)?;
         deploys.truncate(limit);
         return Ok(deploys);
     }
-    let name = ref_name(&env.name);
+    let name = ref_name(env.name);
     let mut next = match repo.git.refname_to_id(&name) {
         Ok(id) => Some(id),
         Err(err) if err.code() == ErrorCode::NotFound => None,
@@ -113,7 +127,7 @@ pub fn history(repo: &Repo, env: &Environment, limit: usize) -> Result<Vec<Deplo
         if is_root(&entry) {
             break;
         }
-        deploys.push(parse_entry(&entry, &env.name)?);
+        deploys.push(parse_entry(&entry, env.name)?);
         next = entry.parent_id(0).ok();
     }
     Ok(deploys)
@@ -202,14 +216,14 @@ fn natural_desc(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
 }
 
 /// Records that `commit` was deployed to `environment`, by compare-and-swap on the ledger ref.
-pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor, at: Timestamp) -> Result<Deploy> {
-    if let Some(tags) = &env.deploy_tags {
+pub fn record(repo: &Repo, env: Target<'_>, commit: &Commit<'_>, actor: &Actor, at: Timestamp) -> Result<Deploy> {
+    if let Some(tags) = env.tags {
         return Err(Error::with_fix(
             format!("deploys of {} are read from tags matching `{}`, not from the ledger", env.name, tags.pattern),
             format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit.id())),
         ));
     }
-    let refname = ref_name(&env.name);
+    let refname = ref_name(env.name);
     let signature = actor.signature(at)?;
     let tree = commit.tree().map_err(|err| Error::git("cannot read the release tree", &err))?;
     let message = format!(
@@ -229,7 +243,7 @@ pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor
         if let Some(current) = &current
             && !is_root(current)
         {
-            parse_entry(current, &env.name)?;
+            parse_entry(current, env.name)?;
         }
         let previous = match current.clone() {
             Some(current) => current,
@@ -253,7 +267,7 @@ pub fn record(repo: &Repo, env: &Environment, commit: &Commit<'_>, actor: &Actor
         match updated {
             Ok(_) => {
                 return Ok(Deploy {
-                    environment: env.name.clone(),
+                    environment: env.name.to_string(),
                     commit: commit.id(),
                     tree: tree.id(),
                     at,

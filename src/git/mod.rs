@@ -4,6 +4,7 @@
 mod blobs;
 mod cache;
 mod diff;
+mod facts;
 pub mod ledger;
 pub mod notes;
 pub mod push;
@@ -13,12 +14,11 @@ mod tree;
 use git2::{ErrorCode, Oid};
 use serde::Serialize;
 
-use crate::cli::RangeArgs;
-use crate::config::Policy;
 use crate::{Error, Result};
 
-pub use blobs::{BlobStore, ContentKind, Facts, READ_LIMIT, ScanHit, line_hash, normalized_lines};
+pub use blobs::{BlobStore, READ_LIMIT};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
+pub use facts::{ContentKind, Facts, ScanHit, line_hash, normalized_lines};
 pub use ledger::{Deploy, DeploySource};
 pub use repo::{Actor, Repo, short};
 pub use tree::{TreeFile, TreeIndex, dir_name, extension, file_name, stem};
@@ -87,8 +87,13 @@ fn serialize_opt_oid<S: serde::Serializer>(id: &Option<Oid>, s: S) -> Result<S::
 /// recorded (or no environment is given), nothing: the whole release tree is checked as a first
 /// deploy, and the report says so. A recorded last deploy whose commit is missing from this
 /// clone is an error with the `git fetch` that fixes it, never a silent fallback.
-pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<Range> {
-    let rev = args.release.clone().unwrap_or_else(|| "HEAD".to_string());
+pub fn resolve_range(
+    repo: &Repo,
+    release: Option<&str>,
+    base: Option<&str>,
+    environment: Option<ledger::Target<'_>>,
+) -> Result<Range> {
+    let rev = release.unwrap_or("HEAD").to_string();
     let commit = repo.commit(&rev)?;
     let release = Release {
         rev,
@@ -96,13 +101,12 @@ pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<R
         tree: commit.tree_id(),
         summary: commit.summary().ok().flatten().unwrap_or_default().to_string(),
     };
-    let environment = args.env.as_deref().map(|name| policy.environment(name)).transpose()?;
-    let base = if let Some(rev) = &args.base {
+    let base = if let Some(rev) = base {
         let commit = repo.commit(rev)?;
         Base {
             commit: Some(commit.id()),
             tree: Some(commit.tree_id()),
-            source: BaseSource::Argument { rev: rev.clone() },
+            source: BaseSource::Argument { rev: rev.to_string() },
         }
     } else if let Some(env) = environment {
         match ledger::last_deploy(repo, env)? {
@@ -115,10 +119,10 @@ pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<R
                 }
             }
             None => {
-                let reason = match &env.deploy_tags {
+                let reason = match env.tags {
                     Some(tags) => format!("no tag matches `{}`, the deploy tags of {}", tags.pattern, env.name),
                     None => {
-                        format!("no deploy of {} is recorded in the ledger ({})", env.name, ledger::ref_name(&env.name))
+                        format!("no deploy of {} is recorded in the ledger ({})", env.name, ledger::ref_name(env.name))
                     }
                 };
                 Base { commit: None, tree: None, source: BaseSource::FirstDeploy { reason } }
@@ -131,7 +135,7 @@ pub fn resolve_range(repo: &Repo, policy: &Policy, args: &RangeArgs) -> Result<R
             source: BaseSource::FirstDeploy { reason: "no environment was given (--env) and no --base".to_string() },
         }
     };
-    Ok(Range { environment: environment.map(|e| e.name.clone()), release, base })
+    Ok(Range { environment: environment.map(|e| e.name.to_string()), release, base })
 }
 
 /// Diffs the base tree against the release tree, with each change's binary flag from the blob
