@@ -58,6 +58,16 @@ pub enum Command {
     Man,
 }
 
+impl Cli {
+    /// The file the report goes to instead of standard output, when one is named.
+    pub fn output_file(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Command::Check(args) => args.output.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
     /// Write a pre-push hook that runs `gate hook pre-push` (respects core.hooksPath).

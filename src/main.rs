@@ -10,7 +10,13 @@ use gate::{Io, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    colored::control::set_override(use_color(cli.color, std::io::stdout().is_terminal()));
+    // Colour is decided for the stream the report is written to: a file gets none unless asked
+    // for with `--color always`, whatever the terminal the command runs in.
+    let color = match cli.output_file() {
+        Some(_) => cli.color == ColorChoice::Always,
+        None => use_color(cli.color, std::io::stdout().is_terminal()),
+    };
+    colored::control::set_override(color);
 
     let mut stdout = QuietOnClosedPipe(std::io::stdout().lock());
     let mut stderr = std::io::stderr().lock();

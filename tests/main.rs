@@ -15,5 +15,6 @@ mod junit;
 mod ledger;
 mod policy_commands;
 mod project;
+mod regressions;
 mod rollout;
 mod variants;

@@ -180,15 +180,17 @@ impl<'a> Analysis<'a> {
     }
 
     /// The policy as the last deploy had it (read from the base tree, with its own packs);
-    /// `None` for a first deploy, or when that policy no longer loads.
+    /// `None` for a first deploy, for a policy file outside the repository, or when that
+    /// policy no longer loads.
     pub fn deployed_policy(&self) -> Result<Option<&Policy>> {
         if let Some(policy) = self.deployed_policy.get() {
             return Ok(policy.as_ref());
         }
-        let policy = match self.range.base.tree {
-            None => None,
-            Some(base_tree) => {
-                let file = self.policy.files.first().map_or("gate.toml", String::as_str);
+        let policy = match (self.range.base.tree, self.policy.files.first()) {
+            // A first deploy, or a policy from outside the repository (`--config /etc/...`):
+            // no deployed copy to read.
+            (None, _) | (_, None) => None,
+            (Some(base_tree), Some(file)) => {
                 let text = git::read_file(self.repo, base_tree, file)?;
                 let read_pack = |path: &str| git::read_file(self.repo, base_tree, path);
                 let input = PolicyInput {

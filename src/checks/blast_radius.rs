@@ -86,7 +86,7 @@ impl Check for BlastRadius {
 
         if max_commits > 0 {
             let cap = usize::try_from(max_commits).unwrap_or(usize::MAX);
-            let count = git::count_commits(cx.repo, cx.range.base.commit, cx.range.release.commit, cap)?;
+            let count = cx.analysis.commit_count(cap)?;
             if count.capped {
                 out.findings.push(Finding::new(
                     self.id(),

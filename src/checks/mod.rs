@@ -28,7 +28,7 @@ use crate::Result;
 use crate::analysis::{Analysis, Needs};
 use crate::config::{Catalog, CheckSettings, Options, Policy, Problem, Settings, Severity};
 use crate::evidence::EvidenceSet;
-use crate::git::{ChangeSet, Range, Repo};
+use crate::git::{ChangeSet, Range};
 
 pub use config_risk::Masker;
 pub use config_syntax::describe as describe_config;
@@ -216,9 +216,9 @@ pub struct Doc {
     pub config: &'static str,
 }
 
-/// What a check inspects.
+/// What a check inspects. It holds no repository: what a check needs from git, the analysis
+/// reads once for every check.
 pub struct Context<'a> {
-    pub repo: &'a Repo,
     pub policy: &'a Policy,
     pub range: &'a Range,
     pub changes: &'a ChangeSet,

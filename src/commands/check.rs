@@ -51,7 +51,7 @@ pub(super) fn report(
         progress,
         needs: checks::needs(policy),
     });
-    let cx = Context { repo, policy, range: &range, changes: &changes, evidence: &evidence, analysis: &analysis, now };
+    let cx = Context { policy, range: &range, changes: &changes, evidence: &evidence, analysis: &analysis, now };
     let results = run_checks(&cx)?;
     store.save();
 

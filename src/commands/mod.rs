@@ -124,11 +124,17 @@ pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, at: PolicyAt) -> 
                 (Some(_), Some(root)) => read_optional(&root.join(pack)),
                 _ => read_optional(Path::new(pack)),
             };
-            config::load(&PolicyInput {
+            let mut policy = config::load(&PolicyInput {
                 file: Some((name, text)),
                 read_pack: &read_pack,
                 catalog: &crate::checks::Registry,
-            })?
+            })?;
+            if relative.is_none() {
+                // A policy file outside the repository is not something a release can change,
+                // and there is no copy of it in the last deploy's tree to read.
+                policy.files.clear();
+            }
+            return Ok(policy);
         }
         (None, PolicyAt::Tree(tree), Some(repo)) => {
             let text = crate::git::read_file(repo, tree, POLICY_FILE)?;

@@ -147,13 +147,24 @@ impl<'r> BlobStore<'r> {
         let missing: Vec<(Oid, bool)> = {
             let facts = self.facts.borrow();
             let refs = self.refs.borrow();
-            let mut seen = std::collections::HashSet::new();
-            wanted
-                .iter()
-                .copied()
-                .filter(|(id, want_refs)| !facts.contains_key(id) || (*want_refs && !refs.contains_key(id)))
-                .filter(|(id, _)| seen.insert(*id))
-                .collect()
+            // One read per blob, with its references when any path of it wants them: identical
+            // files (empty `__init__.py` in a package and in tests) must give the same facts
+            // whichever path comes first, cold or warm.
+            let mut position: HashMap<Oid, usize> = HashMap::new();
+            let mut missing: Vec<(Oid, bool)> = Vec::new();
+            for &(id, want_refs) in wanted {
+                if facts.contains_key(&id) && (!want_refs || refs.contains_key(&id)) {
+                    continue;
+                }
+                match position.get(&id) {
+                    Some(&at) => missing[at].1 |= want_refs,
+                    None => {
+                        position.insert(id, missing.len());
+                        missing.push((id, want_refs));
+                    }
+                }
+            }
+            missing
         };
         if missing.is_empty() {
             return Ok(0);

@@ -1,0 +1,96 @@
+//! Bugs that reached users, each pinned by the scenario that showed it.
+
+use crate::support::TestRepo;
+
+/// Guards against: `[checks.risky-pattern.rules.unbounded-loop]` with only `severity = "off"`
+/// (as rules/default.toml tells users to write) exiting 2 with "missing field `pattern`". The
+/// user's layer completes the pack's rule; it is not validated alone.
+#[test]
+fn a_pack_rule_switched_off_by_severity_alone_is_off() {
+    let repo = TestRepo::with_files(&[("bin/old.sh", "#!/bin/sh\n")]);
+    repo.write("bin/poll.sh", "#!/bin/sh\nwhile true; do\n  poll\ndone\n");
+    repo.commit("a poller");
+    let base = repo.rev("HEAD~1");
+    repo.gate(&["check", "--base", &base]).expect(1).stdout_has("risky-pattern").stdout_has("bin/poll.sh:2");
+
+    repo.write("gate.toml", "[checks.risky-pattern.rules.unbounded-loop]\nseverity = \"off\"\n");
+    repo.commit("the poller is meant to run forever");
+    let run = repo.gate(&["check", "--base", &base, "--format", "json"]);
+    let json = run.json();
+    let checks: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(checks.contains(&"risky-pattern"), "risky-pattern must still run: {checks:?}");
+    let risky: Vec<_> = json["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "risky-pattern").collect();
+    assert!(risky.is_empty(), "the rule is off, yet: {risky:?}");
+}
+
+/// Guards against: a rule of the user's own that misses its pattern still being an error, at its
+/// file and line, now that options are validated after merging.
+#[test]
+fn a_new_rule_without_a_pattern_is_an_error_at_its_line() {
+    let repo = TestRepo::with_files(&[("gate.toml", "\n[checks.risky-pattern.rules.mine]\nreason = \"mine\"\n")]);
+    repo.gate(&["check"]).expect(2).stderr_has("missing field `pattern`").stderr_has("--> gate.toml:2:");
+}
+
+/// Guards against: `gate check --output FILE` from a terminal writing ANSI colour codes into
+/// FILE. Colour belongs to the stream written: a file gets none unless `--color always`.
+#[test]
+fn a_report_written_to_a_file_has_no_colour_unless_asked() {
+    let repo = TestRepo::with_files(&[("bin/search.sh", "#!/bin/sh\necho search\n")]);
+    repo.write("bin/search_v2.sh", "#!/bin/sh\necho search v2\n");
+    repo.commit("v2");
+    let file = repo.sibling("report.txt");
+    let out = file.to_str().unwrap();
+    let base = repo.rev("HEAD~1");
+    // CLICOLOR_FORCE stands for the terminal: it colours standard output...
+    let run = repo.gate_in(repo.path(), &["check", "--base", &base], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")]);
+    assert!(run.stdout.contains("\x1b["), "standard output should be coloured: {}", run.stdout);
+    // ...but not a file.
+    repo.gate_in(
+        repo.path(),
+        &["check", "--base", &base, "--output", out],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")],
+    )
+    .expect(1);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("variant-name"), "{text}");
+    assert!(!text.contains('\x1b'), "colour codes in the file: {text:?}");
+    repo.gate(&["check", "--base", &base, "--output", out, "--color", "always"]).expect(1);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("\x1b["));
+}
+
+/// Guards against: `gate check --config /abs/path/outside/the/repo.toml` always exiting 2
+/// ("repo path ... should be relative"), because the deployed policy was read from that path
+/// in the base tree.
+#[test]
+fn a_policy_file_outside_the_repository_works_with_a_base() {
+    let repo = TestRepo::with_files(&[("app.txt", "one\n")]);
+    repo.write("app.txt", "two\n");
+    repo.commit("two");
+    let policy = repo.sibling("ci-policy.toml");
+    std::fs::write(&policy, "[checks.blast-radius]\nseverity = \"deny\"\nmax-files = 5\n").unwrap();
+    let base = repo.rev("HEAD~1");
+    repo.gate(&["check", "--base", &base, "--config", policy.to_str().unwrap()]).expect(0).stdout_has("PASS");
+}
+
+/// Guards against: a cold and a warm run printing different JSON (`tests_searched` 173 vs
+/// 174) when identical empty files sit in a package and in the tests: the blob was read once,
+/// without its references, for whichever path came first.
+#[test]
+fn cold_and_warm_runs_print_the_same_bytes() {
+    let repo = TestRepo::with_files(&[
+        ("app/__init__.py", ""),
+        ("app/core.py", "def core():\n    return 1\n"),
+        ("tests/__init__.py", ""),
+        ("tests/test_core.py", "from app.core import core\n"),
+    ]);
+    repo.write("app/helper.py", "def helper():\n    return 2\n");
+    repo.commit("helper");
+    let base = repo.rev("HEAD~1");
+    let cache = repo.path().join(".git/gate/cache-v2.bin");
+    let _ = std::fs::remove_file(&cache);
+    let cold = repo.gate(&["check", "--base", &base, "--format", "json"]);
+    assert!(cache.exists(), "the cold run should leave a cache");
+    let warm = repo.gate(&["check", "--base", &base, "--format", "json"]);
+    assert!(cold.stdout.contains("\"tests_searched\": 2"), "{}", cold.stdout);
+    assert_eq!(cold.stdout, warm.stdout);
+}
