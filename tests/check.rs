@@ -102,7 +102,7 @@ fn json_report_is_versioned_sorted_and_byte_for_byte_repeatable() {
     assert_eq!(first.stdout, second.stdout, "same inputs must give the same bytes");
 
     let json = first.json();
-    assert_eq!(json["version"], 1);
+    assert_eq!(json["version"], 2);
     assert_eq!(json["verdict"], "blocked");
     assert_eq!(json["environment"], "staging");
     assert_eq!(json["release"], repo.rev("HEAD"));

@@ -81,7 +81,7 @@ fn fingerprints(sarif: &Value) -> BTreeMap<(String, String), (u64, String)> {
                 ),
                 (
                     location["region"]["startLine"].as_u64().unwrap(),
-                    r["partialFingerprints"]["gateFindingHash/v1"].as_str().unwrap().to_string(),
+                    r["partialFingerprints"]["gateFindingHash/v2"].as_str().unwrap().to_string(),
                 ),
             )
         })
@@ -130,7 +130,7 @@ fn sarif_validates_against_the_schema_and_meets_github_code_scanning_rules() {
         assert!(!location["artifactLocation"]["uri"].as_str().unwrap().is_empty());
         assert!(location["region"]["startLine"].as_u64().unwrap() >= 1, "{result:#}");
         assert!(location["region"]["startColumn"].as_u64().unwrap() >= 1, "{result:#}");
-        let fingerprint = result["partialFingerprints"]["gateFindingHash/v1"].as_str().unwrap();
+        let fingerprint = result["partialFingerprints"]["gateFindingHash/v2"].as_str().unwrap();
         assert!(seen.insert(fingerprint.to_string()), "fingerprint {fingerprint} twice");
     }
 

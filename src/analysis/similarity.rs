@@ -181,20 +181,37 @@ pub fn similarity(a: &[u8], b: &[u8]) -> f64 {
     2.0 * matched as f64 / (a.len() + b.len()) as f64
 }
 
-/// How the new file differs from the one it resembles, as a few readable lines:
-/// `- 12: line only in the original` and `+ 12: line only in the new file`, at most `limit`
-/// of them, then a count of the rest. Also returns how many lines differ in all.
-pub fn compact_diff(original: &[u8], new: &[u8], limit: usize) -> (Vec<String>, usize) {
+/// One line of the diff between a pair of files: in the other file only, or in this one only.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DiffLine {
+    pub side: DiffSide,
+    /// 1-based line number in the file of its side.
+    pub line: u32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiffSide {
+    /// Only in the other file (`-`).
+    Other,
+    /// Only in this file (`+`).
+    This,
+}
+
+/// The lines that differ between two files, blank ones left out: the first `limit` of them,
+/// each cut to 120 characters, and how many differ in all.
+pub fn compact_diff(original: &[u8], new: &[u8], limit: usize) -> (Vec<DiffLine>, usize) {
     let original = String::from_utf8_lossy(original);
     let new = String::from_utf8_lossy(new);
     let diff = similar::TextDiff::configure().algorithm(Algorithm::Myers).diff_lines(&*original, &*new);
     let mut lines = Vec::new();
     let mut changed = 0;
     for change in diff.iter_all_changes() {
-        let (sign, number) = match change.tag() {
+        let (side, number) = match change.tag() {
             similar::ChangeTag::Equal => continue,
-            similar::ChangeTag::Delete => ('-', change.old_index()),
-            similar::ChangeTag::Insert => ('+', change.new_index()),
+            similar::ChangeTag::Delete => (DiffSide::Other, change.old_index()),
+            similar::ChangeTag::Insert => (DiffSide::This, change.new_index()),
         };
         let text = change.value().trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
@@ -206,11 +223,8 @@ pub fn compact_diff(original: &[u8], new: &[u8], limit: usize) -> (Vec<String>, 
             if shown.len() < text.len() {
                 shown.push('…');
             }
-            lines.push(format!("{sign} {:>4}: {shown}", number.map_or(0, |n| n + 1)));
+            lines.push(DiffLine { side, line: number.map_or(0, |n| n as u32 + 1), text: shown });
         }
-    }
-    if changed > limit {
-        lines.push(format!("… and {} more changed lines", changed - limit));
     }
     (lines, changed)
 }
@@ -274,6 +288,7 @@ mod tests {
     fn compact_diff_names_the_changed_lines() {
         let (lines, changed) = compact_diff(b"a\nb\nc\n", b"a\nB\nc\nd\n", 10);
         assert_eq!(changed, 3);
-        assert_eq!(lines, vec!["-    2: b", "+    2: B", "+    4: d"]);
+        let shown: Vec<(DiffSide, u32, &str)> = lines.iter().map(|l| (l.side, l.line, l.text.as_str())).collect();
+        assert_eq!(shown, vec![(DiffSide::Other, 2, "b"), (DiffSide::This, 2, "B"), (DiffSide::This, 4, "d")]);
     }
 }

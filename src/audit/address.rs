@@ -31,6 +31,9 @@ pub struct Context {
 /// One thing wrong with a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// A stable kebab-case code for the kind of mistake (`missing-scheme`, `typo`, ...): part
+    /// of a finding's identity, so machine formats can tell one mistake from another.
+    pub code: &'static str,
     /// What is wrong, for a person: names the value and the mistake.
     pub message: String,
     /// How to fix it.
@@ -59,7 +62,7 @@ pub fn check(expect: Expect, old: Option<&str>, new: &str, cx: &Context) -> Vec<
         let what =
             if token == value { "is a placeholder".into() } else { format!("contains the placeholder `{token}`") };
         let help = "write the real address, or a variable resolved at deploy time (`${NAME}`)";
-        out.push(problem(format!("`{value}` {what}, not an address"), help));
+        out.push(problem("placeholder", format!("`{value}` {what}, not an address"), help));
         // A value that is nothing but a placeholder has no syntax worth judging and no typo to find.
         if token == value {
             return out;
@@ -94,13 +97,14 @@ pub fn check_issuer(old: Option<&str>, new: &str) -> Vec<Problem> {
     };
     let without = new.trim_end_matches('/');
     vec![problem(
+        "issuer-trailing-slash",
         message,
         format!("copy `issuer` from the provider's discovery document; if it has no `/`, write {without}"),
     )]
 }
 
-fn problem(message: impl Into<String>, help: impl Into<String>) -> Problem {
-    Problem { message: message.into(), help: help.into() }
+fn problem(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Problem {
+    Problem { code, message: message.into(), help: help.into() }
 }
 
 /// Values filled in at deploy time: `${VAR}`, `$VAR`, `{{ var }}`, `%(var)s`, `<%= var %>`. A password
@@ -141,7 +145,7 @@ fn address_head(value: &str) -> &str {
 fn check_url(value: &str, cx: &Context, out: &mut Vec<Problem>) {
     if value.contains(char::is_whitespace) {
         let help = "remove the space; several URLs need a setting that takes a list";
-        return out.push(problem(format!("`{value}` contains a space: one URL is expected"), help));
+        return out.push(problem("space-in-url", format!("`{value}` contains a space: one URL is expected"), help));
     }
     // `jdbc:postgresql://db/app` is a postgresql URL behind a Java prefix; SQL Server's
     // `jdbc:sqlserver://db:1433;databaseName=app` adds properties after a `;`.
@@ -172,7 +176,11 @@ fn check_url(value: &str, cx: &Context, out: &mut Vec<Problem>) {
         && !hosts.contains(',')
         && let Err(err) = url::Url::parse(body)
     {
-        out.push(problem(format!("`{value}` is not a valid URL: {err}"), "write scheme://host[:port][/path]"));
+        out.push(problem(
+            "invalid-url",
+            format!("`{value}` is not a valid URL: {err}"),
+            "write scheme://host[:port][/path]",
+        ));
     }
 }
 
@@ -187,6 +195,7 @@ fn url_without_slashes(value: &str, jdbc: &str, body: &str) -> Option<Problem> {
     if uses_authority(prefix) {
         let fixed = format!("{jdbc}{prefix}://{}", rest.trim_start_matches('/'));
         return Some(problem(
+            "missing-slashes",
             format!("`{value}` is missing `//` after `{jdbc}{prefix}:`: write {fixed}"),
             format!("without `//` the host is read as a path and the client has nowhere to connect; write {fixed}"),
         ));
@@ -200,10 +209,14 @@ fn url_without_slashes(value: &str, jdbc: &str, body: &str) -> Option<Problem> {
         let scheme = by_port.find(|(known, _)| *known == port).map_or("https", |(_, scheme)| scheme);
         let fixed = format!("{scheme}://{value}");
         let help = format!("a URL starts with its scheme; write {fixed} (or the scheme the client expects)");
-        return Some(problem(format!("`{value}` has no scheme: write {fixed}"), help));
+        return Some(problem("missing-scheme", format!("`{value}` has no scheme: write {fixed}"), help));
     }
     let err = url::Url::parse(body).err()?;
-    Some(problem(format!("`{value}` is not a valid URL: {err}"), "write scheme:rest, as the client expects"))
+    Some(problem(
+        "invalid-url",
+        format!("`{value}` is not a valid URL: {err}"),
+        "write scheme:rest, as the client expects",
+    ))
 }
 
 /// A password with `/`, `?` or `#` ends the authority early: in `postgres://app:pa/ss@db/app` the
@@ -222,6 +235,7 @@ fn unescaped_credentials(value: &str, rest: &str) -> Option<Problem> {
     let ch = &rest[cut..=cut];
     let encoded = [("/", "%2F"), ("?", "%3F"), ("#", "%23")].into_iter().find(|(c, _)| *c == ch)?.1;
     Some(problem(
+        "unencoded-password",
         format!(
             "in `{value}`, the part before `@` contains `{ch}`: a password with `{ch}` must be percent-encoded as \
              {encoded}, or the host is read as {read_as}"
@@ -234,6 +248,7 @@ fn check_host_value(value: &str, cx: &Context, out: &mut Vec<Problem>) {
     if value.contains("://") {
         let host = split_host_port(address_head(value)).0;
         out.push(problem(
+            "url-as-host",
             format!(
                 "`{value}` is a URL where a host name is expected: the client will try to resolve `{value}` as a \
                  host name; write {host} (and put the scheme/port in their own settings)"
@@ -242,6 +257,7 @@ fn check_host_value(value: &str, cx: &Context, out: &mut Vec<Problem>) {
         ));
     } else if value.contains([',', ';']) || value.contains(char::is_whitespace) {
         out.push(problem(
+            "several-hosts",
             format!("`{value}` is not one host: one host is expected here, and a list needs its own list setting"),
             "write one host name or IP address, without spaces or commas",
         ));
@@ -283,21 +299,30 @@ fn port_problem(port: &str) -> Option<Problem> {
     } else {
         format!("port {port} is out of range (1-65535)")
     };
-    Some(problem(message, "A port is a number from 1 to 65535."))
+    Some(problem("invalid-port", message, "A port is a number from 1 to 65535."))
 }
 
 fn host_problem(host: &str, bracketed: bool) -> Option<Problem> {
     if host.is_empty() {
-        Some(problem("the host is empty: there is nothing to connect to", "write the host name or IP address"))
+        Some(problem(
+            "empty-host",
+            "the host is empty: there is nothing to connect to",
+            "write the host name or IP address",
+        ))
     } else if bracketed || host.contains(':') {
         let help = "write an IPv6 address in brackets when a port follows: [2001:db8::1]:443";
-        host.parse::<Ipv6Addr>().is_err().then(|| problem(format!("`{host}` is not a valid IPv6 address"), help))
+        host.parse::<Ipv6Addr>()
+            .is_err()
+            .then(|| problem("invalid-ipv6", format!("`{host}` is not a valid IPv6 address"), help))
     } else if host.chars().all(|c| c.is_ascii_digit() || c == '.') {
         let help = "an IPv4 address is four numbers from 0 to 255 separated by dots, like 10.0.0.5";
-        host.parse::<Ipv4Addr>().is_err().then(|| problem(format!("`{host}` is not a valid IPv4 address"), help))
+        host.parse::<Ipv4Addr>()
+            .is_err()
+            .then(|| problem("invalid-ipv4", format!("`{host}` is not a valid IPv4 address"), help))
     } else {
         let help = "host names use letters, digits, `-` (never `_`) and `.` only";
-        hostname_mistake(host).map(|why| problem(format!("`{host}` is not a valid host name: {why}"), help))
+        hostname_mistake(host)
+            .map(|why| problem("invalid-host-name", format!("`{host}` is not a valid host name: {why}"), help))
     }
 }
 
@@ -345,6 +370,7 @@ fn reach_problem(kind: &str, host: &str, cx: &Context) -> Problem {
         _ => ("the", "a client cannot connect to it (it means \"every interface\" only to a server that listens)"),
     };
     problem(
+        "private-address",
         format!("`{host}` is {article} {kind} address: {place} {consequence}"),
         "write the DNS name of the service; if this address is intended, waive the finding",
     )
@@ -372,6 +398,7 @@ fn typo(expect: Expect, old: &str, new: &str) -> Option<Problem> {
         _ => return None,
     };
     Some(problem(
+        "typo",
         format!("`{new}` is {edits} away from the old value `{old}`: a typo?"),
         format!("check the spelling of `{now}` against `{was}`; if the change is intended, waive the finding"),
     ))

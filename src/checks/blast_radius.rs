@@ -76,6 +76,7 @@ impl Check for BlastRadius {
             out.findings.push(
                 Finding::new(
                     self.id(),
+                    "too-many-files",
                     severity,
                     format!("{files} files change {since} (cap {max_files})"),
                     "deploy in smaller steps, or raise [checks.blast-radius] max-files",
@@ -90,6 +91,7 @@ impl Check for BlastRadius {
             if count.capped {
                 out.findings.push(Finding::new(
                     self.id(),
+                    "too-many-commits",
                     severity,
                     format!(
                         "the release carries more than {max_commits} commit{} {since} (cap {max_commits})",

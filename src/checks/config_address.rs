@@ -130,11 +130,13 @@ impl Check for ConfigAddress {
                     out.findings.push(
                         Finding::new(
                             ID,
+                            problem.code,
                             severity,
                             format!("{} = {}: {}", entry.key, entry.value, problem.message),
                             problem.help,
                         )
                         .at(&file.path)
+                        .about(&entry.key)
                         .at_line(entry.line, entry.col),
                     );
                 }

@@ -129,6 +129,7 @@ impl Check for ConfigRisk {
             };
             let mut finding = Finding::new(
                 ID,
+                "high-risk-keys",
                 severity,
                 format!(
                     "changes {} high-risk key{} ({})",

@@ -68,6 +68,7 @@ impl Check for ConfigSyntax {
                 out.findings.push(
                     Finding::new(
                         ID,
+                        "too-large",
                         severity,
                         format!(
                             "{size} bytes, over max-bytes ({}): not parsed, so its syntax is unchecked",
@@ -87,6 +88,7 @@ impl Check for ConfigSyntax {
                     out.findings.push(
                         Finding::new(
                             ID,
+                            "syntax-error",
                             severity,
                             format!("{format}{}", error.message),
                             format!(

@@ -84,6 +84,7 @@ impl Check for DependencyChange {
                     out.findings.push(
                         Finding::new(
                             ID,
+                            "unreadable",
                             severity,
                             format!("cannot be read as a dependency file: {why}"),
                             "fix the file; the build will not read it either",
@@ -119,6 +120,7 @@ impl Check for DependencyChange {
             out.findings.push(
                 Finding::new(
                     ID,
+                    "packages-changed",
                     severity,
                     format!("{total} package{} change{}: {}", if total == 1 { "" } else { "s" }, if total == 1 { "s" } else { "" }, counts.join(", ")),
                     "make sure the new versions run where they are going: deploy through staging first (staged-rollout requires it)",

@@ -56,6 +56,7 @@ impl Check for FreezeWindow {
             let here = cx.now.to_zoned(zone.zone.clone());
             let mut finding = Finding::new(
                 ID,
+                "frozen",
                 severity,
                 format!(
                     "{} is frozen ({window}, {}): it is {} there, the freeze ends {} (in {})",
@@ -67,6 +68,7 @@ impl Check for FreezeWindow {
                 ),
                 "wait for the window to end, or have this release approved: gate evidence add approval --detail \"who decided and why\"",
             );
+            finding = finding.about(window.to_string());
             if let Some(approval) = cx.analysis.approval() {
                 finding.waived = Some(Waived::by_approval(approval));
             }

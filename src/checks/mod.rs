@@ -30,6 +30,7 @@ use crate::config::{Catalog, CheckSettings, Options, Policy, Problem, Settings, 
 use crate::evidence::EvidenceSet;
 use crate::git::{ChangeSet, Range};
 
+pub use crate::analysis::similarity::{DiffLine, DiffSide};
 pub use config_risk::Masker;
 pub use config_syntax::describe as describe_config;
 pub use runner::{CheckResults, run_checks};
@@ -227,14 +228,22 @@ pub struct Context<'a> {
     pub now: jiff::Timestamp,
 }
 
-/// One thing a check reports.
+/// One thing a check reports. Its identity is the check, its code and its subject (see
+/// [`Finding::identity`]): what machine formats key alerts on, never the message text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub check: &'static str,
+    /// A stable kebab-case sub-code within the check (`marked-file`, `missing-scheme`, a
+    /// risky-pattern rule id), documented with the check.
+    pub code: String,
     pub severity: Severity,
     /// The file the finding is about, relative to the repository root; none for findings about
     /// the release as a whole.
     pub path: Option<String>,
+    /// What within `path` (or the release) the finding is about, when a path is not enough to
+    /// tell two findings apart: a key, the other file of a pair, the matched line.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subject: String,
     /// 1-based line in `path`, when the finding is about a line.
     pub line: Option<u32>,
     /// 1-based column on `line`, when known.
@@ -253,6 +262,18 @@ pub struct Finding {
     /// Set when a waiver silences this finding.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived: Option<Waived>,
+    /// Set when a waiver matched but has run out: the finding counts, and the report says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_waiver: Option<ExpiredWaiver>,
+}
+
+/// A waiver that would cover a finding but expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiredWaiver {
+    /// Where it is written: `gate.toml:LINE`.
+    pub source: String,
+    /// Its last day (YYYY-MM-DD).
+    pub expired: String,
 }
 
 /// The facts behind a finding, by kind.
@@ -268,8 +289,10 @@ pub enum FindingData {
         name_similarity: f64,
         /// Whether the two files are the same blob.
         identical: bool,
-        /// Lines that differ, as `- N: text` (only in `other`) and `+ N: text` (only in `path`).
-        diff: Vec<String>,
+        /// The first lines that differ.
+        diff: Vec<DiffLine>,
+        /// How many more differing lines there are than `diff` shows.
+        diff_more: usize,
         tested: bool,
     },
     /// `path` is named like a copy or version of `original`.
@@ -279,11 +302,19 @@ pub enum FindingData {
 }
 
 impl Finding {
-    pub fn new(check: &'static str, severity: Severity, message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn new(
+        check: &'static str,
+        code: impl Into<String>,
+        severity: Severity,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
         Finding {
             check,
+            code: code.into(),
             severity,
             path: None,
+            subject: String::new(),
             line: None,
             column: None,
             message: message.into(),
@@ -291,7 +322,21 @@ impl Finding {
             details: Vec::new(),
             data: None,
             waived: None,
+            expired_waiver: None,
         }
+    }
+
+    /// Names what within the path the finding is about (see [`Finding::subject`]).
+    pub fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = subject.into();
+        self
+    }
+
+    /// What identifies this finding across releases and reports: check, code, path and
+    /// subject. Positions and wording are not part of it, so an alert keeps its identity when
+    /// lines move or a message is reworded.
+    pub fn identity(&self) -> [&str; 4] {
+        [self.check, &self.code, self.path.as_deref().unwrap_or(""), &self.subject]
     }
 
     pub fn at(mut self, path: impl Into<String>) -> Self {

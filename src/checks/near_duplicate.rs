@@ -314,16 +314,17 @@ impl<'c, 'a> Search<'c, 'a> {
             change.path
         );
         let severity = if untested { severity.max(self.settings.when_untested) } else { severity };
-        Ok(Finding::new(ID, severity, message, help).at(&change.path).with_details(diff.clone()).with_data(
-            FindingData::Pair {
-                other: other.to_string(),
-                similarity: round3(ratio),
-                name_similarity: round3(names),
-                identical,
-                diff,
-                tested: !untested,
-            },
-        ))
+        let code = if identical { "exact-copy" } else { "near-copy" };
+        let diff_more = changed.saturating_sub(diff.len());
+        Ok(Finding::new(ID, code, severity, message, help).at(&change.path).about(other).with_data(FindingData::Pair {
+            other: other.to_string(),
+            similarity: round3(ratio),
+            name_similarity: round3(names),
+            identical,
+            diff,
+            diff_more,
+            tested: !untested,
+        }))
     }
 }
 

@@ -97,6 +97,7 @@ impl Check for PolicyChange {
             };
             let mut finding = Finding::new(
                 self.id(),
+                "policy-changed",
                 severity,
                 format!(
                     "the release changes the gate policy ({what}); a release must not change the rules that judge it"

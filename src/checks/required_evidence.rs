@@ -56,29 +56,40 @@ impl Check for RequiredEvidence {
             let max_age = env.evidence_max_age.get(kind);
             let Some(record) = newest else {
                 let age = max_age.map(|a| format!(" no older than {}", time::duration(*a))).unwrap_or_default();
-                out.findings.push(Finding::new(
-                    ID,
-                    severity,
-                    format!("{} requires `{kind}` evidence{age}, and none is recorded for the release tree", env.name),
-                    help,
-                ));
+                out.findings.push(
+                    Finding::new(
+                        ID,
+                        "missing",
+                        severity,
+                        format!(
+                            "{} requires `{kind}` evidence{age}, and none is recorded for the release tree",
+                            env.name
+                        ),
+                        help,
+                    )
+                    .about(kind),
+                );
                 continue;
             };
             if let Some(max_age) = max_age {
                 let age = cx.now.duration_since(record.at);
                 if age > *max_age {
-                    out.findings.push(Finding::new(
-                        ID,
-                        severity,
-                        format!(
-                            "{} requires `{kind}` evidence no older than {}; the newest is {} old (recorded by {})",
-                            env.name,
-                            time::duration(*max_age),
-                            time::duration(age),
-                            record.by
-                        ),
-                        help,
-                    ));
+                    out.findings.push(
+                        Finding::new(
+                            ID,
+                            "too-old",
+                            severity,
+                            format!(
+                                "{} requires `{kind}` evidence no older than {}; the newest is {} old (recorded by {})",
+                                env.name,
+                                time::duration(*max_age),
+                                time::duration(age),
+                                record.by
+                            ),
+                            help,
+                        )
+                        .about(kind),
+                    );
                 }
             }
         }

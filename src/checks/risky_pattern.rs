@@ -214,6 +214,7 @@ impl Check for RiskyPattern {
                 out.findings.push(
                     Finding::new(
                         ID,
+                        rule.id.clone(),
                         levels[index],
                         format!("{} (rule `{}`): `{}`", rule.reason, rule.id, hit.text),
                         format!(
@@ -222,6 +223,7 @@ impl Check for RiskyPattern {
                         ),
                     )
                     .at(&change.path)
+                    .about(&hit.text)
                     .at_line(hit.line, 0),
                 );
             }

@@ -60,6 +60,7 @@ impl Check for RollbackReady {
         let finding = match cx.analysis.last_deploy(env)? {
             None => Some(Finding::new(
                 ID,
+                "no-last-deploy",
                 severity,
                 format!(
                     "no deploy of {} is recorded: there is nothing to roll back to if this release fails",
@@ -77,6 +78,7 @@ impl Check for RollbackReady {
                 } else {
                     Some(Finding::new(
                         ID,
+                        "not-descendant",
                         severity,
                         format!(
                             "the release does not descend from the last deploy of {} ({}): history was rewritten, or it comes from another branch",

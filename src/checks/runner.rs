@@ -1,6 +1,6 @@
 //! Runs the checks and applies waivers.
 
-use super::{CHECKS, Context, Finding, NotAnalysed, Output, Waived};
+use super::{CHECKS, Context, ExpiredWaiver, Finding, NotAnalysed, Output, Waived};
 use crate::Result;
 use crate::config::Severity;
 
@@ -54,9 +54,13 @@ pub fn run_checks(cx: &Context<'_>) -> Result<CheckResults> {
         if finding.waived.is_none()
             && let Some(waiver) = expired
         {
-            finding.message.push_str(&format!(" (the waiver at {} expired on {})", waiver.origin, waiver.expires));
+            finding.expired_waiver =
+                Some(ExpiredWaiver { source: waiver.origin.to_string(), expired: waiver.expires.to_string() });
         }
     }
-    findings.sort_by(|a, b| (a.check, &a.path, a.line, &a.message).cmp(&(b.check, &b.path, b.line, &b.message)));
+    findings.sort_by(|a, b| {
+        (a.check, &a.path, a.line, &a.code, &a.subject, &a.message)
+            .cmp(&(b.check, &b.path, b.line, &b.code, &b.subject, &b.message))
+    });
     Ok(CheckResults { findings, ran, not_analysed, notes })
 }

@@ -139,28 +139,36 @@ fn judge(
                 )
             })
             .unwrap_or_default();
-        return Ok(Some(Finding::new(
-            ID,
-            severity,
-            format!("the release tree was never deployed to {} ({why}){elsewhere}", required.name),
-            help_deploy,
-        )));
+        return Ok(Some(
+            Finding::new(
+                ID,
+                "not-deployed",
+                severity,
+                format!("the release tree was never deployed to {} ({why}){elsewhere}", required.name),
+                help_deploy,
+            )
+            .about(&required.name),
+        ));
     };
     let soaked = cx.now.duration_since(first);
     if soaked < soak {
-        return Ok(Some(Finding::new(
-            ID,
-            severity,
-            format!(
-                "{} requires {} of soak in {}; the release tree was deployed there {} ago ({} to go)",
-                env.name,
-                time::duration(soak),
-                required.name,
-                time::duration(soaked),
-                time::duration(soak - soaked)
-            ),
-            format!("wait until {} has soaked, then deploy again", required.name),
-        )));
+        return Ok(Some(
+            Finding::new(
+                ID,
+                "soak-incomplete",
+                severity,
+                format!(
+                    "{} requires {} of soak in {}; the release tree was deployed there {} ago ({} to go)",
+                    env.name,
+                    time::duration(soak),
+                    required.name,
+                    time::duration(soaked),
+                    time::duration(soak - soaked)
+                ),
+                format!("wait until {} has soaked, then deploy again", required.name),
+            )
+            .about(&required.name),
+        ));
     }
     Ok(None)
 }

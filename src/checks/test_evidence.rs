@@ -81,7 +81,7 @@ impl Check for TestEvidence {
                     format!("{} requires passing tests, and none are recorded for the release tree {tree}", env.name)
                 }
             };
-            out.findings.push(Finding::new(ID, severity, message, record_help));
+            out.findings.push(Finding::new(ID, "no-results", severity, message, record_help));
             return Ok(());
         };
         let tests = record.tests.as_ref().unwrap_or_else(|| unreachable!("filtered above"));
@@ -98,14 +98,21 @@ impl Check for TestEvidence {
                 format!("the tests of this release tree failed: {} ({when})", tests.describe())
             };
             out.findings.push(
-                Finding::new(ID, severity, message, "fix the failing tests, run them again and record the new reports")
-                    .with_details(details),
+                Finding::new(
+                    ID,
+                    "failed",
+                    severity,
+                    message,
+                    "fix the failing tests, run them again and record the new reports",
+                )
+                .with_details(details),
             );
             return Ok(());
         }
         if tests.executed() < settings.min_tests {
             out.findings.push(Finding::new(
                 ID,
+                "too-few-tests",
                 severity,
                 format!(
                     "only {} test{} ran for this release tree; {} requires at least {}",
@@ -122,6 +129,7 @@ impl Check for TestEvidence {
             if age > *max_age {
                 out.findings.push(Finding::new(
                     ID,
+                    "too-old",
                     severity,
                     format!(
                         "the test results for this tree are {} old; {} accepts at most {}",
@@ -137,6 +145,7 @@ impl Check for TestEvidence {
             out.findings.push(
                 Finding::new(
                     ID,
+                    "counts-disagree",
                     Severity::Warn,
                     "the test reports' own counts disagree with the test cases they list (a truncated or merged report?)",
                     "check that every report is complete; gate counted the test cases, not the attributes",

@@ -109,6 +109,7 @@ fn finding(severity: Severity, path: &str, mut looked: Looked) -> Finding {
     let suggestion = looked.test_files.first().map_or_else(String::new, |t| format!(" (for example {t})"));
     Finding::new(
         ID,
+        "untested-script",
         severity,
         "no test covers this script",
         format!(

@@ -202,11 +202,9 @@ fn file_finding(
             "if it is a leftover, remove it; if the name is right, waive: gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD"
         ),
     };
-    Finding::new(ID, raised(severity, untested, settings), message, help).at(path).with_data(FindingData::Variant {
-        marker: variant.marker.clone(),
-        original,
-        tested: !untested,
-    })
+    Finding::new(ID, "marked-file", raised(severity, untested, settings), message, help)
+        .at(path)
+        .with_data(FindingData::Variant { marker: variant.marker.clone(), original, tested: !untested })
 }
 
 fn directory_finding(
@@ -235,11 +233,11 @@ fn directory_finding(
         "if it is a copy kept for safety, keep it out of the release; if it is meant to ship, waive: \
          gate waive {ID} --path '{dir}/' --reason \"...\" --expires YYYY-MM-DD"
     );
-    Finding::new(ID, raised(severity, untested, settings), message, help).at(format!("{dir}/")).with_data(
-        FindingData::Variant {
+    Finding::new(ID, "marked-directory", raised(severity, untested, settings), message, help)
+        .at(format!("{dir}/"))
+        .with_data(FindingData::Variant {
             marker: variant.marker.clone(),
             original: original.map(|o| format!("{o}/")),
             tested: !untested,
-        },
-    )
+        })
 }

@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use super::{Report, Verdict, plural, waiver_text};
+use super::{Report, Verdict, plural, text};
 use crate::checks::Finding;
 use crate::config::Severity;
 
@@ -62,14 +62,12 @@ fn annotation(finding: &Finding) -> String {
         }
     }
     properties.push(format!("title={}", property(&format!("gate {}", finding.check))));
-    let mut message = finding.message.clone();
-    for detail in &finding.details {
-        message.push_str(&format!("\n  {detail}"));
+    let mut message = text::message(finding);
+    for line in text::body(finding) {
+        message.push_str(&format!("\n  {line}"));
     }
-    match &finding.waived {
-        Some(waived) => message.push_str(&format!("\nwaived: {}", waiver_text(waived))),
-        None => message.push_str(&format!("\nhelp: {}", finding.help)),
-    }
+    let (word, rest) = text::closing(finding);
+    message.push_str(&format!("\n{word} {rest}"));
     format!("::{command} {}::{}", properties.join(","), data(&message))
 }
 

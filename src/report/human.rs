@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use super::style;
 use super::{Report, Verdict, plural};
+use super::{style, text};
 use crate::checks::{Finding, NotAnalysed};
 use crate::config::Severity;
 use crate::git::short;
@@ -43,14 +43,14 @@ fn write_finding(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
         (None, Severity::Deny) => style::deny("deny  "),
         (None, _) => style::warn("warn  "),
     };
-    let location = super::location(finding).map_or_else(String::new, |at| format!("{}: ", style::path(&at)));
-    writeln!(out, "  {label} {location}{}", finding.message)?;
-    for detail in &finding.details {
-        writeln!(out, "           {detail}")?;
+    let location = text::location(finding).map_or_else(String::new, |at| format!("{}: ", style::path(&at)));
+    writeln!(out, "  {label} {location}{}", text::message(finding))?;
+    for line in text::body(finding) {
+        writeln!(out, "           {line}")?;
     }
-    match &finding.waived {
-        Some(waived) => writeln!(out, "         {} {}", style::waived("waived:"), super::waiver_text(waived)),
-        None => writeln!(out, "         {} {}", style::quiet("help:"), finding.help),
+    match text::closing(finding) {
+        (word, rest) if finding.waived.is_some() => writeln!(out, "         {} {rest}", style::waived(word)),
+        (word, rest) => writeln!(out, "         {} {rest}", style::quiet(word)),
     }
 }
 
@@ -85,17 +85,13 @@ pub fn write_key_changes(files: &[super::ConfigChanges], out: &mut dyn Write) ->
 
 /// Files a check could not analyse: a count, then the first few with their reasons.
 fn write_not_analysed(items: &[&NotAnalysed], out: &mut dyn Write) -> io::Result<()> {
-    const SHOWN: usize = 5;
     if items.is_empty() {
         return Ok(());
     }
-    let n = items.len();
-    writeln!(out, "  {} {n} added file{} could not be analysed:", style::quiet("note:"), plural(n))?;
-    for item in items.iter().take(SHOWN) {
-        writeln!(out, "           {} ({})", item.path, item.reason)?;
-    }
-    if n > SHOWN {
-        writeln!(out, "           … and {} more (all are listed in --format json)", n - SHOWN)?;
+    let (heading, shown, more) = text::not_analysed(items);
+    writeln!(out, "  {} {heading}", style::quiet("note:"))?;
+    for line in shown.iter().chain(&more) {
+        writeln!(out, "           {line}")?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::io::{self, Write};
 
-use super::{Report, location, plural, waiver_text};
+use super::{Report, plural, text};
 use crate::checks::{CHECKS, Finding, NotAnalysed};
 use crate::config::Severity;
 
@@ -112,19 +112,7 @@ fn write_case(case: &Case<'_>, deny_warnings: bool, out: &mut dyn Write) -> io::
 
 /// A finding as plain text, the way the human report shows it.
 fn finding_text(finding: &Finding) -> String {
-    let label = super::label(finding);
-    let mut text = match location(finding) {
-        Some(at) => format!("{label:<6}  {at}: {}", finding.message),
-        None => format!("{label:<6}  {}", finding.message),
-    };
-    for detail in &finding.details {
-        text.push_str(&format!("\n          {detail}"));
-    }
-    match &finding.waived {
-        Some(waived) => text.push_str(&format!("\n        waived: {}", waiver_text(waived))),
-        None => text.push_str(&format!("\n        help: {}", finding.help)),
-    }
-    text
+    text::plain(finding, "        ")
 }
 
 /// Text for XML 1.0 content (or, with `attribute`, a double-quoted attribute value). The five

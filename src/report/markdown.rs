@@ -8,14 +8,12 @@
 
 use std::io::{self, Write};
 
-use super::{CheckGroup, Report, Verdict, label, location, plural, waiver_text};
+use super::{CheckGroup, Report, Verdict, label, location, plural, text};
 use crate::checks::Finding;
 use crate::git::short;
 
 /// Findings shown per check; a PR comment holds at most 65,536 characters.
 const SHOWN_FINDINGS: usize = 100;
-/// Files not analysed named per check; the rest are counted.
-const SHOWN_NOT_ANALYSED: usize = 5;
 /// Keys shown per changed config file, as in the human report.
 const SHOWN_KEYS: usize = 20;
 
@@ -77,13 +75,16 @@ fn write_group(report: &Report, group: &CheckGroup<'_>, out: &mut dyn Write) -> 
                 group.findings.len() - SHOWN_FINDINGS
             )?;
         }
-        for finding in group.findings.iter().take(SHOWN_FINDINGS).filter(|f| !f.details.is_empty()) {
+        for (finding, body) in group.findings.iter().take(SHOWN_FINDINGS).map(|f| (f, text::body(f))) {
+            if body.is_empty() {
+                continue;
+            }
             let at = location(finding).unwrap_or_else(|| "the release".to_string());
-            let n = finding.details.len();
+            let n = body.len();
             writeln!(out)?;
             writeln!(out, "<details><summary>{}: {n} line{} of detail</summary>", html(&at), plural(n))?;
             writeln!(out)?;
-            write_block(&finding.details, out)?;
+            write_block(&body, out)?;
             writeln!(out)?;
             writeln!(out, "</details>")?;
         }
@@ -91,13 +92,14 @@ fn write_group(report: &Report, group: &CheckGroup<'_>, out: &mut dyn Write) -> 
     let items = &group.not_analysed;
     if !items.is_empty() {
         writeln!(out)?;
-        writeln!(out, "{} file{} could not be analysed:", items.len(), plural(items.len()))?;
+        let (heading, _, more) = text::not_analysed(items);
+        writeln!(out, "{heading}")?;
         writeln!(out)?;
-        for item in items.iter().take(SHOWN_NOT_ANALYSED) {
+        for item in items.iter().take(text::NOT_ANALYSED_SHOWN) {
             writeln!(out, "- {}: {}", code(&item.path), inline(&item.reason))?;
         }
-        if items.len() > SHOWN_NOT_ANALYSED {
-            writeln!(out, "- … and {} more (all are listed in `--format json`)", items.len() - SHOWN_NOT_ANALYSED)?;
+        if let Some(more) = more {
+            writeln!(out, "- {}", inline(&more))?;
         }
     }
     Ok(())
@@ -105,16 +107,13 @@ fn write_group(report: &Report, group: &CheckGroup<'_>, out: &mut dyn Write) -> 
 
 /// `| **deny** | <code>bin/sync.sh:6</code> | message<br>help: ... |`
 fn row(finding: &Finding) -> String {
-    let severity = match label(finding) {
-        "deny" => "**deny**".to_string(),
-        other => other.to_string(),
+    let severity = match (&finding.waived, finding.severity) {
+        (None, crate::config::Severity::Deny) => format!("**{}**", label(finding)),
+        _ => label(finding).to_string(),
     };
     let at = location(finding).map_or_else(|| "(the release)".to_string(), |at| code(&at));
-    let after = match &finding.waived {
-        Some(waived) => format!("waived: {}", waiver_text(waived)),
-        None => format!("help: {}", finding.help),
-    };
-    format!("| {severity} | {at} | {}<br>{} |", inline(&finding.message), inline(&after))
+    let (word, rest) = text::closing(finding);
+    format!("| {severity} | {at} | {}<br>{} |", inline(&text::message(finding)), inline(&format!("{word} {rest}")))
 }
 
 fn write_config_changes(report: &Report, out: &mut dyn Write) -> io::Result<()> {

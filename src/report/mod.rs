@@ -11,18 +11,19 @@ mod junit;
 mod markdown;
 mod sarif;
 mod style;
+pub mod text;
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::checks::{CheckResults, Finding, NotAnalysed, Waived};
+use crate::checks::{CheckResults, Finding, NotAnalysed};
 use crate::cli::Format;
 use crate::config::Severity;
 use crate::git::{BaseSource, Range, short};
 
 /// Version of the JSON report layout; bumped when a field changes meaning or goes away.
-pub const JSON_VERSION: u32 = 1;
+pub const JSON_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -212,33 +213,7 @@ impl Report {
     }
 }
 
-/// Where a finding is: `path:line:col`, `path:line` or `path`; none for the release as a whole.
-pub fn location(finding: &Finding) -> Option<String> {
-    let path = finding.path.as_deref()?;
-    Some(match (finding.line, finding.column) {
-        (Some(line), Some(column)) => format!("{path}:{line}:{column}"),
-        (Some(line), None) => format!("{path}:{line}"),
-        (None, _) => path.to_string(),
-    })
-}
-
-/// How a finding weighs: `deny`, `warn`, or `waived` when an exception silences it.
-pub fn label(finding: &Finding) -> &'static str {
-    match (&finding.waived, finding.severity) {
-        (Some(_), _) => "waived",
-        (None, severity) => severity.as_str(),
-    }
-}
-
-/// Why a waived finding does not block: `reason, until 2027-01-31 (gate.toml:12)`.
-pub fn waiver_text(waived: &Waived) -> String {
-    let until = if waived.expires.is_empty() { String::new() } else { format!(", until {}", waived.expires) };
-    format!("{}{until} ({})", waived.reason, waived.source)
-}
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
+pub use text::{label, location, plural};
 
 /// Writes the report in `format`.
 pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result<()> {

@@ -10,12 +10,11 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde::Serialize;
 
-use super::{Report, Tally, Verdict, waiver_text};
+use super::text;
+use super::{Report, Tally, Verdict};
 use crate::checks::{self, Finding, FindingData};
 use crate::config::Severity;
 
@@ -23,7 +22,7 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The key of gate's fingerprint; the suffix changes if the scheme ever does, so old alerts are
 /// not matched against fingerprints computed another way.
-const FINGERPRINT_KEY: &str = "gateFindingHash/v1";
+const FINGERPRINT_KEY: &str = "gateFindingHash/v2";
 
 /// Where findings about the release as a whole (blast-radius, test-evidence, staged-rollout,
 /// freeze-window, ...) are placed. GitHub drops a result without a file location, and the
@@ -291,14 +290,12 @@ fn rule(id: &'static str, severity: Severity) -> Rule {
 }
 
 fn result(finding: &Finding, rule_index: Option<usize>, fingerprint: String) -> SarifResult<'_> {
-    let mut text = finding.message.clone();
-    for detail in &finding.details {
-        text.push_str(&format!("\n  {detail}"));
+    let mut message = text::message(finding);
+    for line in text::body(finding) {
+        message.push_str(&format!("\n  {line}"));
     }
-    match &finding.waived {
-        Some(waived) => text.push_str(&format!("\nwaived: {}", waiver_text(waived))),
-        None => text.push_str(&format!("\nhelp: {}", finding.help)),
-    }
+    let (word, rest) = text::closing(finding);
+    message.push_str(&format!("\n{word} {rest}"));
     let primary = match finding.path.as_deref() {
         Some(path) => location(Some(path), finding.line, finding.column),
         None => Location {
@@ -324,13 +321,13 @@ fn result(finding: &Finding, rule_index: Option<usize>, fingerprint: String) -> 
     let suppressions = finding
         .waived
         .iter()
-        .map(|waived| Suppression { kind: "external", status: "accepted", justification: waiver_text(waived) })
+        .map(|waived| Suppression { kind: "external", status: "accepted", justification: text::waiver(waived) })
         .collect();
     SarifResult {
         rule_id: finding.check,
         rule_index,
         level: level(finding.severity),
-        message: Text { text },
+        message: Text { text: message },
         locations: [primary],
         related_locations,
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint)]),
@@ -389,20 +386,20 @@ fn camel_case(id: &str) -> String {
 
 /// One fingerprint per finding, in report order: `HASH:N`.
 ///
-/// HASH is a 64-bit FNV-1a of the check, the path and the message with positions removed, so an
-/// alert keeps its identity when lines are inserted above it; content (the matched line, the
-/// value of a key) stays in, so a different problem in the same file is a different alert. N
-/// counts identical findings in the report (1, 2, ... in line order), the way GitHub's own
-/// `primaryLocationLineHash` does: two `while true` loops in one file stay two alerts. Inserting
-/// an identical finding above an existing one shifts the numbering, which GitHub reads as the
-/// old alert moving and a new one appearing: an acceptable cost of not hashing line numbers.
+/// HASH is a 64-bit FNV-1a of the finding's identity: check, code, path and subject (the key,
+/// the other file of a pair, the matched line). Positions and wording are not part of it, so an
+/// alert keeps its identity when lines are inserted above it, when a message is reworded, or
+/// when a waiver runs out. N counts identical identities in the report (1, 2, ... in line
+/// order), the way GitHub's own `primaryLocationLineHash` does: two identical `while true`
+/// loops in one file stay two alerts. Inserting an identical finding above an existing one
+/// shifts the numbering, which GitHub reads as the old alert moving and a new one appearing:
+/// an acceptable cost of not hashing line numbers.
 fn fingerprints(findings: &[Finding]) -> Vec<String> {
     let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
     findings
         .iter()
         .map(|finding| {
-            let message = without_positions(&finding.message);
-            let hash = fnv1a(&[finding.check, finding.path.as_deref().unwrap_or(""), &message]);
+            let hash = fnv1a(&finding.identity());
             let n = seen.entry(hash).or_default();
             *n += 1;
             format!("{hash:016x}:{n}")
@@ -429,21 +426,6 @@ fn fnv1a(parts: &[&str]) -> u64 {
     hash
 }
 
-/// The message without the positions some carry: parsers say `at line 3 column 7` or
-/// `(byte 12)`, a `path:3:7` may be quoted, and a finding whose waiver expired ends with
-/// `(the waiver at gate.toml:12 expired on DATE)` (see the runner), which must not make the alert
-/// a new one when the waiver runs out.
-fn without_positions(message: &str) -> String {
-    static EXPIRED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r" \(the waiver at \S+ expired on [0-9-]+\)$").unwrap_or_else(|e| panic!("static regex: {e}"))
-    });
-    static POSITION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(line|column|col|byte|offset) \d+|:\d+:\d+\b").unwrap_or_else(|e| panic!("static regex: {e}"))
-    });
-    let message = EXPIRED.replace(message, "");
-    POSITION.replace_all(&message, "$1").into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,21 +439,27 @@ mod tests {
     }
 
     #[test]
-    fn positions_are_removed_and_content_is_kept() {
-        assert_eq!(
-            without_positions("JSON: expected value at line 1 column 13"),
-            "JSON: expected value at line column"
-        );
-        assert_eq!(without_positions("not valid UTF-8 (byte 12)"), "not valid UTF-8 (byte)");
-        assert_eq!(without_positions("see app.yaml:3:9 for the key"), "see app.yaml for the key");
-        assert_eq!(
-            without_positions("host = ldap.crop:389: `ldap.crop:389` is one edit away"),
-            "host = ldap.crop:389: `ldap.crop:389` is one edit away"
-        );
-        assert_eq!(
-            without_positions("no test covers this script (the waiver at gate.toml:12 expired on 2026-01-31)"),
-            "no test covers this script"
-        );
+    fn fingerprints_follow_identity_not_wording_or_position() {
+        use crate::config::Severity;
+        let loop_at = |line: u32, message: &str| {
+            Finding::new("risky-pattern", "unbounded-loop", Severity::Deny, message, "add a break")
+                .at("bin/sync.sh")
+                .about("while true; do")
+                .at_line(line, 0)
+        };
+        let before = fingerprints(&[loop_at(3, "an unbounded loop")]);
+        // Moved down, reworded, its waiver expired: the same alert.
+        let mut moved = loop_at(40, "an unbounded loop with no exit in sight");
+        moved.expired_waiver =
+            Some(crate::checks::ExpiredWaiver { source: "gate.toml:3".into(), expired: "2026-01-31".into() });
+        assert_eq!(fingerprints(&[moved]), before);
+        // Another line matched, or another rule: another alert.
+        let other_line = loop_at(3, "an unbounded loop").about("for (;;) {");
+        assert_ne!(fingerprints(&[other_line]), before);
+        // Two identical loops in one file stay two alerts.
+        let two = fingerprints(&[loop_at(3, "x"), loop_at(9, "x")]);
+        assert_eq!(two[0].split(':').next(), two[1].split(':').next());
+        assert_eq!((two[0].ends_with(":1"), two[1].ends_with(":2")), (true, true));
     }
 
     #[test]
