@@ -74,3 +74,32 @@ fn kinds_are_checked() {
     repo.gate(&["evidence", "add", "Not A Kind"]).expect(2).stderr_has("`Not A Kind` is not an evidence kind");
     repo.gate(&["evidence", "add", "deploy"]).expect(2).stderr_has("gate record --env ENV");
 }
+
+/// A record that is JSON but not a record gate can trust (a time that does not parse, an id
+/// that is not an object id, a kind that is not a kind) stops the run too: skipping it could
+/// hide a failure, and reading `yesterday` as some time could make it count.
+#[test]
+fn a_record_with_a_bad_time_id_or_kind_stops_the_check() {
+    let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
+    let tree = repo.rev("HEAD^{tree}");
+    let commit = repo.rev("HEAD");
+    for (record, why) in [
+        (
+            format!(r#"{{"kind":"approval","tree":"{tree}","commit":"{commit}","by":"x","at":"yesterday"}}"#),
+            "its time `yesterday` is not an RFC 3339 timestamp",
+        ),
+        (
+            format!(r#"{{"kind":"approval","tree":"abc","commit":"{commit}","by":"x","at":"2026-11-20T10:00:00Z"}}"#),
+            "its tree `abc` is not an object id",
+        ),
+        (
+            format!(
+                r#"{{"kind":"Approval!","tree":"{tree}","commit":"{commit}","by":"x","at":"2026-11-20T10:00:00Z"}}"#
+            ),
+            "`Approval!` is not an evidence kind",
+        ),
+    ] {
+        repo.git(&["notes", "--ref", "gate", "add", "-f", "-m", &record, &tree]);
+        repo.gate(&["check"]).expect(2).stderr_has("is unreadable").stderr_has(why).stderr_has("git notes --ref gate");
+    }
+}

@@ -46,6 +46,12 @@ fn every_check_has_a_section_in_docs_checks_md_and_an_explanation() {
             assert!(!text.trim().is_empty(), "{id} has an empty {part}");
         }
         assert!(doc.config.contains(&format!("[checks.{id}]")), "{id}'s config example names its table");
+        let section = docs.split(&format!("\n## {id}\n")).nth(1).unwrap().split("\n## ").next().unwrap();
+        let codes =
+            section.lines().find(|l| l.starts_with("**Codes.**")).unwrap_or_else(|| panic!("{id}: no **Codes.**"));
+        for code in doc.codes {
+            assert!(codes.contains(&format!("`{code}`")), "docs/checks.md does not list {id}'s code `{code}`");
+        }
     }
 }
 

@@ -24,7 +24,12 @@ fn check_json(repo: &TestRepo) -> (i32, serde_json::Value) {
     (run.code, json)
 }
 
+/// The findings of `check`, which must have run: "no finding" from a check that was off would
+/// prove nothing.
+#[track_caller]
 fn findings<'a>(json: &'a serde_json::Value, check: &str) -> Vec<&'a serde_json::Value> {
+    let ran = json["checks"].as_array().unwrap().iter().any(|c| c["id"] == check);
+    assert!(ran, "{check} did not run: {}", json["checks"]);
     json["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check).collect()
 }
 

@@ -37,6 +37,7 @@ impl Settings for RadiusSettings {
 }
 
 static DOC: Doc = Doc {
+    codes: &["too-many-files", "too-many-commits"],
     summary: "The release changes more files or carries more commits than the configured caps.",
     why: "Everything since the last deploy ships at once. A large release is hard to review, hard to \
           test as a whole and hard to roll back; outages hide in releases nobody could read end to end. \

@@ -62,6 +62,24 @@ fn set(patterns: &[String]) -> GlobSet {
 }
 
 static DOC: Doc = Doc {
+    codes: &[
+        "placeholder",
+        "missing-scheme",
+        "missing-slashes",
+        "invalid-url",
+        "space-in-url",
+        "unencoded-password",
+        "url-as-host",
+        "several-hosts",
+        "invalid-port",
+        "empty-host",
+        "invalid-ipv4",
+        "invalid-ipv6",
+        "invalid-host-name",
+        "private-address",
+        "issuer-trailing-slash",
+        "typo",
+    ],
     summary: "A value the release adds or changes under an address-like key (host, url, endpoint, issuer, dsn, ...) \
               is malformed, a placeholder, the wrong shape, private in production, or one typo away from the old value.",
     why: "Incident 003: a config push carried an invalid address for the authentication servers. The auth library \

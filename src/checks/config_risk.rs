@@ -77,6 +77,7 @@ impl Masker {
 }
 
 static DOC: Doc = Doc {
+    codes: &["high-risk-keys"],
     summary: "The release changes a high-risk configuration key (auth, passwords, secrets, TLS, timeouts): it needs \
               approval evidence for the tree, or a deploy through staging first.",
     why: "Incident 003: a config push with an invalid auth-server address took production down and the rollback \

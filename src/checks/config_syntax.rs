@@ -34,6 +34,7 @@ impl Default for SyntaxSettings {
 impl Settings for SyntaxSettings {}
 
 static DOC: Doc = Doc {
+    codes: &["too-large", "syntax-error"],
     summary: "A changed file of the `config` path class no longer parses as TOML, YAML, JSON, INI, .env or .properties.",
     why: "Incident 003: a config push took every serving thread down, and the rollback was then rejected. A \
           configuration file the service cannot read fails at start-up or, worse, at the first reload in \

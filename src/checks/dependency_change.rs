@@ -31,6 +31,7 @@ pub struct DependencySettings {}
 impl Settings for DependencySettings {}
 
 static DOC: Doc = Doc {
+    codes: &["unreadable", "packages-changed"],
     summary: "The release changes dependency manifests or lockfiles: the packages added, removed and upgraded are \
               listed (staged-rollout then requires a deploy through staging first).",
     why: "Incident 001: an upgrade went to every production server at once; it needed a third-party \

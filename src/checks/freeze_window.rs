@@ -23,6 +23,7 @@ pub struct FreezeSettings {}
 impl Settings for FreezeSettings {}
 
 static DOC: Doc = Doc {
+    codes: &["frozen"],
     summary: "A deploy inside one of the environment's freeze windows is blocked unless the release tree is approved.",
     why: "Incident 002: a quick fix was committed untested just before a weekend; the infinite loop it carried \
           took the site down on a Friday evening, and the rollback failed. Freezes keep risky deploys out of the \

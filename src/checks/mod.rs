@@ -207,6 +207,9 @@ pub struct NotAnalysed {
 /// The text of `gate explain CHECK`.
 #[derive(Debug)]
 pub struct Doc {
+    /// The codes its findings carry (see [`Finding::code`]); empty where they are the names of
+    /// user-defined rules.
+    pub codes: &'static [&'static str],
     /// One line: what the check finds.
     pub summary: &'static str,
     /// Why it exists: the incident or failure it guards against.

@@ -71,6 +71,7 @@ impl Settings for DuplicateSettings {
 }
 
 static DOC: Doc = Doc {
+    codes: &["exact-copy", "near-copy"],
     summary: "An added or renamed file is at least `threshold` similar to another file of the release, whatever its \
               name; the finding shows the pair, both similarities and how they differ.",
     why: "Incident 000: an untested copy of a script, search_v2, shipped beside the original. Its author asked for \

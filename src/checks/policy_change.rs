@@ -33,6 +33,7 @@ impl Settings for PolicySettings {
 }
 
 static DOC: Doc = Doc {
+    codes: &["policy-changed"],
     summary: "The release changes gate.toml or a rule pack: it blocks unless the release tree is approved.",
     why: "A release must not weaken the gate that judges it. Turning a check off, adding a waiver or \
           loosening a threshold in the same release that needs it is how a gate gets quietly bypassed. \
@@ -61,12 +62,8 @@ impl Check for PolicyChange {
         if cx.range.base.tree.is_none() {
             return Ok(configured);
         }
-        // A deployed policy that gate cannot read any more gives no floor; the code default does.
-        let floor = cx
-            .analysis
-            .deployed_policy()?
-            .map_or(Check::default_severity(self), |policy| policy.severity(Check::id(self)));
-        Ok(configured.max(floor))
+        let deployed = cx.analysis.deployed_policy()?.map(|policy| policy.severity(Check::id(self)));
+        Ok(floor(configured, deployed))
     }
 
     fn run(&self, cx: &Context<'_>, settings: &PolicySettings, severity: Severity, out: &mut Output) -> Result<()> {
@@ -111,5 +108,28 @@ impl Check for PolicyChange {
             out.findings.push(finding);
         }
         Ok(())
+    }
+}
+
+/// The severity policy-change runs at: what the release configures, but never below what the
+/// deployed policy set. A deployed policy gate cannot read any more gives no floor of its own;
+/// the built-in `deny` does.
+fn floor(configured: Severity, deployed: Option<Severity>) -> Severity {
+    configured.max(deployed.unwrap_or(Severity::Deny))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_cannot_lower_the_severity_the_deployed_policy_set() {
+        assert_eq!(floor(Severity::Off, Some(Severity::Deny)), Severity::Deny);
+        assert_eq!(floor(Severity::Warn, Some(Severity::Deny)), Severity::Deny);
+        // A deployed `warn` lets a release keep `warn` or raise it, not switch the check off.
+        assert_eq!(floor(Severity::Off, Some(Severity::Warn)), Severity::Warn);
+        assert_eq!(floor(Severity::Deny, Some(Severity::Warn)), Severity::Deny);
+        // Unreadable deployed policy: the built-in deny.
+        assert_eq!(floor(Severity::Off, None), Severity::Deny);
     }
 }

@@ -23,6 +23,7 @@ pub struct EvidenceSettings {}
 impl Settings for EvidenceSettings {}
 
 static DOC: Doc = Doc {
+    codes: &["missing", "too-old"],
     summary: "An environment's `evidence = [...]` kinds other than tests (backup, approval, ...) must be recorded for \
               the release tree, and be recent enough (`evidence-max-age`).",
     why: "Incident 004: a host died with no backup, and recovery took four days. Facts like \"a backup was taken\" or \

@@ -134,6 +134,7 @@ impl Settings for PatternSettings {
 }
 
 static DOC: Doc = Doc {
+    codes: &[],
     summary: "A line the release adds matches a risky pattern: an unbounded loop with no exit in sight, `set +e` in a \
               deploy script, debug mode on, `chmod 777`, `rm -rf` on a variable path, TLS verification off, or a rule \
               of your own.",

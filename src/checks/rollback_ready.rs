@@ -27,6 +27,7 @@ pub struct RollbackSettings {
 impl Settings for RollbackSettings {}
 
 static DOC: Doc = Doc {
+    codes: &["no-last-deploy", "not-descendant"],
     summary: "The environment has a recorded last deploy to roll back to, and the release descends from it.",
     why: "Incidents 002 and 003: in both, the rollback failed when it was needed. A rollback needs a known-good \
           deploy to return to; a release that does not descend from what runs now (a force-push, a release cut \

@@ -43,6 +43,7 @@ impl Settings for RolloutSettings {
 }
 
 static DOC: Doc = Doc {
+    codes: &["not-deployed", "soak-incomplete"],
     summary: "The release tree must have been deployed to the environments this one requires (`requires`), at \
               least `soak` ago; config and dependency changes can require it everywhere.",
     why: "Incident 001: an upgrade went to production without passing the test environment first. Incident 003: a \

@@ -32,6 +32,7 @@ impl Default for TestSettings {
 impl Settings for TestSettings {}
 
 static DOC: Doc = Doc {
+    codes: &["no-results", "failed", "too-few-tests", "too-old", "counts-disagree"],
     summary: "An environment with `evidence = [\"tests\"]` requires passing test results for the release's exact tree.",
     why: "Incident 001: an upgrade went to production without passing the test environment. Incident 002: a quick \
           fix with an infinite loop was committed untested before a weekend. Both postmortems end with the same \

@@ -36,6 +36,7 @@ impl Settings for UntestedSettings {
 }
 
 static DOC: Doc = Doc {
+    codes: &["untested-script"],
     summary: "A script in the `scripts` path class is added or changed and no test covers it.",
     why: "Incident 000: an untested search_v2 script, sitting beside search, was deployed to production by \
           accident. Incident 002: a quick fix with an infinite loop was committed untested before a weekend. \

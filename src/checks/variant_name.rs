@@ -50,6 +50,7 @@ impl Settings for VariantSettings {
 }
 
 static DOC: Doc = Doc {
+    codes: &["marked-file", "marked-directory"],
     summary: "An added file or directory is named like a copy or version of another: search_v2.sh, app.py.bak, \
               report copy.sh, compose.yml_v2, scripts_old/.",
     why: "Incident 000: a proposed search_v2 script, untested, sat beside search and was deployed to two \

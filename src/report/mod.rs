@@ -226,3 +226,135 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result
         Format::Markdown => markdown::write(report, out),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! One hand-built report, rendered by every reporter: each says the same things about the
+    //! findings, in its own syntax.
+
+    use super::*;
+    use crate::checks::{DiffLine, DiffSide, ExpiredWaiver, FindingData, Waived};
+    use crate::git::{Base, Release};
+
+    fn oid(hex: char) -> git2::Oid {
+        git2::Oid::from_str(&hex.to_string().repeat(40)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn report() -> Report {
+        let pair =
+            Finding::new("near-duplicate", "near-copy", Severity::Deny, "91% similar to bin/search.sh", "test it")
+                .at("bin/search_v2.sh")
+                .about("bin/search.sh")
+                .with_data(FindingData::Pair {
+                    other: "bin/search.sh".into(),
+                    similarity: 0.91,
+                    name_similarity: 0.8,
+                    identical: false,
+                    diff: vec![DiffLine { side: DiffSide::This, line: 4, text: "curl -k $URL".into() }],
+                    diff_more: 2,
+                    tested: false,
+                });
+        let mut waived =
+            Finding::new("untested-change", "untested-script", Severity::Warn, "no test covers this script", "add one")
+                .at("bin/tool.sh");
+        waived.waived =
+            Some(Waived { reason: "manual tool".into(), expires: "2027-01-31".into(), source: "gate.toml:12".into() });
+        let mut expired =
+            Finding::new("risky-pattern", "unbounded-loop", Severity::Deny, "an unbounded loop", "add a break")
+                .at("bin/sync.sh")
+                .at_line(3, 0);
+        expired.expired_waiver = Some(ExpiredWaiver { source: "gate.toml:20".into(), expired: "2026-11-30".into() });
+        Report {
+            range: Range {
+                environment: Some("production".into()),
+                release: Release { rev: "HEAD".into(), commit: oid('a'), tree: oid('b'), summary: "quick fix".into() },
+                base: Base {
+                    commit: Some(oid('c')),
+                    tree: Some(oid('d')),
+                    source: BaseSource::Argument { rev: "v1".into() },
+                },
+            },
+            files_changed: 3,
+            results: CheckResults {
+                findings: vec![pair, expired, waived],
+                ran: vec![
+                    ("near-duplicate", Severity::Deny),
+                    ("risky-pattern", Severity::Deny),
+                    ("untested-change", Severity::Warn),
+                ],
+                not_analysed: vec![NotAnalysed {
+                    check: "near-duplicate",
+                    path: "logo.png".into(),
+                    reason: "binary".into(),
+                }],
+                notes: Vec::new(),
+            },
+            notes: Vec::new(),
+            deny_warnings: false,
+            config_changes: Vec::new(),
+        }
+    }
+
+    fn render(format: Format) -> String {
+        let mut bytes = Vec::new();
+        write(&report(), format, &mut bytes).unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8(bytes).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_verdict_counts_blocking_findings_only() {
+        let report = report();
+        assert_eq!(report.verdict(), Verdict::Blocked);
+        assert_eq!(report.verdict_line(), "BLOCKED: 2 deny findings stop this release (1 waived)");
+    }
+
+    #[test]
+    fn human_shows_the_diff_the_expired_waiver_and_the_waiver_reason() {
+        let text = render(Format::Human);
+        for expected in [
+            "deny   bin/search_v2.sh: 91% similar to bin/search.sh",
+            "+    4: curl -k $URL",
+            "… and 2 more changed lines",
+            "bin/sync.sh:3: an unbounded loop (the waiver at gate.toml:20 expired on 2026-11-30)",
+            "waived: manual tool, until 2027-01-31 (gate.toml:12)",
+            "1 added file could not be analysed:",
+            "logo.png (binary)",
+            "BLOCKED: 2 deny findings stop this release (1 waived)",
+        ] {
+            assert!(text.contains(expected), "human lacks {expected:?}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn json_keeps_the_identity_and_the_typed_diff() {
+        let json: serde_json::Value = serde_json::from_str(&render(Format::Json)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(json["version"], JSON_VERSION);
+        let pair = &json["findings"][0];
+        assert_eq!((pair["check"].as_str(), pair["code"].as_str()), (Some("near-duplicate"), Some("near-copy")));
+        assert_eq!(pair["subject"], "bin/search.sh");
+        assert_eq!(pair["data"]["diff"][0], serde_json::json!({"side": "this", "line": 4, "text": "curl -k $URL"}));
+        assert_eq!(pair["data"]["diff_more"], 2);
+        assert_eq!(json["findings"][1]["expired_waiver"]["source"], "gate.toml:20");
+        assert_eq!(json["findings"][1]["message"], "an unbounded loop", "the message stays the check's own words");
+    }
+
+    #[test]
+    fn sarif_github_junit_and_markdown_say_the_same_things_in_their_syntax() {
+        let sarif = render(Format::Sarif);
+        assert!(sarif.contains("+    4: curl -k $URL") && sarif.contains("\"gateFindingHash/v2\""), "{sarif}");
+        assert!(sarif.contains("\"justification\": \"manual tool, until 2027-01-31 (gate.toml:12)\""), "{sarif}");
+        let github = render(Format::Github);
+        assert!(github.contains("::error file=bin/sync.sh,line=3,"), "{github}");
+        assert!(github.contains("(the waiver at gate.toml:20 expired on 2026-11-30)"), "{github}");
+        assert!(github.contains("%0A  +    4: curl -k $URL"), "{github}");
+        let junit = render(Format::Junit);
+        assert!(
+            junit.contains("classname=\"gate\" name=\"near-duplicate\"") && junit.contains("+    4: curl -k $URL"),
+            "{junit}"
+        );
+        let markdown = render(Format::Markdown);
+        assert!(markdown.contains("| **deny** | <code>bin/sync.sh:3</code> |"), "{markdown}");
+        assert!(markdown.contains("waived: manual tool, until 2027-01-31 (gate.toml:12)"), "{markdown}");
+        assert!(markdown.contains("1 added file could not be analysed:"), "{markdown}");
+    }
+}
