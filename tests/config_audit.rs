@@ -69,7 +69,8 @@ fn real_address_mistakes_are_findings() {
     repo.commit("new settings");
     let found = messages(&repo, "staging", "config-address").join("\n");
     for expected in [
-        "db.dsn = \"postgres://app:pa/ss@db.acme.io:5432/app\"",
+        // The password is never shown, even in the finding about it.
+        "db.dsn = \"postgres://app:(hidden)@db.acme.io:5432/app\"",
         "percent-encoded",
         "missing `//` after `ldap:`: write ldap://x.x.x.x:389",
         "ldap.host = \"ldaps://ldap.acme.io\": `ldaps://ldap.acme.io` is a URL where a host name is expected",
@@ -80,6 +81,7 @@ fn real_address_mistakes_are_findings() {
     ] {
         assert!(found.contains(expected), "missing {expected:?} in:\n{found}");
     }
+    assert!(!found.contains("pa/ss"), "{found}");
 }
 
 #[test]

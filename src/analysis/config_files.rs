@@ -22,6 +22,10 @@ pub struct ConfigFile {
     pub too_large: Option<u64>,
     /// Key-level changes, when both sides (or the one that exists) parse.
     pub changes: Vec<KeyChange>,
+    /// Set when the file describes configuration rather than being it (a JSON Schema, an
+    /// OpenAPI document, a CRD, test results): what it is. Its syntax is still checked; its
+    /// values are not judged as settings.
+    pub describes: Option<&'static str>,
 }
 
 impl ConfigFile {
@@ -81,9 +85,86 @@ fn read_one(change: &Change, store: &BlobStore<'_>, max_bytes: u64) -> Result<Co
         (Some(before), Some(after), None) => document::diff(&before, &after),
         _ => Vec::new(),
     };
-    Ok(ConfigFile { path: change.path.clone(), status: change.status, new, old, too_large, changes })
+    let describes = new.as_ref().or(old.as_ref()).and_then(|parsed| describes(&change.path, parsed));
+    Ok(ConfigFile { path: change.path.clone(), status: change.status, new, old, too_large, changes, describes })
 }
 
 fn parse(store: &BlobStore<'_>, path: &str, id: Oid) -> Result<Parsed> {
     Ok(document::parse(path, &store.content(id)?))
+}
+
+/// What a document is when it describes configuration instead of being the configuration a
+/// service reads: schemas, API descriptions, test results, icon-font projects.
+fn describes(path: &str, parsed: &Parsed) -> Option<&'static str> {
+    let Parsed::Document(doc) = parsed else { return None };
+    let top = |key: &str| doc.entries.iter().any(|e| e.key == key || e.key.starts_with(&format!("{key}.")));
+    let value = |key: &str| doc.entries.iter().find(|e| e.key == key).and_then(|e| e.text.as_deref());
+    let lower = path.to_ascii_lowercase();
+    if value("$schema").is_some_and(|s| s.contains("json-schema.org"))
+        || (top("$defs") || top("definitions")) && doc.entries.iter().any(|e| e.key.ends_with(".type"))
+    {
+        return Some("a JSON Schema");
+    }
+    if top("openapi") || top("swagger") {
+        return Some("an OpenAPI document");
+    }
+    if value("kind") == Some("CustomResourceDefinition") {
+        return Some("a Kubernetes CRD (a schema)");
+    }
+    if lower.contains("test-results") || lower.contains("test_results") || top("numFailedTests") || top("testResults") {
+        return Some("test results");
+    }
+    if top("IcoMoonType") || (top("glyphs") && top("css_prefix_text")) {
+        return Some("an icon-font project file");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn what(path: &str, text: &str) -> Option<&'static str> {
+        describes(path, &document::parse(path, text.as_bytes()))
+    }
+
+    #[test]
+    fn documents_about_configuration_are_told_from_configuration() {
+        assert_eq!(
+            what("schema.json", r#"{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}"#),
+            Some("a JSON Schema")
+        );
+        assert_eq!(
+            what(
+                "api.yaml",
+                "openapi: 3.0.0
+info:
+  title: x
+"
+            ),
+            Some("an OpenAPI document")
+        );
+        assert_eq!(
+            what(
+                "crd.yaml",
+                "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+"
+            ),
+            Some("a Kubernetes CRD (a schema)")
+        );
+        assert_eq!(
+            what("web/selection.json", r#"{"IcoMoonType": "selection", "icons": []}"#),
+            Some("an icon-font project file")
+        );
+        assert_eq!(
+            what(
+                "config/app.yaml",
+                "auth:
+  token_url: https://x
+"
+            ),
+            None
+        );
+    }
 }

@@ -204,6 +204,26 @@ impl<'a> Analysis<'a> {
         Ok(self.deployed_policy.get_or_init(|| policy).as_ref())
     }
 
+    /// Whether the target environment ran `value` under `key` of `path` in one of its recent
+    /// deploys before the last one (keys as the config diff writes them). Read only when a
+    /// check suspects a value, so it costs nothing on most runs.
+    pub fn value_deployed_before(&self, path: &str, key: &str, value: &str) -> Result<bool> {
+        const DEPLOYS: usize = 20;
+        let Some(env) = self.target()? else { return Ok(false) };
+        for deploy in self.history(env)?.iter().skip(1).take(DEPLOYS) {
+            let Some(text) = git::read_file(self.repo, deploy.tree, path)? else { continue };
+            let crate::audit::document::Parsed::Document(doc) = crate::audit::document::parse(path, text.as_bytes())
+            else {
+                continue;
+            };
+            let entries = crate::audit::document::by_identity(&doc.entries);
+            if entries.iter().any(|e| e.key == key && e.text.as_deref().unwrap_or(&e.value) == value) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The newest approval recorded for the release tree.
     pub fn approval(&self) -> Option<&'a Record> {
         self.evidence.newest("approval")

@@ -52,9 +52,14 @@ const SCHEME_BY_PORT: &str = "80:http 389:ldap 636:ldaps 5432:postgres 3306:mysq
 
 /// Checks a new value (and, when the key existed before, its old value) of an address-like key.
 /// Returns no problem for a value it cannot judge (a templated `${VAR}` / `{{ var }}` / `%(var)s`, an empty string).
-pub fn check(expect: Expect, old: Option<&str>, new: &str, cx: &Context) -> Vec<Problem> {
+///
+/// `name` is the key's last component, lower-cased (`ldap_url`, `targetport`): it tells a listen
+/// address (`bind`, `listen`) from a peer to connect to, a Kubernetes `targetPort` (which may
+/// name a port) from a port number, and a key that must hold a full URL (`url`, `uri`) from one
+/// where `host:port` is right (`endpoint: minio:9000`).
+pub fn check(expect: Expect, name: &str, old: Option<&str>, new: &str, cx: &Context) -> Vec<Problem> {
     let value = new.trim();
-    if value.is_empty() || is_templated(value) {
+    if value.is_empty() || is_templated(value) || not_an_address(expect, name, value) {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -69,7 +74,7 @@ pub fn check(expect: Expect, old: Option<&str>, new: &str, cx: &Context) -> Vec<
         }
     }
     match expect {
-        Expect::Url => check_url(value, cx, &mut out),
+        Expect::Url => check_url(value, needs_scheme(name, old), cx, &mut out),
         Expect::Host => check_host_value(value, cx, &mut out),
         Expect::Port => out.extend(port_problem(value.trim_matches(['"', '\'']))),
     }
@@ -101,6 +106,41 @@ pub fn check_issuer(old: Option<&str>, new: &str) -> Vec<Problem> {
         message,
         format!("copy `issuer` from the provider's discovery document; if it has no `/`, write {without}"),
     )]
+}
+
+/// Values under address-like keys that are something else by convention: a UUID, a URL path
+/// (`nonResourceURLs: /metrics`, a site link `/docs/...`), a Kubernetes named port
+/// (`targetPort: metrics`), a listen address (`:8080`, `0.0.0.0:80` under `listen`/`bind`).
+fn not_an_address(expect: Expect, name: &str, value: &str) -> bool {
+    let listening = name.contains("listen") || name.contains("bind");
+    is_uuid(value)
+        || (expect != Expect::Port && value.starts_with('/'))
+        || (expect == Expect::Port && name.ends_with("targetport") && is_port_name(value))
+        || (expect != Expect::Port && value.starts_with(':') && value[1..].bytes().all(|b| b.is_ascii_digit()))
+        || (listening && reach_of(split_host_port(value).0) == Some("unspecified"))
+}
+
+/// Whether a scheme-less value must have one: the key says it is a URL, or the old value had a
+/// scheme. Elsewhere (`endpoint`, `proxy`, `dsn`), `host:port` is what many clients expect.
+fn needs_scheme(name: &str, old: Option<&str>) -> bool {
+    name.contains("url") || name.contains("uri") || old.is_some_and(|old| old.contains("://"))
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A named port as Kubernetes (and IANA service names) spell it: up to 15 lower-case letters,
+/// digits and inner `-`, at least one letter.
+fn is_port_name(value: &str) -> bool {
+    (1..=15).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value.bytes().any(|b| b.is_ascii_lowercase())
+        && !value.starts_with('-')
+        && !value.ends_with('-')
 }
 
 fn problem(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> Problem {
@@ -142,7 +182,7 @@ fn address_head(value: &str) -> &str {
     authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port)
 }
 
-fn check_url(value: &str, cx: &Context, out: &mut Vec<Problem>) {
+fn check_url(value: &str, needs_scheme: bool, cx: &Context, out: &mut Vec<Problem>) {
     if value.contains(char::is_whitespace) {
         let help = "remove the space; several URLs need a setting that takes a list";
         return out.push(problem("space-in-url", format!("`{value}` contains a space: one URL is expected"), help));
@@ -156,7 +196,11 @@ fn check_url(value: &str, cx: &Context, out: &mut Vec<Problem>) {
         _ => ("", value),
     };
     let Some((scheme, rest)) = body.split_once("://") else {
-        return out.extend(url_without_slashes(value, jdbc, body));
+        return match url_without_slashes(value, jdbc, body) {
+            // `minio:9000` under `endpoint`: a host and port, judged as one.
+            Some(p) if p.code == "missing-scheme" && !needs_scheme => check_host_value(value, cx, out),
+            other => out.extend(other),
+        };
     };
     if let Some(p) = unescaped_credentials(value, rest) {
         return out.push(p);
@@ -423,7 +467,7 @@ mod tests {
     }
 
     fn judged(expect: Expect, old: Option<&str>, new: &str, cx: &Context) -> Vec<String> {
-        check(expect, old, new, cx).into_iter().map(|p| p.message).collect()
+        check(expect, "url", old, new, cx).into_iter().map(|p| p.message).collect()
     }
 
     /// Asserts that the value, judged outside production, gets a message containing `phrase`.
@@ -455,8 +499,8 @@ mod tests {
     #[test]
     fn values_resolved_at_deploy_time_are_not_judged() {
         for value in ["${LDAP_HOST}", "{{ ldap_host }}", "%(host)s", "$LDAP_HOST", "https://${AUTH}/token", "", "  "] {
-            assert!(check(Expect::Host, Some("ldap.corp"), value, &production()).is_empty(), "{value}");
-            assert!(check(Expect::Url, None, value, &production()).is_empty(), "{value}");
+            assert!(check(Expect::Host, "host", Some("ldap.corp"), value, &production()).is_empty(), "{value}");
+            assert!(check(Expect::Url, "url", None, value, &production()).is_empty(), "{value}");
         }
     }
 
@@ -601,5 +645,31 @@ mod tests {
             assert!(judged(Expect::Host, Some(old), new, &Context::default()).is_empty(), "{old} -> {new}");
         }
         assert!(judged(Expect::Port, Some("8080"), "8081", &Context::default()).is_empty());
+    }
+
+    #[test]
+    fn conventions_that_are_not_addresses_are_left_alone() {
+        let cx = production();
+        let none = |expect, word: &str, value: &str| check(expect, word, None, value, &cx).is_empty();
+        assert!(none(Expect::Port, "targetport", "metrics"), "a Kubernetes named port");
+        assert!(none(Expect::Port, "targetport", "grpc-web"));
+        assert!(!none(Expect::Port, "port", "http"), "elsewhere a port is a number");
+        assert!(none(Expect::Host, "address", ":8080"), "a listen address");
+        assert!(none(Expect::Host, "listen_address", "0.0.0.0:80"), "every interface, to listen on");
+        assert!(!none(Expect::Host, "host", "0.0.0.0"), "a peer at 0.0.0.0 is still unreachable in production");
+        assert!(none(Expect::Url, "url", "/metrics"), "a URL path");
+        assert!(none(Expect::Host, "server", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"), "a UUID");
+    }
+
+    #[test]
+    fn host_and_port_is_right_where_the_key_does_not_say_url() {
+        let cx = Context::default();
+        assert!(check(Expect::Url, "endpoint", None, "minio:9000", &cx).is_empty());
+        assert!(check(Expect::Url, "dsn", Some("zookeeper:2181"), "zookeeper:2182", &cx).is_empty());
+        // Where the key says url, or the old value had a scheme, a scheme is still required.
+        assert!(!check(Expect::Url, "url", None, "minio:9000", &cx).is_empty());
+        assert!(!check(Expect::Url, "endpoint", Some("https://minio:9000"), "minio:9000", &cx).is_empty());
+        // A known scheme missing its `//` is a mistake under any key.
+        assert!(!check(Expect::Url, "endpoint", None, "ldap:10.0.0.1:389", &cx).is_empty());
     }
 }

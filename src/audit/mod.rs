@@ -5,5 +5,7 @@
 
 pub mod address;
 pub mod document;
+pub mod keys;
 pub mod lockfiles;
 pub mod patterns;
+pub mod secrets;

@@ -13,6 +13,8 @@ use serde::Deserialize;
 use super::{Check, Context, Doc, Finding, Output};
 use crate::Result;
 use crate::audit::address::{self, Expect};
+use crate::audit::document;
+use crate::audit::keys::KeyPatterns;
 use crate::config::Severity;
 use crate::config::{Problem, Settings};
 
@@ -109,19 +111,20 @@ impl Check for ConfigAddress {
 
     fn run(&self, cx: &Context<'_>, settings: &AddressSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let (urls, hosts, ports) = (set(&settings.url_keys), set(&settings.host_keys), set(&settings.port_keys));
-        let skip = set(&settings.skip_keys);
+        let skip = KeyPatterns::new(&settings.skip_keys).unwrap_or_else(|_| KeyPatterns::empty());
         let environment = cx.target()?.map(|env| env.name.clone());
         let context = address::Context {
             forbid_private: environment.as_ref().is_some_and(|env| settings.forbid_private_in.contains(env)),
             environment,
         };
-        for file in cx.analysis.config_files()? {
+        for file in cx.analysis.config_files()?.iter().filter(|f| f.describes.is_none()) {
             let Some(entries) = file.new_entries() else { continue };
-            for entry in entries {
+            // Keyed as the diff keys them: list items by identity.
+            for entry in &document::by_identity(entries) {
                 let Some(change) = file.changes.iter().find(|c| c.key == entry.key && c.new.is_some()) else {
                     continue;
                 };
-                if skip.is_match(entry.key.trim_matches('"')) {
+                if skip.is_match(&entry.key) {
                     continue;
                 }
                 let word = last_word(&leaf_name(&entry.key));
@@ -140,9 +143,17 @@ impl Check for ConfigAddress {
                     continue;
                 };
                 let old = change.old.as_deref().map(unquote);
-                let mut problems = address::check(expect, old.as_deref(), &value, &context);
+                let name = leaf_name(&entry.key).to_lowercase();
+                let mut problems = address::check(expect, &name, old.as_deref(), &value, &context);
                 if word == "issuer" {
                     problems.extend(address::check_issuer(old.as_deref(), &value));
+                }
+                // A value the environment ran before is a return to it (a rollback of a typo
+                // reads as the typo today), not a slip.
+                if problems.iter().any(|p| p.code == "typo")
+                    && cx.analysis.value_deployed_before(&file.path, &entry.key, &value)?
+                {
+                    problems.retain(|p| p.code != "typo");
                 }
                 for problem in problems {
                     out.findings.push(
@@ -167,8 +178,13 @@ impl Check for ConfigAddress {
 /// The last component of a key path, without array indexes or quotes:
 /// `auth.ldap.servers[0]` -> `servers`.
 fn leaf_name(key: &str) -> String {
-    let key = key.trim_end_matches(|c: char| c == ']' || c.is_ascii_digit());
-    let key = key.strip_suffix('[').unwrap_or(key);
+    // List items end in `[0]`, or once matched by identity, `[name=ldap]` / `[=ldap.corp]`.
+    let mut key = key;
+    while key.ends_with(']')
+        && let Some(open) = key.rfind('[')
+    {
+        key = &key[..open];
+    }
     let last = match key.strip_suffix('"') {
         // A quoted component keeps its dots: `"ldap.host"`.
         Some(inner) => inner.rsplit('"').next().unwrap_or(inner),
@@ -210,6 +226,8 @@ mod tests {
     #[test]
     fn leaf_names_drop_indexes_and_quotes() {
         assert_eq!(leaf_name("auth.ldap.servers[0]"), "servers");
+        assert_eq!(leaf_name("auth.ldap.servers[=ldap.corp:389]"), "servers");
+        assert_eq!(leaf_name("services[name=web].ports[=8080]"), "ports");
         assert_eq!(leaf_name("\"ldap.host\""), "ldap.host");
         assert_eq!(leaf_name("OIDC_ISSUER"), "OIDC_ISSUER");
     }

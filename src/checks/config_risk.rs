@@ -6,14 +6,18 @@
 //! release changes block unless the release tree is approved, or went through one of the
 //! environments in `satisfied-by` first.
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, Output, Waived};
 use crate::Result;
 use crate::audit::document::KeyChange;
+use crate::audit::keys::KeyPatterns;
+use crate::audit::secrets;
 use crate::config::{Policy, Severity};
 use crate::config::{Problem, Settings};
+use crate::git::Status;
 
 pub struct ConfigRisk;
 
@@ -33,51 +37,42 @@ pub struct RiskSettings {
 
 impl Settings for RiskSettings {
     fn problems(&self) -> Vec<Problem> {
-        self.keys
-            .iter()
-            .chain(&self.mask)
-            .filter_map(|g| {
-                key_glob(g).err().map(|e| Problem::new(None, format!("invalid key glob `{g}`: {}", e.kind())))
-            })
+        [&self.keys, &self.mask]
+            .into_iter()
+            .filter_map(|list| KeyPatterns::new(list).err())
+            .map(|(g, e)| Problem::new(None, format!("invalid key glob `{g}`: {}", e.kind())))
             .collect()
     }
 }
 
-fn key_glob(pattern: &str) -> std::result::Result<globset::Glob, globset::Error> {
-    GlobBuilder::new(pattern).case_insensitive(true).literal_separator(false).build()
+fn patterns(list: &[String]) -> KeyPatterns {
+    KeyPatterns::new(list).unwrap_or_else(|_| KeyPatterns::empty())
 }
 
-fn set(patterns: &[String]) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for glob in patterns.iter().filter_map(|p| key_glob(p).ok()) {
-        builder.add(glob);
-    }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
-}
-
-/// Hides the values of secret keys, per the policy's `mask` globs (compiled once).
+/// Hides secret values: those of keys the policy's `mask` patterns name, and anything shaped
+/// like a secret (a URL's password, a token with a known prefix, a private key) under any key.
 pub struct Masker {
-    mask: GlobSet,
+    mask: KeyPatterns,
 }
 
 impl Masker {
     pub fn new(policy: &Policy) -> Masker {
-        let mask = policy.settings::<RiskSettings>(ID).map(|s| set(&s.mask));
-        Masker { mask: mask.unwrap_or_else(GlobSet::empty) }
+        Masker { mask: policy.settings::<RiskSettings>(ID).map_or_else(KeyPatterns::empty, |s| patterns(&s.mask)) }
     }
 
     pub fn apply(&self, change: &KeyChange) -> KeyChange {
-        let hide = |v: &Option<String>| v.as_ref().map(|_| "(hidden)".to_string());
-        if self.mask.is_match(change.key.trim_matches('"')) {
+        let hide = |v: &Option<String>| v.as_ref().map(|_| secrets::HIDDEN.to_string());
+        if self.mask.is_match(&change.key) {
             KeyChange { old: hide(&change.old), new: hide(&change.new), ..change.clone() }
         } else {
-            change.clone()
+            let shape = |v: &Option<String>| v.as_deref().map(|v| secrets::mask(v).into_owned());
+            KeyChange { old: shape(&change.old), new: shape(&change.new), ..change.clone() }
         }
     }
 }
 
 static DOC: Doc = Doc {
-    codes: &["high-risk-keys"],
+    codes: &["high-risk-keys", "removed-file"],
     summary: "The release changes a high-risk configuration key (auth, passwords, secrets, TLS, timeouts): it needs \
               approval evidence for the tree, or a deploy through staging first.",
     why: "Incident 003: a config push with an invalid auth-server address took production down and the rollback \
@@ -105,12 +100,22 @@ impl Check for ConfigRisk {
     }
 
     fn run(&self, cx: &Context<'_>, settings: &RiskSettings, severity: Severity, out: &mut Output) -> Result<()> {
-        let keys = set(&settings.keys);
+        let keys = patterns(&settings.keys);
         let mut satisfied: Option<Waived> = None;
         let masker = Masker::new(cx.policy);
-        for file in cx.analysis.config_files()? {
+        let mut removed: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+        for file in cx.analysis.config_files()?.iter().filter(|f| f.describes.is_none()) {
+            if file.status == Status::Deleted {
+                // A deleted file is one line, and a warning: removing settings is not a risky
+                // change of a value. Files deleted together are one line for their directory.
+                let high = file.changes.iter().filter(|c| keys.is_match(&c.key)).count();
+                let slot = removed.entry(deleted_dir(cx, &file.path)).or_default();
+                *slot = (slot.0 + 1, slot.1 + file.changes.len(), slot.2 + high);
+                continue;
+            }
+            // A key that is removed is not a high-risk change by itself; a new or changed value is.
             let risky: Vec<&KeyChange> =
-                file.changes.iter().filter(|c| keys.is_match(c.key.trim_matches('"'))).collect();
+                file.changes.iter().filter(|c| c.new.is_some() && keys.is_match(&c.key)).collect();
             if risky.is_empty() {
                 continue;
             }
@@ -146,8 +151,31 @@ impl Check for ConfigRisk {
             finding.waived = satisfied.clone();
             out.findings.push(finding);
         }
+        for (path, (files, keys, high)) in removed.into_iter().filter(|(_, (_, _, high))| *high > 0) {
+            let what = if files == 1 { String::new() } else { format!("{files} files, ") };
+            out.findings.push(
+                Finding::new(
+                    ID,
+                    "removed-file",
+                    Severity::Warn,
+                    format!("removed: {what}{keys} key{}, of which {high} high-risk", if keys == 1 { "" } else { "s" }),
+                    "make sure nothing still reads these settings where the release goes",
+                )
+                .at(path),
+            );
+        }
         Ok(())
     }
+}
+
+/// Where a deleted config file is reported: its directory when the release deletes the whole
+/// directory (no file of the release tree is left under it), else the file.
+fn deleted_dir(cx: &Context<'_>, path: &str) -> String {
+    let dir = crate::git::dir_name(path);
+    let emptied = !dir.is_empty()
+        && cx.changes.iter().filter(|c| c.path.starts_with(&format!("{dir}/"))).all(|c| c.status == Status::Deleted)
+        && cx.analysis.tree().is_ok_and(|tree| !tree.has_dir(dir));
+    if emptied { format!("{dir}/") } else { path.to_string() }
 }
 
 /// What, if anything, lets the risky change through: approval evidence, the release going to

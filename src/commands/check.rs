@@ -59,7 +59,7 @@ pub(super) fn report(
     notes.extend(super::uncommitted_policy_note(repo, config, range.release.tree)?);
     notes.extend(results.notes.iter().cloned());
     let config_changes = report::config_changes(policy, analysis.config_files()?);
-    Ok(Report { notes, files_changed: changes.len(), range, results, deny_warnings, config_changes })
+    Ok(Report { notes, files_changed: changes.len(), range, results, deny_warnings, config_changes }.masked())
 }
 
 /// The exit a report's verdict calls for.

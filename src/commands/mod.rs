@@ -107,6 +107,18 @@ pub enum PolicyAt {
 /// Loads the policy: `--config FILE` if given; else gate.toml as `at` says; else the built-in
 /// defaults.
 pub fn load_policy(repo: Option<&Repo>, config: Option<&Path>, at: PolicyAt) -> Result<Policy> {
+    let mut policy = load_policy_file(repo, config, at)?;
+    // Files the repository marks as generated, vendored or documentation are not analysed.
+    if let (Some(repo), PolicyAt::Tree(tree)) = (repo, at) {
+        let marked = crate::git::attributes::out_of_analysis(repo, tree)?;
+        if !marked.is_empty() {
+            policy.paths.ignore.add(&marked, ".gitattributes");
+        }
+    }
+    Ok(policy)
+}
+
+fn load_policy_file(repo: Option<&Repo>, config: Option<&Path>, at: PolicyAt) -> Result<Policy> {
     let workdir = repo.and_then(Repo::workdir).map(Path::to_path_buf);
     let mut policy = match (config, at, repo) {
         (Some(path), _, _) => {

@@ -128,16 +128,37 @@ pub struct PathClass {
     pub set: GlobSet,
     /// The globs written with a leading `!`, which take a file back out.
     pub except: GlobSet,
+    /// Globs added from the repository's own marks (`.gitattributes`), not the policy.
+    pub added: GlobSet,
     pub origin: Origin,
 }
 
 impl PathClass {
     pub fn empty() -> Self {
-        PathClass { globs: Vec::new(), set: GlobSet::empty(), except: GlobSet::empty(), origin: Origin::BuiltIn }
+        PathClass {
+            globs: Vec::new(),
+            set: GlobSet::empty(),
+            except: GlobSet::empty(),
+            added: GlobSet::empty(),
+            origin: Origin::BuiltIn,
+        }
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        self.set.is_match(path) && !self.except.is_match(path)
+        (self.set.is_match(path) && !self.except.is_match(path)) || self.added.is_match(path)
+    }
+
+    /// Puts the files matching `globs` into the class as well, from `source` (`.gitattributes`):
+    /// globs that do not compile are left out. Shown by `gate checks` after the class's own.
+    pub fn add(&mut self, globs: &[String], source: &str) {
+        let mut builder = globset::GlobSetBuilder::new();
+        for glob in globs {
+            if let Ok(compiled) = compile_glob(glob) {
+                builder.add(compiled);
+                self.globs.push(format!("{glob} (from {source})"));
+            }
+        }
+        self.added = builder.build().unwrap_or_else(|_| GlobSet::empty());
     }
 }
 

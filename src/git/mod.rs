@@ -1,6 +1,7 @@
 //! Everything that touches git: the repository, the release range, the tree diff, the ledger
 //! and notes.
 
+pub mod attributes;
 mod blobs;
 mod cache;
 mod diff;

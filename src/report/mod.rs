@@ -89,7 +89,7 @@ pub fn config_changes(
     let masker = crate::checks::Masker::new(policy);
     files
         .iter()
-        .filter(|file| !file.changes.is_empty())
+        .filter(|file| !file.changes.is_empty() && file.describes.is_none())
         .map(|file| ConfigChanges {
             path: file.path.clone(),
             format: file.new.as_ref().or(file.old.as_ref()).map(crate::checks::describe_config).unwrap_or_default(),
@@ -116,6 +116,34 @@ pub struct Tally {
 }
 
 impl Report {
+    /// The report with every secret of a known shape masked in everything it prints (messages,
+    /// details, subjects, diffs, notes, config values), so no format can leak one. Keys the
+    /// policy masks by name are hidden already, in [`config_changes`].
+    pub fn masked(mut self) -> Report {
+        let mask = |text: &mut String| {
+            if let std::borrow::Cow::Owned(masked) = crate::audit::secrets::mask(text) {
+                *text = masked;
+            }
+        };
+        for finding in &mut self.results.findings {
+            mask(&mut finding.message);
+            mask(&mut finding.help);
+            mask(&mut finding.subject);
+            finding.details.iter_mut().for_each(mask);
+            if let Some(crate::checks::FindingData::Pair { diff, .. }) = &mut finding.data {
+                diff.iter_mut().for_each(|line| mask(&mut line.text));
+            }
+        }
+        self.results.notes.iter_mut().for_each(mask);
+        self.notes.iter_mut().for_each(mask);
+        for file in &mut self.config_changes {
+            for change in &mut file.changes {
+                change.old.iter_mut().chain(change.new.iter_mut()).for_each(mask);
+            }
+        }
+        self
+    }
+
     pub fn verdict(&self) -> Verdict {
         if self.results.findings.iter().any(|f| f.blocks(self.deny_warnings)) {
             Verdict::Blocked

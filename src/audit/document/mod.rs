@@ -12,7 +12,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+mod identity;
 mod readers;
+
+pub use identity::by_identity;
 
 use readers::{read_env, read_ini, read_json, read_properties, read_toml, read_yaml};
 
@@ -217,7 +220,11 @@ pub struct KeyChange {
 
 /// The key-level difference from `old` to `new`, in the order the file lists the keys: changed
 /// and added keys where the release has them, removed keys where the last deploy had them.
+///
+/// List items are matched by identity (a `name`, `id` or `key` field, else their content), not
+/// by position, so removing one item is one change, not a shift of every item after it.
 pub fn diff(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
+    let (old, new) = (identity::by_identity(old), identity::by_identity(new));
     let before: BTreeMap<&str, &Entry> = old.iter().map(|e| (e.key.as_str(), e)).collect();
     let after: BTreeMap<&str, &Entry> = new.iter().map(|e| (e.key.as_str(), e)).collect();
     let mut keys: Vec<&str> = before.keys().chain(after.keys()).copied().collect();

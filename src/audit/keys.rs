@@ -1,0 +1,130 @@
+//! Key patterns for configuration keys: `auth.*`, `*.timeout`, and word patterns like
+//! `*token*` that match whole words of a key, however the key joins them (`api_token`,
+//! `apiToken`, `API-TOKEN`, `tokens`) and never part of a word (`TOKENIZATION_ENGINE_PORT`).
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// A compiled list of key patterns.
+#[derive(Debug, Clone)]
+pub struct KeyPatterns {
+    /// Patterns with structure (`auth.*`, `*.timeout`): globs over the whole key, case-insensitive,
+    /// `*` crossing dots.
+    globs: GlobSet,
+    /// `*word*` and `*two_words*` patterns: the words, lower-case.
+    words: Vec<Vec<String>>,
+}
+
+impl KeyPatterns {
+    /// Compiles `patterns`; the error names the first pattern that does not compile.
+    pub fn new(patterns: &[String]) -> Result<KeyPatterns, (String, globset::Error)> {
+        let mut globs = GlobSetBuilder::new();
+        let mut words = Vec::new();
+        for pattern in patterns {
+            match word_pattern(pattern) {
+                Some(parts) => words.push(parts),
+                None => {
+                    let glob = GlobBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .literal_separator(false)
+                        .build()
+                        .map_err(|e| (pattern.clone(), e))?;
+                    globs.add(glob);
+                }
+            }
+        }
+        let globs = globs.build().map_err(|e| (patterns.join(", "), e))?;
+        Ok(KeyPatterns { globs, words })
+    }
+
+    pub fn empty() -> KeyPatterns {
+        KeyPatterns { globs: GlobSet::empty(), words: Vec::new() }
+    }
+
+    /// Whether `key` (a dotted key path, quotes allowed) matches a pattern.
+    pub fn is_match(&self, key: &str) -> bool {
+        let key = key.trim_matches('"');
+        if self.globs.is_match(key) {
+            return true;
+        }
+        if self.words.is_empty() {
+            return false;
+        }
+        let words = words(key);
+        self.words.iter().any(|pattern| contains_run(&words, pattern))
+    }
+}
+
+/// `*token*` -> `["token"]`, `*private_key*` -> `["private", "key"]`; none for any other shape.
+fn word_pattern(pattern: &str) -> Option<Vec<String>> {
+    let inner = pattern.strip_prefix('*')?.strip_suffix('*')?;
+    let plain = !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    plain.then(|| inner.split(['_', '-']).filter(|w| !w.is_empty()).map(str::to_ascii_lowercase).collect())
+}
+
+/// The words of a key, lower-case: split at `.`, `_`, `-`, `[`, `]`, spaces and camelCase humps.
+pub fn words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous: Option<char> = None;
+    for c in key.chars() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+        } else {
+            if c.is_uppercase() && previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) && !word.is_empty()
+            {
+                words.push(std::mem::take(&mut word));
+            }
+            word.extend(c.to_lowercase());
+        }
+        previous = Some(c);
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Whether consecutive words of the key spell the pattern's words, the last one possibly plural
+/// (`*token*` matches `tokens`; `*apikey*` matches `apiKey` and `api_key`).
+fn contains_run(words: &[String], pattern: &[String]) -> bool {
+    let wanted: String = pattern.concat();
+    (0..words.len()).any(|start| {
+        let mut joined = String::new();
+        words[start..].iter().any(|word| {
+            joined.push_str(word);
+            joined == wanted || joined.strip_suffix('s') == Some(wanted.as_str())
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patterns(list: &[&str]) -> KeyPatterns {
+        KeyPatterns::new(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn word_patterns_match_whole_words_only() {
+        let token = patterns(&["*token*"]);
+        for key in ["token", "api_token", "apiToken", "API-TOKEN", "auth.tokens", "GITHUB_TOKEN_FILE"] {
+            assert!(token.is_match(key), "{key}");
+        }
+        for key in ["TOKENIZATION_ENGINE_PORT", "tokenizer.model", "detokenize"] {
+            assert!(!token.is_match(key), "{key}");
+        }
+        let api_key = patterns(&["*api_key*", "*apikey*"]);
+        assert!(api_key.is_match("stripe.apiKey") && api_key.is_match("API_KEY") && api_key.is_match("apikey"));
+        assert!(!api_key.is_match("rapid_keyboard"));
+    }
+
+    #[test]
+    fn structured_patterns_stay_globs() {
+        let set = patterns(&["auth.*", "*.timeout"]);
+        assert!(set.is_match("auth.ldap.host") && set.is_match("http.client.timeout") && set.is_match("AUTH.x"));
+        assert!(!set.is_match("oauth.x") && !set.is_match("timeouts"));
+    }
+}
