@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 mod readers;
+mod yaml;
 
-use readers::{read_env, read_ini, read_json, read_properties, read_toml, read_yaml};
+use readers::{read_env, read_ini, read_json, read_properties, read_toml};
+use yaml::read_yaml;
 
 /// Deeper nesting than this is refused.
 const MAX_DEPTH: usize = 256;

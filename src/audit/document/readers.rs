@@ -1,12 +1,10 @@
 //! One reader per format, each turning text into the flat list of entries with positions.
 
-use std::collections::HashMap;
-
 use toml::de::{DeTable, DeValue};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+use super::yaml::read_yaml;
 use super::{Entry, Format, MAX_DEPTH, SyntaxError, error, join, line_col, quoted};
+
 // --- TOML ---
 
 pub(super) fn read_toml(text: &str) -> Result<Vec<Entry>, SyntaxError> {
@@ -63,147 +61,7 @@ fn dotted_key(key: &str) -> String {
     if key.contains('.') { quoted(key) } else { key.to_string() }
 }
 
-// --- YAML (and JSON's positions) ---
-
-/// Builds entries from parser events. Aliases are recorded as `*anchor-of-KEY`, never expanded.
-struct YamlSink {
-    entries: Vec<Entry>,
-    /// Containers being read: their key prefix, and for mappings the key awaiting its value.
-    stack: Vec<Frame>,
-    documents: usize,
-    /// Where each anchor was defined, for showing aliases.
-    anchors: HashMap<usize, String>,
-    too_deep: Option<Marker>,
-}
-
-enum Frame {
-    Mapping { prefix: String, key: Option<String> },
-    Sequence { prefix: String, next: usize },
-}
-
-impl YamlSink {
-    /// The key the next value is stored under; advances the sequence index or clears the
-    /// mapping key. `None` when the value is itself a mapping key.
-    fn take_key(&mut self) -> Option<String> {
-        let document = if self.documents > 1 { format!("[document {}]", self.documents) } else { String::new() };
-        match self.stack.last_mut() {
-            None => Some(document),
-            Some(Frame::Mapping { key: None, .. }) => None,
-            Some(Frame::Mapping { prefix, key }) => {
-                let key = key.take().unwrap_or_default();
-                Some(join(prefix, &key))
-            }
-            Some(Frame::Sequence { prefix, next }) => {
-                *next += 1;
-                Some(format!("{prefix}[{}]", *next - 1))
-            }
-        }
-    }
-
-    fn push_leaf(&mut self, key: String, value: String, text: Option<String>, mark: Marker) {
-        self.entries.push(Entry { key, value, text, line: mark.line() as u32, col: mark.col() as u32 + 1 });
-    }
-}
-
-impl MarkedEventReceiver for YamlSink {
-    fn on_event(&mut self, event: Event, mark: Marker) {
-        if self.too_deep.is_some() {
-            return;
-        }
-        match event {
-            Event::DocumentStart => self.documents += 1,
-            Event::Scalar(value, style, anchor, _) => {
-                if let Some(Frame::Mapping { key: slot @ None, .. }) = self.stack.last_mut() {
-                    *slot = Some(if value.contains('.') { quoted(&value) } else { value });
-                    return;
-                }
-                let Some(key) = self.take_key() else { return };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, key.clone());
-                }
-                let plain = style == TScalarStyle::Plain;
-                let shown = if plain { value.clone() } else { quoted(&value) };
-                let text = (!plain || !is_yaml_literal(&value)).then_some(value);
-                self.push_leaf(key, shown, text, mark);
-            }
-            Event::Alias(anchor) => {
-                if let Some(Frame::Mapping { key: slot @ None, .. }) = self.stack.last_mut() {
-                    *slot = Some("*alias".to_string());
-                    return;
-                }
-                let Some(key) = self.take_key() else { return };
-                let target = self.anchors.get(&anchor).cloned().unwrap_or_default();
-                self.push_leaf(key, format!("*{target}"), None, mark);
-            }
-            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                let mapping = matches!(event, Event::MappingStart(..));
-                let prefix = match self.take_key() {
-                    Some(key) => key,
-                    // A mapping or sequence used as a key: keep its leaves apart.
-                    None => {
-                        if let Some(Frame::Mapping { key, .. }) = self.stack.last_mut() {
-                            *key = Some("?".to_string());
-                        }
-                        "?".to_string()
-                    }
-                };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, prefix.clone());
-                }
-                if self.stack.len() >= MAX_DEPTH {
-                    self.too_deep = Some(mark);
-                    return;
-                }
-                // Remember where the container starts, in case it stays empty.
-                let placeholder = if mapping { "{}" } else { "[]" };
-                self.push_leaf(prefix.clone(), placeholder.to_string(), None, mark);
-                self.stack.push(if mapping {
-                    Frame::Mapping { prefix, key: None }
-                } else {
-                    Frame::Sequence { prefix, next: 0 }
-                });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let frame = self.stack.pop();
-                let prefix = match &frame {
-                    Some(Frame::Mapping { prefix, .. } | Frame::Sequence { prefix, .. }) => prefix.clone(),
-                    None => String::new(),
-                };
-                // Drop the placeholder of a container that turned out not to be empty.
-                if let Some(at) =
-                    self.entries.iter().rposition(|e| e.key == prefix && (e.value == "{}" || e.value == "[]"))
-                    && self.entries[at + 1..].iter().any(|e| e.key.starts_with(&prefix) && e.key != prefix)
-                {
-                    self.entries.remove(at);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn is_yaml_literal(value: &str) -> bool {
-    matches!(value, "true" | "false" | "True" | "False" | "null" | "Null" | "~" | "") || value.parse::<f64>().is_ok()
-}
-
-pub(super) fn read_yaml(text: &str, format: Format) -> Result<Vec<Entry>, SyntaxError> {
-    let mut sink =
-        YamlSink { entries: Vec::new(), stack: Vec::new(), documents: 0, anchors: HashMap::new(), too_deep: None };
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut sink, true).map_err(|err| {
-        let mark = err.marker();
-        error(format, mark.line() as u32, mark.col() as u32 + 1, err.info())
-    })?;
-    if let Some(mark) = sink.too_deep {
-        return Err(error(
-            format,
-            mark.line() as u32,
-            mark.col() as u32 + 1,
-            format!("nested deeper than {MAX_DEPTH} levels"),
-        ));
-    }
-    Ok(sink.entries)
-}
+// --- JSON ---
 
 pub(super) fn read_json(text: &str) -> Result<Vec<Entry>, SyntaxError> {
     // serde_json is the judge of validity; the YAML reader (JSON is YAML 1.2) gives positions.
