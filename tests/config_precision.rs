@@ -35,3 +35,49 @@ fn a_compose_healthcheck_whose_closing_bracket_sits_left_of_its_items_passes() {
         .stdout_has("services.web.healthcheck.test[0]: added \"CMD\"")
         .stdout_has("services.web.healthcheck.interval: added 30s");
 }
+
+#[test]
+fn templates_are_listed_as_not_analysed_never_as_syntax_errors() {
+    // Regression (issue 10): a Helm chart's templates, Ansible's Jinja files and a Nomad
+    // consul-template were read as YAML, INI and .env, and their tags blocked the release.
+    let repo = deployed(&[("charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")]);
+    repo.write("charts/web/values.yaml", "image: web:1.0\nreplicas: 2\n");
+    repo.write(
+        "charts/web/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"web.fullname\" . }}\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\nspec:\n  replicas: {{ .Values.replicas }}\n",
+    );
+    repo.write(
+        "charts/web/templates/_helpers.tpl",
+        "{{- define \"web.fullname\" -}}\n{{ .Release.Name }}-web\n{{- end }}\n",
+    );
+    repo.write("config/nginx.conf.j2", "server {\n{% for port in ports %}\n  listen {{ port }};\n{% endfor %}\n}\n");
+    repo.write("config/app.ini", "[server]\n{% if tls %}\ncert = /etc/tls/cert.pem\n{% endif %}\n");
+    repo.write("deploy/nomad/app.env", "{{ range service \"db\" }}\nDB_HOST={{ .Address }}\n{{ end }}\n");
+    repo.commit("chart");
+    let json = repo.gate(&["check", "--env", "staging", "--format", "json"]).json();
+    let syntax: Vec<&serde_json::Value> =
+        json["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "config-syntax").collect();
+    assert!(syntax.is_empty(), "{syntax:#?}");
+    let templates: Vec<(&str, &str)> = json["not_analysed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["check"] == "config-syntax")
+        .map(|n| (n["path"].as_str().unwrap(), n["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        templates,
+        [
+            ("charts/web/templates/deployment.yaml", "template: `{{` at line 4 in a templates/ directory"),
+            ("config/app.ini", "template: `{%` at line 2"),
+            ("config/nginx.conf.j2", "template: a .j2 file"),
+            ("deploy/nomad/app.env", "template: `{{` at line 1"),
+        ]
+    );
+    // values.yaml is the chart's data, read as usual.
+    repo.gate(&["check", "--env", "staging"])
+        .expect(0)
+        .stdout_has("charts/web/values.yaml (YAML): new file, 2 keys")
+        .stdout_has("config-syntax\n  note: 4 added files could not be analysed:\n")
+        .stdout_has("charts/web/templates/deployment.yaml (template: `{{` at line 4 in a templates/ directory)");
+}

@@ -4,7 +4,8 @@
 //! each with its dotted key path (`servers[0].host`) and position, so that two versions can be
 //! diffed key by key and values checked where they are written. The format comes from the file
 //! name; a name that does not say (`.cfg`, `.conf`) is sniffed; a file that fails its own format
-//! but reads as another is reported as such ("an .env written as YAML"), never skipped.
+//! but reads as another is reported as such ("an .env written as YAML"), never skipped. A
+//! template (Helm, Jinja, Go, Nomad) is not configuration until rendered: it is not analysed.
 //!
 //! Hostile input stays bounded: YAML aliases are recorded, never expanded (no "billion laughs"),
 //! nesting is capped, binary and invalid UTF-8 content are errors, and size is capped by the caller.
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 mod readers;
+mod template;
 mod yaml;
 
 use readers::{read_env, read_ini, read_json, read_properties, read_toml};
@@ -83,6 +85,9 @@ pub enum Parsed {
     Error(SyntaxError),
     /// The file name says nothing gate reads, and no format fits: not analysed.
     Unknown(String),
+    /// A template, rendered before the service reads it: not analysed. The reason starts with
+    /// "template:" and says what gave it away.
+    Template(String),
 }
 
 /// The format a file name promises, if it promises one.
@@ -120,28 +125,38 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             return Parsed::Error(SyntaxError { format: None, line, col, message });
         }
     };
-    match format_of(path) {
-        Some(format) => match read(format, text) {
-            Ok(entries) => Parsed::Document(Document { format, entries, note: None }),
-            Err(mut error) => {
-                // The extension may lie: say what the file reads as, so the fix is obvious. Only
-                // strict formats count as a signal: nearly any text is INI, and broken JSON is
-                // often still YAML.
-                if let Some((other, _)) = sniff(text, Some(format))
-                    && other != Format::Ini
-                    && !(format == Format::Json && other == Format::Yaml)
-                {
-                    error.message.push_str(&format!(" (it reads as {other}: is the file name wrong?)"));
-                }
-                Parsed::Error(error)
-            }
-        },
-        None => match sniff(text, None) {
+    if let Some(reason) = template::by_name(path, text) {
+        return Parsed::Template(reason);
+    }
+    let Some(format) = format_of(path) else {
+        if let Some(reason) = template::by_content(text, false, false) {
+            return Parsed::Template(reason);
+        }
+        return match sniff(text, None) {
             Some((format, entries)) => {
                 Parsed::Document(Document { format, entries, note: Some(format!("read as {format}")) })
             }
             None => Parsed::Unknown("the format is not understood (it is not TOML, INI, JSON or YAML)".to_string()),
-        },
+        };
+    };
+    let result = read(format, text);
+    if let Some(reason) = template::by_content(text, result.is_ok(), format == Format::Yaml) {
+        return Parsed::Template(reason);
+    }
+    match result {
+        Ok(entries) => Parsed::Document(Document { format, entries, note: None }),
+        Err(mut error) => {
+            // The extension may lie: say what the file reads as, so the fix is obvious. Only
+            // strict formats count as a signal: nearly any text is INI, and broken JSON is
+            // often still YAML.
+            if let Some((other, _)) = sniff(text, Some(format))
+                && other != Format::Ini
+                && !(format == Format::Json && other == Format::Yaml)
+            {
+                error.message.push_str(&format!(" (it reads as {other}: is the file name wrong?)"));
+            }
+            Parsed::Error(error)
+        }
     }
 }
 
@@ -331,6 +346,34 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse("nginx.conf", b"server {\n  listen 80;\n}\n"), Parsed::Unknown(_)));
+    }
+
+    #[test]
+    fn templates_are_not_read_as_configuration() {
+        let template = |path: &str, text: &str| match parse(path, text.as_bytes()) {
+            Parsed::Template(reason) => reason,
+            other => panic!("{path}: {other:?}"),
+        };
+        let helm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\n";
+        assert_eq!(
+            template("charts/web/templates/configmap.yaml", helm),
+            "template: `{{` at line 4 in a templates/ directory"
+        );
+        // Outside a templates/ directory the tags themselves say it, parsed or not.
+        assert_eq!(template("deploy/configmap.yaml", helm), "template: `{{` at line 4");
+        assert_eq!(template("deploy/simple.yaml", "name: {{ .Release.Name }}\n"), "template: `{{` at line 1");
+        let jinja = "[server]\n{% for port in ports %}\nport = {{ port }}\n{% endfor %}\n";
+        assert_eq!(template("config/app.ini", jinja), "template: `{%` at line 2");
+        let nomad = "{{ range service \"db\" }}\nDB_HOST={{ .Address }}\n{{ end }}\n";
+        assert_eq!(template("config/.env", nomad), "template: `{{` at line 1");
+        assert_eq!(template("config/app.yaml.tmpl", "a: 1\n"), "template: a .tmpl file");
+        assert_eq!(template("config/nginx.conf", "server {\n  listen {{ port }};\n}\n"), "template: `{{` at line 2");
+        // A quoted tag is a value (Ansible variables), and a templated .env value is a value.
+        assert_eq!(entries("group_vars/all.yml", "db: \"{{ db_host }}\"\n"), [e("db", "\"{{ db_host }}\"", 1)]);
+        assert_eq!(entries("config/.env", "PORT={{ env \"NOMAD_PORT\" }}\n").len(), 1);
+        // A real error in such a file is still one.
+        let err = failure("group_vars/all.yml", b"db: \"{{ db_host }}\"\n port: 1\n");
+        assert_eq!(err.line, 2);
     }
 
     #[test]
