@@ -5,6 +5,7 @@
 
 use crate::support::TestRepo;
 
+mod oracles;
 mod yaml_test_suite;
 
 /// Staging ran the first commit; the release changes what the test writes on top.
@@ -80,4 +81,64 @@ fn templates_are_listed_as_not_analysed_never_as_syntax_errors() {
         .stdout_has("charts/web/values.yaml (YAML): new file, 2 keys")
         .stdout_has("config-syntax\n  note: 4 added files could not be analysed:\n")
         .stdout_has("charts/web/templates/deployment.yaml (template: `{{` at line 4 in a templates/ directory)");
+}
+
+#[test]
+fn bare_ini_keys_env_quoting_and_properties_escapes_pass_and_diff_key_by_key() {
+    // Regression (issue 10): each of these files is read by its service, and gate blocked it.
+    let repo = deployed(&[
+        ("etc/mysql/my.cnf", "[mysqld]\nport = 3306\n"),
+        ("config/uwsgi.ini", "[uwsgi]\nmaster = true\n"),
+        ("config/.env", "APP_NAME=gate\n"),
+        ("config/app.properties", "greeting=hello\n"),
+    ]);
+    repo.write("etc/mysql/my.cnf", "[mysqld]\nport = 3306\nskip-name-resolve\n!includedir /etc/mysql/conf.d/\n");
+    repo.write("config/uwsgi.ini", "[uwsgi]\nstrict\nmaster = true\n");
+    repo.write(
+        "config/.env",
+        "APP_NAME=\"Gate Demo\" # shown in the title\nexport TLS_KEY=\"-----BEGIN KEY-----\nMIIB\n-----END KEY-----\"\n",
+    );
+    repo.write("config/app.properties", "greeting=caf\\u00e9\nmath\\=ok = yes\nnames = alpha, \\\n    beta\n");
+    repo.commit("service settings");
+    assert_eq!(syntax_findings(&repo), Vec::<serde_json::Value>::new());
+    repo.gate(&["check", "--env", "staging"])
+        .expect(0)
+        .stdout_has("etc/mysql/my.cnf (INI)\n    mysqld.skip-name-resolve: added (no value)\n")
+        .stdout_has("config/uwsgi.ini (INI)\n    uwsgi.strict: added (no value)\n")
+        .stdout_has("APP_NAME: \"gate\" -> \"Gate Demo\"")
+        .stdout_has("TLS_KEY: added \"-----BEGIN KEY-----\\nMIIB\\n-----END KEY-----\"")
+        .stdout_has("greeting: \"hello\" -> \"café\"")
+        .stdout_has("math=ok: added \"yes\"")
+        .stdout_has("names: added \"alpha, beta\"");
+}
+
+#[test]
+fn scripts_and_patches_named_like_env_files_and_env_shell_code_are_not_analysed() {
+    // Regression (issue 10): `.env.sh`, `.env.patch` and a `.env` with an `if` were syntax errors.
+    let repo = deployed(&[("config/.env", "A=1\n")]);
+    repo.write("config/.env.sh", "#!/bin/sh\nexport A=1\nif [ -f .env.local ]; then . ./.env.local; fi\n");
+    repo.write("config/.env.patch", "--- a/config/.env\n+++ b/config/.env\n@@ -1 +1 @@\n-A=1\n+A=2\n");
+    repo.write("config/.env", "A=1\nif [ -f .env.local ]; then\n  . ./.env.local\nfi\n");
+    repo.write("config/broken/.env", "A=1\nB\n");
+    repo.commit("env loading");
+    let json = repo.gate(&["check", "--env", "staging", "--format", "json"]).json();
+    let not_analysed: Vec<(&str, &str)> = json["not_analysed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["check"] == "config-syntax")
+        .map(|n| (n["path"].as_str().unwrap(), n["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        not_analysed,
+        [
+            ("config/.env", "shell code, not KEY=value lines (`if` at line 2)"),
+            ("config/.env.patch", "a patch, not configuration"),
+            ("config/.env.sh", "a shell script, not configuration"),
+        ]
+    );
+    // A `.env` that is broken, not a script, still blocks.
+    let syntax = syntax_findings(&repo);
+    let paths: Vec<&str> = syntax.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["config/broken/.env"]);
 }
