@@ -16,7 +16,7 @@ const EXTENSIONS: &[&str] = &["j2", "jinja", "jinja2", "tmpl", "tpl", "gotmpl"];
 const TAGS: &[(&str, &str)] = &[("{{", "}}"), ("{%", "%}")];
 
 /// A tag's closing must come within this many bytes of its opening (actions span a few lines at
-/// most); the bound keeps a file full of `{{` cheap to scan.
+/// most).
 const MAX_TAG_BYTES: usize = 4096;
 
 /// Why the file name alone makes it a template.
@@ -30,15 +30,17 @@ pub(super) fn by_name(path: &str, text: &str) -> Option<String> {
     if !path.split('/').rev().skip(1).any(|dir| dir == "templates") {
         return None;
     }
-    let tag = tags(text, false).next()?;
+    let tag = find_tag(text, false, |_| true)?;
     Some(format!("template: `{}` at line {} in a templates/ directory", tag.open, tag.line))
 }
 
 /// Why the text is a template: a tag where the format's syntax would be. `parsed` says whether
 /// the text read as its format; if it did, only YAML with a tag at the start of a node counts.
 pub(super) fn by_content(text: &str, parsed: bool, yaml: bool) -> Option<String> {
-    let mut found = tags(text, true);
-    let tag = if parsed { found.find(|t| yaml && t.starts_node)? } else { found.next()? };
+    if parsed && !yaml {
+        return None;
+    }
+    let tag = find_tag(text, true, |tag| !parsed || tag.starts_node)?;
     Some(format!("template: `{}` at line {}", tag.open, tag.line))
 }
 
@@ -51,20 +53,32 @@ struct Tag {
     starts_node: bool,
 }
 
-/// The template tags of `text`, in order; with `unquoted`, only those outside quoted strings and
-/// comments. `${{ … }}` is a CI expression (GitHub Actions), evaluated on values, not a template.
-fn tags(text: &str, unquoted: bool) -> impl Iterator<Item = Tag> + '_ {
-    let mut offset = 0;
-    text.split_inclusive('\n').enumerate().flat_map(move |(n, line)| {
-        let start = offset;
-        offset += line.len();
-        line_tags(text, start, line, n + 1, unquoted)
-    })
+/// The first template tag of `text` that is `wanted`; with `unquoted`, tags inside quoted
+/// strings and comments do not count. `${{ … }}` is a CI expression (GitHub Actions), evaluated
+/// on values, not a template.
+fn find_tag(text: &str, unquoted: bool, wanted: impl Fn(&Tag) -> bool) -> Option<Tag> {
+    let mut closings = Closings::default();
+    let mut start = 0;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        if let Some(tag) = line_tag(text, start, line, n + 1, unquoted, &mut closings, &wanted) {
+            return Some(tag);
+        }
+        start += line.len();
+    }
+    None
 }
 
-fn line_tags(text: &str, start: usize, line: &str, number: usize, unquoted: bool) -> Vec<Tag> {
+/// Scans one line, which starts at byte `start` of `text`.
+fn line_tag(
+    text: &str,
+    start: usize,
+    line: &str,
+    number: usize,
+    unquoted: bool,
+    closings: &mut Closings,
+    wanted: &impl Fn(&Tag) -> bool,
+) -> Option<Tag> {
     let bytes = line.as_bytes();
-    let mut found = Vec::new();
     let mut quote: Option<u8> = None;
     // The last character outside quotes that was not a space, and whether a space followed it.
     let mut last: Option<u8> = None;
@@ -82,48 +96,78 @@ fn line_tags(text: &str, start: usize, line: &str, number: usize, unquoted: bool
             i += 1;
             continue;
         }
+        // A quote opens a quoted string only where a value can start (not in `it's`).
         let boundary = spaced || matches!(last, Some(b':' | b'=' | b'[' | b'{' | b','));
         match c {
             b'"' | b'\'' if unquoted && boundary => quote = Some(c),
-            b'#' if unquoted && spaced => break,
+            b'#' if unquoted && spaced => return None,
             b' ' | b'\t' => spaced = true,
-            _ => {
-                if let Some(open) = tag_at(text, start + i)
-                    && last != Some(b'$')
-                {
-                    let starts_node = match last {
-                        None => true,
-                        Some(b'[' | b',') => true,
-                        Some(b':' | b'-' | b'?') => spaced,
-                        _ => false,
-                    };
-                    found.push(Tag { open, line: number, starts_node });
-                    i += 2;
-                    (last, spaced) = (Some(b'{'), false);
+            b'{' if last != Some(b'$') => {
+                let Some(open) = closings.tag_at(text, start + i) else {
+                    (last, spaced) = (Some(c), false);
+                    i += 1;
                     continue;
+                };
+                let starts_node = match last {
+                    None | Some(b'[' | b',') => true,
+                    Some(b':' | b'-' | b'?') => spaced,
+                    _ => false,
+                };
+                let tag = Tag { open, line: number, starts_node };
+                if wanted(&tag) {
+                    return Some(tag);
                 }
-                (last, spaced) = (Some(c), false);
+                i += 2;
+                (last, spaced) = (Some(b'{'), false);
+                continue;
             }
+            _ => (last, spaced) = (Some(c), false),
         }
         i += 1;
     }
-    found
+    None
 }
 
-/// The tag opening at byte `at` of `text`, if a closing follows within [`MAX_TAG_BYTES`].
-fn tag_at(text: &str, at: usize) -> Option<&'static str> {
-    let rest = &text.as_bytes()[at..];
-    let (open, close) = TAGS.iter().find(|(open, _)| rest.starts_with(open.as_bytes()))?;
-    let window = &rest[2..rest.len().min(MAX_TAG_BYTES)];
-    window.windows(2).any(|pair| pair == close.as_bytes()).then_some(*open)
+/// Where the next closing of each tag is, found once and reused while the scan moves forward,
+/// so that a file full of `{{` without `}}` is still scanned in one pass.
+#[derive(Default)]
+struct Closings {
+    /// Per entry of [`TAGS`]: the offset searched from, and the closing found there if any.
+    next: [Option<(usize, Option<usize>)>; TAGS.len()],
+}
+
+impl Closings {
+    /// The tag opening at byte `at` of `text`, if its closing follows within [`MAX_TAG_BYTES`].
+    fn tag_at(&mut self, text: &str, at: usize) -> Option<&'static str> {
+        let rest = &text.as_bytes()[at..];
+        let kind = TAGS.iter().position(|(open, _)| rest.starts_with(open.as_bytes()))?;
+        let (open, close) = TAGS[kind];
+        let from = at + open.len();
+        let closing = match self.next[kind] {
+            // Searched from before here: the answer holds unless the closing found is behind us.
+            Some((searched, found)) if searched <= from && found.is_none_or(|f| f >= from) => found,
+            _ => {
+                let found = text[from..].find(close).map(|f| from + f);
+                self.next[kind] = Some((from, found));
+                found
+            }
+        };
+        closing.filter(|c| c - at <= MAX_TAG_BYTES).map(|_| open)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every tag's line and whether it starts a node.
     fn lines(text: &str, unquoted: bool) -> Vec<(usize, bool)> {
-        tags(text, unquoted).map(|t| (t.line, t.starts_node)).collect()
+        let found = std::cell::RefCell::new(Vec::new());
+        find_tag(text, unquoted, |t| {
+            found.borrow_mut().push((t.line, t.starts_node));
+            false
+        });
+        found.into_inner()
     }
 
     #[test]
@@ -136,8 +180,11 @@ mod tests {
             lines("{% if prod %}\nrun: echo ${{ github.sha }}\nnote: it's {{ x }}\n", true),
             [(1, true), (3, false)]
         );
-        // An opening without its closing is not a tag.
+        // An opening without its closing is not a tag, and a file of them is scanned in one pass.
         assert_eq!(lines("a: {{\nb: 1\n", true), []);
+        let started = std::time::Instant::now();
+        assert_eq!(lines(&"{{ {% ".repeat(1 << 20), true), []);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     }
 
     #[test]
