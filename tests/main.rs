@@ -7,6 +7,7 @@ mod support;
 mod check;
 mod config;
 mod config_audit;
+mod config_precision;
 mod discovery;
 mod evidence;
 mod formats;

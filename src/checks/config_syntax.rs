@@ -101,7 +101,7 @@ impl Check for ConfigSyntax {
                         .at_line(error.line, error.col),
                     );
                 }
-                Some(Parsed::Unknown(reason)) => {
+                Some(Parsed::Unknown(reason) | Parsed::Template(reason)) => {
                     out.not_analysed.push(NotAnalysed { check: ID, path: file.path.clone(), reason: reason.clone() })
                 }
                 Some(Parsed::Document(_)) | None => {}
@@ -121,6 +121,6 @@ pub fn describe(parsed: &Parsed) -> String {
         Parsed::Error(error) => {
             error.format.map_or_else(|| "unreadable".to_string(), |f: Format| format!("{f}, does not parse"))
         }
-        Parsed::Unknown(reason) => reason.clone(),
+        Parsed::Unknown(reason) | Parsed::Template(reason) => reason.clone(),
     }
 }

@@ -4,7 +4,10 @@
 //! each with its dotted key path (`servers[0].host`) and position, so that two versions can be
 //! diffed key by key and values checked where they are written. The format comes from the file
 //! name; a name that does not say (`.cfg`, `.conf`) is sniffed; a file that fails its own format
-//! but reads as another is reported as such ("an .env written as YAML"), never skipped.
+//! but reads as another is reported as such ("an .env written as YAML"), never skipped. What
+//! is not configuration as written is not analysed, rather than reported broken: a template
+//! (Helm, Jinja, Go, Nomad) until it is rendered, a script or patch named like a config file
+//! (`.env.sh`, `.env.patch`), and a `.env` that is shell code.
 //!
 //! Hostile input stays bounded: YAML aliases are recorded, never expanded (no "billion laughs"),
 //! nesting is capped, binary and invalid UTF-8 content are errors, and size is capped by the caller.
@@ -12,12 +15,23 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+mod env;
 mod identity;
-mod readers;
+mod ini;
+mod json;
+mod properties;
+mod template;
+mod toml;
+mod yaml;
+
+use self::env::read_env;
+use self::ini::read_ini;
+use self::json::read_json;
+use self::properties::read_properties;
+use self::toml::read_toml;
+use self::yaml::read_yaml;
 
 pub use identity::by_identity;
-
-use readers::{read_env, read_ini, read_json, read_properties, read_toml, read_yaml};
 
 /// Deeper nesting than this is refused.
 const MAX_DEPTH: usize = 256;
@@ -84,17 +98,40 @@ pub enum Parsed {
     Error(SyntaxError),
     /// The file name says nothing gate reads, and no format fits: not analysed.
     Unknown(String),
+    /// A template, rendered before the service reads it: not analysed. The reason starts with
+    /// "template:" and says what gave it away.
+    Template(String),
+}
+
+/// Extensions that say a file is something other than configuration, whatever its name
+/// starts with (`.env.sh` is a script that sets variables, `.env.patch` a change to a `.env`).
+const NOT_CONFIGURATION: &[(&[&str], &str)] = &[
+    (&["sh", "bash", "zsh", "ksh", "fish", "ps1", "bat", "cmd"], "a shell script"),
+    (&["patch", "diff"], "a patch"),
+    (&["py", "rb", "pl", "php", "js", "mjs", "cjs", "ts", "go", "rs", "java", "kt"], "source code"),
+    (&["md", "rst", "adoc", "html"], "documentation"),
+];
+
+/// What a file is, when its name says it is not configuration.
+fn not_configuration(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path).to_lowercase();
+    let (_, ext) = name.rsplit_once('.')?;
+    NOT_CONFIGURATION.iter().find(|(exts, _)| exts.contains(&ext)).map(|(_, kind)| *kind)
 }
 
 /// The format a file name promises, if it promises one.
 pub fn format_of(path: &str) -> Option<Format> {
+    if not_configuration(path).is_some() {
+        return None;
+    }
     let name = path.rsplit('/').next().unwrap_or(path).to_lowercase();
     let ext = name.rsplit_once('.').map(|(_, e)| e);
     match ext {
         Some("toml") => Some(Format::Toml),
         Some("yaml" | "yml") => Some(Format::Yaml),
         Some("json") => Some(Format::Json),
-        Some("ini") => Some(Format::Ini),
+        // MySQL's option files (`my.cnf`) are INI with bare keys.
+        Some("ini" | "cnf") => Some(Format::Ini),
         Some("properties") => Some(Format::Properties),
         Some("env") => Some(Format::Env),
         _ if name == ".env" || name.starts_with(".env.") => Some(Format::Env),
@@ -104,6 +141,9 @@ pub fn format_of(path: &str) -> Option<Format> {
 
 /// Reads a configuration file.
 pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
+    if let Some(kind) = not_configuration(path) {
+        return Parsed::Unknown(format!("{kind}, not configuration"));
+    }
     if bytes[..bytes.len().min(8000)].contains(&0) {
         // A config extension promises text; any other file under a config path may be binary.
         if format_of(path).is_none() {
@@ -121,33 +161,49 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             return Parsed::Error(SyntaxError { format: None, line, col, message });
         }
     };
-    match format_of(path) {
-        Some(format) => match read(format, text) {
-            Ok(entries) => Parsed::Document(Document { format, entries, note: None }),
-            Err(mut error) => {
-                // The extension may lie: say what the file reads as, so the fix is obvious. Only
-                // strict formats count as a signal: nearly any text is INI, and broken JSON is
-                // often still YAML.
-                if let Some((other, _)) = sniff(text, Some(format))
-                    && other != Format::Ini
-                    && !(format == Format::Json && other == Format::Yaml)
-                {
-                    error.message.push_str(&format!(" (it reads as {other}: is the file name wrong?)"));
-                }
-                Parsed::Error(error)
-            }
-        },
-        None => match sniff(text, None) {
+    if let Some(reason) = template::by_name(path, text) {
+        return Parsed::Template(reason);
+    }
+    let Some(format) = format_of(path) else {
+        if let Some(reason) = template::by_content(text, false, false) {
+            return Parsed::Template(reason);
+        }
+        return match sniff(text, None) {
             Some((format, entries)) => {
                 Parsed::Document(Document { format, entries, note: Some(format!("read as {format}")) })
             }
             None => Parsed::Unknown("the format is not understood (it is not TOML, INI, JSON or YAML)".to_string()),
-        },
+        };
+    };
+    let result = read(format, text);
+    if let Some(reason) = template::by_content(text, result.is_ok(), format == Format::Yaml) {
+        return Parsed::Template(reason);
+    }
+    match result {
+        Ok(entries) => Parsed::Document(Document { format, entries, note: None }),
+        Err(mut error) => {
+            if format == Format::Env
+                && let Some(reason) = env::shell_code(text, error.line)
+            {
+                return Parsed::Unknown(reason);
+            }
+            // The extension may lie: say what the file reads as, so the fix is obvious. Only
+            // strict formats count as a signal: nearly any text is INI, and broken JSON is
+            // often still YAML.
+            if let Some((other, _)) = sniff(text, Some(format))
+                && other != Format::Ini
+                && !(format == Format::Json && other == Format::Yaml)
+            {
+                error.message.push_str(&format!(" (it reads as {other}: is the file name wrong?)"));
+            }
+            Parsed::Error(error)
+        }
     }
 }
 
 /// The first format other than `except` the text reads as, with its entries. YAML only counts
-/// when it yields a mapping: almost any text is a valid YAML scalar.
+/// when it yields a mapping (almost any text is a valid YAML scalar), INI when it has a section
+/// or a value.
 fn sniff(text: &str, except: Option<Format>) -> Option<(Format, Vec<Entry>)> {
     let candidates = [Format::Json, Format::Toml, Format::Yaml, Format::Ini];
     candidates.into_iter().filter(|f| Some(*f) != except).find_map(|format| {
@@ -155,8 +211,16 @@ fn sniff(text: &str, except: Option<Format>) -> Option<(Format, Vec<Entry>)> {
             return None;
         }
         let entries = read(format, text).ok()?;
-        let mapping = !entries.is_empty() && entries.iter().any(|e| !e.key.is_empty());
-        (mapping || format != Format::Yaml).then_some((format, entries)).filter(|(_, e)| !e.is_empty())
+        let fits = match format {
+            Format::Yaml => entries.iter().any(|e| !e.key.is_empty()),
+            // Lines of single words are bare INI keys, but alone they do not make a file INI.
+            Format::Ini => {
+                entries.iter().any(|e| e.value != ini::NO_VALUE)
+                    || text.lines().any(|l| l.trim_start().starts_with('['))
+            }
+            _ => true,
+        };
+        fits.then_some((format, entries)).filter(|(_, e)| !e.is_empty())
     })
 }
 
@@ -168,7 +232,7 @@ pub fn read(format: Format, text: &str) -> Result<Vec<Entry>, SyntaxError> {
         Format::Json => read_json(text),
         Format::Ini => read_ini(text),
         Format::Env => read_env(text),
-        Format::Properties => Ok(read_properties(text)),
+        Format::Properties => read_properties(text),
     }
 }
 
@@ -181,6 +245,11 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
 
 fn error(format: Format, line: u32, col: u32, message: impl Into<String>) -> SyntaxError {
     SyntaxError { format: Some(format), line, col, message: message.into() }
+}
+
+/// Keys with dots keep them visible: `"a.b"` stays one component.
+fn dotted_key(key: &str) -> String {
+    if key.contains('.') { quoted(key) } else { key.to_string() }
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -336,6 +405,56 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse("nginx.conf", b"server {\n  listen 80;\n}\n"), Parsed::Unknown(_)));
+    }
+
+    #[test]
+    fn templates_are_not_read_as_configuration() {
+        let template = |path: &str, text: &str| match parse(path, text.as_bytes()) {
+            Parsed::Template(reason) => reason,
+            other => panic!("{path}: {other:?}"),
+        };
+        let helm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\n";
+        assert_eq!(
+            template("charts/web/templates/configmap.yaml", helm),
+            "template: `{{` at line 4 in a templates/ directory"
+        );
+        // Outside a templates/ directory the tags themselves say it, parsed or not.
+        assert_eq!(template("deploy/configmap.yaml", helm), "template: `{{` at line 4");
+        assert_eq!(template("deploy/simple.yaml", "name: {{ .Release.Name }}\n"), "template: `{{` at line 1");
+        let jinja = "[server]\n{% for port in ports %}\nport = {{ port }}\n{% endfor %}\n";
+        assert_eq!(template("config/app.ini", jinja), "template: `{%` at line 2");
+        let nomad = "{{ range service \"db\" }}\nDB_HOST={{ .Address }}\n{{ end }}\n";
+        assert_eq!(template("config/.env", nomad), "template: `{{` at line 1");
+        assert_eq!(template("config/app.yaml.tmpl", "a: 1\n"), "template: a .tmpl file");
+        assert_eq!(template("config/nginx.conf", "server {\n  listen {{ port }};\n}\n"), "template: `{{` at line 2");
+        // A quoted tag is a value (Ansible variables), and a templated .env value is a value.
+        assert_eq!(entries("group_vars/all.yml", "db: \"{{ db_host }}\"\n"), [e("db", "\"{{ db_host }}\"", 1)]);
+        assert_eq!(entries("config/.env", "PORT={{ env \"NOMAD_PORT\" }}\n").len(), 1);
+        // A real error in such a file is still one.
+        let err = failure("group_vars/all.yml", b"db: \"{{ db_host }}\"\n port: 1\n");
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn scripts_and_patches_named_like_env_files_are_not_read_as_env() {
+        // Regression (issue 10): `.env.sh` and `.env.patch` were read as .env and blocked.
+        let unknown = |path: &str, text: &str| match parse(path, text.as_bytes()) {
+            Parsed::Unknown(reason) => reason,
+            other => panic!("{path}: {other:?}"),
+        };
+        assert_eq!(
+            unknown("deploy/.env.sh", "export A=1\nif [ -n \"$B\" ]; then echo; fi\n"),
+            "a shell script, not configuration"
+        );
+        assert_eq!(
+            unknown("config/.env.patch", "--- a/.env\n+++ b/.env\n@@ -1 +1 @@\n-A=1\n+A=2\n"),
+            "a patch, not configuration"
+        );
+        assert_eq!(format_of(".env.production"), Some(Format::Env));
+        // A .env holding shell code is not analysed; a broken one is still an error.
+        let script = "A=1\nfor f in conf.d/*.env; do\n  . \"$f\"\ndone\n";
+        assert_eq!(unknown("config/.env", script), "shell code, not KEY=value lines (`for` at line 2)");
+        assert_eq!(failure(".env", b"A=1\nB\n").line, 2);
     }
 
     #[test]
