@@ -315,8 +315,11 @@ enum Part {
 }
 
 /// The sort key of a tag name as a version: v1.2 < v1.10, v2.0.0-rc.1 < v2.0.0 < v2.0.0.1,
-/// 1.0a1 < 1.0 < 1.0.post1, 2024-07 < 2024-07a.
+/// 1.0a1 < 1.0 < 1.0.post1, 2024-07 < 2024-07a. What comes before the first digit is a prefix
+/// and only breaks ties, so `1.9` < `v1.10` when a project changed its tag style, and a stray
+/// `v.0.3.6` sorts as 0.3.6.
 fn version_key(name: &str) -> Vec<Part> {
+    let name = &name[name.find(|c: char| c.is_ascii_digit()).unwrap_or(0)..];
     let mut runs: Vec<&str> = Vec::new();
     let mut start = 0;
     for (i, c) in name.char_indices().skip(1) {
@@ -340,7 +343,7 @@ fn version_key(name: &str) -> Vec<Part> {
         let word = run.trim_start_matches(['.', '_', '-', '~']).to_ascii_lowercase();
         let marker = matches!(word.as_str(), "alpha" | "beta" | "rc" | "pre" | "preview" | "dev" | "snapshot")
             || (followed_by_number && matches!(word.as_str(), "a" | "b" | "c" | "m"));
-        // Only after a number: the `-` of `release-1.0` is a prefix, not a pre-release.
+        // Only after a number: a name with no digits at all is plain text.
         let after_number = i > 0;
         if after_number && (run.starts_with(['-', '~']) && run.len() > 1 || marker) {
             let rank = match word.trim_end_matches(['.', '_', '-']) {
@@ -613,7 +616,8 @@ mod tests {
     }
 
     #[test]
-    fn a_name_prefix_is_not_a_pre_release() {
+    fn a_name_prefix_is_not_a_pre_release_and_only_breaks_ties() {
         assert_eq!(sorted(&["release-1.10", "release-1.9"]), ["release-1.9", "release-1.10"]);
+        assert_eq!(sorted(&["v2.9.0", "v.0.3.6", "1.10", "v1.9"]), ["v.0.3.6", "v1.9", "1.10", "v2.9.0"]);
     }
 }
