@@ -36,6 +36,13 @@ pub enum Command {
     Diff(DiffArgs),
     /// Show each environment's last deploy and what is pending.
     Status(StatusArgs),
+    /// Replay past releases through the checks: what gate would have blocked, release by release.
+    ///
+    /// Each release is checked against the one before it, with its own committed policy, as
+    /// `gate check --base PREVIOUS --release RELEASE` would. Evidence checks are skipped. Exits 0
+    /// (a backtest reports, it does not block), or 2 when a release could not be checked
+    /// (0 with --keep-going, where it is listed with the reason).
+    Backtest(BacktestArgs),
     /// Record a successful deploy of a release to an environment in the ledger.
     Record(RecordArgs),
     /// Add or list evidence (approval, backup, ...) bound to a release tree.
@@ -160,6 +167,36 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("releases").required(true).multiple(true).args(["tags", "env"])))]
+pub struct BacktestArgs {
+    /// The release tags, replayed in version order (v1.2 before v1.10). A glob; repeat it to add
+    /// more, and a leading `!` takes tags back out: --tags 'v*' --tags '!*-rc*'.
+    #[arg(long, value_name = "PATTERN")]
+    pub tags: Vec<String>,
+
+    /// Without --tags: replay this environment's deploy history (its ledger). With --tags:
+    /// check each release as a release to this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// How many releases to replay, the newest ones (the release before the first is its base).
+    #[arg(long, value_name = "N", default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..))]
+    pub last: u16,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+
+    /// Show each release's blocking findings (check, path, message).
+    #[arg(long)]
+    pub details: bool,
+
+    /// Go on past a release gate cannot check: list it with the reason and exit 0.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backtest;
 mod check;
 mod config;
 mod config_audit;

@@ -1,6 +1,7 @@
 //! The commands: each one loads what it needs (repository, policy, range), calls the library and
 //! writes its output. Reports go to `out`; nothing here exits the process.
 
+mod backtest;
 mod check;
 mod diff;
 mod evidence;
@@ -50,6 +51,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Check(args) => check::run(args, config, io),
         Command::Diff(args) => diff::run(args, config, io),
         Command::Status(args) => status::run(args, config, io),
+        Command::Backtest(args) => backtest::run(args, config, io),
         Command::Record(args) => record::run(args, config, io),
         Command::Evidence(EvidenceCommand::Add(args)) => evidence::add(args, io),
         Command::Evidence(EvidenceCommand::List(args)) => evidence::list(args, io),
