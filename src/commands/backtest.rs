@@ -22,12 +22,15 @@ mod version;
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, PolicyAt, load_policy};
 use crate::analysis::Progress;
-use crate::cli::{BacktestArgs, ListFormat, RangeArgs};
+use crate::cli::{BacktestArgs, ListFormat};
 use crate::config::Severity;
 use crate::git::{self, Repo, ledger, short};
 use crate::report::Verdict;
 use crate::{Error, Result};
 use version::version_key;
+
+/// Version of the backtest JSON layout (its own, apart from `gate check`'s).
+const JSON_VERSION: u32 = 1;
 
 /// The checks that judge evidence about a release rather than its content. A past release's
 /// evidence (its test run, its staging soak, the clock at its deploy) is not there to judge, so
@@ -193,7 +196,7 @@ fn ledger_points(repo: &Repo, name: &str, last: usize, config: Option<&Path>) ->
     let head = repo.commit("HEAD")?.tree_id();
     let policy = load_policy(Some(repo), config, PolicyAt::Tree(head))?;
     let env = policy.environment(name)?;
-    let mut deploys = ledger::history(repo, env, last.saturating_add(1))?;
+    let mut deploys = ledger::history(repo, crate::analysis::rollout::target(env), last.saturating_add(1))?;
     deploys.reverse();
     let points = deploys
         .iter()
@@ -234,13 +237,14 @@ fn judge(
     let tree = repo.required_commit(release_commit, &format!("the commit of {}", release.name))?.tree_id();
     let mut policy = load_policy(Some(repo), config, PolicyAt::Tree(tree))?;
     for id in SKIPPED {
-        let mut check = policy.check(id);
-        check.severity = Severity::Off;
-        policy.checks.insert(id, check);
+        if let Some(check) = policy.checks.get_mut(id) {
+            check.severity = Severity::Off;
+        }
     }
-    let range_args =
-        RangeArgs { env: args.env.clone(), release: Some(release.rev.clone()), base: Some(base_commit.to_string()) };
-    let range = git::resolve_range(repo, &policy, &range_args)?;
+    let env = args.env.as_deref().map(|name| policy.environment(name)).transpose()?;
+    let base_rev = base_commit.to_string();
+    let range =
+        git::resolve_range(repo, Some(&release.rev), Some(&base_rev), env.map(crate::analysis::rollout::target))?;
     let report = super::check::report(repo, &policy, range, config, false, progress)?;
 
     let mut judgement = Judgement {
@@ -507,7 +511,7 @@ fn write_json(
         })
         .collect();
     let json = JsonBacktest {
-        version: crate::report::JSON_VERSION,
+        version: JSON_VERSION,
         source,
         environment: env,
         skipped: SKIPPED.iter().map(|check| JsonSkipped { check, reason: SKIP_REASON }).collect(),
