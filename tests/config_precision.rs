@@ -5,6 +5,7 @@
 
 use crate::support::TestRepo;
 
+mod audit;
 mod oracles;
 mod yaml_test_suite;
 

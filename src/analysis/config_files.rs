@@ -53,7 +53,50 @@ pub fn read(policy: &Policy, changes: &ChangeSet, store: &BlobStore<'_>, max_byt
         }
         files.push(read_one(change, store, max_bytes)?);
     }
+    pair_moves(&mut files);
     Ok(files)
+}
+
+/// A config file the release deletes and one of the same name it adds, when there is just one
+/// of each, are a move with edits (a renamed role directory): diffed as one file, so keys that
+/// moved with their values are not read as every key removed and added again.
+fn pair_moves(files: &mut Vec<ConfigFile>) {
+    let name = |f: &ConfigFile| crate::git::file_name(&f.path).to_string();
+    let mut moved = Vec::new();
+    for (added, file) in files.iter().enumerate().filter(|(_, f)| f.status == Status::Added) {
+        let same = |f: &&ConfigFile| name(f) == name(file);
+        let deleted: Vec<usize> =
+            files.iter().enumerate().filter(|(_, f)| f.status == Status::Deleted && same(f)).map(|(i, _)| i).collect();
+        let added_like = files.iter().filter(|f| f.status == Status::Added && same(f)).count();
+        if let ([from], 1) = (deleted.as_slice(), added_like) {
+            moved.push((added, *from));
+        }
+    }
+    let mut gone = Vec::new();
+    for (added, from) in moved {
+        let old = files[from].old.clone();
+        let file = &mut files[added];
+        file.old = old;
+        file.status = Status::Renamed;
+        file.changes = match (entries(&file.old), entries(&file.new), file.too_large) {
+            (Some(before), Some(after), None) => document::diff(&before, &after),
+            _ => Vec::new(),
+        };
+        gone.push(from);
+    }
+    let mut index = 0;
+    files.retain(|_| {
+        index += 1;
+        !gone.contains(&(index - 1))
+    });
+}
+
+fn entries(parsed: &Option<Parsed>) -> Option<Vec<document::Entry>> {
+    match parsed {
+        Some(Parsed::Document(doc)) => Some(doc.entries.clone()),
+        None => Some(Vec::new()),
+        _ => None,
+    }
 }
 
 fn read_one(change: &Change, store: &BlobStore<'_>, max_bytes: u64) -> Result<ConfigFile> {
@@ -74,11 +117,6 @@ fn read_one(change: &Change, store: &BlobStore<'_>, max_bytes: u64) -> Result<Co
         Some(side) if side.size <= max_bytes && change.status != Status::Copied => {
             Some(parse(store, old_path, side.id)?)
         }
-        _ => None,
-    };
-    let entries = |parsed: &Option<Parsed>| match parsed {
-        Some(Parsed::Document(doc)) => Some(doc.entries.clone()),
-        None => Some(Vec::new()),
         _ => None,
     };
     let changes = match (entries(&old), entries(&new), too_large) {
@@ -108,7 +146,13 @@ fn describes(path: &str, parsed: &Parsed) -> Option<&'static str> {
     if top("openapi") || top("swagger") {
         return Some("an OpenAPI document");
     }
-    if value("kind") == Some("CustomResourceDefinition") {
+    let kinds: Vec<&str> = doc
+        .entries
+        .iter()
+        .filter(|e| e.key == "kind" || (e.key.starts_with("[document ") && e.key.ends_with("].kind")))
+        .filter_map(|e| e.text.as_deref())
+        .collect();
+    if !kinds.is_empty() && kinds.iter().all(|k| *k == "CustomResourceDefinition") {
         return Some("a Kubernetes CRD (a schema)");
     }
     if lower.contains("test-results") || lower.contains("test_results") || top("numFailedTests") || top("testResults") {
@@ -116,6 +160,15 @@ fn describes(path: &str, parsed: &Parsed) -> Option<&'static str> {
     }
     if top("IcoMoonType") || (top("glyphs") && top("css_prefix_text")) {
         return Some("an icon-font project file");
+    }
+    // UI strings: keyed by their English text ("Push URL": "Push-URL"), or under a locale
+    // directory. Their keys say url, host or password about words, not settings.
+    let sentences = doc.entries.iter().filter(|e| e.key.contains(' ')).count();
+    let in_locale_dir = ["locales", "locale", "i18n", "l10n", "lang", "langs", "translations"]
+        .iter()
+        .any(|dir| lower.split('/').rev().skip(1).any(|part| part == *dir));
+    if in_locale_dir || (doc.entries.len() >= 10 && sentences * 2 >= doc.entries.len()) {
+        return Some("translations");
     }
     None
 }

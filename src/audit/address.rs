@@ -114,6 +114,8 @@ pub fn check_issuer(old: Option<&str>, new: &str) -> Vec<Problem> {
 fn not_an_address(expect: Expect, name: &str, value: &str) -> bool {
     let listening = name.contains("listen") || name.contains("bind");
     is_uuid(value)
+        || is_flag(value)
+        || (expect == Expect::Host && is_host_pattern(value))
         || (expect != Expect::Port && value.starts_with('/'))
         || (expect == Expect::Port && name.ends_with("targetport") && is_port_name(value))
         || (expect != Expect::Port && value.starts_with(':') && value[1..].bytes().all(|b| b.is_ascii_digit()))
@@ -124,6 +126,25 @@ fn not_an_address(expect: Expect, name: &str, value: &str) -> bool {
 /// scheme. Elsewhere (`endpoint`, `proxy`, `dsn`), `host:port` is what many clients expect.
 fn needs_scheme(name: &str, old: Option<&str>) -> bool {
     name.contains("url") || name.contains("uri") || old.is_some_and(|old| old.contains("://"))
+}
+
+/// A switch, not an address: `0`, `1`, `true`, `no`, ... (`REJECT_UNKNOWN_CLIENT_HOSTNAME=0`).
+fn is_flag(value: &str) -> bool {
+    matches!(value.to_ascii_lowercase().as_str(), "0" | "1" | "true" | "false" | "yes" | "no" | "on" | "off")
+}
+
+/// An inventory pattern that selects hosts rather than naming one: Ansible's `bastion[0]`,
+/// `web[01:20]`, `all`, `*`, `webservers:&staging`.
+fn is_host_pattern(value: &str) -> bool {
+    if value == "all" || value.contains(['*', '&', '!']) {
+        return true;
+    }
+    match value.split_once('[') {
+        Some((name, range)) if !name.is_empty() => range
+            .strip_suffix(']')
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit() || b == b':' || b == b'-')),
+        _ => false,
+    }
 }
 
 /// `8-4-4-4-12` hexadecimal digits.
@@ -659,6 +680,9 @@ mod tests {
         assert!(!none(Expect::Host, "host", "0.0.0.0"), "a peer at 0.0.0.0 is still unreachable in production");
         assert!(none(Expect::Url, "url", "/metrics"), "a URL path");
         assert!(none(Expect::Host, "server", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"), "a UUID");
+        assert!(none(Expect::Host, "reject_unknown_client_hostname", "0"), "a flag");
+        assert!(none(Expect::Host, "hosts", "bastion[0]") && none(Expect::Host, "hosts", "web[01:20]"), "patterns");
+        assert!(!none(Expect::Host, "host", "[2001:db8::1"), "a broken IPv6 literal is still judged");
     }
 
     #[test]

@@ -84,6 +84,15 @@ impl Check for ConfigSyntax {
                 continue;
             }
             match &file.new {
+                // Broken at the last deploy too: the release did not break it. Said, not blocked,
+                // or every release that touches the file would be stopped for an old line.
+                Some(Parsed::Error(error)) if matches!(file.old, Some(Parsed::Error(_))) => {
+                    let format = error.format.map_or_else(String::new, |f| format!("{f}: "));
+                    out.notes.push(format!(
+                        "{}:{}: {format}{} (it did not parse at the last deploy either: not a change of this release)",
+                        file.path, error.line, error.message
+                    ));
+                }
                 Some(Parsed::Error(error)) => {
                     let format = error.format.map_or_else(String::new, |f| format!("{f}: "));
                     out.findings.push(

@@ -1,0 +1,220 @@
+//! Issue 10, the config audit on what real releases ship: each false-block class the backtest
+//! corpus showed (docs/precision.md), in a minimal real-shaped repository.
+
+use super::deployed;
+use crate::support::TestRepo;
+
+/// `gate check --env staging --format json`: the exit code, and the findings of `check`, which
+/// must have run.
+fn findings(repo: &TestRepo, check: &str) -> (i32, Vec<serde_json::Value>) {
+    let run = repo.gate(&["check", "--env", "staging", "--format", "json"]);
+    let json = run.json();
+    let ran = json["checks"].as_array().unwrap().iter().any(|c| c["id"] == check);
+    assert!(ran, "{check} did not run: {}", json["checks"]);
+    let found = json["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check).cloned().collect();
+    (run.code, found)
+}
+
+#[test]
+fn removing_one_list_item_is_one_change_not_a_shift_of_every_item_after_it() {
+    let steps = |skip: bool| {
+        let mut text = String::from("steps:\n");
+        if !skip {
+            text.push_str("  - name: lint\n    run: make lint\n");
+        }
+        text.push_str("  - name: build\n    run: make\n  - name: publish\n    with:\n      token: abc\n");
+        text
+    };
+    let repo = deployed(&[("deploy/pipeline.yaml", &steps(false))]);
+    repo.write("deploy/pipeline.yaml", &steps(true));
+    repo.commit("drop the lint step");
+    let (code, risk) = findings(&repo, "config-risk");
+    assert_eq!((code, risk.len()), (0, 0), "the token did not change: {risk:?}");
+    let run = repo.gate(&["check", "--env", "staging"]).expect(0);
+    run.stdout_has("steps[name=lint].name: removed (was lint)")
+        .stdout_has("steps[name=lint].run: removed")
+        .stdout_lacks("steps[name=publish]");
+}
+
+#[test]
+fn a_deleted_config_file_is_one_warning_line_and_removing_a_key_is_not_high_risk() {
+    let repo = deployed(&[
+        ("config/ldap.yaml", "zone: eu\nldap:\n  host: ldap.corp\n  bind_password: x\n  timeout: 5\n"),
+        ("config/app.yaml", "app:\n  name: shop\n  api_token: abc\n"),
+    ]);
+    repo.remove("config/ldap.yaml");
+    repo.write("config/app.yaml", "app:\n  name: shop\n");
+    repo.commit("ldap goes, and the app no longer calls the API");
+    let (code, risk) = findings(&repo, "config-risk");
+    assert_eq!(code, 0, "{risk:?}");
+    assert_eq!(risk.len(), 1, "{risk:?}");
+    assert_eq!(risk[0]["severity"], "warn");
+    assert_eq!(risk[0]["code"], "removed-file");
+    assert_eq!(risk[0]["path"], "config/ldap.yaml");
+    assert_eq!(risk[0]["message"], "removed: 4 keys, of which 3 high-risk");
+    // A directory the release empties is one line for the directory.
+    repo.gate(&["record", "--env", "staging"]);
+    repo.remove("config/app.yaml");
+    repo.commit("no config left");
+    let (_, risk) = findings(&repo, "config-risk");
+    assert_eq!(
+        risk.iter().map(|f| f["path"].as_str().unwrap()).collect::<Vec<_>>(),
+        Vec::<&str>::new(),
+        "app.yaml had no high-risk key left"
+    );
+}
+
+#[test]
+fn a_word_pattern_matches_whole_words_of_a_key() {
+    let repo = deployed(&[("config/app.env", "TOKENIZATION_ENGINE_PORT=8080\nGITHUB_TOKEN_FILE=/run/a\n")]);
+    repo.write("config/app.env", "TOKENIZATION_ENGINE_PORT=9090\nGITHUB_TOKEN_FILE=/run/b\n");
+    repo.commit("ports");
+    let (_, risk) = findings(&repo, "config-risk");
+    assert_eq!(risk.len(), 1, "{risk:?}");
+    assert_eq!(risk[0]["message"], "changes 1 high-risk key (GITHUB_TOKEN_FILE)");
+}
+
+#[test]
+fn schemas_api_descriptions_crds_and_translations_are_not_runtime_config() {
+    let repo = deployed(&[("README.md", "x\n")]);
+    repo.write(
+        "deploy/values.schema.json",
+        r#"{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"vault": {"properties": {"token": {"type": "string"}}}}}"#,
+    );
+    repo.write("api/openapi.yaml", "openapi: 3.0.0\nservers:\n  - url: api.example\ncomponents:\n  securitySchemes:\n    token:\n      type: http\n");
+    repo.write(
+        "deploy/crds/bundle.yaml",
+        "kind: CustomResourceDefinition\nspec:\n  auth:\n    description: the secret\n---\nkind: CustomResourceDefinition\nspec:\n  password: x\n",
+    );
+    repo.write("src/lang/de-DE.json", r#"{"Push URL": "Push-URL", "Password": "Passwort", "Host": "Rechner"}"#);
+    repo.write(
+        "web/strings.json",
+        &format!("{{{}}}", (0..12).map(|i| format!("\"Server host {i}\": \"x y\"")).collect::<Vec<_>>().join(",")),
+    );
+    repo.commit("schemas and strings");
+    for check in ["config-risk", "config-address"] {
+        let (code, found) = findings(&repo, check);
+        assert_eq!((code, found.len()), (0, 0), "{check}: {found:?}");
+    }
+}
+
+#[test]
+fn examples_docs_test_harnesses_and_generated_files_are_not_config_that_ships() {
+    let repo = deployed(&[("README.md", "x\n")]);
+    let bad = "db:\n  host: <your db host>\n  password: changeme\n";
+    for path in [
+        "docs/snippets/db.yaml",
+        "examples/compose.yml",
+        "compose.example.yml",
+        "config/app-sample.yml",
+        "e2e/config.yaml",
+        "integration-tests/config.yaml",
+        ".gitlab-ci/jobs.yml",
+        "generated/db.yaml",
+    ] {
+        repo.write(path, bad);
+    }
+    repo.write(".gitattributes", "generated/** linguist-generated\n");
+    repo.commit("examples");
+    for check in ["config-risk", "config-address"] {
+        let (code, found) = findings(&repo, check);
+        assert_eq!((code, found.len()), (0, 0), "{check}: {found:?}");
+    }
+    // The same file where a service reads it still blocks.
+    repo.write("config/db.yaml", bad);
+    repo.commit("real config");
+    let (code, found) = findings(&repo, "config-address");
+    assert_eq!(code, 1);
+    assert_eq!(found[0]["path"], "config/db.yaml");
+}
+
+#[test]
+fn kubernetes_and_listener_conventions_are_valid_addresses() {
+    let repo = deployed(&[("README.md", "x\n")]);
+    repo.write(
+        "deploy/app.yaml",
+        "spec:\n  ports:\n    - name: metrics\n      targetPort: metrics\n  listen_address: \":8080\"\n  bind: 0.0.0.0:80\n\
+         rules:\n  - nonResourceURLs: /metrics\n    url: /healthz\nstorage:\n  s3:\n    endpoint: minio:9000\n  zookeeper:\n    dsn: zookeeper:2181\n\
+         id:\n  server: 3f2504e0-4f89-11d3-9a0c-0305e82c3301\nreject_unknown_client_hostname: \"0\"\n",
+    );
+    repo.write("playbooks/site.yml", "- hosts: bastion[0]\n  roles: [ssh]\n");
+    repo.commit("conventions");
+    let (code, found) = findings(&repo, "config-address");
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    // The advice to add a scheme stays where the key says url.
+    repo.write("config/app.yaml", "auth:\n  token_url: auth.example.com:443/token\n");
+    repo.commit("url without a scheme");
+    let (code, found) = findings(&repo, "config-address");
+    assert_eq!((code, found[0]["code"].as_str()), (1, Some("missing-scheme")));
+}
+
+#[test]
+fn returning_to_a_value_the_environment_ran_before_is_not_a_typo() {
+    // Staging follows deploy tags here, so each step is deployed without gate judging it.
+    let policy = "[environments.staging]\ndeploy-tags = \"staging-*\"\n";
+    let repo = TestRepo::with_files(&[("gate.toml", policy), ("config/auth.yaml", "ldap:\n  host: ldap.corp:389\n")]);
+    repo.git(&["tag", "staging-1"]);
+    repo.write("config/auth.yaml", "ldap:\n  host: ldap.crop:389\n");
+    repo.commit("the typo that went out");
+    repo.git(&["tag", "staging-2"]);
+    // A fresh typo is a finding...
+    repo.write("config/auth.yaml", "ldap:\n  host: ldap.crp:389\n");
+    repo.commit("another slip");
+    let (_, found) = findings(&repo, "config-address");
+    assert_eq!(found.iter().filter(|f| f["code"] == "typo").count(), 1, "{found:?}");
+    // ...the fix, back to what staging ran at staging-1, is not.
+    repo.write("config/auth.yaml", "ldap:\n  host: ldap.corp:389\n");
+    repo.commit("back to the working host");
+    let (_, found) = findings(&repo, "config-address");
+    assert!(found.iter().all(|f| f["code"] != "typo"), "{found:?}");
+}
+
+#[test]
+fn secrets_shaped_like_secrets_appear_in_no_format() {
+    let repo = deployed(&[("config/app.yaml", "db:\n  dsn: postgres://app:old@db:5432/app\n")]);
+    repo.write(
+        "config/app.yaml",
+        // A `/` in the password: config-address reports the DSN, so every format quotes it.
+        "db:\n  dsn: postgres://app:hunter/2@db.acme.io:5432/app\ngithub:\n  auth_header: \"token ghp_abcdefghijklmnopqrstuvwxyz0123456789\"\n",
+    );
+    repo.commit("new credentials");
+    for format in ["human", "json", "sarif", "junit", "github", "markdown"] {
+        let run = repo.gate(&["check", "--env", "staging", "--format", format]);
+        assert!(run.code == 1 || run.code == 0, "{format}: {}", run.stderr);
+        for secret in ["hunter/2", "abcdefghijklmnopqrstuvwxyz0123456789"] {
+            assert!(!run.stdout.contains(secret), "{format} shows {secret}:\n{}", run.stdout);
+        }
+        assert!(run.stdout.contains("postgres://app:(hidden)@db.acme.io"), "{format}:\n{}", run.stdout);
+    }
+    repo.gate(&["diff", "--env", "staging"]).stdout_lacks("hunter/2").stdout_lacks("qrstuvwxyz0123456789");
+}
+
+#[test]
+fn a_file_that_did_not_parse_at_the_last_deploy_either_is_a_note_not_a_block() {
+    let repo = deployed(&[("config/app.json", "{\"a\": [1, 2,]}\n")]);
+    repo.write("config/app.json", "{\"a\": [1, 2,], \"b\": 1}\n");
+    repo.commit("touch a file that was already broken");
+    let (code, found) = findings(&repo, "config-syntax");
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    repo.gate(&["check", "--env", "staging"]).expect(0).stdout_has("it did not parse at the last deploy either");
+    // Breaking a file that parsed is still a block.
+    repo.write("config/good.json", "{}\n");
+    repo.commit("good");
+    repo.gate(&["record", "--env", "staging"]);
+    repo.write("config/good.json", "{\n");
+    repo.commit("broken");
+    let (code, found) = findings(&repo, "config-syntax");
+    assert_eq!((code, found.len()), (1, 1), "{found:?}");
+}
+
+#[test]
+fn a_config_file_moved_with_edits_is_diffed_as_one_file() {
+    let defaults = "kubeadm_init_timeout: 300s\nkube_token_dir: /etc/kubernetes/tokens\ncluster: one\n";
+    let repo = deployed(&[("roles/kubespray-defaults/defaults/main.yml", defaults)]);
+    repo.remove("roles/kubespray-defaults/defaults/main.yml");
+    repo.write("roles/kubespray_defaults/defaults/main.yml", &defaults.replace("one", "two"));
+    repo.commit("rename the role");
+    let (code, risk) = findings(&repo, "config-risk");
+    assert_eq!((code, risk.len()), (0, 0), "{risk:?}");
+    repo.gate(&["check", "--env", "staging"]).expect(0).stdout_has("cluster: one -> two");
+}
