@@ -158,7 +158,10 @@ fn describes(path: &str, parsed: &Parsed) -> Option<&'static str> {
     if lower.contains("test-results") || lower.contains("test_results") || top("numFailedTests") || top("testResults") {
         return Some("test results");
     }
-    if top("IcoMoonType") || (top("glyphs") && top("css_prefix_text")) {
+    if lower.ends_with("configuration-metadata.json") {
+        return Some("Spring configuration metadata");
+    }
+    if top("IcoMoonType") || lower.contains("icomoon") || (top("glyphs") && top("css_prefix_text")) {
         return Some("an icon-font project file");
     }
     // UI strings: keyed by their English text ("Push URL": "Push-URL"), or under a locale

@@ -53,7 +53,7 @@ const SCHEME_BY_PORT: &str = "80:http 389:ldap 636:ldaps 5432:postgres 3306:mysq
 /// Checks a new value (and, when the key existed before, its old value) of an address-like key.
 /// Returns no problem for a value it cannot judge (a templated `${VAR}` / `{{ var }}` / `%(var)s`, an empty string).
 ///
-/// `name` is the key's last component, lower-cased (`ldap_url`, `targetport`): it tells a listen
+/// `name` is the key, lower-cased (`auth.ldap_url`, `spec.ports[=80].targetport`): it tells a listen
 /// address (`bind`, `listen`) from a peer to connect to, a Kubernetes `targetPort` (which may
 /// name a port) from a port number, and a key that must hold a full URL (`url`, `uri`) from one
 /// where `host:port` is right (`endpoint: minio:9000`).
@@ -112,12 +112,21 @@ pub fn check_issuer(old: Option<&str>, new: &str) -> Vec<Problem> {
 /// (`nonResourceURLs: /metrics`, a site link `/docs/...`), a Kubernetes named port
 /// (`targetPort: metrics`), a listen address (`:8080`, `0.0.0.0:80` under `listen`/`bind`).
 fn not_an_address(expect: Expect, name: &str, value: &str) -> bool {
-    let listening = name.contains("listen") || name.contains("bind");
-    is_uuid(value)
+    let leaf = name.rsplit('.').next().unwrap_or(name);
+    let listening = leaf.contains("listen") || leaf.contains("bind");
+    // Kubernetes lets a probe or a service name its port (`httpGet.port: http`).
+    let named_port_allowed = leaf.ends_with("targetport")
+        || name.contains("httpget.")
+        || name.contains("tcpsocket.")
+        || name.contains("probe");
+    // Ansible `hosts:` and `no_proxy` lists name groups and patterns, not one host to reach.
+    let host_patterns = leaf.starts_with("hosts") || name.contains("no_proxy");
+    (host_patterns && !value.contains('.'))
+        || is_uuid(value)
         || is_flag(value)
         || (expect == Expect::Host && is_host_pattern(value))
         || (expect != Expect::Port && value.starts_with('/'))
-        || (expect == Expect::Port && name.ends_with("targetport") && is_port_name(value))
+        || (expect == Expect::Port && named_port_allowed && is_port_name(value))
         || (expect != Expect::Port && value.starts_with(':') && value[1..].bytes().all(|b| b.is_ascii_digit()))
         || (listening && reach_of(split_host_port(value).0) == Some("unspecified"))
 }
@@ -125,7 +134,8 @@ fn not_an_address(expect: Expect, name: &str, value: &str) -> bool {
 /// Whether a scheme-less value must have one: the key says it is a URL, or the old value had a
 /// scheme. Elsewhere (`endpoint`, `proxy`, `dsn`), `host:port` is what many clients expect.
 fn needs_scheme(name: &str, old: Option<&str>) -> bool {
-    name.contains("url") || name.contains("uri") || old.is_some_and(|old| old.contains("://"))
+    let leaf = name.rsplit('.').next().unwrap_or(name);
+    leaf.contains("url") || leaf.contains("uri") || old.is_some_and(|old| old.contains("://"))
 }
 
 /// A switch, not an address: `0`, `1`, `true`, `no`, ... (`REJECT_UNKNOWN_CLIENT_HOSTNAME=0`).
@@ -675,6 +685,9 @@ mod tests {
         assert!(none(Expect::Port, "targetport", "metrics"), "a Kubernetes named port");
         assert!(none(Expect::Port, "targetport", "grpc-web"));
         assert!(!none(Expect::Port, "port", "http"), "elsewhere a port is a number");
+        assert!(none(Expect::Port, "livenessprobe.spec.httpget.port", "live"), "a probe's named port");
+        assert!(none(Expect::Host, "[name=upgrade].hosts", "k8s_cluster:etcd:calico_rr"), "an Ansible pattern");
+        assert!(!none(Expect::Host, "hosts", "db_1.corp"), "a name with a dot is still a host");
         assert!(none(Expect::Host, "address", ":8080"), "a listen address");
         assert!(none(Expect::Host, "listen_address", "0.0.0.0:80"), "every interface, to listen on");
         assert!(!none(Expect::Host, "host", "0.0.0.0"), "a peer at 0.0.0.0 is still unreachable in production");

@@ -42,7 +42,8 @@ impl KeyPatterns {
 
     /// Whether `key` (a dotted key path, quotes allowed) matches a pattern.
     pub fn is_match(&self, key: &str) -> bool {
-        let key = key.trim_matches('"');
+        let key = without_item_labels(key.trim_matches('"'));
+        let key = key.as_str();
         if self.globs.is_match(key) {
             return true;
         }
@@ -52,6 +53,32 @@ impl KeyPatterns {
         let words = words(key);
         self.words.iter().any(|pattern| contains_run(&words, pattern))
     }
+}
+
+/// A key with the identity labels of list items emptied (`steps[name=Rotate the token].run`
+/// -> `steps[].run`): a label is a value that names the item, and a word in a value is not a
+/// setting. Labels that are the setting's own name (`environment[RELAY_PASSWORD]`, from a
+/// `- RELAY_PASSWORD=x` item) are kept.
+fn without_item_labels(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut rest = key;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        let Some(close) = rest[open..].find(']').map(|i| i + open) else {
+            rest = &rest[open + 1..];
+            break;
+        };
+        let label = &rest[open + 1..close];
+        let is_value = ["name=", "id=", "key=", "=", "#"].iter().any(|p| label.starts_with(p))
+            || label.bytes().all(|b| b.is_ascii_digit());
+        if !is_value {
+            out.push_str(label);
+        }
+        out.push(']');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `*token*` -> `["token"]`, `*private_key*` -> `["private", "key"]`; none for any other shape.
@@ -119,6 +146,15 @@ mod tests {
         let api_key = patterns(&["*api_key*", "*apikey*"]);
         assert!(api_key.is_match("stripe.apiKey") && api_key.is_match("API_KEY") && api_key.is_match("apikey"));
         assert!(!api_key.is_match("rapid_keyboard"));
+    }
+
+    #[test]
+    fn words_in_the_labels_of_list_items_are_values_not_settings() {
+        let token = patterns(&["*token*", "*password*"]);
+        assert!(!token.is_match("tasks[name=Gen_tokens | copy the script].copy.mode"));
+        assert!(!token.is_match("resources[=tokens.yaml]"));
+        assert!(token.is_match("tasks[name=x].set_fact.kubeadm_token"));
+        assert!(token.is_match("services.relay.environment[RELAY_PASSWORD]"));
     }
 
     #[test]

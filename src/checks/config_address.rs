@@ -143,7 +143,7 @@ impl Check for ConfigAddress {
                     continue;
                 };
                 let old = change.old.as_deref().map(unquote);
-                let name = leaf_name(&entry.key).to_lowercase();
+                let name = format!("{}.{}", entry.key, leaf_name(&entry.key)).to_lowercase();
                 let mut problems = address::check(expect, &name, old.as_deref(), &value, &context);
                 if word == "issuer" {
                     problems.extend(address::check_issuer(old.as_deref(), &value));

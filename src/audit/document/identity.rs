@@ -89,7 +89,16 @@ fn label(item: &str, entries: &[&Entry]) -> String {
     if let [only] = entries
         && only.key == item
     {
-        return format!("={}", short(only.text.as_deref().unwrap_or(&only.value)));
+        let text = only.text.as_deref().unwrap_or(&only.value);
+        // `- RELAY_PASSWORD=secret` (compose `environment`, `args`): the item is the setting.
+        if let Some((name, _)) = text.split_once('=')
+            && !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        {
+            return name.to_string();
+        }
+        return format!("={}", short(text));
     }
     // FNV-1a over the item's keys (relative to it) and values: the same content, the same label.
     let mut hash: u32 = 0x811c_9dc5;
@@ -142,6 +151,8 @@ mod tests {
     fn scalars_are_keyed_by_value_and_duplicates_numbered() {
         let entries = [entry("ports[0]", "80"), entry("ports[1]", "443"), entry("ports[2]", "80")];
         assert_eq!(keys(&entries), ["ports[=80]", "ports[=443]", "ports[=80#2]"]);
+        let env = [entry("environment[0]", "DB_HOST=db"), entry("environment[1]", "DB_PASSWORD=x")];
+        assert_eq!(keys(&env), ["environment[DB_HOST]", "environment[DB_PASSWORD]"]);
     }
 
     #[test]
