@@ -104,6 +104,7 @@ impl Check for ConfigRisk {
         let mut satisfied: Option<Waived> = None;
         let masker = Masker::new(cx.policy);
         let mut removed: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+        let moved = removed_values(cx.analysis.config_files()?);
         for file in cx.analysis.config_files()?.iter().filter(|f| f.describes.is_none()) {
             if file.status == Status::Deleted {
                 // A deleted file is one line, and a warning: removing settings is not a risky
@@ -113,9 +114,8 @@ impl Check for ConfigRisk {
                 *slot = (slot.0 + 1, slot.1 + file.changes.len(), slot.2 + high);
                 continue;
             }
-            // A key that is removed is not a high-risk change by itself; a new or changed value is.
             let risky: Vec<&KeyChange> =
-                file.changes.iter().filter(|c| c.new.is_some() && keys.is_match(&c.key)).collect();
+                file.changes.iter().filter(|c| changes_a_value(c, &moved) && keys.is_match(&c.key)).collect();
             if risky.is_empty() {
                 continue;
             }
@@ -165,6 +165,39 @@ impl Check for ConfigRisk {
             );
         }
         Ok(())
+    }
+}
+
+/// The keys the release removes anywhere, by their last component and value: a key added
+/// elsewhere with the same name and value moved (a role's defaults split into their own role).
+fn removed_values(files: &[crate::analysis::config_files::ConfigFile]) -> std::collections::BTreeSet<(String, String)> {
+    files
+        .iter()
+        .flat_map(|f| &f.changes)
+        .filter_map(|c| match (&c.old, &c.new) {
+            (Some(old), None) => Some((leaf(&c.key).to_string(), old.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn leaf(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}
+
+/// Whether a key change changes what the service runs with: not a removal (the setting goes
+/// away with what read it), not a new key with an empty value (`privateKey: {}` sets nothing),
+/// not a change of white space alone (`'env','X'` -> `'env', 'X'`), not a key that moved here
+/// from another file with its value.
+fn changes_a_value(change: &KeyChange, moved: &std::collections::BTreeSet<(String, String)>) -> bool {
+    let squeezed = |v: &str| v.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    match (&change.old, &change.new) {
+        (_, None) => false,
+        (None, Some(new)) => {
+            !matches!(new.trim(), "{}" | "[]" | "\"\"" | "''" | "null" | "~" | "")
+                && !moved.contains(&(leaf(&change.key).to_string(), new.clone()))
+        }
+        (Some(old), Some(new)) => squeezed(old) != squeezed(new),
     }
 }
 

@@ -218,3 +218,24 @@ fn a_config_file_moved_with_edits_is_diffed_as_one_file() {
     assert_eq!((code, risk.len()), (0, 0), "{risk:?}");
     repo.gate(&["check", "--env", "staging"]).expect(0).stdout_has("cluster: one -> two");
 }
+
+#[test]
+fn keys_that_moved_with_their_value_formatting_and_empty_new_keys_are_not_risky_changes() {
+    let repo = deployed(&[
+        ("roles/etcd/defaults/main.yml", "etcd_election_timeout: \"5000\"\netcd_data_dir: /var/lib/etcd\n"),
+        ("roles/cloud/defaults/main.yml", "cloud_secret_key: \"{{ lookup('env','OS_SECRET_KEY') }}\"\n"),
+        ("deploy/values.yaml", "webhook:\n  cert:\n    duration: 8760h\n"),
+    ]);
+    repo.write("roles/etcd/defaults/main.yml", "etcd_data_dir: /var/lib/etcd\n");
+    repo.write("roles/etcd_defaults/defaults/main.yml", "etcd_election_timeout: \"5000\"\n");
+    repo.write("roles/cloud/defaults/main.yml", "cloud_secret_key: \"{{ lookup('env', 'OS_SECRET_KEY') }}\"\n");
+    repo.write("deploy/values.yaml", "webhook:\n  cert:\n    duration: 8760h\n    privateKey: {}\n");
+    repo.commit("split etcd defaults, reformat, a new empty settings table");
+    let (code, risk) = findings(&repo, "config-risk");
+    assert_eq!((code, risk.len()), (0, 0), "{risk:?}");
+    // A new value is still a risky change.
+    repo.write("roles/etcd_defaults/defaults/main.yml", "etcd_election_timeout: \"9000\"\n");
+    repo.commit("raise it");
+    let (_, risk) = findings(&repo, "config-risk");
+    assert_eq!(risk.len(), 1, "{risk:?}");
+}

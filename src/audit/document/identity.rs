@@ -30,6 +30,48 @@ pub fn by_identity(entries: &[Entry]) -> Vec<Entry> {
     entries
 }
 
+/// Items renamed and nothing else: an item of `new` named `[name=B]` that `old` does not have,
+/// whose keys and values are those of an item `[name=A]` of `old` that `new` does not have,
+/// but for its name. It is relabelled `[name=A]`, so the diff reads as the one name that
+/// changed (an Ansible task retitled), not as every key removed and added.
+pub fn follow_renames(old: &[Entry], new: &mut [Entry]) {
+    let items = |entries: &[Entry]| -> BTreeMap<String, Vec<(String, String)>> {
+        let mut items: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for entry in entries {
+            if let Some(at) = entry.key.find("[name=")
+                && let Some(close) = entry.key[at..].find(']').map(|i| i + at + 1)
+            {
+                let rest = &entry.key[close..];
+                if rest != ".name" {
+                    items
+                        .entry(entry.key[..close].to_string())
+                        .or_default()
+                        .push((rest.to_string(), entry.value.clone()));
+                }
+            }
+        }
+        items
+    };
+    let (before, after) = (items(old), items(new));
+    let mut renames: BTreeMap<String, String> = BTreeMap::new();
+    for (item, content) in after.iter().filter(|(item, _)| !before.contains_key(*item)) {
+        let list = &item[..item.find("[name=").unwrap_or(0)];
+        let matches: Vec<&String> = before
+            .iter()
+            .filter(|(was, old)| !after.contains_key(*was) && was.starts_with(list) && *old == content)
+            .map(|(was, _)| was)
+            .collect();
+        if let [was] = matches.as_slice() {
+            renames.insert(item.clone(), (*was).clone());
+        }
+    }
+    for entry in new.iter_mut() {
+        if let Some((item, was)) = renames.iter().find(|(item, _)| entry.key.starts_with(item.as_str())) {
+            entry.key = format!("{was}{}", &entry.key[item.len()..]);
+        }
+    }
+}
+
 /// Byte range of the first `[N]` in `key`: from the `[` to just after the `]`.
 fn first_index(key: &str) -> Option<(usize, usize)> {
     let mut from = 0;
@@ -153,6 +195,19 @@ mod tests {
         assert_eq!(keys(&entries), ["ports[=80]", "ports[=443]", "ports[=80#2]"]);
         let env = [entry("environment[0]", "DB_HOST=db"), entry("environment[1]", "DB_PASSWORD=x")];
         assert_eq!(keys(&env), ["environment[DB_HOST]", "environment[DB_PASSWORD]"]);
+    }
+
+    #[test]
+    fn an_item_renamed_and_otherwise_unchanged_keeps_its_old_label() {
+        let old =
+            by_identity(&[entry("tasks[0].name", "Set token across masters"), entry("tasks[0].set_fact.token", "x")]);
+        let mut new = by_identity(&[
+            entry("tasks[0].name", "Set token across control planes"),
+            entry("tasks[0].set_fact.token", "x"),
+        ]);
+        follow_renames(&old, &mut new);
+        assert_eq!(new[1].key, "tasks[name=Set token across masters].set_fact.token");
+        assert_eq!(new[0].key, "tasks[name=Set token across masters].name");
     }
 
     #[test]

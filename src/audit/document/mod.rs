@@ -293,7 +293,8 @@ pub struct KeyChange {
 /// List items are matched by identity (a `name`, `id` or `key` field, else their content), not
 /// by position, so removing one item is one change, not a shift of every item after it.
 pub fn diff(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
-    let (old, new) = (identity::by_identity(old), identity::by_identity(new));
+    let (old, mut new) = (identity::by_identity(old), identity::by_identity(new));
+    identity::follow_renames(&old, &mut new);
     let before: BTreeMap<&str, &Entry> = old.iter().map(|e| (e.key.as_str(), e)).collect();
     let after: BTreeMap<&str, &Entry> = new.iter().map(|e| (e.key.as_str(), e)).collect();
     let mut keys: Vec<&str> = before.keys().chain(after.keys()).copied().collect();
