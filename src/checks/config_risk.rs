@@ -114,8 +114,12 @@ impl Check for ConfigRisk {
                 *slot = (slot.0 + 1, slot.1 + file.changes.len(), slot.2 + high);
                 continue;
             }
-            let risky: Vec<&KeyChange> =
-                file.changes.iter().filter(|c| changes_a_value(c, &moved) && keys.is_match(&c.key)).collect();
+            // Labels are metadata for other tools (`ofelia.job-exec.ldap_sync.schedule`), not settings.
+            let risky: Vec<&KeyChange> = file
+                .changes
+                .iter()
+                .filter(|c| changes_a_value(c, &moved) && keys.is_match(&c.key) && !c.key.contains(".labels."))
+                .collect();
             if risky.is_empty() {
                 continue;
             }
@@ -187,15 +191,18 @@ fn leaf(key: &str) -> &str {
 
 /// Whether a key change changes what the service runs with: not a removal (the setting goes
 /// away with what read it), not a new key with an empty value (`privateKey: {}` sets nothing),
-/// not a change of white space alone (`'env','X'` -> `'env', 'X'`), not a key that moved here
+/// nor a new switch that is off, not a change of white space alone (`'env','X'` -> `'env', 'X'`), not a key that moved here
 /// from another file with its value.
 fn changes_a_value(change: &KeyChange, moved: &std::collections::BTreeSet<(String, String)>) -> bool {
     let squeezed = |v: &str| v.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     match (&change.old, &change.new) {
         (_, None) => false,
+        // A new switch that is off keeps today's behaviour (`enableTokenCache: false`).
         (None, Some(new)) => {
-            !matches!(new.trim(), "{}" | "[]" | "\"\"" | "''" | "null" | "~" | "")
-                && !moved.contains(&(leaf(&change.key).to_string(), new.clone()))
+            !matches!(
+                new.trim().trim_matches(['"', '\'']).to_ascii_lowercase().as_str(),
+                "{}" | "[]" | "" | "null" | "~" | "false" | "off" | "no" | "disabled"
+            ) && !moved.contains(&(leaf(&change.key).to_string(), new.clone()))
         }
         (Some(old), Some(new)) => squeezed(old) != squeezed(new),
     }

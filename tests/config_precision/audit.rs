@@ -229,7 +229,10 @@ fn keys_that_moved_with_their_value_formatting_and_empty_new_keys_are_not_risky_
     repo.write("roles/etcd/defaults/main.yml", "etcd_data_dir: /var/lib/etcd\n");
     repo.write("roles/etcd_defaults/defaults/main.yml", "etcd_election_timeout: \"5000\"\n");
     repo.write("roles/cloud/defaults/main.yml", "cloud_secret_key: \"{{ lookup('env', 'OS_SECRET_KEY') }}\"\n");
-    repo.write("deploy/values.yaml", "webhook:\n  cert:\n    duration: 8760h\n    privateKey: {}\n");
+    repo.write(
+        "deploy/values.yaml",
+        "webhook:\n  cert:\n    duration: 8760h\n    privateKey: {}\nvault:\n  enableTokenCache: false\n",
+    );
     repo.commit("split etcd defaults, reformat, a new empty settings table");
     let (code, risk) = findings(&repo, "config-risk");
     assert_eq!((code, risk.len()), (0, 0), "{risk:?}");
