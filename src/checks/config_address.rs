@@ -90,7 +90,7 @@ static DOC: Doc = Doc {
           a trailing slash on an OIDC issuer, `ldap.crop` for `ldap.corp`.",
     example: "config-address  deny\n  config/auth.yaml:3:11: auth.ldap.host = \"ldap.crop:389\": `ldap.crop:389` is one edit away from the old value `ldap.corp:389`: a typo?\n    \
               help: check the value against the server's real address",
-    config: "[checks.config-address]\nseverity  = \"deny\"\nurl-keys  = [\"url\", \"uri\", \"endpoint\", \"issuer\", \"dsn\", \"proxy\"]\n\
+    config: "# Files of the `config` class (see `[paths]`); files that .gitattributes marks linguist-generated,\n# linguist-vendored or linguist-documentation are never analysed.\n[checks.config-address]\nseverity  = \"deny\"\nurl-keys  = [\"url\", \"uri\", \"endpoint\", \"issuer\", \"dsn\", \"proxy\"]\n\
              host-keys = [\"host\", \"hostname\", \"server\", \"address\"]\nport-keys = [\"port\"]\nskip-keys = [\"*email*\"]\nforbid-private-in = [\"production\"]",
 };
 

@@ -80,7 +80,7 @@ static DOC: Doc = Doc {
           enforce staged rollouts of configuration changes.",
     example: "config-risk  deny\n  config/auth.yaml:3: changes 2 high-risk keys (auth.ldap.host, auth.ldap.bind_password)\n    \
               help: deploy it to staging first, or have it approved: gate evidence add approval --detail \"...\"",
-    config: "[checks.config-risk]\nseverity = \"deny\"\nkeys = [\"auth.*\", \"*password*\", \"*secret*\", \"tls.*\", \"*.timeout\"]\n\
+    config: "# Files of the `config` class (see `[paths]`); files that .gitattributes marks linguist-generated,\n# linguist-vendored or linguist-documentation are never analysed.\n[checks.config-risk]\nseverity = \"deny\"\nkeys = [\"auth.*\", \"*password*\", \"*secret*\", \"tls.*\", \"*.timeout\"]\n\
              satisfied-by = [\"approval\", \"staging\"]\nmask = [\"*password*\", \"*secret*\", \"*token*\"]   # values never shown",
 };
 

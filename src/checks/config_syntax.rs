@@ -41,7 +41,7 @@ static DOC: Doc = Doc {
           production. Parse errors are cheap to catch before the deploy.",
     example: "config-syntax  deny\n  config/auth.yaml:12:9: YAML: mapping values are not allowed in this context\n    \
               help: fix the syntax at line 12; check the file with the service's own config loader",
-    config: "[checks.config-syntax]\nseverity  = \"deny\"\nmax-bytes = 8388608   # larger config files are not parsed (and are a finding)",
+    config: "# Files of the `config` class (see `[paths]`); files that .gitattributes marks linguist-generated,\n# linguist-vendored or linguist-documentation are never analysed.\n[checks.config-syntax]\nseverity  = \"deny\"\nmax-bytes = 8388608   # larger config files are not parsed (and are a finding)",
 };
 
 impl Check for ConfigSyntax {
