@@ -70,6 +70,30 @@ fn pair_moves(files: &mut Vec<ConfigFile>) {
         let added_like = files.iter().filter(|f| f.status == Status::Added && same(f)).count();
         if let ([from], 1) = (deleted.as_slice(), added_like) {
             moved.push((added, *from));
+            continue;
+        }
+        // Renamed with edits (`docker-compose.yml` -> `compose.yaml`): the deleted file that
+        // shares most of its keys and values, when it shares at least half of them.
+        let shared = |a: &ConfigFile, b: &ConfigFile| {
+            let (Some(Parsed::Document(x)), Some(Parsed::Document(y))) = (&a.new, &b.old) else { return 0.0 };
+            let theirs: std::collections::BTreeSet<(&str, &str)> =
+                y.entries.iter().map(|e| (e.key.as_str(), e.value.as_str())).collect();
+            let same = x.entries.iter().filter(|e| theirs.contains(&(e.key.as_str(), e.value.as_str()))).count();
+            same as f64 / x.entries.len().max(y.entries.len()).max(1) as f64
+        };
+        let mut best: Vec<(f64, usize)> = files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.status == Status::Deleted)
+            .map(|(i, f)| (shared(file, f), i))
+            .filter(|(score, _)| *score >= 0.5)
+            .collect();
+        best.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if let Some(&(score, from)) = best.first()
+            && best.get(1).is_none_or(|(second, _)| *second < score)
+            && !moved.iter().any(|(_, f)| *f == from)
+        {
+            moved.push((added, from));
         }
     }
     let mut gone = Vec::new();

@@ -186,6 +186,15 @@ fn is_templated(value: &str) -> bool {
 }
 
 /// The placeholder in a value's address part, if any. Paths are not searched: `/todo` is a real path.
+/// The placeholder a value carries, as it would be written elsewhere in the same file: the
+/// `<...>`, the word, or for an example host (`mail.example.com`) the example domain.
+pub fn placeholder_mark(value: &str) -> Option<String> {
+    let token = placeholder(value.trim())?.to_lowercase();
+    let domain =
+        ["example.com", "example.org", "example.net"].into_iter().find(|d| token.trim_end_matches('.').ends_with(d));
+    Some(domain.map_or(token, str::to_string))
+}
+
 fn placeholder(value: &str) -> Option<&str> {
     let head = address_head(value);
     if let Some(open) = head.find('<')

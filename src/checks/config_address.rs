@@ -119,6 +119,12 @@ impl Check for ConfigAddress {
         };
         for file in cx.analysis.config_files()?.iter().filter(|f| f.describes.is_none()) {
             let Some(entries) = file.new_entries() else { continue };
+            let old_texts: Vec<&str> = match &file.old {
+                Some(document::Parsed::Document(doc)) => {
+                    doc.entries.iter().map(|e| e.text.as_deref().unwrap_or(&e.value)).collect()
+                }
+                _ => Vec::new(),
+            };
             // Keyed as the diff keys them: list items by identity.
             for entry in &document::by_identity(entries) {
                 let Some(change) = file.changes.iter().find(|c| c.key == entry.key && c.new.is_some()) else {
@@ -147,6 +153,14 @@ impl Check for ConfigAddress {
                 let mut problems = address::check(expect, &name, old.as_deref(), &value, &context);
                 if word == "issuer" {
                     problems.extend(address::check_issuer(old.as_deref(), &value));
+                }
+                // A placeholder the deployed file already carried (an example compose file's
+                // `example.com`) is not one the release brings.
+                if problems.iter().any(|p| p.code == "placeholder")
+                    && let Some(mark) = address::placeholder_mark(&value)
+                    && old_texts.iter().any(|t| t.to_lowercase().contains(&mark))
+                {
+                    problems.retain(|p| p.code != "placeholder");
                 }
                 // A value the environment ran before is a return to it (a rollback of a typo
                 // reads as the typo today), not a slip.

@@ -242,3 +242,33 @@ fn keys_that_moved_with_their_value_formatting_and_empty_new_keys_are_not_risky_
     let (_, risk) = findings(&repo, "config-risk");
     assert_eq!(risk.len(), 1, "{risk:?}");
 }
+
+#[test]
+fn a_placeholder_the_deployed_file_already_had_and_a_renamed_file_are_not_new_mistakes() {
+    let compose = "services:\n  mail:\n    image: mail:1\n    hostname: mail\n    domainname: example.com\n    ports: [\"25:25\"]\n";
+    let repo = deployed(&[("docker-compose.yml", compose)]);
+    repo.write(
+        "docker-compose.yml",
+        &compose.replace("hostname: mail\n    domainname: example.com", "hostname: mail.example.com"),
+    );
+    repo.commit("one hostname key");
+    let (code, found) = findings(&repo, "config-address");
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    // Renamed with an edit: the values that did not change are not judged again.
+    repo.gate(&["record", "--env", "staging"]);
+    repo.remove("docker-compose.yml");
+    repo.write(
+        "compose.yaml",
+        &compose
+            .replace("mail:1", "mail:2")
+            .replace("domainname: example.com", "domainname: example.com\n    restart: always"),
+    );
+    repo.commit("compose.yaml is the new name");
+    let (code, found) = findings(&repo, "config-address");
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    // A placeholder the release brings is still a finding.
+    repo.write("config/ldap.yaml", "ldap:\n  host: ldap.example.com\n");
+    repo.commit("not filled in");
+    let (code, found) = findings(&repo, "config-address");
+    assert_eq!((code, found[0]["code"].as_str()), (1, Some("placeholder")));
+}
