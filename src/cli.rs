@@ -302,6 +302,8 @@ pub enum Format {
     Github,
     /// Markdown, for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
     Markdown,
+    /// GitLab Code Quality (JSON), for `artifacts: reports: codequality`.
+    Gitlab,
 }
 
 /// Formats of listings (`gate diff`, `gate status`, `gate evidence list`).

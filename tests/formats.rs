@@ -19,7 +19,7 @@ const POLICY: &str = "[checks.blast-radius]\nmax-files = 1\n\n[checks.dependency
 
 const SYNC: &str = "#!/bin/sh\nwhile true; do echo \"100%\" | tee -a log; done\n";
 
-const FORMATS: &[&str] = &["human", "json", "sarif", "junit", "github", "markdown"];
+const FORMATS: &[&str] = &["human", "json", "sarif", "junit", "github", "markdown", "gitlab"];
 
 /// Staging runs the first commit; the release is a quick fix before the weekend: an unbounded
 /// loop in `bin/sync.sh` and in `bin/a,b.sh` (deny, at a line), a JSON file that no longer
@@ -64,6 +64,59 @@ fn validate_sarif(file: &Path) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+fn validate_gitlab(file: &Path) {
+    let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitlab/code-quality.schema.json");
+    let output = Command::new(python::tool("check-jsonschema"))
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(file)
+        .output()
+        .expect("run check-jsonschema");
+    assert!(
+        output.status.success(),
+        "the Code Quality report does not validate:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn gitlab_code_quality_validates_and_its_fingerprints_are_stable_and_unique() {
+    let repo = quick_fix();
+    let (file, text) = check_to_file(&repo, "gitlab", "gl-code-quality-report.json", 1);
+    validate_gitlab(&file);
+    let issues: Value = serde_json::from_str(&text).unwrap();
+    let issues = issues.as_array().unwrap();
+    let find = |path: &str, check: &str| {
+        issues.iter().find(|i| i["location"]["path"] == path && i["check_name"].as_str().unwrap().starts_with(check))
+    };
+    let lp = find("bin/sync.sh", "gate/risky-pattern/").expect("the loop");
+    assert_eq!(lp["severity"], "blocker");
+    assert_eq!(lp["check_name"], "gate/risky-pattern/unbounded-loop");
+    assert_eq!(lp["location"]["lines"]["begin"], 2);
+    assert!(lp["description"].as_str().unwrap().contains("help: "), "{lp}");
+    assert_eq!(find("tools/cleanup.sh", "gate/risky-pattern/").expect("waived")["severity"], "info");
+    assert_eq!(
+        find("gate.toml", "gate/blast-radius/").expect("the release as a whole")["location"]["lines"]["begin"],
+        1
+    );
+    let prints: BTreeSet<&str> = issues.iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
+    assert_eq!(prints.len(), issues.len(), "fingerprints are unique");
+    // Lines inserted above a finding keep its fingerprint.
+    repo.write("bin/sync.sh", &format!("#!/bin/sh\n# a comment\n{}", &SYNC["#!/bin/sh\n".len()..]));
+    repo.commit("a comment above the loop");
+    let (_, again) = check_to_file(&repo, "gitlab", "again.json", 1);
+    let again: Value = serde_json::from_str(&again).unwrap();
+    let moved = again
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check_name"] == "gate/risky-pattern/unbounded-loop" && i["location"]["path"] == "bin/sync.sh")
+        .unwrap();
+    assert_eq!(moved["location"]["lines"]["begin"], 3);
+    assert_eq!(moved["fingerprint"], lp["fingerprint"]);
 }
 
 /// (rule id, uri) -> (start line, fingerprint) of every result.

@@ -5,6 +5,7 @@
 //! bytes.
 
 mod github;
+mod gitlab;
 pub(crate) mod human;
 mod json;
 mod junit;
@@ -252,6 +253,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result
         Format::Junit => junit::write(report, out),
         Format::Github => github::write(report, out),
         Format::Markdown => markdown::write(report, out),
+        Format::Gitlab => gitlab::write(report, out),
     }
 }
 

@@ -2,6 +2,8 @@
 //! under it, its help or why it is waived, and the "first N of M" of long lists. Reporters keep
 //! only their own syntax (escaping, markup, layout).
 
+use std::collections::BTreeMap;
+
 use crate::checks::{DiffSide, Finding, FindingData, NotAnalysed, Waived};
 use crate::config::Severity;
 
@@ -100,6 +102,48 @@ pub fn not_analysed(items: &[&NotAnalysed]) -> (String, Vec<String>, Option<Stri
     (heading, shown, more)
 }
 
+/// One fingerprint per finding, in report order: `HASH:N`.
+///
+/// HASH is a 64-bit FNV-1a of the finding's identity: check, code, path and subject (the key,
+/// the other file of a pair, the matched line). Positions and wording are not part of it, so an
+/// alert keeps its identity when lines are inserted above it, when a message is reworded, or
+/// when a waiver runs out. N counts identical identities in the report (1, 2, ... in line
+/// order), the way GitHub's own `primaryLocationLineHash` does: two identical `while true`
+/// loops in one file stay two alerts. Inserting an identical finding above an existing one
+/// shifts the numbering, which GitHub reads as the old alert moving and a new one appearing:
+/// an acceptable cost of not hashing line numbers.
+pub fn fingerprints(findings: &[Finding]) -> Vec<String> {
+    let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+    findings
+        .iter()
+        .map(|finding| {
+            let hash = fnv1a(&finding.identity());
+            let n = seen.entry(hash).or_default();
+            *n += 1;
+            format!("{hash:016x}:{n}")
+        })
+        .collect()
+}
+
+/// FNV-1a over the parts, a NUL between them so `ab`+`c` and `a`+`bc` differ. Written out rather
+/// than taken from std: `DefaultHasher` may change between Rust releases, and fingerprints must
+/// not.
+fn fnv1a(parts: &[&str]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = OFFSET;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            // The NUL separator: xor with 0 leaves the hash as it is, the multiplication remains.
+            hash = hash.wrapping_mul(PRIME);
+        }
+        for byte in part.bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+        }
+    }
+    hash
+}
+
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -145,5 +189,36 @@ mod tests {
             Some(Waived { reason: "kept".into(), expires: "2027-01-31".into(), source: "gate.toml:3".into() });
         assert_eq!(label(&finding), "waived");
         assert_eq!(closing(&finding), ("waived:", "kept, until 2027-01-31 (gate.toml:3)".to_string()));
+    }
+    #[test]
+    fn fnv1a_matches_the_published_test_vectors() {
+        assert_eq!(fnv1a(&[""]), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(&["a"]), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(&["foobar"]), 0x8594_4171_f739_67e8);
+        assert_ne!(fnv1a(&["ab", "c"]), fnv1a(&["a", "bc"]));
+    }
+
+    #[test]
+    fn fingerprints_follow_identity_not_wording_or_position() {
+        use crate::config::Severity;
+        let loop_at = |line: u32, message: &str| {
+            Finding::new("risky-pattern", "unbounded-loop", Severity::Deny, message, "add a break")
+                .at("bin/sync.sh")
+                .about("while true; do")
+                .at_line(line, 0)
+        };
+        let before = fingerprints(&[loop_at(3, "an unbounded loop")]);
+        // Moved down, reworded, its waiver expired: the same alert.
+        let mut moved = loop_at(40, "an unbounded loop with no exit in sight");
+        moved.expired_waiver =
+            Some(crate::checks::ExpiredWaiver { source: "gate.toml:3".into(), expired: "2026-01-31".into() });
+        assert_eq!(fingerprints(&[moved]), before);
+        // Another line matched, or another rule: another alert.
+        let other_line = loop_at(3, "an unbounded loop").about("for (;;) {");
+        assert_ne!(fingerprints(&[other_line]), before);
+        // Two identical loops in one file stay two alerts.
+        let two = fingerprints(&[loop_at(3, "x"), loop_at(9, "x")]);
+        assert_eq!(two[0].split(':').next(), two[1].split(':').next());
+        assert_eq!((two[0].ends_with(":1"), two[1].ends_with(":2")), (true, true));
     }
 }

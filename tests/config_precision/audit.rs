@@ -178,7 +178,7 @@ fn secrets_shaped_like_secrets_appear_in_no_format() {
         "db:\n  dsn: postgres://app:hunter/2@db.acme.io:5432/app\ngithub:\n  auth_header: \"token ghp_abcdefghijklmnopqrstuvwxyz0123456789\"\n",
     );
     repo.commit("new credentials");
-    for format in ["human", "json", "sarif", "junit", "github", "markdown"] {
+    for format in ["human", "json", "sarif", "junit", "github", "markdown", "gitlab"] {
         let run = repo.gate(&["check", "--env", "staging", "--format", format]);
         assert!(run.code == 1 || run.code == 0, "{format}: {}", run.stderr);
         for secret in ["hunter/2", "abcdefghijklmnopqrstuvwxyz0123456789"] {
