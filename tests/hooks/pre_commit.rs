@@ -169,3 +169,29 @@ fn the_pre_commit_hook_checks_a_push_the_remote_shares_no_history_with_as_a_firs
         .stdout_has("origin has none of this history")
         .stdout_has("BLOCKED");
 }
+
+/// The published `gate-system` hook, as a user's `.pre-commit-config.yaml` names it: pre-commit
+/// fetches the hook repository (here a git repository holding this project's manifest) at a
+/// rev, and runs the `gate` on PATH with no toolchain.
+#[test]
+fn the_gate_system_hook_runs_the_gate_on_path_under_the_real_pre_commit() {
+    let repo = published(&[]);
+    let hooks = TestRepo::new();
+    hooks.write(".pre-commit-hooks.yaml", &std::fs::read_to_string(manifest()).unwrap());
+    let rev = hooks.commit("the manifest");
+    repo.write(
+        ".pre-commit-config.yaml",
+        &format!("repos:\n- repo: {}\n  rev: {rev}\n  hooks:\n  - id: gate-system\n", hooks.path().display()),
+    );
+    repo.commit("pre-commit");
+    push(&repo, &["-q", "--no-verify", "origin", "main"]).expect(0);
+    let installed = with_gate_on_path(&repo, &python::tool("pre-commit"), &["install", "--hook-type", "pre-push"])
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", String::from_utf8_lossy(&installed.stderr));
+    commit_search_v2(&repo);
+    let run = finish(with_gate_on_path(&repo, Path::new("git"), &["push", "origin", "main"]).output().unwrap());
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{all}");
+    assert!(all.contains("gate (system)") && all.contains("bin/search_v2.sh: named like a copy"), "{all}");
+}
