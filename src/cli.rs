@@ -146,6 +146,10 @@ pub struct CheckArgs {
     /// Treat warnings as blocking.
     #[arg(long)]
     pub deny_warnings: bool,
+
+    /// Show only the verdict and the blocking findings (human format).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

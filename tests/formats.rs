@@ -375,3 +375,34 @@ fn the_exit_code_is_the_verdict_whatever_the_format() {
     let summary = gate::evidence::junit::read_all(&[file.to_string_lossy().into_owned()]).unwrap();
     assert!(summary.passed(), "{summary:?}");
 }
+
+/// A release with thousands of findings still makes a Markdown report a pull-request comment
+/// can hold (65,536 characters), with every blocking finding in it and the rest counted.
+#[test]
+fn markdown_stays_under_the_comment_limit_with_the_blockers_complete() {
+    let repo = TestRepo::with_files(&[("README.md", "x\n")]);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    for i in 0..3000 {
+        repo.write(&format!("scripts/job-{i:04}.sh"), &format!("#!/bin/sh\necho job {i}\n"));
+    }
+    for i in 0..120 {
+        repo.write(&format!("bin/poll-{i:03}.sh"), &format!("#!/bin/sh\nwhile true; do poll {i}; done\n"));
+    }
+    repo.commit("a huge release");
+    let markdown = check_stdout(&repo, "markdown", 1);
+    let chars = markdown.chars().count();
+    assert!(chars <= 65_536, "{chars} characters");
+    for i in 0..120 {
+        assert!(markdown.contains(&format!("bin/poll-{i:03}.sh:2")), "blocker {i} is missing");
+    }
+    assert!(markdown.contains("| <code>untested-change</code> | 3120 |"), "{}", &markdown[markdown.len() - 1500..]);
+    // The human report puts the blockers first and summarises the long group of warnings.
+    let human = check_stdout(&repo, "human", 1);
+    let first_deny = human.find("deny   bin/poll-000.sh:2").unwrap();
+    let first_warn = human.find("warn   ").unwrap();
+    assert!(first_deny < first_warn, "{}", &human[..2000]);
+    assert!(human.contains("… 3115 more untested-change warnings: --format json lists all"), "{}", &human[..3000]);
+    assert!(human.lines().count() < 400, "{} lines", human.lines().count());
+    let quiet = repo.gate(&["check", "--env", "staging", "--quiet"]).expect(1);
+    assert!(!quiet.stdout.contains("warn   ") && quiet.stdout.contains("deny   bin/poll-119.sh:2"), "{}", quiet.stdout);
+}

@@ -15,7 +15,8 @@ use crate::{Error, Result, evidence, time};
 pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal && args.format == Format::Human);
-    let report = report(&repo, &policy, range, config, args.deny_warnings, &progress)?;
+    let mut report = report(&repo, &policy, range, config, args.deny_warnings, &progress)?;
+    report.quiet = args.quiet;
     let mut bytes = Vec::new();
     report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
     match &args.output {
@@ -59,7 +60,8 @@ pub(super) fn report(
     notes.extend(super::uncommitted_policy_note(repo, config, range.release.tree)?);
     notes.extend(results.notes.iter().cloned());
     let config_changes = report::config_changes(policy, analysis.config_files()?);
-    Ok(Report { notes, files_changed: changes.len(), range, results, deny_warnings, config_changes }.masked())
+    Ok(Report { notes, files_changed: changes.len(), range, results, deny_warnings, quiet: false, config_changes }
+        .masked())
 }
 
 /// The exit a report's verdict calls for.

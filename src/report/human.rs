@@ -1,4 +1,7 @@
-//! The report for people: what was compared, the findings grouped by check, one verdict line.
+//! The report for people: what was compared and the verdict, then what blocks the release
+//! (complete), then the warnings by check (long groups summarised), the waived findings one
+//! line each, the config changes, and the verdict again as the last line. `--quiet` stops after
+//! the blocking findings.
 
 use std::io::{self, Write};
 
@@ -7,6 +10,9 @@ use super::{style, text};
 use crate::checks::{Finding, NotAnalysed};
 use crate::config::Severity;
 use crate::git::short;
+
+/// Lines of one check's warnings shown before the rest are summarised.
+const WARNINGS_SHOWN: usize = 20;
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let range = &report.range;
@@ -22,14 +28,75 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for note in &report.notes {
         writeln!(out, "  {} {note}", style::warn("note:"))?;
     }
+    writeln!(out)?;
+    writeln!(out, "{}", verdict_line(report))?;
 
-    for group in report.by_check() {
+    // What stops the release comes first, complete: the reader at 3 a.m. needs nothing else.
+    let groups = report.by_check();
+    for group in &groups {
+        let blocking: Vec<&&Finding> = group.findings.iter().filter(|f| f.blocks(report.deny_warnings)).collect();
+        if blocking.is_empty() {
+            continue;
+        }
         writeln!(out)?;
         writeln!(out, "{}", style::heading(group.check))?;
-        for finding in group.findings {
+        for finding in blocking {
             write_finding(finding, out)?;
         }
+    }
+    if report.quiet {
+        return Ok(());
+    }
+
+    // Then the warnings, by check, long groups summarised.
+    for group in &groups {
+        let warnings: Vec<&&Finding> =
+            group.findings.iter().filter(|f| f.waived.is_none() && !f.blocks(report.deny_warnings)).collect();
+        if warnings.is_empty() && group.not_analysed.is_empty() {
+            continue;
+        }
+        writeln!(out)?;
+        writeln!(out, "{}", style::heading(group.check))?;
+        let mut lines = 0;
+        let mut shown = 0;
+        for finding in &warnings {
+            if lines >= WARNINGS_SHOWN {
+                break;
+            }
+            lines += 2 + text::body(finding).len();
+            shown += 1;
+            write_finding(finding, out)?;
+        }
+        if warnings.len() > shown {
+            let more = warnings.len() - shown;
+            writeln!(
+                out,
+                "  {} {more} more {} warning{}: --format json lists all",
+                style::quiet("…"),
+                group.check,
+                plural(more)
+            )?;
+        }
         write_not_analysed(&group.not_analysed, out)?;
+    }
+
+    // Waived findings last, one line each: they do not block, but nothing is hidden.
+    let waived: Vec<&Finding> = report.results.findings.iter().filter(|f| f.waived.is_some()).collect();
+    if !waived.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", style::heading("waived"))?;
+        for finding in waived {
+            let location = text::location(finding).map_or_else(String::new, |at| format!("{}: ", style::path(&at)));
+            let why = finding.waived.as_ref().map(text::waiver).unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {location}{} ({}) {} {why}",
+                style::waived("waived"),
+                text::message(finding),
+                finding.check,
+                style::waived("waived:")
+            )?;
+        }
     }
 
     write_config_changes(report, out)?;

@@ -17,7 +17,84 @@ const SHOWN_FINDINGS: usize = 100;
 /// Keys shown per changed config file, as in the human report.
 const SHOWN_KEYS: usize = 20;
 
+/// What a pull-request comment holds, in characters.
+pub const LIMIT: usize = 65_536;
+
+/// The full report when it fits in [`LIMIT`]; else a compact one that still fits: the heading,
+/// every blocking finding (as many as fit, then a count), and the rest as counts per check.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut full = Vec::new();
+    write_full(report, &mut full)?;
+    if String::from_utf8_lossy(&full).chars().count() <= LIMIT {
+        return out.write_all(&full);
+    }
+    out.write_all(compact(report).as_bytes())
+}
+
+fn compact(report: &Report) -> String {
+    let mut head = Vec::new();
+    let _ = write_heading(report, &mut head);
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut rest = String::from(
+        "\n### Everything else\n\n| Check | Warnings | Waived | Not analysed |\n| --- | --- | --- | --- |\n",
+    );
+    for group in report.by_check() {
+        let warn = group.findings.iter().filter(|f| f.waived.is_none() && !f.blocks(report.deny_warnings)).count();
+        let waived = group.findings.iter().filter(|f| f.waived.is_some()).count();
+        rest.push_str(&format!("| {} | {warn} | {waived} | {} |\n", code(group.check), group.not_analysed.len()));
+    }
+    rest.push_str(
+        "\nThis release has too many findings for one comment: every finding is in `--format json`, and the \
+         human report lists them by check.\n",
+    );
+    let blocking: Vec<&Finding> = report.results.findings.iter().filter(|f| f.blocks(report.deny_warnings)).collect();
+    let mut table = String::new();
+    if !blocking.is_empty() {
+        table.push_str(
+            "\n### Blocking findings\n\n| Check | Severity | Location | Finding |\n| --- | --- | --- | --- |\n",
+        );
+    }
+    // Room for the table: what the heading and the summary leave, less a line for a count.
+    let room = LIMIT.saturating_sub(head.chars().count() + rest.chars().count() + 200);
+    let mut used = table.chars().count();
+    let mut shown = 0;
+    for finding in &blocking {
+        let line = format!("| {} {}\n", code(finding.check), row(finding).trim_start_matches('|'));
+        let n = line.chars().count();
+        if used + n > room {
+            break;
+        }
+        used += n;
+        shown += 1;
+        table.push_str(&line);
+    }
+    if shown < blocking.len() {
+        table.push_str(&format!(
+            "\n… and {} more blocking findings (all are listed in `--format json`)\n",
+            blocking.len() - shown
+        ));
+    }
+    format!("{head}{table}{rest}")
+}
+
+fn write_full(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    write_heading(report, out)?;
+    for group in report.by_check() {
+        write_group(report, &group, out)?;
+    }
+    write_config_changes(report, out)?;
+    writeln!(out)?;
+    let ran = report.results.ran.len();
+    writeln!(
+        out,
+        "<sub>gate {}: {ran} check{} ran. <code>gate explain CHECK</code> tells what a check looks for and how to \
+         configure it.</sub>",
+        env!("CARGO_PKG_VERSION"),
+        plural(ran)
+    )
+}
+
+fn write_heading(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let word = match report.verdict() {
         Verdict::Blocked => "BLOCKED",
         Verdict::Pass => "PASS",
@@ -41,19 +118,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "- {}", inline(note))?;
         }
     }
-    for group in report.by_check() {
-        write_group(report, &group, out)?;
-    }
-    write_config_changes(report, out)?;
-    writeln!(out)?;
-    let ran = report.results.ran.len();
-    writeln!(
-        out,
-        "<sub>gate {}: {ran} check{} ran. <code>gate explain CHECK</code> tells what a check looks for and how to \
-         configure it.</sub>",
-        env!("CARGO_PKG_VERSION"),
-        plural(ran)
-    )
+    Ok(())
 }
 
 fn write_group(report: &Report, group: &CheckGroup<'_>, out: &mut dyn Write) -> io::Result<()> {

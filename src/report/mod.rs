@@ -52,6 +52,8 @@ pub struct Report {
     /// Things the reader must know to trust the verdict (a first deploy, a clock override).
     pub notes: Vec<String>,
     pub deny_warnings: bool,
+    /// Human output shows only the verdict and the blocking findings (`--quiet`).
+    pub quiet: bool,
     /// Key-level changes of the configuration files the release changes (secrets masked).
     pub config_changes: Vec<ConfigChanges>,
 }
@@ -321,6 +323,7 @@ mod tests {
             },
             notes: Vec::new(),
             deny_warnings: false,
+            quiet: false,
             config_changes: Vec::new(),
         }
     }
@@ -346,13 +349,28 @@ mod tests {
             "+    4: curl -k $URL",
             "… and 2 more changed lines",
             "bin/sync.sh:3: an unbounded loop (the waiver at gate.toml:20 expired on 2026-11-30)",
-            "waived: manual tool, until 2027-01-31 (gate.toml:12)",
+            "waived bin/tool.sh: no test covers this script (untested-change) waived: manual tool, until 2027-01-31 (gate.toml:12)",
             "1 added file could not be analysed:",
             "logo.png (binary)",
             "BLOCKED: 2 deny findings stop this release (1 waived)",
         ] {
             assert!(text.contains(expected), "human lacks {expected:?}:\n{text}");
         }
+        // The verdict and the blocking findings first, the waived one after them.
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle:?}"));
+        assert!(at("BLOCKED:") < at("deny   bin/search_v2.sh") && at("deny   bin/sync.sh") < at("waived bin/tool.sh"));
+        assert!(text.trim_end().ends_with("BLOCKED: 2 deny findings stop this release (1 waived)"));
+    }
+
+    #[test]
+    fn quiet_shows_the_verdict_and_the_blocking_findings_only() {
+        let mut report = report();
+        report.quiet = true;
+        let mut bytes = Vec::new();
+        write(&report, Format::Human, &mut bytes).unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8(bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.contains("BLOCKED: 2 deny findings") && text.contains("deny   bin/sync.sh:3"), "{text}");
+        assert!(!text.contains("waived bin/tool.sh") && !text.contains("logo.png"), "{text}");
     }
 
     #[test]
