@@ -185,3 +185,27 @@ fn a_clone_without_the_ledger_says_which_fetch_brings_it() {
     origin.git_in(&clone, &["fetch", "-q", "origin", "refs/gate/*:refs/gate/*"]);
     origin.gate_in(&clone, &["check", "--env", "staging"], &[]).expect(0).stdout_has("last deploy of staging");
 }
+
+/// Guards against `gate status` printing a wrong pending count with exit 0: in a shallow clone
+/// the walk from HEAD to the last deploy stops where the history does.
+#[test]
+fn status_in_a_shallow_clone_says_the_pending_count_is_incomplete() {
+    let origin = TestRepo::with_files(&[("a.txt", "a\n")]);
+    origin.gate(&["record", "--env", "staging"]).expect(0);
+    let deployed = origin.rev("HEAD");
+    for i in 0..3 {
+        origin.write("a.txt", &format!("{i}\n"));
+        origin.commit(&format!("c{i}"));
+    }
+    let clone = origin.sibling("clone");
+    let url = format!("file://{}", origin.path().display());
+    origin.git_in(origin.path().parent().unwrap(), &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()]);
+    origin.git_in(&clone, &["fetch", "-q", "--depth", "1", "origin", "refs/gate/*:refs/gate/*", &deployed]);
+    origin
+        .gate_in(&clone, &["status"], &[])
+        .expect(0)
+        .stdout_has("at least 1 commit (the clone is shallow; for the full count: git fetch --unshallow origin)");
+    // Unshallowed, the count is the real one.
+    origin.git_in(&clone, &["fetch", "-q", "--unshallow", "origin"]);
+    origin.gate_in(&clone, &["status"], &[]).expect(0).stdout_has("3 commits, 1 file");
+}

@@ -26,6 +26,9 @@ struct EnvironmentStatus {
 struct Pending {
     commits: CommitCount,
     files: usize,
+    /// The clone is shallow: the commit count stops where the history does, so it is at least
+    /// this many, not this many.
+    incomplete: bool,
 }
 
 #[derive(Serialize)]
@@ -54,7 +57,7 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
                 let tree = commit.tree().map_err(|err| Error::git("cannot read the deployed tree", &err))?;
                 let files = git::diff_trees(&repo, Some(&tree), &head_tree)?.len();
                 let commits = git::count_commits(&repo, Some(deploy.commit), head.id(), PENDING_COMMITS_CAP)?;
-                Some(Pending { commits, files })
+                Some(Pending { commits, files, incomplete: repo.is_shallow() })
             }
             None => None,
         };
@@ -106,7 +109,14 @@ fn write_human(
                     deploy.by,
                     deploy.source
                 )?;
-                let commits = if pending.commits.capped {
+                let commits = if pending.incomplete {
+                    format!(
+                        "at least {} commit{} (the clone is shallow; for the full count: git fetch --unshallow {})",
+                        pending.commits.count,
+                        if pending.commits.count == 1 { "" } else { "s" },
+                        repo.default_remote()
+                    )
+                } else if pending.commits.capped {
                     format!("more than {} commits", pending.commits.count)
                 } else {
                     format!("{} commit{}", pending.commits.count, if pending.commits.count == 1 { "" } else { "s" })
