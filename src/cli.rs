@@ -147,6 +147,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub deny_warnings: bool,
 
+    /// Where this check runs: `review` (a pull request's required check, the pre-push hook):
+    /// content checks block, and what the evidence checks still want before ENV is listed
+    /// without blocking; `deploy` (right before rollout): everything blocks. Default: deploy
+    /// with --env, review without.
+    #[arg(long, value_enum)]
+    pub stage: Option<Stage>,
+
     /// Show only the verdict and the blocking findings (human format).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -308,6 +315,17 @@ pub enum Format {
     Markdown,
     /// GitLab Code Quality (JSON), for `artifacts: reports: codequality`.
     Gitlab,
+}
+
+/// Where a check runs, and so what blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// A pull request or a push: the content of the release is judged; evidence it will need
+    /// before the environment is listed, not blocking.
+    Review,
+    /// Right before rollout: everything blocks.
+    Deploy,
 }
 
 /// Formats of listings (`gate diff`, `gate status`, `gate evidence list`).

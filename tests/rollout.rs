@@ -218,3 +218,33 @@ fn test_results_that_name_a_script_count_as_its_test() {
     let after = repo.gate(&["check", "--env", "staging", "--format", "json"]).json();
     assert!(!after["findings"].as_array().unwrap().iter().any(|f| f["check"] == "untested-change"), "{after:#}");
 }
+
+/// Issue 13: a pull request's merge commit is a tree nobody deployed to staging and nobody tested
+/// yet. As a required check (`--stage review`) it passes on its content and says what it still
+/// needs; right before rollout (`--stage deploy`, the default with --env) the same tree blocks.
+#[test]
+fn a_merge_commit_passes_at_review_and_blocks_at_deploy() {
+    let repo = release_after_a_deploy(None);
+    repo.git(&["checkout", "-q", "-b", "feature", "HEAD~1"]);
+    repo.write("app/cache.py", "def cache():\n    return {}\n");
+    repo.commit("a cache");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "Merge feature", "feature"]);
+
+    let review = repo.gate(&["check", "--env", "production", "--stage", "review"]).expect(0);
+    review
+        .stdout_has("PASS: no blocking findings")
+        .stdout_has("before production this release still needs (not blocking at review)")
+        .stdout_has("test-evidence")
+        .stdout_has("staged-rollout")
+        .stdout_has("the release tree was never deployed to staging");
+    let json = repo.gate(&["check", "--env", "production", "--stage", "review", "--format", "json"]).json();
+    assert_eq!(json["stage"], "review");
+    let needs: Vec<&str> =
+        json["still_needs"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert!(needs.contains(&"test-evidence") && needs.contains(&"staged-rollout"), "{needs:?}");
+    assert!(json["findings"].as_array().unwrap().iter().all(|f| f["check"] != "staged-rollout"));
+
+    production(&repo).expect(1).stdout_has("deny   the release tree was never deployed to staging");
+    repo.gate(&["check", "--env", "production", "--stage", "deploy"]).expect(1);
+}

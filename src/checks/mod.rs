@@ -46,6 +46,12 @@ pub fn percent(value: f64) -> u32 {
     (value * 100.0 + 1e-9).floor() as u32
 }
 
+/// The checks that judge evidence about a deploy (its test run, its earlier stages, its time)
+/// rather than the content of the release: at the review stage they say what the release will
+/// still need, without blocking; a backtest skips them.
+pub const EVIDENCE_CHECKS: &[&str] =
+    &["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready"];
+
 /// Every check gate has, in the order they are listed and run.
 pub static CHECKS: &[&dyn Registered] = &[
     &policy_change::PolicyChange,

@@ -6,7 +6,7 @@ use super::progress::TerminalProgress;
 use super::{Io, Outcome, Session, write_atomically};
 use crate::analysis::{Analysis, Inputs, Progress};
 use crate::checks::{self, Context, run_checks};
-use crate::cli::{CheckArgs, Format};
+use crate::cli::{CheckArgs, Format, Stage};
 use crate::config::Policy;
 use crate::git::{self, BaseSource, BlobStore, Repo, ledger};
 use crate::report::{self, Report, Verdict};
@@ -15,7 +15,8 @@ use crate::{Error, Result, evidence, time};
 pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal && args.format == Format::Human);
-    let mut report = report(&repo, &policy, range, config, args.deny_warnings, &progress)?;
+    let stage = args.stage.unwrap_or(if args.range.env.is_some() { Stage::Deploy } else { Stage::Review });
+    let mut report = report(&repo, &policy, range, config, args.deny_warnings, &progress)?.at_stage(stage);
     report.quiet = args.quiet;
     let mut bytes = Vec::new();
     report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
@@ -60,8 +61,18 @@ pub(super) fn report(
     notes.extend(super::uncommitted_policy_note(repo, config, range.release.tree)?);
     notes.extend(results.notes.iter().cloned());
     let config_changes = report::config_changes(policy, analysis.config_files()?);
-    Ok(Report { notes, files_changed: changes.len(), range, results, deny_warnings, quiet: false, config_changes }
-        .masked())
+    let report = Report {
+        notes,
+        files_changed: changes.len(),
+        range,
+        results,
+        deny_warnings,
+        quiet: false,
+        stage: Stage::Deploy,
+        still_needs: Vec::new(),
+        config_changes,
+    };
+    Ok(report.masked())
 }
 
 /// The exit a report's verdict calls for.

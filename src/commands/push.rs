@@ -12,7 +12,7 @@ use git2::Oid;
 
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, PolicyAt, check, load_policy};
-use crate::cli::{Format, PreCommitArgs, PrePushArgs};
+use crate::cli::{Format, PreCommitArgs, PrePushArgs, Stage};
 use crate::config::{Policy, PushedRef};
 use crate::git::push::{self, PushLine};
 use crate::git::{self, Base, BaseSource, Range, Release, Repo};
@@ -226,7 +226,9 @@ fn judge(
 
     say(io, &format!("gate: {}", target.title()))?;
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal);
-    let mut report = check::report(repo, &policy, range, config, false, &progress)?;
+    // A push is a review: what the release still needs before its environment is said, not
+    // blocking; the deploy job's `gate check --env` enforces it.
+    let mut report = check::report(repo, &policy, range, config, false, &progress)?.at_stage(Stage::Review);
     report.notes.splice(0..0, notes);
     let mut bytes = Vec::new();
     report::write(&report, Format::Human, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;

@@ -37,6 +37,10 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for note in &report.notes {
         writeln!(out, "::warning title=gate::{}", data(note))?;
     }
+    for finding in &report.still_needs {
+        let title = format!("gate {}: needed before deploy", finding.check);
+        writeln!(out, "::notice title={}::{}", property(&title), data(&text::message(finding)))?;
+    }
     match report.verdict() {
         Verdict::Blocked => writeln!(out, "::error title=gate::{}", data(&report.verdict_line())),
         // A passing run adds no annotation: it would sit on every pull request and say nothing.

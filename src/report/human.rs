@@ -44,6 +44,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             write_finding(finding, out)?;
         }
     }
+    write_still_needs(report, out)?;
     if report.quiet {
         return Ok(());
     }
@@ -102,6 +103,21 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_config_changes(report, out)?;
     writeln!(out)?;
     writeln!(out, "{}", verdict_line(report))
+}
+
+/// At the review stage: what the release will still need before its environment.
+fn write_still_needs(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if report.still_needs.is_empty() {
+        return Ok(());
+    }
+    let target = report.range.environment.as_deref().unwrap_or("its environment");
+    writeln!(out)?;
+    writeln!(out, "{}", style::heading(&format!("before {target} this release still needs (not blocking at review)")))?;
+    for finding in &report.still_needs {
+        writeln!(out, "  {} {}", style::quiet(&format!("{:<14}", finding.check)), text::message(finding))?;
+        writeln!(out, "                 {} {}", style::quiet("then:"), finding.help)?;
+    }
+    Ok(())
 }
 
 fn write_finding(finding: &Finding, out: &mut dyn Write) -> io::Result<()> {

@@ -23,10 +23,14 @@ struct JsonReport<'a> {
     base_source: &'a BaseSource,
     files_changed: usize,
     deny_warnings: bool,
+    /// `review` or `deploy`.
+    stage: crate::cli::Stage,
     summary: Tally,
     checks: Vec<JsonCheck>,
     notes: &'a [String],
     findings: &'a [Finding],
+    /// At the review stage: what the evidence checks want before the environment (not blocking).
+    still_needs: &'a [Finding],
     not_analysed: &'a [NotAnalysed],
     config_changes: &'a [super::ConfigChanges],
 }
@@ -50,10 +54,12 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         base_source: &range.base.source,
         files_changed: report.files_changed,
         deny_warnings: report.deny_warnings,
+        stage: report.stage,
         summary: report.tally(),
         checks: report.results.ran.iter().map(|(id, severity)| JsonCheck { id, severity: *severity }).collect(),
         notes: &report.notes,
         findings: &report.results.findings,
+        still_needs: &report.still_needs,
         not_analysed: &report.results.not_analysed,
         config_changes: &report.config_changes,
     };

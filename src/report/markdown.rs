@@ -79,6 +79,15 @@ fn compact(report: &Report) -> String {
 
 fn write_full(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     write_heading(report, out)?;
+    if !report.still_needs.is_empty() {
+        let target = report.range.environment.as_deref().unwrap_or("its environment");
+        writeln!(out)?;
+        writeln!(out, "### Before {} this release still needs", inline(target))?;
+        writeln!(out)?;
+        for finding in &report.still_needs {
+            writeln!(out, "- {}: {}", code(finding.check), inline(&text::message(finding)))?;
+        }
+    }
     for group in report.by_check() {
         write_group(report, &group, out)?;
     }

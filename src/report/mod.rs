@@ -54,6 +54,11 @@ pub struct Report {
     pub deny_warnings: bool,
     /// Human output shows only the verdict and the blocking findings (`--quiet`).
     pub quiet: bool,
+    /// The stage the check ran at.
+    pub stage: crate::cli::Stage,
+    /// At the review stage: what the evidence checks found missing, which the release will need
+    /// before its environment and which does not block here.
+    pub still_needs: Vec<Finding>,
     /// Key-level changes of the configuration files the release changes (secrets masked).
     pub config_changes: Vec<ConfigChanges>,
 }
@@ -122,6 +127,20 @@ impl Report {
     /// The report with every secret of a known shape masked in everything it prints (messages,
     /// details, subjects, diffs, notes, config values), so no format can leak one. Keys the
     /// policy masks by name are hidden already, in [`config_changes`].
+    /// The report as the review stage reads it: findings of the evidence checks move to
+    /// [`Report::still_needs`] and do not block.
+    pub fn at_stage(mut self, stage: crate::cli::Stage) -> Report {
+        self.stage = stage;
+        if stage == crate::cli::Stage::Review {
+            let (needs, findings): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut self.results.findings)
+                .into_iter()
+                .partition(|f| crate::checks::EVIDENCE_CHECKS.contains(&f.check) && f.waived.is_none());
+            self.results.findings = findings;
+            self.still_needs = needs;
+        }
+        self
+    }
+
     pub fn masked(mut self) -> Report {
         let mask = |text: &mut String| {
             if let std::borrow::Cow::Owned(masked) = crate::audit::secrets::mask(text) {
@@ -324,6 +343,8 @@ mod tests {
             notes: Vec::new(),
             deny_warnings: false,
             quiet: false,
+            stage: crate::cli::Stage::Deploy,
+            still_needs: Vec::new(),
             config_changes: Vec::new(),
         }
     }
