@@ -248,3 +248,65 @@ fn a_merge_commit_passes_at_review_and_blocks_at_deploy() {
     production(&repo).expect(1).stdout_has("deny   the release tree was never deployed to staging");
     repo.gate(&["check", "--env", "production", "--stage", "deploy"]).expect(1);
 }
+
+/// README's "In 30 seconds" flow, command by command, says what the README says it says.
+#[test]
+fn the_readme_30_second_flow_is_true_as_written() {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("## In 30 seconds").nth(1).unwrap().split("\n## ").next().unwrap();
+    let repo = TestRepo::with_files(&[
+        ("gate.toml", "[checks.blast-radius]\nmax-files = 50\n"),
+        ("web/index.html", "<p>ok</p>\n"),
+    ]);
+    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 500\n");
+    repo.write("web/index.html", "<p>faster</p>\n");
+    repo.write("web/app.css", "p { color: red; }\n");
+    repo.commit("Loosen the gate");
+    repo.gate(&["diff", "--env", "production"]).expect(0).stdout_has("gate.toml");
+    std::fs::create_dir_all(repo.path().join("reports")).unwrap();
+    std::fs::copy(report(PASSING), repo.path().join("reports/unit.xml")).unwrap();
+    repo.gate(&["evidence", "add", "tests", "--junit", "reports/*.xml"]).expect(0);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    assert!(section.contains("# ... 30 minutes later"), "the README must say the soak passes first");
+    repo.advance(31 * 60);
+    let blocked = production(&repo).expect(1);
+    for line in section
+        .lines()
+        .filter(|l| l.starts_with("  deny") || l.starts_with("         help") || l.starts_with("BLOCKED"))
+    {
+        blocked
+            .stdout
+            .contains(line.trim_end())
+            .then_some(())
+            .unwrap_or_else(|| panic!("README line {line:?} not in:\n{}", blocked.stdout));
+    }
+    assert!(blocked.stdout.contains("changes  3 files"), "{}", blocked.stdout);
+    let approve = section.lines().find(|l| l.starts_with("gate evidence add approval")).unwrap();
+    let args: Vec<String> = shell_words(approve.split('#').next().unwrap());
+    let args: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    repo.gate(&args).expect(0);
+    production(&repo).expect(0).stdout_has("PASS: no blocking findings (1 waived)\n");
+    assert!(section.contains("PASS: no blocking findings (1 waived)"));
+}
+
+/// Words of a README command line: spaces split, double quotes group.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let (mut word, mut quoted) = (String::new(), false);
+    for c in line.trim().chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
