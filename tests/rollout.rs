@@ -275,11 +275,7 @@ fn the_readme_30_second_flow_is_true_as_written() {
         .lines()
         .filter(|l| l.starts_with("  deny") || l.starts_with("         help") || l.starts_with("BLOCKED"))
     {
-        blocked
-            .stdout
-            .contains(line.trim_end())
-            .then_some(())
-            .unwrap_or_else(|| panic!("README line {line:?} not in:\n{}", blocked.stdout));
+        assert!(blocked.stdout.contains(line.trim_end()), "README line {line:?} not in:\n{}", blocked.stdout);
     }
     assert!(blocked.stdout.contains("changes  3 files"), "{}", blocked.stdout);
     let approve = section.lines().find(|l| l.starts_with("gate evidence add approval")).unwrap();
