@@ -45,6 +45,12 @@ pub enum Command {
     Backtest(BacktestArgs),
     /// Record a successful deploy of a release to an environment in the ledger.
     Record(RecordArgs),
+    /// Stop the line: lock an environment so that no deploy-stage check passes until unlocked.
+    Lock(LockArgs),
+    /// Lift the lock on an environment.
+    Unlock(UnlockArgs),
+    /// Mark a release tree bad everywhere: no environment accepts it, not even as a rollback.
+    Reject(RejectArgs),
     /// Add or list evidence (approval, backup, ...) bound to a release tree.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -219,6 +225,35 @@ pub struct RecordArgs {
     /// The release that was deployed. Default: HEAD.
     #[arg(long, value_name = "REV")]
     pub release: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The environment to lock.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// Why, for everyone whose deploy it stops.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The environment to unlock.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The release whose tree is bad. Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+
+    /// What is wrong with it.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -306,3 +306,37 @@ fn shell_words(line: &str) -> Vec<String> {
     }
     words
 }
+
+/// Issue 13, stop the line: a lock stops every deploy-stage check of its environment (not the
+/// review of a pull request), with who and why; unlocking lifts it. A rejected tree is refused
+/// by every environment at every stage. `gate status` shows both.
+#[test]
+fn lock_unlock_and_reject_change_the_verdict() {
+    let repo = release_after_a_deploy(Some("[environments.staging]\n"));
+    repo.gate(&["check", "--env", "staging"]).expect(0);
+    repo.gate(&["lock", "--env", "staging", "--reason", "incident 1234: database failover"])
+        .expect(0)
+        .stdout_has("locked staging");
+    repo.gate(&["lock", "--env", "staging", "--reason", "again"])
+        .expect(2)
+        .stderr_has("already locked by Dana Deployer");
+    repo.gate(&["check", "--env", "staging"])
+        .expect(1)
+        .stdout_has("deny   staging is locked by Dana Deployer <dana@example.com> since 2026-11-02 09:")
+        .stdout_has(": incident 1234: database failover");
+    repo.gate(&["check", "--env", "staging", "--stage", "review"]).expect(0).stdout_has("staging is locked");
+    repo.gate(&["status", "--env", "staging"]).expect(0).stdout_has("LOCKED by Dana Deployer");
+    repo.gate(&["unlock", "--env", "staging"]).expect(0).stdout_has("unlocked staging");
+    repo.gate(&["unlock", "--env", "staging"]).expect(2).stderr_has("staging is not locked");
+    repo.gate(&["check", "--env", "staging"]).expect(0);
+
+    repo.gate(&["reject", "--reason", "corrupts sessions"]).expect(0).stdout_has("rejected tree");
+    for stage in ["review", "deploy"] {
+        repo.gate(&["check", "--env", "staging", "--stage", stage])
+            .expect(1)
+            .stdout_has("deny   this release tree was rejected by Dana Deployer <dana@example.com>")
+            .stdout_has("corrupts sessions");
+    }
+    repo.gate(&["status"]).expect(0).stdout_has("rejected tree").stdout_has("corrupts sessions");
+    repo.gate(&["reject", "--reason", "  "]).expect(2).stderr_has("a reason is required");
+}

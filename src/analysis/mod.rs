@@ -224,6 +224,16 @@ impl<'a> Analysis<'a> {
         Ok(false)
     }
 
+    /// The emergency lock on `env`, if someone stopped the line there.
+    pub fn lock(&self, env: &Environment) -> Result<Option<git::stops::Stop>> {
+        git::stops::lock_of(self.repo, &env.name)
+    }
+
+    /// Why the release tree was rejected, if it was.
+    pub fn rejection(&self) -> Result<Option<git::stops::Stop>> {
+        git::stops::rejection_of(self.repo, self.range.release.tree)
+    }
+
     /// The newest approval recorded for the release tree.
     pub fn approval(&self) -> Option<&'a Record> {
         self.evidence.newest("approval")

@@ -18,6 +18,7 @@ mod risky_pattern;
 mod rollback_ready;
 mod runner;
 mod staged_rollout;
+mod stop_the_line;
 mod test_evidence;
 mod untested_change;
 mod variant_name;
@@ -50,7 +51,7 @@ pub fn percent(value: f64) -> u32 {
 /// rather than the content of the release: at the review stage they say what the release will
 /// still need, without blocking; a backtest skips them.
 pub const EVIDENCE_CHECKS: &[&str] =
-    &["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready"];
+    &["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready", "environment-lock"];
 
 /// Every check gate has, in the order they are listed and run.
 pub static CHECKS: &[&dyn Registered] = &[
@@ -69,6 +70,8 @@ pub static CHECKS: &[&dyn Registered] = &[
     &config_risk::ConfigRisk,
     &risky_pattern::RiskyPattern,
     &dependency_change::DependencyChange,
+    &stop_the_line::EnvironmentLock,
+    &stop_the_line::RejectedRelease,
 ];
 
 /// What the checks in force will need read from the release tree, each check saying what its

@@ -35,7 +35,7 @@ const JSON_VERSION: u32 = 1;
 /// The checks that judge evidence about a release rather than its content. A past release's
 /// evidence (its test run, its staging soak, the clock at its deploy) is not there to judge, so
 /// a backtest switches them off and says so.
-pub const SKIPPED: &[&str] = &["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready"];
+pub const SKIPPED: &[&str] = crate::checks::EVIDENCE_CHECKS;
 
 const SKIP_REASON: &str =
     "evidence checks: a past release's test runs, staging deploys and deploy time are not there to judge";

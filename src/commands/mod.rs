@@ -13,6 +13,7 @@ mod progress;
 mod push;
 mod record;
 mod status;
+mod stops;
 mod waive;
 
 pub use init::TEMPLATE as INIT_TEMPLATE;
@@ -53,6 +54,9 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Status(args) => status::run(args, config, io),
         Command::Backtest(args) => backtest::run(args, config, io),
         Command::Record(args) => record::run(args, config, io),
+        Command::Lock(args) => stops::lock(args, config, io),
+        Command::Unlock(args) => stops::unlock(args, config, io),
+        Command::Reject(args) => stops::reject(args, io),
         Command::Evidence(EvidenceCommand::Add(args)) => evidence::add(args, io),
         Command::Evidence(EvidenceCommand::List(args)) => evidence::list(args, io),
         Command::Waive(args) => waive::run(args, config, io),

@@ -20,6 +20,15 @@ struct EnvironmentStatus {
     last_deploy: Option<Deploy>,
     /// What HEAD would ship to this environment.
     pending: Option<Pending>,
+    /// The emergency lock, when the line is stopped.
+    lock: Option<crate::git::stops::Stop>,
+}
+
+#[derive(Serialize)]
+struct Rejected {
+    tree: String,
+    #[serde(flatten)]
+    stop: crate::git::stops::Stop,
 }
 
 #[derive(Serialize)]
@@ -36,6 +45,7 @@ struct JsonStatus {
     version: u32,
     head: String,
     environments: Vec<EnvironmentStatus>,
+    rejected: Vec<Rejected>,
 }
 
 pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
@@ -65,9 +75,11 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
             Some(tags) => format!("tags matching {}", tags.pattern),
             None => ledger::ref_name(&name),
         };
-        statuses.push(EnvironmentStatus { name, source, last_deploy, pending });
+        let lock = crate::git::stops::lock_of(&repo, &name)?;
+        statuses.push(EnvironmentStatus { name, source, last_deploy, pending, lock });
     }
 
+    let rejected = crate::git::stops::rejections(&repo)?;
     let out = &mut *io.out;
     let written = match args.format {
         ListFormat::Json => {
@@ -75,10 +87,23 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
                 version: crate::report::JSON_VERSION,
                 head: head.id().to_string(),
                 environments: statuses,
+                rejected: rejected.into_iter().map(|(tree, stop)| Rejected { tree: tree.to_string(), stop }).collect(),
             };
             serde_json::to_writer_pretty(&mut *out, &json).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
-        ListFormat::Human => write_human(&repo, head.id(), &statuses, out),
+        ListFormat::Human => write_human(&repo, head.id(), &statuses, out).and_then(|()| {
+            for (tree, stop) in &rejected {
+                writeln!(
+                    out,
+                    "rejected tree {}: by {} on {}: {}",
+                    short(*tree),
+                    stop.by,
+                    time::human(stop.at),
+                    stop.reason
+                )?;
+            }
+            Ok(())
+        }),
     };
     written.map_err(|err| Error::io("cannot write the status", &err))?;
     Ok(Outcome::Pass)
@@ -131,6 +156,9 @@ fn write_human(
                 )?;
             }
             _ => writeln!(out, "{:width$}  never deployed (nothing in {})", status.name, status.source)?,
+        }
+        if let Some(lock) = &status.lock {
+            writeln!(out, "{:width$}  LOCKED by {} since {}: {}", "", lock.by, time::human(lock.at), lock.reason)?;
         }
     }
     if statuses.iter().all(|s| s.last_deploy.is_none()) {

@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod notes;
 pub mod push;
 mod repo;
+pub mod stops;
 mod tree;
 
 use git2::{ErrorCode, Oid};
