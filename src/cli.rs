@@ -228,9 +228,13 @@ pub struct EvidenceAddArgs {
     #[arg(long, value_name = "REV")]
     pub release: Option<String>,
 
-    /// Free text kept with the record (ticket, reviewer, backup id).
+    /// Free text kept with the record (ticket, reviewer, backup id); required for approvals.
     #[arg(long, value_name = "TEXT")]
     pub detail: Option<String>,
+
+    /// For an approval: what it approves (required; one approval does not cover everything).
+    #[arg(long = "for", value_enum, value_name = "WHAT")]
+    pub approves: Option<ApprovalFor>,
 
     /// JUnit XML reports to read (KIND must be `tests`); quoted globs such as
     /// 'reports/**/*.xml' are expanded by gate.
@@ -280,6 +284,21 @@ pub struct ExplainArgs {
     /// The check id, for example `policy-change`.
     #[arg(value_name = "CHECK")]
     pub check: String,
+}
+
+/// What an approval approves (`gate evidence add approval --for WHAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApprovalFor {
+    /// A change to gate.toml or a rule pack (policy-change).
+    PolicyChange,
+    /// A deploy inside a freeze window (freeze-window).
+    Freeze,
+    /// A change to a high-risk setting (config-risk).
+    ConfigRisk,
+    /// No deploy to roll back to, or a release that does not descend from it (rollback-ready).
+    Rollback,
+    /// All of the above.
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

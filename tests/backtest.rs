@@ -127,7 +127,10 @@ fn evidence_checks_are_skipped_and_listed_as_skipped_not_passed() {
     let run = repo.gate(&["backtest", "--tags", "v*", "--env", "production", "--format", "json"]).expect(0);
     let json = run.json();
     let skipped: Vec<&str> = json["skipped"].as_array().unwrap().iter().map(|s| s["check"].as_str().unwrap()).collect();
-    assert_eq!(skipped, ["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready"]);
+    assert_eq!(
+        skipped,
+        ["test-evidence", "staged-rollout", "evidence", "evidence-trust", "freeze-window", "rollback-ready"]
+    );
     assert_eq!(json["environment"], "production");
     assert_eq!(releases(&json)[0]["verdict"], "pass");
     assert!(!run.stdout.contains("\"test-evidence\": "), "not counted as a finding:\n{}", run.stdout);
@@ -135,7 +138,7 @@ fn evidence_checks_are_skipped_and_listed_as_skipped_not_passed() {
     repo.gate(&["backtest", "--tags", "v*", "--env", "production"])
         .expect(0)
         .stdout_has("each as a release to production")
-        .stdout_has("skipped: test-evidence, staged-rollout, evidence, freeze-window, rollback-ready (evidence checks");
+        .stdout_has("skipped: test-evidence, staged-rollout, evidence, evidence-trust, freeze-window, rollback-ready (evidence checks");
 }
 
 #[test]

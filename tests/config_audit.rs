@@ -192,7 +192,7 @@ fn risky_keys_need_approval_or_staging_first_and_secrets_are_never_shown() {
     );
     let human = repo.gate(&["check", "--env", "production"]);
     assert!(!human.stdout.contains("hunter2") && !human.stdout.contains("correct-horse"), "{}", human.stdout);
-    repo.gate(&["evidence", "add", "approval", "--detail", "rotation reviewed"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "config-risk", "--detail", "rotation reviewed"]).expect(0);
     let approved = findings(&repo, "production", "config-risk");
     assert!(approved[0]["waived"]["reason"].as_str().unwrap().contains("rotation reviewed"), "{approved:?}");
 }
@@ -264,7 +264,7 @@ fn dependency_changes_are_listed_and_need_staging_first() {
     };
     let repo = TestRepo::with_files(&[("Cargo.lock", &lock("1.0.197", "")), ("Podfile.lock", "PODS:\n  - A (1.0)\n")]);
     repo.gate(&["record", "--env", "production"]).expect(0);
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "all", "--detail", "reviewed"]).expect(0);
     repo.write("Cargo.lock", &lock("1.0.203", "\n[[package]]\nname = \"tokio\"\nversion = \"1.38.0\"\n"));
     repo.write("Podfile.lock", "PODS:\n  - A (1.1)\n");
     repo.commit("upgrade");

@@ -62,16 +62,24 @@ fn waive_adds_a_valid_waiver_that_silences_the_finding() {
         .stdout_has("gate.toml in the working tree differs from the release's; the release's committed policy is used");
 
     repo.commit("waive the bulk import");
-    // The waiver itself is a policy change, which needs approval; the blast radius is waived.
+    // The waiver is a policy change, which needs approval; and a waiver the release adds to its
+    // own policy is not in force until that policy is deployed.
     repo.gate(&["check", "--env", "staging", "--deny-warnings"])
         .expect(1)
-        .stdout_has("waived 3 files change")
-        .stdout_has("waived: bulk import, until 2026-12-31 (gate.toml:")
+        .stdout_has("warn   3 files change")
+        .stdout_has("(blast-radius on *) is not in force until deployed: the deployed policy does not have it")
         .stdout_has("the release changes the gate policy");
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed"]).expect(0);
+    repo.gate(&["check", "--env", "staging"]).expect(0).stdout_has("PASS: no blocking findings (1 warning, 1 waived)");
+    // Once the policy is deployed, the waiver is in force.
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.write("c.txt", "c\n");
+    repo.write("d.txt", "d\n");
+    repo.commit("two more files");
     repo.gate(&["check", "--env", "staging", "--deny-warnings"])
         .expect(0)
-        .stdout_has("PASS: no blocking findings (2 waived)");
+        .stdout_has("waived: bulk import, until 2026-12-31 (gate.toml:")
+        .stdout_has("PASS: no blocking findings (1 waived)");
 }
 
 #[test]

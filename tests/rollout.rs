@@ -150,7 +150,16 @@ fn a_deploy_inside_a_freeze_is_blocked_until_approved() {
     production(&repo)
         .expect(1)
         .stdout_has("deny   production is frozen (Mon 09:30 .. Mon 17:00, Europe/Berlin): it is Mon 2026-11-02 10:33 there, the freeze ends Mon 2026-11-02 17:00 (in 6h 27m)");
-    repo.gate(&["evidence", "add", "approval", "--detail", "incident fix, approved by the on-call lead"]).expect(0);
+    repo.gate(&[
+        "evidence",
+        "add",
+        "approval",
+        "--for",
+        "freeze",
+        "--detail",
+        "incident fix, approved by the on-call lead",
+    ])
+    .expect(0);
     production(&repo)
         .expect(0)
         .stdout_has("waived production is frozen")
@@ -180,7 +189,7 @@ fn the_first_deploy_to_production_has_nothing_to_roll_back_to() {
     production(&repo).expect(1).stdout_has(
         "deny   no deploy of production is recorded: there is nothing to roll back to if this release fails",
     );
-    repo.gate(&["evidence", "add", "approval", "--detail", "first deploy"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "rollback", "--detail", "first deploy"]).expect(0);
     production(&repo).expect(0);
 }
 

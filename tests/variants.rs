@@ -259,14 +259,14 @@ fn binary_and_tiny_files_are_reported_as_not_analysed() {
 
 #[test]
 fn a_waiver_silences_one_finding_and_shows_it_as_waived() {
-    let repo = deployed(&[]);
-    repo.write("bin/search_v2.sh", SEARCH);
-    repo.write(
+    // The waiver is in the deployed policy: one the release adds to its own gate.toml is not in
+    // force until deployed (tests/trust.rs).
+    let repo = deployed(&[(
         "gate.toml",
         "[[waivers]]\ncheck = \"near-duplicate\"\npath = \"bin/search_v2.sh\"\nreason = \"kept for rollback until v3\"\nexpires = \"2027-01-31\"\n",
-    );
-    repo.commit("v2 with a waiver");
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    )]);
+    repo.write("bin/search_v2.sh", SEARCH);
+    repo.commit("v2");
     let run = repo.gate(&["check", "--env", "staging"]).expect(1);
     run.stdout_has("waived bin/search_v2.sh: an exact copy of bin/search.sh")
         .stdout_has("waived: kept for rollback until v3, until 2027-01-31 (gate.toml:2)")
@@ -278,7 +278,7 @@ fn caps_are_said_in_the_report() {
     let repo = deployed(&[]);
     repo.write("gate.toml", "[checks.near-duplicate]\nmax-read-bytes = 1\n");
     repo.commit("tiny read budget");
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed"]).expect(0);
     repo.write("bin/lookup.sh", SEARCH);
     repo.commit("lookup");
     let (_, json) = check_json(&repo);

@@ -10,6 +10,7 @@ mod config_address;
 mod config_risk;
 mod config_syntax;
 mod dependency_change;
+mod evidence_trust;
 mod freeze_window;
 mod near_duplicate;
 mod policy_change;
@@ -33,7 +34,7 @@ use crate::git::{ChangeSet, Range};
 pub use crate::analysis::similarity::{DiffLine, DiffSide};
 pub use config_risk::Masker;
 pub use config_syntax::describe as describe_config;
-pub use runner::{CheckResults, run_checks};
+pub use runner::{CheckResults, run_checks, run_checks_except};
 pub use variant_name::{VariantPair, variant_pairs};
 
 /// Rounds a ratio to three decimals, so reports are stable and readable.
@@ -56,6 +57,7 @@ pub static CHECKS: &[&dyn Registered] = &[
     &test_evidence::TestEvidence,
     &staged_rollout::StagedRollout,
     &required_evidence::RequiredEvidence,
+    &evidence_trust::EvidenceTrust,
     &freeze_window::FreezeWindow,
     &rollback_ready::RollbackReady,
     &config_syntax::ConfigSyntax,

@@ -35,7 +35,8 @@ const JSON_VERSION: u32 = 1;
 /// The checks that judge evidence about a release rather than its content. A past release's
 /// evidence (its test run, its staging soak, the clock at its deploy) is not there to judge, so
 /// a backtest switches them off and says so.
-pub const SKIPPED: &[&str] = &["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready"];
+pub const SKIPPED: &[&str] =
+    &["test-evidence", "staged-rollout", "evidence", "evidence-trust", "freeze-window", "rollback-ready"];
 
 const SKIP_REASON: &str =
     "evidence checks: a past release's test runs, staging deploys and deploy time are not there to judge";
@@ -245,7 +246,7 @@ fn judge(
     let base_rev = base_commit.to_string();
     let range =
         git::resolve_range(repo, Some(&release.rev), Some(&base_rev), env.map(crate::analysis::rollout::target))?;
-    let report = super::check::report(repo, &policy, range, config, false, progress)?;
+    let report = super::check::report(repo, &policy, range, config, false, progress, SKIPPED)?;
 
     let mut judgement = Judgement {
         verdict: report.verdict(),

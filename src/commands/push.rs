@@ -226,7 +226,7 @@ fn judge(
 
     say(io, &format!("gate: {}", target.title()))?;
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal);
-    let mut report = check::report(repo, &policy, range, config, false, &progress)?;
+    let mut report = check::report(repo, &policy, range, config, false, &progress, &[])?;
     report.notes.splice(0..0, notes);
     let mut bytes = Vec::new();
     report::write(&report, Format::Human, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
