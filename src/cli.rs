@@ -48,7 +48,7 @@ pub enum Command {
     /// Add or list evidence (approval, backup, ...) bound to a release tree.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
-    /// Add a waiver for one finding to gate.toml.
+    /// Record a waiver for one finding of the release tree (as evidence, bound to the tree).
     Waive(WaiveArgs),
     /// Write a commented gate.toml for this repository.
     Init(InitArgs),
@@ -208,6 +208,9 @@ pub struct RecordArgs {
     /// The release that was deployed. Default: HEAD.
     #[arg(long, value_name = "REV")]
     pub release: Option<String>,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +243,9 @@ pub struct EvidenceAddArgs {
     /// 'reports/**/*.xml' are expanded by gate.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub junit: Vec<String>,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +276,26 @@ pub struct WaiveArgs {
     /// Last day the waiver applies (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub expires: String,
+
+    /// The release whose tree the waiver is for. Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// Signing a record with an SSH key, the way git signs commits (SSHSIG, namespace `gate`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SigningArgs {
+    /// Sign the record (also on with git config gate.sign true).
+    #[arg(long)]
+    pub sign: bool,
+
+    /// The SSH key to sign with (implies --sign). Default: git config gate.signingKey, then
+    /// user.signingKey; a public key signs through ssh-agent.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

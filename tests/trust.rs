@@ -5,6 +5,7 @@
 use crate::support::TestRepo;
 
 mod policy;
+mod waivers;
 
 /// A script with a pattern the `risky-pattern` check blocks (incident 002).
 const LOOP: &str = "#!/bin/sh\nwhile true; do sync_cache; done\n";

@@ -32,8 +32,10 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     record.detail = args.detail.clone();
     record.tests = tests;
     record.approves = approves;
+    super::signing::sign_if_asked(&repo, &args.signing, &mut record)?;
     evidence::add(&repo, &record, &actor, now)?;
     let purpose = record.approves.map(|p| format!(" for {p}")).unwrap_or_default();
+    let signed = if record.signature.is_some() { " (signed)" } else { "" };
     let summary = match &record.tests {
         Some(tests) if tests.passed() => format!(": {}", tests.describe()),
         Some(tests) => format!(": {} — FAILING: {}", tests.describe(), tests.failing.join(", ")),
@@ -41,7 +43,7 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     };
     writeln!(
         io.out,
-        "recorded {}{purpose} evidence for tree {} (commit {}) by {}{summary}\nshare it: git push {} '{}'",
+        "recorded {}{purpose} evidence for tree {} (commit {}) by {}{signed}{summary}\nshare it: git push {} '{}'",
         record.kind,
         short(commit.tree_id()),
         short(commit.id()),
@@ -175,6 +177,15 @@ pub fn list(args: &EvidenceListArgs, io: &mut Io<'_>) -> Result<Outcome> {
                 detail.push_str(&record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default());
                 if let Some(env) = &record.environment {
                     detail.push_str(&format!(" to {env}"));
+                }
+                if let Some(terms) = &record.waiver {
+                    detail = format!(": {} on {} until {}{detail}", terms.check, terms.path, terms.expires);
+                }
+                if let Some(reason) = &record.forced {
+                    detail.push_str(&format!(" (forced: {reason})"));
+                }
+                if record.signature.is_some() {
+                    detail.push_str(" (signed)");
                 }
                 if let Some(tests) = &record.tests {
                     let verdict = if tests.passed() { "passed" } else { "FAILED" };
