@@ -5,6 +5,7 @@
 use crate::support::TestRepo;
 
 mod policy;
+mod records;
 mod waivers;
 
 /// A script with a pattern the `risky-pattern` check blocks (incident 002).

@@ -15,7 +15,7 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     let policy = load_policy(Some(&repo), config, PolicyAt::Tree(commit.tree_id()))?;
     let env = policy.environment(&args.env)?;
     let actor = repo.actor();
-    let deploy = ledger::record(&repo, crate::analysis::rollout::target(env), &commit, &actor, now)?;
+    let deploy = ledger::record(&repo, crate::analysis::rollout::target(env), &commit, &actor, now, None)?;
     // The same fact as evidence on the tree, so `gate evidence list` shows where a tree ran.
     let mut record = Record::new("deploy", commit.tree_id(), commit.id(), &actor, now);
     record.environment = Some(env.name.clone());

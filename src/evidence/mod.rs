@@ -237,9 +237,17 @@ impl StoredRecord {
     }
 }
 
-/// A record's time: RFC 3339 with an offset, nothing looser.
+/// A record's time: RFC 3339 with an offset, nothing looser. A time past the last instant a
+/// timestamp holds (`9999-12-31T00:00:00Z`) reads as that instant: far in the future, which the
+/// vetting rejects, rather than unreadable.
 fn parse_time(text: &str) -> std::result::Result<Timestamp, String> {
-    text.parse::<Timestamp>().map_err(|_| format!("its time `{text}` is not an RFC 3339 timestamp"))
+    text.parse::<Timestamp>().or_else(|_| {
+        let far = text.strip_suffix('Z').and_then(|t| t.parse::<jiff::civil::DateTime>().ok());
+        match far {
+            Some(datetime) if datetime.year() >= 9999 => Ok(Timestamp::MAX),
+            _ => Err(format!("its time `{text}` is not an RFC 3339 timestamp")),
+        }
+    })
 }
 
 impl Record {

@@ -58,7 +58,7 @@ impl Rejected {
     pub fn describe(&self) -> String {
         let r = &self.record;
         let purpose = r.approves.map(|p| format!(" for {p}")).unwrap_or_default();
-        format!("{}{purpose} evidence recorded {} by {}", r.kind, time::iso(r.at), r.by)
+        format!("{}{purpose} evidence recorded {} by {}", r.kind, shown_time(r), r.by)
     }
 }
 
@@ -108,12 +108,12 @@ fn judge(
             ),
         ));
     }
-    if record.at > rules.now + FUTURE_SLACK {
+    if record.at > rules.now.saturating_add(FUTURE_SLACK).unwrap_or(Timestamp::MAX) {
         return Err((
             "future-dated",
             format!(
                 "its time {} is {} ahead of the clock ({}); a record cannot come from the future",
-                time::iso(record.at),
+                shown_time(record),
                 time::duration(record.at.duration_since(rules.now)),
                 time::iso(rules.now)
             ),
@@ -176,6 +176,11 @@ fn judge(
             None => Ok(None),
         },
     }
+}
+
+/// A record's time as the report shows it (the last instant for times past it).
+fn shown_time(record: &Record) -> String {
+    if record.at == Timestamp::MAX { "9999-12-31T00:00:00Z or later".to_string() } else { time::iso(record.at) }
 }
 
 /// Who signed, when one of the key's principals may sign this kind: the name the signers list
