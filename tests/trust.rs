@@ -6,6 +6,7 @@ use crate::support::TestRepo;
 
 mod policy;
 mod records;
+mod signing;
 mod waivers;
 
 /// A script with a pattern the `risky-pattern` check blocks (incident 002).

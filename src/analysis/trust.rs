@@ -82,6 +82,21 @@ impl Analysis<'_> {
         })
     }
 
+    /// Whether the deploy evidence of `deploy`'s tree holds a `deploy` record for its
+    /// environment that counts under the `[trust]` in force (signed, where signatures are
+    /// required): a ledger entry alone could have been written by anyone who can push refs/gate.
+    pub fn deploy_is_attested(&self, deploy: &git::Deploy) -> Result<bool> {
+        let trust = self.trust()?;
+        let allowed = self.allowed_signers(trust)?;
+        let rules = evidence::trust::Rules { trust, allowed: &allowed, now: self.now, real_clock: self.real_clock };
+        let set = evidence::for_tree(self.repo, deploy.tree)?;
+        let vetted = evidence::trust::vet(&set, deploy.tree, &rules);
+        Ok(vetted
+            .accepted
+            .of_kind("deploy")
+            .any(|r| r.environment.as_deref() == Some(deploy.environment.as_str()) && r.commit == deploy.commit))
+    }
+
     /// The newest approval for `purpose` (or `all`) that counts: when the target environment
     /// sets `approvals = N`, only once N distinct approvers, none an author or committer of the
     /// release, approved.

@@ -35,6 +35,7 @@ static DOC: Doc = Doc {
         "unknown-signer",
         "not-permitted",
         "self-approval",
+        "unsigned-deploy",
     ],
     summary: "Evidence records of the release tree that do not count: replayed from another tree, dated in the \
               future, with a signature that does not verify, or unsigned where the deployed policy requires a \
@@ -102,6 +103,29 @@ impl Check for EvidenceTrust {
                     .about(format!("approval@{}", crate::time::iso(record.at))),
                 );
             }
+        }
+        if let crate::git::BaseSource::LastDeploy { deploy } = &cx.range.base.source
+            && cx.analysis.trust()?.require_signed.iter().any(|k| k == "deploy")
+            && !cx.analysis.deploy_is_attested(deploy)?
+        {
+            out.findings.push(
+                Finding::new(
+                    ID,
+                    "unsigned-deploy",
+                    severity,
+                    format!(
+                        "the last deploy of {} ({}) has no signed deploy record: its ledger entry could have been written by \
+                         anyone who can push refs/gate, so it is no base to compare with",
+                        deploy.environment,
+                        crate::git::short(deploy.commit)
+                    ),
+                    format!(
+                        "record deploys signed (gate record --env {} --sign) and share them (gate sync)",
+                        deploy.environment
+                    ),
+                )
+                .about(&deploy.environment),
+            );
         }
         if let Some(why) = cx.analysis.deployed_policy_error()? {
             out.notes.push(format!(

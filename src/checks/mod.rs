@@ -401,7 +401,7 @@ impl Waived {
         Waived {
             reason: format!(
                 "approved by {}{}",
-                approval.by,
+                approval.who(),
                 approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
             ),
             expires: String::new(),

@@ -15,10 +15,12 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     let policy = load_policy(Some(&repo), config, PolicyAt::Tree(commit.tree_id()))?;
     let env = policy.environment(&args.env)?;
     let actor = repo.actor();
-    let deploy = ledger::record(&repo, crate::analysis::rollout::target(env), &commit, &actor, now, None)?;
-    // The same fact as evidence on the tree, so `gate evidence list` shows where a tree ran.
+    // The same fact as evidence on the tree, so `gate evidence list` shows where a tree ran; it
+    // is signed first, so a key that cannot sign leaves the ledger untouched.
     let mut record = Record::new("deploy", commit.tree_id(), commit.id(), &actor, now);
     record.environment = Some(env.name.clone());
+    super::signing::sign_if_asked(&repo, &args.signing, &mut record)?;
+    let deploy = ledger::record(&repo, crate::analysis::rollout::target(env), &commit, &actor, now, None)?;
     evidence::add(&repo, &record, &actor, now)?;
     writeln!(
         io.out,

@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn allowed_signers_lines_with_options_parse() {
-        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM1P1rI7l3wUqQoxJgq7j0z9bZ6bWw2YqJjN3O9mY0yv";
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF7Onfj0jMSIxmwtkfE6OINgTdArGlrhd/sAsgMRL0Te";
         let text = format!(
             "# team\nalice@example.com,a@corp namespaces=\"git,gate\",valid-after=\"20260101\" {key} laptop\nca@example.com cert-authority {key}\n"
         );
