@@ -44,6 +44,9 @@ pub enum Command {
     /// (0 with --keep-going, where it is listed with the reason).
     Backtest(BacktestArgs),
     /// Record a successful deploy of a release to an environment in the ledger.
+    ///
+    /// Runs the check for the environment first, and refuses (exit 1, nothing written) a release
+    /// it blocks, unless --force --reason TEXT.
     Record(RecordArgs),
     /// Add or list evidence (approval, backup, ...) bound to a release tree.
     #[command(subcommand)]
@@ -208,6 +211,15 @@ pub struct RecordArgs {
     /// The release that was deployed. Default: HEAD.
     #[arg(long, value_name = "REV")]
     pub release: Option<String>,
+
+    /// Record it even though the check for ENV blocks it (needs --reason).
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+
+    /// Why a release the check blocks was deployed anyway; kept in the ledger entry and shown
+    /// by `gate status` and the next check.
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
 
     #[command(flatten)]
     pub signing: SigningArgs,

@@ -151,7 +151,7 @@ fn the_ledger_of_an_environment_is_replayed_oldest_first() {
     repo.gate(&["record", "--env", "staging"]).expect(0);
     repo.write("bin/search_v2.sh", &SEARCH.replace("grep -r", "grep -rn"));
     let third = repo.commit("search v2");
-    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "staging", "--force", "--reason", "deployed before gate"]).expect(0);
     repo.write("README", "search, undeployed\n");
     repo.commit("not deployed");
 

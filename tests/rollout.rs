@@ -20,7 +20,7 @@ fn release_after_a_deploy(policy: Option<&str>) -> TestRepo {
         files.push(("gate.toml", policy));
     }
     let repo = TestRepo::with_files(&files);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "first deploy"]).expect(0);
     repo.write("app/server.py", "def serve():\n    return 'faster'\n");
     repo.commit("make it faster");
     repo
@@ -47,7 +47,7 @@ fn tests_that_ran_on_another_tree_do_not_count_and_the_message_says_which_tree()
     repo.gate(&["evidence", "add", "tests", "--junit", &report(PASSING)]).expect(0);
     repo.write("app/server.py", "def serve():\n    while True:\n        pass\n");
     repo.commit("quick fix before the weekend");
-    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "staging", "--force", "--reason", "the quick fix"]).expect(0);
     repo.advance(31 * 60);
     production(&repo).expect(1).stdout_has(&format!(
         "deny   production requires passing tests for the release tree {}; tests were recorded for tree {} (commit {}, 1 commit before the release), which is not the tree that would ship",
@@ -108,7 +108,7 @@ fn a_soak_that_is_too_short_blocks_with_the_time_left() {
 #[test]
 fn a_config_change_needs_staging_even_where_the_environment_does_not() {
     let repo = release_after_a_deploy(Some("[environments.canary]\n"));
-    repo.gate(&["record", "--env", "canary", "--release", "HEAD~1"]).expect(0);
+    repo.gate(&["record", "--env", "canary", "--release", "HEAD~1", "--force", "--reason", "fixture"]).expect(0);
     repo.write("config/auth.yaml", "ldap:\n  host: ldap.corp:389\n");
     repo.commit("point at the new auth servers");
     repo.gate(&["check", "--env", "canary"]).expect(1).stdout_has(
@@ -196,7 +196,7 @@ fn the_first_deploy_to_production_has_nothing_to_roll_back_to() {
 #[test]
 fn a_release_that_does_not_descend_from_the_last_deploy_is_blocked() {
     let repo = release_after_a_deploy(None);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     let deployed = repo.rev("HEAD");
     // History rewritten underneath production: the release is built on the commit before it.
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);

@@ -4,6 +4,7 @@
 
 use crate::support::TestRepo;
 
+mod ledger;
 mod policy;
 mod records;
 mod signing;
@@ -15,7 +16,7 @@ const LOOP: &str = "#!/bin/sh\nwhile true; do sync_cache; done\n";
 /// Staging runs the first commit of a repository holding `files`.
 fn deployed(files: &[(&str, &str)]) -> TestRepo {
     let repo = TestRepo::with_files(files);
-    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "staging", "--force", "--reason", "fixture"]).expect(0);
     repo
 }
 

@@ -281,6 +281,8 @@ fn caps_are_said_in_the_report() {
     repo.gate(&["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed"]).expect(0);
     repo.write("bin/lookup.sh", SEARCH);
     repo.commit("lookup");
+    // A cold cache: `gate record` ran the check for the fixture's deploy and warmed it.
+    std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
     let (_, json) = check_json(&repo);
     let notes: Vec<&str> = json["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
     assert!(notes.iter().any(|n| n.contains("the read cap (max-read-bytes = 1) was reached")), "{notes:#?}");

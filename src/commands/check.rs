@@ -89,6 +89,16 @@ fn notes(repo: &Repo, range: &git::Range) -> Vec<String> {
         }
         notes.push(note);
     }
+    if let BaseSource::LastDeploy { deploy } = &range.base.source
+        && let Some(reason) = &deploy.forced
+    {
+        notes.push(format!(
+            "the last deploy of {} ({}) was recorded past a blocking check by {}: {reason}",
+            deploy.environment,
+            git::short(deploy.commit),
+            deploy.by
+        ));
+    }
     if time::clock_overridden() {
         notes.push(format!("the clock is set by {}; times are not the real time", time::NOW_VAR));
     }

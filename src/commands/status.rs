@@ -106,6 +106,9 @@ fn write_human(
                     deploy.by,
                     deploy.source
                 )?;
+                if let Some(reason) = &deploy.forced {
+                    writeln!(out, "{:width$}  forced past a blocking check: {reason}", "")?;
+                }
                 let commits = if pending.commits.capped {
                     format!("more than {} commits", pending.commits.count)
                 } else {

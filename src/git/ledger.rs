@@ -323,6 +323,18 @@ fn natural_desc(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
     name(b).cmp(&name(a))
 }
 
+/// Whether deploys of `env` are recorded in the ledger: an environment that follows deploy tags
+/// is told to tag the release (`commit`) instead.
+pub fn writable(env: Target<'_>, commit: Oid) -> Result<()> {
+    match env.tags {
+        Some(tags) => Err(Error::with_fix(
+            format!("deploys of {} are read from tags matching `{}`, not from the ledger", env.name, tags.pattern),
+            format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit)),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Records that `commit` was deployed to `environment`, by compare-and-swap on the ledger ref.
 /// `forced` is the reason given for recording a release the check blocked.
 pub fn record(
@@ -333,12 +345,7 @@ pub fn record(
     at: Timestamp,
     forced: Option<&str>,
 ) -> Result<Deploy> {
-    if let Some(tags) = env.tags {
-        return Err(Error::with_fix(
-            format!("deploys of {} are read from tags matching `{}`, not from the ledger", env.name, tags.pattern),
-            format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit.id())),
-        ));
-    }
+    writable(env, commit.id())?;
     let refname = ref_name(env.name);
     let signature = actor.signature(at)?;
     let tree = commit.tree().map_err(|err| Error::git("cannot read the release tree", &err))?;

@@ -276,7 +276,8 @@ fn where_deploys_must_be_signed_an_unsigned_last_deploy_is_no_base() {
     staging(&repo).expect(1).stdout_has("deny   the last deploy of staging (").stdout_has(
         "has no signed deploy record: its ledger entry could have been written by anyone who can push refs/gate",
     );
-    repo.gate(&["record", "--env", "staging", "--key", &key_arg(&ci)]).expect(0);
+    repo.gate(&["record", "--env", "staging", "--key", &key_arg(&ci), "--force", "--reason", "first signed deploy"])
+        .expect(0);
     repo.write("README", "v3\n");
     repo.commit("v3");
     staging(&repo).expect(0);
