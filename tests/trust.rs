@@ -4,6 +4,7 @@
 
 use crate::support::TestRepo;
 
+mod deployable;
 mod ledger;
 mod policy;
 mod records;

@@ -89,6 +89,8 @@ pub struct Inputs<'a> {
     /// The time of the run, and whether it is the real time (no `GATE_NOW`).
     pub now: jiff::Timestamp,
     pub real_clock: bool,
+    /// The changed symlinks of the scripts and config classes, followed or not.
+    pub links: &'a [git::Link],
 }
 
 pub struct Analysis<'a> {
@@ -110,6 +112,7 @@ pub struct Analysis<'a> {
     deployed_policy: OnceCell<DeployedPolicy>,
     now: jiff::Timestamp,
     real_clock: bool,
+    links: &'a [git::Link],
     vetted: OnceCell<evidence::Vetted>,
     people: OnceCell<std::collections::BTreeSet<String>>,
     tested_nearby: OnceCell<Option<(Record, usize)>>,
@@ -118,7 +121,7 @@ pub struct Analysis<'a> {
 
 impl<'a> Analysis<'a> {
     pub fn new(inputs: Inputs<'a>) -> Analysis<'a> {
-        let Inputs { repo, store, policy, catalog, range, changes, evidence, progress, needs, now, real_clock } =
+        let Inputs { repo, store, policy, catalog, range, changes, evidence, progress, needs, now, real_clock, links } =
             inputs;
         Analysis {
             repo,
@@ -138,6 +141,7 @@ impl<'a> Analysis<'a> {
             deployed_policy: OnceCell::new(),
             now,
             real_clock,
+            links,
             vetted: OnceCell::new(),
             people: OnceCell::new(),
             tested_nearby: OnceCell::new(),
@@ -236,6 +240,17 @@ impl<'a> Analysis<'a> {
             }
         };
         Ok(self.deployed_policy.get_or_init(|| deployed))
+    }
+
+    /// Configuration files larger than this are not parsed (config-syntax's `max-bytes`).
+    pub fn config_max_bytes(&self) -> u64 {
+        self.needs.config_max_bytes
+    }
+
+    /// The changed symlinks of the scripts and config classes: each followed to the file of the
+    /// tree it stands for (whose content the checks then see), or why it could not be.
+    pub fn links(&self) -> &[git::Link] {
+        self.links
     }
 
     /// Whether the target environment ran `value` under `key` of `path` in one of its recent

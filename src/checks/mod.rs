@@ -13,12 +13,14 @@ mod dependency_change;
 mod evidence_trust;
 mod freeze_window;
 mod near_duplicate;
+mod not_analysed;
 mod policy_change;
 mod required_evidence;
 mod risky_pattern;
 mod rollback_ready;
 mod runner;
 mod staged_rollout;
+mod submodule_change;
 mod test_evidence;
 mod untested_change;
 mod variant_name;
@@ -54,6 +56,8 @@ pub static CHECKS: &[&dyn Registered] = &[
     &variant_name::VariantName,
     &near_duplicate::NearDuplicate,
     &untested_change::UntestedChange,
+    &submodule_change::SubmoduleChange,
+    &not_analysed::NotAnalysedCheck,
     &test_evidence::TestEvidence,
     &staged_rollout::StagedRollout,
     &required_evidence::RequiredEvidence,

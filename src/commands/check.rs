@@ -39,7 +39,12 @@ pub(super) fn report(
 ) -> Result<Report> {
     let now = time::now()?;
     let store = BlobStore::open(repo);
-    let changes = git::changes(repo, &range, &store)?;
+    let mut changes = git::changes(repo, &range, &store)?;
+    // A symlinked script or config file is analysed through its target inside the tree.
+    let paths = &policy.paths;
+    let deployable =
+        |path: &str| (paths.scripts.matches(path) || paths.config.matches(path)) && !paths.ignore.matches(path);
+    let links = git::follow_links(repo, &store, range.release.tree, &mut changes, &deployable)?;
     let evidence = evidence::for_tree(repo, range.release.tree)?;
     let analysis = Analysis::new(Inputs {
         repo,
@@ -53,6 +58,7 @@ pub(super) fn report(
         needs: checks::needs(policy),
         now,
         real_clock: !time::clock_overridden(),
+        links: &links,
     });
     // The checks see only the evidence that counts; `evidence-trust` reports the rest.
     let trusted = analysis.evidence()?;
