@@ -44,6 +44,9 @@ pub enum Command {
     /// (0 with --keep-going, where it is listed with the reason).
     Backtest(BacktestArgs),
     /// Record a successful deploy of a release to an environment in the ledger.
+    ///
+    /// Runs the check for the environment first, and refuses (exit 1, nothing written) a release
+    /// it blocks, unless --force --reason TEXT.
     Record(RecordArgs),
     /// Stop the line: lock an environment so that no deploy-stage check passes until unlocked.
     Lock(LockArgs),
@@ -54,7 +57,7 @@ pub enum Command {
     /// Add or list evidence (approval, backup, ...) bound to a release tree.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
-    /// Add a waiver for one finding to gate.toml.
+    /// Record a waiver for one finding of the release tree (as evidence, bound to the tree).
     Waive(WaiveArgs),
     /// Write a commented gate.toml for this repository.
     Init(InitArgs),
@@ -225,6 +228,18 @@ pub struct RecordArgs {
     /// The release that was deployed. Default: HEAD.
     #[arg(long, value_name = "REV")]
     pub release: Option<String>,
+
+    /// Record it even though the check for ENV blocks it (needs --reason).
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+
+    /// Why a release the check blocks was deployed anyway; kept in the ledger entry and shown
+    /// by `gate status` and the next check.
+    #[arg(long, value_name = "TEXT", requires = "force")]
+    pub reason: Option<String>,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 #[derive(Debug, Args)]
@@ -274,14 +289,21 @@ pub struct EvidenceAddArgs {
     #[arg(long, value_name = "REV")]
     pub release: Option<String>,
 
-    /// Free text kept with the record (ticket, reviewer, backup id).
+    /// Free text kept with the record (ticket, reviewer, backup id); required for approvals.
     #[arg(long, value_name = "TEXT")]
     pub detail: Option<String>,
+
+    /// For an approval: what it approves (required; one approval does not cover everything).
+    #[arg(long = "for", value_enum, value_name = "WHAT")]
+    pub approves: Option<ApprovalFor>,
 
     /// JUnit XML reports to read (KIND must be `tests`); quoted globs such as
     /// 'reports/**/*.xml' are expanded by gate.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub junit: Vec<String>,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +334,26 @@ pub struct WaiveArgs {
     /// Last day the waiver applies (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub expires: String,
+
+    /// The release whose tree the waiver is for. Default: HEAD.
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// Signing a record with an SSH key, the way git signs commits (SSHSIG, namespace `gate`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SigningArgs {
+    /// Sign the record (also on with git config gate.sign true).
+    #[arg(long)]
+    pub sign: bool,
+
+    /// The SSH key to sign with (implies --sign). Default: git config gate.signingKey, then
+    /// user.signingKey; a public key signs through ssh-agent.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -326,6 +368,21 @@ pub struct ExplainArgs {
     /// The check id, for example `policy-change`.
     #[arg(value_name = "CHECK")]
     pub check: String,
+}
+
+/// What an approval approves (`gate evidence add approval --for WHAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApprovalFor {
+    /// A change to gate.toml or a rule pack (policy-change).
+    PolicyChange,
+    /// A deploy inside a freeze window (freeze-window).
+    Freeze,
+    /// A change to a high-risk setting (config-risk).
+    ConfigRisk,
+    /// No deploy to roll back to, or a release that does not descend from it (rollback-ready).
+    Rollback,
+    /// All of the above.
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

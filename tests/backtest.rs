@@ -129,7 +129,15 @@ fn evidence_checks_are_skipped_and_listed_as_skipped_not_passed() {
     let skipped: Vec<&str> = json["skipped"].as_array().unwrap().iter().map(|s| s["check"].as_str().unwrap()).collect();
     assert_eq!(
         skipped,
-        ["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready", "environment-lock"]
+        [
+            "test-evidence",
+            "staged-rollout",
+            "evidence",
+            "evidence-trust",
+            "freeze-window",
+            "rollback-ready",
+            "environment-lock"
+        ]
     );
     assert_eq!(json["environment"], "production");
     assert_eq!(releases(&json)[0]["verdict"], "pass");
@@ -138,7 +146,7 @@ fn evidence_checks_are_skipped_and_listed_as_skipped_not_passed() {
     repo.gate(&["backtest", "--tags", "v*", "--env", "production"])
         .expect(0)
         .stdout_has("each as a release to production")
-        .stdout_has("skipped: test-evidence, staged-rollout, evidence, freeze-window, rollback-ready, environment-lock (evidence checks");
+        .stdout_has("skipped: test-evidence, staged-rollout, evidence, evidence-trust, freeze-window, rollback-ready, environment-lock (evidence checks");
 }
 
 #[test]
@@ -151,7 +159,7 @@ fn the_ledger_of_an_environment_is_replayed_oldest_first() {
     repo.gate(&["record", "--env", "staging"]).expect(0);
     repo.write("bin/search_v2.sh", &SEARCH.replace("grep -r", "grep -rn"));
     let third = repo.commit("search v2");
-    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "staging", "--force", "--reason", "deployed before gate"]).expect(0);
     repo.write("README", "search, undeployed\n");
     repo.commit("not deployed");
 

@@ -39,7 +39,7 @@ fn changing_the_policy_blocks_until_the_release_is_approved() {
         .stdout_has("help: have this release approved: gate evidence add approval")
         .stdout_has("BLOCKED: 1 deny finding stops this release");
 
-    repo.gate(&["evidence", "add", "approval", "--detail", "reviewed by Sam"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed by Sam"]).expect(0);
     repo.gate(&["check", "--env", "staging"])
         .expect(0)
         .stdout_has("waived gate.toml: the release changes the gate policy")
@@ -62,7 +62,7 @@ fn approval_for_another_tree_does_not_count() {
     let repo = deployed_repo();
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 1000\n");
     repo.commit("loosen the gate");
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed"]).expect(0);
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 2000\n");
     repo.commit("loosen it more");
     repo.gate(&["check", "--env", "staging"]).expect(1).stdout_has("BLOCKED");
@@ -73,7 +73,7 @@ fn a_large_release_warns_and_deny_warnings_blocks_it() {
     let repo = deployed_repo();
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 2\nmax-commits = 1\n");
     repo.commit("policy");
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed"]).expect(0);
     repo.gate(&["record", "--env", "staging"]).expect(0);
     for i in 0..3 {
         repo.write(&format!("app/file{i}.txt"), "x\n");

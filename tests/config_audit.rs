@@ -10,7 +10,7 @@ const AUTH: &str = "auth:\n  ldap:\n    host: ldap.corp:389\n    url: ldaps://ld
 /// against staging, which has no evidence requirements, so only the audit speaks.
 fn deployed(files: &[(&str, &str)]) -> TestRepo {
     let repo = TestRepo::with_files(files);
-    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "staging", "--force", "--reason", "fixture"]).expect(0);
     repo
 }
 
@@ -88,7 +88,7 @@ fn real_address_mistakes_are_findings() {
 fn private_addresses_are_findings_in_production_only() {
     let repo = TestRepo::with_files(&[("config/app.yaml", "db:\n  host: db.acme.io\n")]);
     repo.gate(&["record", "--env", "staging"]).expect(0);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     repo.write("config/app.yaml", "db:\n  host: 127.0.0.1\n");
     repo.commit("point at the local database");
     assert!(messages(&repo, "staging", "config-address").is_empty());
@@ -172,7 +172,7 @@ fn a_file_of_no_known_format_is_listed_as_not_analysed() {
 fn risky_keys_need_approval_or_staging_first_and_secrets_are_never_shown() {
     let repo = TestRepo::with_files(&[("config/auth.yaml", AUTH)]);
     repo.gate(&["record", "--env", "staging"]).expect(0);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     repo.write("config/auth.yaml", &AUTH.replace("hunter2", "correct-horse").replace("timeout: 5", "timeout: 50"));
     repo.commit("rotate the bind password");
     // Going to staging satisfies it (staging is where risky changes are tried).
@@ -192,7 +192,7 @@ fn risky_keys_need_approval_or_staging_first_and_secrets_are_never_shown() {
     );
     let human = repo.gate(&["check", "--env", "production"]);
     assert!(!human.stdout.contains("hunter2") && !human.stdout.contains("correct-horse"), "{}", human.stdout);
-    repo.gate(&["evidence", "add", "approval", "--detail", "rotation reviewed"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "config-risk", "--detail", "rotation reviewed"]).expect(0);
     let approved = findings(&repo, "production", "config-risk");
     assert!(approved[0]["waived"]["reason"].as_str().unwrap().contains("rotation reviewed"), "{approved:?}");
 }
@@ -263,8 +263,8 @@ fn dependency_changes_are_listed_and_need_staging_first() {
         format!("version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"{serde}\"\n{extra}")
     };
     let repo = TestRepo::with_files(&[("Cargo.lock", &lock("1.0.197", "")), ("Podfile.lock", "PODS:\n  - A (1.0)\n")]);
-    repo.gate(&["record", "--env", "production"]).expect(0);
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "all", "--detail", "reviewed"]).expect(0);
     repo.write("Cargo.lock", &lock("1.0.203", "\n[[package]]\nname = \"tokio\"\nversion = \"1.38.0\"\n"));
     repo.write("Podfile.lock", "PODS:\n  - A (1.1)\n");
     repo.commit("upgrade");

@@ -29,7 +29,7 @@ fn evidence_is_bound_to_the_tree_and_survives_a_rebuild_of_the_commit() {
 #[test]
 fn git_notes_reads_what_gate_writes() {
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
-    repo.gate(&["evidence", "add", "approval", "--detail", "ok"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "all", "--detail", "ok"]).expect(0);
     let note = repo.git(&["notes", "--ref", "gate", "show", &repo.rev("HEAD^{tree}")]);
     let record: serde_json::Value = serde_json::from_str(note.trim()).unwrap();
     assert_eq!(record["kind"], "approval");
@@ -43,11 +43,14 @@ fn concurrent_evidence_writes_all_survive() {
     let children: Vec<_> = (0..6)
         .map(|i| {
             // Pairs of writers add identical records: both copies must land.
-            repo.gate_command(repo.path(), &["evidence", "add", "approval", "--detail", &format!("writer {}", i / 2)])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            repo.gate_command(
+                repo.path(),
+                &["evidence", "add", "approval", "--for", "all", "--detail", &format!("writer {}", i / 2)],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     for child in children {

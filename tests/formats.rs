@@ -281,7 +281,7 @@ fn junit_has_one_case_per_check_and_fails_the_checks_with_deny_findings() {
     // The waived finding and the warnings are shown, not failed; text is escaped.
     assert!(xml.contains("waived  tools/cleanup.sh:1: makes files writable"), "{xml}");
     assert!(xml.contains("`while true; do echo &quot;100%&quot; | tee -a log; done`"), "{xml}");
-    assert!(xml.contains("BLOCKED: 3 deny findings stop this release (4 warnings, 1 waived)</system-out>"), "{xml}");
+    assert!(xml.contains("BLOCKED: 3 deny findings stop this release (4 warnings, 1 waived); the clock is set by GATE_NOW, not the real time</system-out>"), "{xml}");
 }
 
 #[test]
@@ -313,7 +313,9 @@ fn github_annotations_sit_on_the_file_and_line_and_escape_what_they_carry() {
     assert!(lines.iter().all(|l| l.starts_with("::")), "{out}");
     assert_eq!(
         lines.last(),
-        Some(&"::error title=gate::BLOCKED: 3 deny findings stop this release (4 warnings, 1 waived)")
+        Some(
+            &"::error title=gate::BLOCKED: 3 deny findings stop this release (4 warnings, 1 waived); the clock is set by GATE_NOW, not the real time"
+        )
     );
 }
 
@@ -323,7 +325,7 @@ fn markdown_summarises_the_verdict_in_tables_a_renderer_cannot_break() {
     let out = check_stdout(&repo, "markdown", 1);
     assert!(
         out.starts_with(
-            "## gate: BLOCKED — 3 deny findings stop this release (4 warnings, 1 waived)\n\n\
+            "## gate: BLOCKED — 3 deny findings stop this release (4 warnings, 1 waived); the clock is set by GATE\\_NOW, not the real time\n\n\
              - **Environment:** staging\n"
         ),
         "{out}"
@@ -366,9 +368,18 @@ fn the_exit_code_is_the_verdict_whatever_the_format() {
     }
     // A pass is said without an annotation; the machine formats agree with the exit code.
     let github = check_stdout(&passing, "github", 0);
-    assert_eq!(github.lines().last(), Some("PASS: no blocking findings (1 warning)"), "{github}");
+    assert_eq!(
+        github.lines().last(),
+        Some("PASS: no blocking findings (1 warning); the clock is set by GATE_NOW, not the real time"),
+        "{github}"
+    );
     let markdown = check_stdout(&passing, "markdown", 0);
-    assert!(markdown.starts_with("## gate: PASS — no blocking findings (1 warning)\n"), "{markdown}");
+    assert!(
+        markdown.starts_with(
+            "## gate: PASS — no blocking findings (1 warning); the clock is set by GATE\\_NOW, not the real time\n"
+        ),
+        "{markdown}"
+    );
     let (file, _) = check_to_file(&passing, "sarif", "pass.sarif", 0);
     validate_sarif(&file);
     let (file, _) = check_to_file(&passing, "junit", "pass.xml", 0);

@@ -31,7 +31,7 @@ fn history_keeps_every_deploy_newest_first() {
     for i in 0..3 {
         repo.write("a.txt", &format!("{i}\n"));
         deployed.push(repo.commit(&format!("v{i}")));
-        repo.gate(&["record", "--env", "production"]).expect(0);
+        repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     }
     let log = repo.git(&["log", "--first-parent", "--format=%s", "refs/gate/deploys/production"]);
     let mut expected: Vec<String> =
@@ -49,7 +49,7 @@ fn concurrent_records_all_land_in_the_history() {
     let writers = 8;
     let children: Vec<_> = (0..writers)
         .map(|_| {
-            repo.gate_command(repo.path(), &["record", "--env", "production"])
+            repo.gate_command(repo.path(), &["record", "--env", "production", "--force", "--reason", "fixture"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -68,7 +68,7 @@ fn concurrent_records_all_land_in_the_history() {
 fn status_shows_last_deploys_and_what_is_pending() {
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
     let deployed = repo.rev("HEAD");
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     repo.write("b.txt", "b\n");
     repo.commit("b");
     repo.write("c.txt", "c\n");
@@ -90,7 +90,7 @@ fn status_shows_last_deploys_and_what_is_pending() {
 #[test]
 fn diff_lists_what_would_ship_with_exact_renames_and_copies() {
     let repo = TestRepo::with_files(&[("bin/search.sh", "#!/bin/sh\ngrep -r \"$1\" .\n"), ("old.txt", "old\n")]);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     repo.git(&["mv", "old.txt", "new.txt"]);
     repo.write("bin/search_v2.sh", "#!/bin/sh\ngrep -r \"$1\" .\n");
     repo.write_bytes("logo.png", b"\x89PNG\r\n\x1a\n\0\0\0binary");

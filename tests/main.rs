@@ -19,4 +19,5 @@ mod policy_commands;
 mod project;
 mod regressions;
 mod rollout;
+mod trust;
 mod variants;

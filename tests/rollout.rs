@@ -20,7 +20,7 @@ fn release_after_a_deploy(policy: Option<&str>) -> TestRepo {
         files.push(("gate.toml", policy));
     }
     let repo = TestRepo::with_files(&files);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "first deploy"]).expect(0);
     repo.write("app/server.py", "def serve():\n    return 'faster'\n");
     repo.commit("make it faster");
     repo
@@ -47,7 +47,7 @@ fn tests_that_ran_on_another_tree_do_not_count_and_the_message_says_which_tree()
     repo.gate(&["evidence", "add", "tests", "--junit", &report(PASSING)]).expect(0);
     repo.write("app/server.py", "def serve():\n    while True:\n        pass\n");
     repo.commit("quick fix before the weekend");
-    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "staging", "--force", "--reason", "the quick fix"]).expect(0);
     repo.advance(31 * 60);
     production(&repo).expect(1).stdout_has(&format!(
         "deny   production requires passing tests for the release tree {}; tests were recorded for tree {} (commit {}, 1 commit before the release), which is not the tree that would ship",
@@ -108,7 +108,7 @@ fn a_soak_that_is_too_short_blocks_with_the_time_left() {
 #[test]
 fn a_config_change_needs_staging_even_where_the_environment_does_not() {
     let repo = release_after_a_deploy(Some("[environments.canary]\n"));
-    repo.gate(&["record", "--env", "canary", "--release", "HEAD~1"]).expect(0);
+    repo.gate(&["record", "--env", "canary", "--release", "HEAD~1", "--force", "--reason", "fixture"]).expect(0);
     repo.write("config/auth.yaml", "ldap:\n  host: ldap.corp:389\n");
     repo.commit("point at the new auth servers");
     repo.gate(&["check", "--env", "canary"]).expect(1).stdout_has(
@@ -150,7 +150,16 @@ fn a_deploy_inside_a_freeze_is_blocked_until_approved() {
     production(&repo)
         .expect(1)
         .stdout_has("deny   production is frozen (Mon 09:30 .. Mon 17:00, Europe/Berlin): it is Mon 2026-11-02 10:33 there, the freeze ends Mon 2026-11-02 17:00 (in 6h 27m)");
-    repo.gate(&["evidence", "add", "approval", "--detail", "incident fix, approved by the on-call lead"]).expect(0);
+    repo.gate(&[
+        "evidence",
+        "add",
+        "approval",
+        "--for",
+        "freeze",
+        "--detail",
+        "incident fix, approved by the on-call lead",
+    ])
+    .expect(0);
     production(&repo)
         .expect(0)
         .stdout_has("waived production is frozen")
@@ -180,14 +189,14 @@ fn the_first_deploy_to_production_has_nothing_to_roll_back_to() {
     production(&repo).expect(1).stdout_has(
         "deny   no deploy of production is recorded: there is nothing to roll back to if this release fails",
     );
-    repo.gate(&["evidence", "add", "approval", "--detail", "first deploy"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "rollback", "--detail", "first deploy"]).expect(0);
     production(&repo).expect(0);
 }
 
 #[test]
 fn a_release_that_does_not_descend_from_the_last_deploy_is_blocked() {
     let repo = release_after_a_deploy(None);
-    repo.gate(&["record", "--env", "production"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     let deployed = repo.rev("HEAD");
     // History rewritten underneath production: the release is built on the commit before it.
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
@@ -258,6 +267,8 @@ fn the_readme_30_second_flow_is_true_as_written() {
         ("gate.toml", "[checks.blast-radius]\nmax-files = 50\n"),
         ("web/index.html", "<p>ok</p>\n"),
     ]);
+    assert!(section.contains("gate record --env staging ") && section.contains("gate record --env production\n"));
+    repo.gate(&["record", "--env", "staging"]).expect(0).stdout_has("the first deploy recorded for staging");
     repo.gate(&["record", "--env", "production"]).expect(0);
     repo.write("gate.toml", "[checks.blast-radius]\nmax-files = 500\n");
     repo.write("web/index.html", "<p>faster</p>\n");
@@ -267,10 +278,7 @@ fn the_readme_30_second_flow_is_true_as_written() {
     std::fs::create_dir_all(repo.path().join("reports")).unwrap();
     std::fs::copy(report(PASSING), repo.path().join("reports/unit.xml")).unwrap();
     repo.gate(&["evidence", "add", "tests", "--junit", "reports/*.xml"]).expect(0);
-    repo.gate(&["record", "--env", "staging"]).expect(0);
-    assert!(section.contains("# ... 30 minutes later"), "the README must say the soak passes first");
-    repo.advance(31 * 60);
-    let blocked = production(&repo).expect(1);
+    let blocked = repo.gate(&["check", "--env", "staging"]).expect(1);
     for line in section
         .lines()
         .filter(|l| l.starts_with("  deny") || l.starts_with("         help") || l.starts_with("BLOCKED"))
@@ -282,7 +290,11 @@ fn the_readme_30_second_flow_is_true_as_written() {
     let args: Vec<String> = shell_words(approve.split('#').next().unwrap());
     let args: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     repo.gate(&args).expect(0);
-    production(&repo).expect(0).stdout_has("PASS: no blocking findings (1 waived)\n");
+    assert!(section.contains("gate record --env staging"));
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    assert!(section.contains("# ... 30 minutes later"), "the README must say the soak passes first");
+    repo.advance(31 * 60);
+    production(&repo).expect(0).stdout_has("PASS: no blocking findings (1 waived)").stdout_lacks("warning");
     assert!(section.contains("PASS: no blocking findings (1 waived)"));
 }
 

@@ -259,14 +259,14 @@ fn binary_and_tiny_files_are_reported_as_not_analysed() {
 
 #[test]
 fn a_waiver_silences_one_finding_and_shows_it_as_waived() {
-    let repo = deployed(&[]);
-    repo.write("bin/search_v2.sh", SEARCH);
-    repo.write(
+    // The waiver is in the deployed policy: one the release adds to its own gate.toml is not in
+    // force until deployed (tests/trust.rs).
+    let repo = deployed(&[(
         "gate.toml",
         "[[waivers]]\ncheck = \"near-duplicate\"\npath = \"bin/search_v2.sh\"\nreason = \"kept for rollback until v3\"\nexpires = \"2027-01-31\"\n",
-    );
-    repo.commit("v2 with a waiver");
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    )]);
+    repo.write("bin/search_v2.sh", SEARCH);
+    repo.commit("v2");
     let run = repo.gate(&["check", "--env", "staging"]).expect(1);
     run.stdout_has("waived bin/search_v2.sh: an exact copy of bin/search.sh")
         .stdout_has("waived: kept for rollback until v3, until 2027-01-31 (gate.toml:2)")
@@ -278,9 +278,11 @@ fn caps_are_said_in_the_report() {
     let repo = deployed(&[]);
     repo.write("gate.toml", "[checks.near-duplicate]\nmax-read-bytes = 1\n");
     repo.commit("tiny read budget");
-    repo.gate(&["evidence", "add", "approval"]).expect(0);
+    repo.gate(&["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed"]).expect(0);
     repo.write("bin/lookup.sh", SEARCH);
     repo.commit("lookup");
+    // A cold cache: `gate record` ran the check for the fixture's deploy and warmed it.
+    std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
     let (_, json) = check_json(&repo);
     let notes: Vec<&str> = json["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
     assert!(notes.iter().any(|n| n.contains("the read cap (max-read-bytes = 1) was reached")), "{notes:#?}");
@@ -292,11 +294,11 @@ fn a_second_run_reads_from_the_cache_and_says_the_same() {
     repo.write("bin/search_v2.sh", &SEARCH.replace("grep -r", "grep -rn"));
     repo.commit("v2");
     let first = repo.gate(&["check", "--env", "staging", "--format", "json"]);
-    assert!(repo.path().join(".git/gate/cache-v2.bin").exists());
+    assert!(repo.path().join(".git/gate/cache-v3.bin").exists());
     let second = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     assert_eq!(first.stdout, second.stdout);
     // A damaged cache is ignored, not trusted.
-    std::fs::write(repo.path().join(".git/gate/cache-v2.bin"), b"GATECCH\x01 garbage").unwrap();
+    std::fs::write(repo.path().join(".git/gate/cache-v3.bin"), b"GATECCH\x01 garbage").unwrap();
     let third = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     assert_eq!(first.stdout, third.stdout);
 }

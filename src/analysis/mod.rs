@@ -9,6 +9,9 @@ pub mod coverage;
 pub mod names;
 pub mod rollout;
 pub mod similarity;
+mod trust;
+
+pub use trust::Approvals;
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -83,6 +86,11 @@ pub struct Inputs<'a> {
     pub evidence: &'a EvidenceSet,
     pub progress: &'a dyn Progress,
     pub needs: Needs,
+    /// The time of the run, and whether it is the real time (no `GATE_NOW`).
+    pub now: jiff::Timestamp,
+    pub real_clock: bool,
+    /// The changed symlinks of the scripts and config classes, followed or not.
+    pub links: &'a [git::Link],
 }
 
 pub struct Analysis<'a> {
@@ -101,14 +109,20 @@ pub struct Analysis<'a> {
     references: OnceCell<coverage::References>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
     histories: RefCell<BTreeMap<String, Rc<[Deploy]>>>,
-    deployed_policy: OnceCell<Option<Policy>>,
+    deployed_policy: OnceCell<DeployedPolicy>,
+    now: jiff::Timestamp,
+    real_clock: bool,
+    links: &'a [git::Link],
+    vetted: OnceCell<evidence::Vetted>,
+    people: OnceCell<std::collections::BTreeSet<String>>,
     tested_nearby: OnceCell<Option<(Record, usize)>>,
     untested: RefCell<BTreeMap<String, bool>>,
 }
 
 impl<'a> Analysis<'a> {
     pub fn new(inputs: Inputs<'a>) -> Analysis<'a> {
-        let Inputs { repo, store, policy, catalog, range, changes, evidence, progress, needs } = inputs;
+        let Inputs { repo, store, policy, catalog, range, changes, evidence, progress, needs, now, real_clock, links } =
+            inputs;
         Analysis {
             repo,
             store,
@@ -125,6 +139,11 @@ impl<'a> Analysis<'a> {
             config_files: OnceCell::new(),
             histories: RefCell::new(BTreeMap::new()),
             deployed_policy: OnceCell::new(),
+            now,
+            real_clock,
+            links,
+            vetted: OnceCell::new(),
+            people: OnceCell::new(),
             tested_nearby: OnceCell::new(),
             untested: RefCell::new(BTreeMap::new()),
         }
@@ -179,17 +198,33 @@ impl<'a> Analysis<'a> {
         git::count_commits(self.repo, self.range.base.commit, self.range.release.commit, cap)
     }
 
-    /// The policy as the last deploy had it (read from the base tree, with its own packs);
-    /// `None` for a first deploy, for a policy file outside the repository, or when that
-    /// policy no longer loads.
+    /// The policy as the last deploy had it: the base tree's own policy file and the packs it
+    /// extends, read from that tree. `None` for a first deploy, for a policy file outside the
+    /// repository, or when that policy no longer loads (see [`Analysis::deployed_policy_error`]).
     pub fn deployed_policy(&self) -> Result<Option<&Policy>> {
-        if let Some(policy) = self.deployed_policy.get() {
-            return Ok(policy.as_ref());
+        Ok(match self.deployed()? {
+            DeployedPolicy::Loaded(policy) => Some(policy),
+            DeployedPolicy::None | DeployedPolicy::Unreadable(_) => None,
+        })
+    }
+
+    /// Why the deployed policy could not be read, when there is one and it does not load.
+    pub fn deployed_policy_error(&self) -> Result<Option<&str>> {
+        Ok(match self.deployed()? {
+            DeployedPolicy::Unreadable(why) => Some(why),
+            _ => None,
+        })
+    }
+
+    fn deployed(&self) -> Result<&DeployedPolicy> {
+        if let Some(deployed) = self.deployed_policy.get() {
+            return Ok(deployed);
         }
-        let policy = match (self.range.base.tree, self.policy.files.first()) {
+        // The user's file is the last layer that is not a built-in pack (packs come first).
+        let deployed = match (self.range.base.tree, self.policy.files.last()) {
             // A first deploy, or a policy from outside the repository (`--config /etc/...`):
             // no deployed copy to read.
-            (None, _) | (_, None) => None,
+            (None, _) | (_, None) => DeployedPolicy::None,
             (Some(base_tree), Some(file)) => {
                 let text = git::read_file(self.repo, base_tree, file)?;
                 let read_pack = |path: &str| git::read_file(self.repo, base_tree, path);
@@ -198,10 +233,24 @@ impl<'a> Analysis<'a> {
                     read_pack: &read_pack,
                     catalog: self.catalog,
                 };
-                config::load(&input).ok()
+                match config::load(&input) {
+                    Ok(policy) => DeployedPolicy::Loaded(Box::new(policy)),
+                    Err(err) => DeployedPolicy::Unreadable(err.to_string()),
+                }
             }
         };
-        Ok(self.deployed_policy.get_or_init(|| policy).as_ref())
+        Ok(self.deployed_policy.get_or_init(|| deployed))
+    }
+
+    /// Configuration files larger than this are not parsed (config-syntax's `max-bytes`).
+    pub fn config_max_bytes(&self) -> u64 {
+        self.needs.config_max_bytes
+    }
+
+    /// The changed symlinks of the scripts and config classes: each followed to the file of the
+    /// tree it stands for (whose content the checks then see), or why it could not be.
+    pub fn links(&self) -> &[git::Link] {
+        self.links
     }
 
     /// Whether the target environment ran `value` under `key` of `path` in one of its recent
@@ -232,11 +281,6 @@ impl<'a> Analysis<'a> {
     /// Why the release tree was rejected, if it was.
     pub fn rejection(&self) -> Result<Option<git::stops::Stop>> {
         git::stops::rejection_of(self.repo, self.range.release.tree)
-    }
-
-    /// The newest approval recorded for the release tree.
-    pub fn approval(&self) -> Option<&'a Record> {
-        self.evidence.newest("approval")
     }
 
     /// The newest test results recorded for an earlier tree along the release's first-parent
@@ -285,7 +329,7 @@ impl<'a> Analysis<'a> {
         let tree = self.tree()?;
         let references = self.references()?;
         Ok(match coverage::tested(path, templates, tree, references) {
-            Err(_) if coverage::named_by_tests(self.evidence, path) => Ok(coverage::Tested::NamedByTestEvidence),
+            Err(_) if coverage::named_by_tests(self.evidence()?, path) => Ok(coverage::Tested::NamedByTestEvidence),
             other => other,
         })
     }
@@ -352,4 +396,13 @@ impl<'a> Analysis<'a> {
         }
         Ok(self.references.get_or_init(|| refs))
     }
+}
+
+/// The policy of the last deploy, as read from its tree.
+enum DeployedPolicy {
+    /// Nothing is deployed, or the policy file is not in the repository.
+    None,
+    Loaded(Box<Policy>),
+    /// It does not load any more: why.
+    Unreadable(String),
 }

@@ -22,7 +22,7 @@ use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use crate::git::{ScanHit, line_hash};
 
 /// Lines longer than this are not matched (minified code, data); the cap keeps matching linear.
-const MAX_LINE: usize = 4096;
+pub const MAX_LINE: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct Rule {

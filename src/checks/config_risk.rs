@@ -223,7 +223,7 @@ fn deleted_dir(cx: &Context<'_>, path: &str) -> String {
 fn satisfaction(cx: &Context<'_>, settings: &RiskSettings) -> Result<Option<Waived>> {
     let waived = |reason: String, source: String| Some(Waived { reason, expires: String::new(), source });
     if settings.satisfied_by.iter().any(|s| s == "approval")
-        && let Some(approval) = cx.evidence.of_kind("approval").max_by_key(|r| r.at)
+        && let Some(approval) = cx.analysis.approval(crate::evidence::Purpose::ConfigRisk)
     {
         let detail = approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
         return Ok(waived(

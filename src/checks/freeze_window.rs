@@ -3,7 +3,7 @@
 //! Incident 002: a quick fix went out just before a weekend, and the weekend made the outage
 //! worse. `freeze = ["Fri 15:00 .. Mon 09:00", "2026-12-24 .. 2026-12-26"]` on an environment,
 //! read in its `timezone`, blocks deploys inside those windows unless the release tree is approved
-//! (`gate evidence add approval`) or a waiver covers it.
+//! (`gate evidence add approval --for freeze`) or a waiver covers it.
 
 use serde::Deserialize;
 
@@ -29,7 +29,7 @@ static DOC: Doc = Doc {
           took the site down on a Friday evening, and the rollback failed. Freezes keep risky deploys out of the \
           hours when fewer people are there to fix them; an approval records that someone decided otherwise.",
     example: "freeze-window  deny\n  production is frozen (Fri 15:00 .. Mon 09:00, Europe/Berlin): it is Fri 16:20 there, the freeze ends Mon 09:00 (in 2d 16h)\n    \
-              help: wait for the window to end, or have the release approved: gate evidence add approval --detail \"...\"",
+              help: wait for the window to end, or have the release approved: gate evidence add approval --for freeze --detail \"...\"",
     config: "[environments.production]\nfreeze   = [\"Fri 15:00 .. Mon 09:00\", \"2026-12-24 .. 2026-12-26\"]\ntimezone = \"Europe/Berlin\"   # default UTC\n\n\
              [checks.freeze-window]\nseverity = \"deny\"",
 };
@@ -67,10 +67,10 @@ impl Check for FreezeWindow {
                     end.strftime("%a %Y-%m-%d %H:%M"),
                     time::duration(end.timestamp().duration_since(cx.now))
                 ),
-                "wait for the window to end, or have this release approved: gate evidence add approval --detail \"who decided and why\"",
+                "wait for the window to end, or have this release approved: gate evidence add approval --for freeze --detail \"who decided and why\"",
             );
             finding = finding.about(window.to_string());
-            if let Some(approval) = cx.analysis.approval() {
+            if let Some(approval) = cx.analysis.approval(crate::evidence::Purpose::Freeze) {
                 finding.waived = Some(Waived::by_approval(approval));
             }
             out.findings.push(finding);

@@ -10,8 +10,10 @@ mod config_address;
 mod config_risk;
 mod config_syntax;
 mod dependency_change;
+mod evidence_trust;
 mod freeze_window;
 mod near_duplicate;
+mod not_analysed;
 mod policy_change;
 mod required_evidence;
 mod risky_pattern;
@@ -19,6 +21,7 @@ mod rollback_ready;
 mod runner;
 mod staged_rollout;
 mod stop_the_line;
+mod submodule_change;
 mod test_evidence;
 mod untested_change;
 mod variant_name;
@@ -34,7 +37,7 @@ use crate::git::{ChangeSet, Range};
 pub use crate::analysis::similarity::{DiffLine, DiffSide};
 pub use config_risk::Masker;
 pub use config_syntax::describe as describe_config;
-pub use runner::{CheckResults, run_checks};
+pub use runner::{CheckResults, run_checks, run_checks_except};
 pub use variant_name::{VariantPair, variant_pairs};
 
 /// Rounds a ratio to three decimals, so reports are stable and readable.
@@ -50,8 +53,15 @@ pub fn percent(value: f64) -> u32 {
 /// The checks that judge evidence about a deploy (its test run, its earlier stages, its time)
 /// rather than the content of the release: at the review stage they say what the release will
 /// still need, without blocking; a backtest skips them.
-pub const EVIDENCE_CHECKS: &[&str] =
-    &["test-evidence", "staged-rollout", "evidence", "freeze-window", "rollback-ready", "environment-lock"];
+pub const EVIDENCE_CHECKS: &[&str] = &[
+    "test-evidence",
+    "staged-rollout",
+    "evidence",
+    "evidence-trust",
+    "freeze-window",
+    "rollback-ready",
+    "environment-lock",
+];
 
 /// Every check gate has, in the order they are listed and run.
 pub static CHECKS: &[&dyn Registered] = &[
@@ -60,9 +70,12 @@ pub static CHECKS: &[&dyn Registered] = &[
     &variant_name::VariantName,
     &near_duplicate::NearDuplicate,
     &untested_change::UntestedChange,
+    &submodule_change::SubmoduleChange,
+    &not_analysed::NotAnalysedCheck,
     &test_evidence::TestEvidence,
     &staged_rollout::StagedRollout,
     &required_evidence::RequiredEvidence,
+    &evidence_trust::EvidenceTrust,
     &freeze_window::FreezeWindow,
     &rollback_ready::RollbackReady,
     &config_syntax::ConfigSyntax,
@@ -408,7 +421,7 @@ impl Waived {
         Waived {
             reason: format!(
                 "approved by {}{}",
-                approval.by,
+                approval.who(),
                 approval.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
             ),
             expires: String::new(),

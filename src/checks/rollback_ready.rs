@@ -34,7 +34,7 @@ static DOC: Doc = Doc {
           from another branch) also drops whatever that deploy carried, so rolling forward and back stop being \
           symmetric.",
     example: "rollback-ready  deny\n  the release does not descend from the last deploy of production (3f2a9c1b7e): history was rewritten, or it comes from another branch\n    \
-              help: release from a branch that contains 3f2a9c1b7e, or have this exception approved: gate evidence add approval",
+              help: release from a branch that contains 3f2a9c1b7e, or have this exception approved: gate evidence add approval --for rollback --detail \"...\"",
     config: "[checks.rollback-ready]\nseverity     = \"deny\"\nenvironments = [\"production\"]   # empty: every environment",
 };
 
@@ -68,7 +68,7 @@ impl Check for RollbackReady {
                     env.name
                 ),
                 format!(
-                    "for a first deploy, have it approved (gate evidence add approval); afterwards record every deploy: gate record --env {}",
+                    "for a first deploy, have it approved (gate evidence add approval --for rollback --detail ...); afterwards record every deploy: gate record --env {}",
                     env.name
                 ),
             )),
@@ -87,7 +87,7 @@ impl Check for RollbackReady {
                             short(last.commit)
                         ),
                         format!(
-                            "release from a branch that contains {}, or have this exception approved: gate evidence add approval --detail \"...\"",
+                            "release from a branch that contains {}, or have this exception approved: gate evidence add approval --for rollback --detail \"...\"",
                             short(last.commit)
                         ),
                     ))
@@ -95,7 +95,7 @@ impl Check for RollbackReady {
             }
         };
         if let Some(mut finding) = finding {
-            if let Some(approval) = cx.analysis.approval() {
+            if let Some(approval) = cx.analysis.approval(crate::evidence::Purpose::Rollback) {
                 finding.waived = Some(Waived::by_approval(approval));
             }
             out.findings.push(finding);

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::{Check, Context, Doc, Finding, Output};
 use crate::config::{Environment, Severity, parse_duration};
 use crate::config::{Problem, Settings};
+use crate::evidence::trust::FUTURE_SLACK;
 use crate::git::short;
 use crate::{Error, Result, time};
 
@@ -174,13 +175,23 @@ fn judge(
     Ok(None)
 }
 
-/// When the release tree was first deployed to `env`: from deploy evidence on the tree, and from
-/// the environment's ledger or deploy tags.
+/// When the release tree was first deployed to `env`: from the deploy evidence of the tree that
+/// counts, and from the environment's ledger or deploy tags. A ledger entry written while
+/// `GATE_NOW` set the clock does not count on the real clock, nor does one dated in the future;
+/// where the deployed policy requires signed `deploy` evidence, only that counts (anyone who can
+/// push refs/gate can write a ledger entry).
 fn first_deploy_of_tree(cx: &Context<'_>, env: &Environment) -> Result<Option<Timestamp>> {
     let tree = cx.range.release.tree;
     let from_evidence =
         cx.evidence.of_kind("deploy").filter(|r| r.environment.as_deref() == Some(env.name.as_str())).map(|r| r.at);
+    if cx.analysis.trust()?.require_signed.iter().any(|k| k == "deploy") {
+        return Ok(from_evidence.min());
+    }
+    let (now, real_clock) = cx.analysis.clock();
     let history = cx.analysis.history(env)?;
-    let from_history = history.iter().filter(|d| d.tree == tree).map(|d| d.at);
+    let from_history = history
+        .iter()
+        .filter(|d| d.tree == tree && !(real_clock && d.clock_overridden) && d.at <= now + FUTURE_SLACK)
+        .map(|d| d.at);
     Ok(from_evidence.chain(from_history).min())
 }

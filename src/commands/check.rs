@@ -5,7 +5,7 @@ use std::path::Path;
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, Session, write_atomically};
 use crate::analysis::{Analysis, Inputs, Progress};
-use crate::checks::{self, Context, run_checks};
+use crate::checks::{self, Context, run_checks_except};
 use crate::cli::{CheckArgs, Format, Stage};
 use crate::config::Policy;
 use crate::git::{self, BaseSource, BlobStore, Repo, ledger};
@@ -16,7 +16,7 @@ pub fn run(args: &CheckArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<O
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal && args.format == Format::Human);
     let stage = args.stage.unwrap_or(if args.range.env.is_some() { Stage::Deploy } else { Stage::Review });
-    let mut report = report(&repo, &policy, range, config, args.deny_warnings, &progress)?.at_stage(stage);
+    let mut report = report(&repo, &policy, range, config, args.deny_warnings, &progress, &[])?.at_stage(stage);
     report.quiet = args.quiet;
     let mut bytes = Vec::new();
     report::write(&report, args.format, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
@@ -37,10 +37,16 @@ pub(super) fn report(
     config: Option<&Path>,
     deny_warnings: bool,
     progress: &dyn Progress,
+    skip: &[&str],
 ) -> Result<Report> {
     let now = time::now()?;
     let store = BlobStore::open(repo);
-    let changes = git::changes(repo, &range, &store)?;
+    let mut changes = git::changes(repo, &range, &store)?;
+    // A symlinked script or config file is analysed through its target inside the tree.
+    let paths = &policy.paths;
+    let deployable =
+        |path: &str| (paths.scripts.matches(path) || paths.config.matches(path)) && !paths.ignore.matches(path);
+    let links = git::follow_links(repo, &store, range.release.tree, &mut changes, &deployable)?;
     let evidence = evidence::for_tree(repo, range.release.tree)?;
     let analysis = Analysis::new(Inputs {
         repo,
@@ -52,9 +58,14 @@ pub(super) fn report(
         evidence: &evidence,
         progress,
         needs: checks::needs(policy),
+        now,
+        real_clock: !time::clock_overridden(),
+        links: &links,
     });
-    let cx = Context { policy, range: &range, changes: &changes, evidence: &evidence, analysis: &analysis, now };
-    let results = run_checks(&cx)?;
+    // The checks see only the evidence that counts; `evidence-trust` reports the rest.
+    let trusted = analysis.evidence()?;
+    let cx = Context { policy, range: &range, changes: &changes, evidence: trusted, analysis: &analysis, now };
+    let results = run_checks_except(&cx, skip)?;
     store.save();
 
     let mut notes = notes(repo, &range);
@@ -96,6 +107,16 @@ fn notes(repo: &Repo, range: &git::Range) -> Vec<String> {
             ));
         }
         notes.push(note);
+    }
+    if let BaseSource::LastDeploy { deploy } = &range.base.source
+        && let Some(reason) = &deploy.forced
+    {
+        notes.push(format!(
+            "the last deploy of {} ({}) was recorded past a blocking check by {}: {reason}",
+            deploy.environment,
+            git::short(deploy.commit),
+            deploy.by
+        ));
     }
     if time::clock_overridden() {
         notes.push(format!("the clock is set by {}; times are not the real time", time::NOW_VAR));

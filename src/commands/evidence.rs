@@ -5,8 +5,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Io, Outcome};
-use crate::cli::{EvidenceAddArgs, EvidenceListArgs, ListFormat};
-use crate::evidence::{self, Record, junit};
+use crate::cli::{ApprovalFor, EvidenceAddArgs, EvidenceListArgs, ListFormat};
+use crate::evidence::{self, Purpose, Record, junit};
 use crate::git::{Repo, short};
 use crate::{Error, Result, time};
 
@@ -23,6 +23,7 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     } else {
         Some(junit::read_all(&expand_reports(&args.junit)?)?)
     };
+    let approves = approval_terms(args)?;
     let repo = Repo::discover()?;
     let now = time::now()?;
     let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
@@ -30,7 +31,11 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let mut record = Record::new(&args.kind, commit.tree_id(), commit.id(), &actor, now);
     record.detail = args.detail.clone();
     record.tests = tests;
+    record.approves = approves;
+    super::signing::sign_if_asked(&repo, &args.signing, &mut record)?;
     evidence::add(&repo, &record, &actor, now)?;
+    let purpose = record.approves.map(|p| format!(" for {p}")).unwrap_or_default();
+    let signed = if record.signature.is_some() { " (signed)" } else { "" };
     let summary = match &record.tests {
         Some(tests) if tests.passed() => format!(": {}", tests.describe()),
         Some(tests) => format!(": {} — FAILING: {}", tests.describe(), tests.failing.join(", ")),
@@ -38,7 +43,7 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     };
     writeln!(
         io.out,
-        "recorded {} evidence for tree {} (commit {}) by {}{summary}\nshare it: git push {} '{}'",
+        "recorded {}{purpose} evidence for tree {} (commit {}) by {}{signed}{summary}\nshare it: git push {} '{}'",
         record.kind,
         short(commit.tree_id()),
         short(commit.id()),
@@ -48,6 +53,39 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     )
     .map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)
+}
+
+/// What an approval approves: `--for` and a `--detail` are required for an approval, and
+/// `--for` goes with nothing else.
+fn approval_terms(args: &EvidenceAddArgs) -> Result<Option<Purpose>> {
+    if args.kind != "approval" {
+        return match args.approves {
+            Some(_) => Err(Error::with_fix(
+                format!("--for goes with approvals, not with evidence of kind `{}`", args.kind),
+                "drop --for",
+            )),
+            None => Ok(None),
+        };
+    }
+    let Some(approves) = args.approves else {
+        return Err(Error::with_fix(
+            "an approval must say what it approves",
+            "add --for policy-change, freeze, config-risk, rollback or all",
+        ));
+    };
+    if args.detail.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        return Err(Error::with_fix(
+            "an approval needs a --detail: who approved what, and why",
+            "add --detail \"reviewed the change in #123\"",
+        ));
+    }
+    Ok(Some(match approves {
+        ApprovalFor::PolicyChange => Purpose::PolicyChange,
+        ApprovalFor::Freeze => Purpose::Freeze,
+        ApprovalFor::ConfigRisk => Purpose::ConfigRisk,
+        ApprovalFor::Rollback => Purpose::Rollback,
+        ApprovalFor::All => Purpose::All,
+    }))
 }
 
 /// The report files named by `--junit`: a plain path must exist; a pattern with `*`, `?`, `[`
@@ -135,9 +173,19 @@ pub fn list(args: &EvidenceListArgs, io: &mut Io<'_>) -> Result<Outcome> {
             }
             for record in &set.records {
                 let at = time::human(record.at);
-                let mut detail = record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+                let mut detail = record.approves.map(|p| format!(" for {p}")).unwrap_or_default();
+                detail.push_str(&record.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default());
                 if let Some(env) = &record.environment {
                     detail.push_str(&format!(" to {env}"));
+                }
+                if let Some(terms) = &record.waiver {
+                    detail = format!(": {} on {} until {}{detail}", terms.check, terms.path, terms.expires);
+                }
+                if let Some(reason) = &record.forced {
+                    detail.push_str(&format!(" (forced: {reason})"));
+                }
+                if record.signature.is_some() {
+                    detail.push_str(" (signed)");
                 }
                 if let Some(tests) = &record.tests {
                     let verdict = if tests.passed() { "passed" } else { "FAILED" };

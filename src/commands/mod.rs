@@ -12,6 +12,7 @@ mod manual;
 mod progress;
 mod push;
 mod record;
+mod signing;
 mod status;
 mod stops;
 mod waive;

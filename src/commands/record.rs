@@ -1,28 +1,82 @@
 //! `gate record`: record a successful deploy in the ledger.
+//!
+//! The check for the environment runs first, as `gate check --env ENV` would: a release it
+//! blocks is refused (exit 1, nothing written), so the ledger never says an environment runs a
+//! release that should not have gone there. `--force --reason TEXT` records it anyway; the
+//! reason stays in the ledger entry and in the deploy record, and `gate status` and the next
+//! check show it. The first deploy recorded for an environment is adoption (what it already
+//! runs) and is recorded without a check: there is nothing before it to compare with.
 
 use std::path::Path;
 
-use super::{Io, Outcome, PolicyAt, load_policy};
-use crate::cli::RecordArgs;
+use super::{Io, Outcome, PolicyAt, check, load_policy};
+use crate::analysis::Silent;
+use crate::cli::{Format, RecordArgs};
 use crate::evidence::{self, Record};
-use crate::git::{Repo, ledger, short};
+use crate::git::{self, Repo, ledger, short};
+use crate::report::{self, Verdict};
 use crate::{Error, Result, time};
 
 pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let repo = Repo::discover()?;
     let now = time::now()?;
-    let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
+    let rev = args.release.as_deref().unwrap_or("HEAD");
+    let commit = repo.commit(rev)?;
     let policy = load_policy(Some(&repo), config, PolicyAt::Tree(commit.tree_id()))?;
     let env = policy.environment(&args.env)?;
+    let target = crate::analysis::rollout::target(env);
+    ledger::writable(target, commit.id())?;
+    let forced = match &args.reason {
+        Some(reason) if reason.trim().is_empty() => {
+            return Err(Error::with_fix("--reason is empty", "say why the release is recorded past the check"));
+        }
+        reason => reason.as_deref(),
+    };
+
+    let range = git::resolve_range(&repo, Some(rev), None, Some(target))?;
+    // The first deploy recorded for an environment is adoption: it says what the environment
+    // runs already, and every later deploy is checked against it. There is nothing to compare it
+    // with, no staging soak or test run to ask of what is already running.
+    let adoption = range.base.is_first_deploy();
+    let report = check::report(&repo, &policy, range, config, false, &Silent, &[])?;
+    let blocked = report.verdict() == Verdict::Blocked && !adoption;
+    if blocked && forced.is_none() {
+        let mut bytes = Vec::new();
+        report::write(&report, Format::Human, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;
+        io.out.write_all(&bytes).map_err(|err| Error::io("cannot write the report", &err))?;
+        writeln!(
+            io.err,
+            "gate: refused: the check for {} blocks {} ({}); nothing was recorded. Fix the findings, or record it anyway \
+             with --force --reason TEXT",
+            env.name,
+            short(commit.id()),
+            report.verdict_reason()
+        )
+        .map_err(|err| Error::io("cannot write", &err))?;
+        return Ok(Outcome::Blocked);
+    }
+    let forced = forced.filter(|_| blocked);
+
     let actor = repo.actor();
-    let deploy = ledger::record(&repo, crate::analysis::rollout::target(env), &commit, &actor, now)?;
-    // The same fact as evidence on the tree, so `gate evidence list` shows where a tree ran.
+    // The same fact as evidence on the tree, so `gate evidence list` shows where a tree ran; it
+    // is signed first, so a key that cannot sign leaves the ledger untouched.
     let mut record = Record::new("deploy", commit.tree_id(), commit.id(), &actor, now);
     record.environment = Some(env.name.clone());
+    record.forced = forced.map(str::to_string);
+    super::signing::sign_if_asked(&repo, &args.signing, &mut record)?;
+    let deploy = ledger::record(&repo, target, &commit, &actor, now, forced)?;
     evidence::add(&repo, &record, &actor, now)?;
+    let forced_note = match forced {
+        Some(reason) => format!("\nforced past a blocking check ({}): {reason}", report.verdict_reason()),
+        None if adoption => format!(
+            "\nthe first deploy recorded for {}: what it runs now; every later deploy is checked against it",
+            env.name
+        ),
+        None => String::new(),
+    };
     writeln!(
         io.out,
-        "recorded: {} deployed to {} by {} at {}\nshare it: git push {} '{}' '{}'",
+        "recorded: {} deployed to {} by {} at {}{forced_note}\nshare it: git push {} '{}' '{}'",
         short(deploy.commit),
         deploy.environment,
         deploy.by,

@@ -134,6 +134,9 @@ fn write_human(
                     deploy.by,
                     deploy.source
                 )?;
+                if let Some(reason) = &deploy.forced {
+                    writeln!(out, "{:width$}  forced past a blocking check: {reason}", "")?;
+                }
                 let commits = if pending.incomplete {
                     format!(
                         "at least {} commit{} (the clone is shallow; for the full count: git fetch --unshallow {})",

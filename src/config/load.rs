@@ -188,6 +188,7 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
         checks: BTreeMap::new(),
         waivers: Vec::new(),
         hooks: Hooks::default(),
+        trust: super::Trust::default(),
     };
     // Where `[hooks.pre-push] environment` was last set.
     let mut hook_environment = None;
@@ -227,6 +228,7 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
                 evidence_max_age: BTreeMap::new(),
                 freeze: Vec::new(),
                 timezone: NamedZone::default(),
+                approvals: None,
                 origin: env.origin.clone(),
             });
             merged.origin = env.origin;
@@ -252,6 +254,9 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
             if let Some(timezone) = env.timezone {
                 merged.timezone = timezone;
             }
+            if env.approvals.is_some() {
+                merged.approvals = env.approvals;
+            }
         }
         for (id, layer_check) in layer.checks {
             let Some(merged) = policy.checks.get_mut(id) else { continue };
@@ -266,6 +271,19 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
             }
         }
         policy.waivers.extend(layer.waivers);
+        let trust = layer.trust;
+        if trust.allowed_signers.is_some() {
+            policy.trust.allowed_signers = trust.allowed_signers;
+        }
+        if let Some(kinds) = trust.require_signed {
+            policy.trust.require_signed = kinds;
+        }
+        if let Some(signers) = trust.signers {
+            policy.trust.signers = signers;
+        }
+        if trust.origin.is_some() {
+            policy.trust.origin = trust.origin;
+        }
         hooks::merge(&mut policy.hooks, layer.hooks, &mut hook_environment);
     }
     let mut diagnostics = Vec::new();

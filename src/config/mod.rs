@@ -42,6 +42,22 @@ pub struct Policy {
     pub waivers: Vec<Waiver>,
     /// `[hooks.pre-push]`: which pushes the pre-push hook checks.
     pub hooks: Hooks,
+    /// `[trust]`: who may write which evidence. Only the deployed policy's is used.
+    pub trust: Trust,
+}
+
+/// `[trust]`: which evidence must be signed, and by whom.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trust {
+    /// Repository path of the allowed_signers file (ssh-keygen's format).
+    pub allowed_signers: Option<String>,
+    /// Evidence kinds that count only when signed by an allowed signer.
+    pub require_signed: Vec<String>,
+    /// Per kind, the principals (patterns) whose signatures count for it; a kind not listed
+    /// accepts any allowed signer.
+    pub signers: BTreeMap<String, Vec<String>>,
+    /// Where `[trust]` was last set, for messages.
+    pub origin: Option<Origin>,
 }
 
 impl Policy {
@@ -180,6 +196,9 @@ pub struct Environment {
     pub freeze: Vec<Window>,
     /// The time zone freeze windows are read in.
     pub timezone: NamedZone,
+    /// Distinct approvers an approval needs, none an author or committer of the release;
+    /// `None`: one approval, from anyone.
+    pub approvals: Option<u32>,
     pub origin: Origin,
 }
 

@@ -10,7 +10,7 @@ use toml::Spanned;
 pub type Strings = Spanned<Vec<Spanned<String>>>;
 
 /// The top-level keys, in the order `gate init` writes them.
-pub const TOP_LEVEL_KEYS: &[&str] = &["extends", "paths", "environments", "checks", "waivers", "hooks"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["extends", "paths", "environments", "checks", "waivers", "hooks", "trust"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -39,6 +39,21 @@ pub struct RawEnvironment {
     pub freeze: Option<Strings>,
     /// The time zone freeze windows are read in (IANA name); UTC when unset.
     pub timezone: Option<Spanned<String>>,
+    /// How many distinct approvers, none of them an author or committer of the release, an
+    /// approval needs to count.
+    pub approvals: Option<Spanned<i64>>,
+}
+
+/// `[trust]`: who may write evidence. Read from the deployed policy, never the release's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTrust {
+    /// The allowed_signers file (ssh-keygen's format), a path in the repository.
+    pub allowed_signers: Option<Spanned<String>>,
+    /// Evidence kinds that count only when signed by an allowed signer.
+    pub require_signed: Option<Strings>,
+    /// Per kind, the principals whose signatures count for it.
+    pub signers: Option<std::collections::BTreeMap<Spanned<String>, Strings>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,7 +12,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::hooks::HooksLayer;
 use super::load::parse_date;
 use super::options::{Catalog, Options};
-use super::raw::{self, RawEnvironment, RawPaths, RawWaiver, Severity};
+use super::raw::{self, RawEnvironment, RawPaths, RawTrust, RawWaiver, Severity};
 use super::schedule::{Window, parse_duration, parse_window};
 use super::{NamedZone, Origin, PathClass, TagPattern, Waiver, compile_glob};
 use crate::diag::{Diagnostic, SourceText, did_you_mean};
@@ -36,6 +36,16 @@ pub(super) struct Layer {
     pub(super) checks: BTreeMap<&'static str, LayerCheck>,
     pub(super) waivers: Vec<Waiver>,
     pub(super) hooks: HooksLayer,
+    pub(super) trust: TrustLayer,
+}
+
+/// One layer's `[trust]`: what it sets.
+#[derive(Default)]
+pub(super) struct TrustLayer {
+    pub(super) allowed_signers: Option<String>,
+    pub(super) require_signed: Option<Vec<String>>,
+    pub(super) signers: Option<BTreeMap<String, Vec<String>>>,
+    pub(super) origin: Option<Origin>,
 }
 
 pub(super) struct LayerCheck {
@@ -60,6 +70,7 @@ pub(super) struct EnvLayer {
     pub(super) evidence_max_age: Option<BTreeMap<String, jiff::SignedDuration>>,
     pub(super) freeze: Option<Vec<Window>>,
     pub(super) timezone: Option<NamedZone>,
+    pub(super) approvals: Option<u32>,
     pub(super) origin: Origin,
 }
 
@@ -94,6 +105,7 @@ pub(super) fn parse_layer(
         checks: BTreeMap::new(),
         waivers: Vec::new(),
         hooks: HooksLayer::default(),
+        trust: TrustLayer::default(),
     };
     let mut extends = None;
     for (key, value) in table.into_inner() {
@@ -105,6 +117,7 @@ pub(super) fn parse_layer(
             "checks" => section.checks(value, &mut layer),
             "waivers" => section.waivers(value, &mut layer),
             "hooks" => section.hooks(value, &mut layer.hooks),
+            "trust" => section.trust(value, &mut layer.trust),
             other => {
                 let mut d = source.diagnostic(Some(key_span), format!("unknown key `{other}` at the top level"));
                 d.help = Some(match did_you_mean(other, raw::TOP_LEVEL_KEYS.iter().copied()) {
@@ -289,10 +302,69 @@ impl Section<'_> {
                     None
                 }
             });
+            let approvals = raw.approvals.and_then(|n| match u32::try_from(*n.get_ref()) {
+                Ok(count) if (1..=20).contains(&count) => Some(count),
+                _ => {
+                    self.error(n.span(), format!("`approvals = {}` must be a number from 1 to 20", n.get_ref()));
+                    None
+                }
+            });
             let origin = self.origin(&name_span);
-            let env = EnvLayer { deploy_tags, requires, soak, evidence, evidence_max_age, freeze, timezone, origin };
+            let env = EnvLayer {
+                deploy_tags,
+                requires,
+                soak,
+                evidence,
+                evidence_max_age,
+                freeze,
+                timezone,
+                approvals,
+                origin,
+            };
             layer.environments.insert(name, env);
         }
+    }
+
+    fn trust(&mut self, value: Spanned<DeValue<'static>>, layer: &mut TrustLayer) {
+        let span = value.span();
+        let Some(raw) = self.de::<RawTrust>(value, "[trust]") else {
+            return;
+        };
+        let mut kinds = |list: Spanned<Vec<Spanned<String>>>, what: &str| -> Vec<String> {
+            list.into_inner()
+                .into_iter()
+                .filter(|kind| {
+                    let ok = super::is_evidence_kind(kind.get_ref());
+                    if !ok {
+                        self.error(kind.span(), format!("`{}` in {what} is not an evidence kind", kind.get_ref()));
+                    }
+                    ok
+                })
+                .map(Spanned::into_inner)
+                .collect()
+        };
+        layer.require_signed = raw.require_signed.map(|list| kinds(list, "require-signed"));
+        layer.signers = raw.signers.map(|table| {
+            let mut signers = BTreeMap::new();
+            for (kind, principals) in table {
+                if !super::is_evidence_kind(kind.get_ref()) {
+                    self.error(kind.span(), format!("`{}` in [trust.signers] is not an evidence kind", kind.get_ref()));
+                    continue;
+                }
+                let principals: Vec<String> = principals.into_inner().into_iter().map(Spanned::into_inner).collect();
+                signers.insert(kind.into_inner(), principals);
+            }
+            signers
+        });
+        layer.allowed_signers = raw.allowed_signers.and_then(|path| {
+            let text = path.get_ref();
+            if text.is_empty() || text.starts_with('/') || text.split('/').any(|part| part == "..") {
+                self.error(path.span(), format!("allowed-signers `{text}` must be a path inside the repository"));
+                return None;
+            }
+            Some(text.trim_start_matches("./").to_string())
+        });
+        layer.origin = Some(self.origin(&span));
     }
 
     fn duration(&mut self, text: &Spanned<String>) -> Option<jiff::SignedDuration> {

@@ -6,8 +6,11 @@
 //! records are only ever appended.
 
 pub mod junit;
+pub mod signing;
+pub mod trust;
 
 pub use junit::TestSummary;
+pub use trust::{Rejected, Vetted};
 
 use git2::Oid;
 use jiff::Timestamp;
@@ -24,7 +27,67 @@ pub const REFSPEC: &str = "refs/notes/gate:refs/notes/gate";
 const RESERVED_KINDS: &[(&str, &str)] = &[
     ("deploy", "record deploys with `gate record --env ENV`"),
     ("tests", "test evidence comes from JUnit reports: gate evidence add tests --junit FILE..."),
+    ("waiver", "record waivers with `gate waive CHECK --path P --reason R --expires D`"),
 ];
+
+/// What the signature of a record covers starts with this line, so a signature made for
+/// anything else (a commit, another tool's file) never verifies as evidence.
+pub const PAYLOAD_HEADER: &str = "gate-evidence-v1\n";
+
+/// What an approval approves: one approval does not cover every exception at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Purpose {
+    /// A change to the gate policy (`policy-change`).
+    PolicyChange,
+    /// A deploy inside a freeze window (`freeze-window`).
+    Freeze,
+    /// A change to a high-risk setting (`config-risk`).
+    ConfigRisk,
+    /// A release with nothing to roll back to, or not descending from it (`rollback-ready`).
+    Rollback,
+    /// Everything above, said explicitly.
+    All,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 5] =
+        [Purpose::PolicyChange, Purpose::Freeze, Purpose::ConfigRisk, Purpose::Rollback, Purpose::All];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::PolicyChange => "policy-change",
+            Purpose::Freeze => "freeze",
+            Purpose::ConfigRisk => "config-risk",
+            Purpose::Rollback => "rollback",
+            Purpose::All => "all",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Purpose> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// Whether an approval for `self` approves `wanted`.
+    pub fn covers(self, wanted: Purpose) -> bool {
+        self == Purpose::All || self == wanted
+    }
+}
+
+impl std::fmt::Display for Purpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The waiver a `waiver` record carries (its reason is the record's `detail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverTerms {
+    pub check: String,
+    pub path: String,
+    /// Last day it applies, `YYYY-MM-DD`.
+    pub expires: String,
+}
 
 /// One piece of evidence, parsed: ids are object ids and the time is a timestamp, so every
 /// comparison ("newest", "older than") is made on values, never on text.
@@ -43,6 +106,22 @@ pub struct Record {
     pub environment: Option<String>,
     /// For `tests` records: what the JUnit reports said.
     pub tests: Option<TestSummary>,
+    /// For `approval` records: what is approved.
+    pub approves: Option<Purpose>,
+    /// For `waiver` records: the check and path waived, and until when.
+    pub waiver: Option<WaiverTerms>,
+    /// For `deploy` records: the reason given when the deploy was recorded past a blocking
+    /// check (`gate record --force --reason`).
+    pub forced: Option<String>,
+    /// Written while `GATE_NOW` set the clock: its time is not the real time.
+    pub clock_overridden: bool,
+    /// The SSHSIG signature (armored), when the record is signed.
+    pub signature: Option<String>,
+    /// What the signature covers: [`PAYLOAD_HEADER`] and the record's line without its
+    /// signature, exactly as stored.
+    pub payload: String,
+    /// Set by [`trust::vet`]: the principal whose key signed the record, when it verified.
+    pub signer: Option<String>,
 }
 
 /// A record as it is stored: one JSON object a line of the tree's note.
@@ -61,6 +140,18 @@ struct StoredRecord {
     environment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tests: Option<TestSummary>,
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    approves: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    waiver: Option<WaiverTerms>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    forced: Option<String>,
+    /// `overridden` when `GATE_NOW` set the clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock: Option<String>,
+    /// Last, so that the signed payload is the line with this field cut off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
 }
 
 impl Serialize for Record {
@@ -80,7 +171,24 @@ impl From<&Record> for StoredRecord {
             detail: record.detail.clone(),
             environment: record.environment.clone(),
             tests: record.tests.clone(),
+            approves: record.approves.map(|p| p.as_str().to_string()),
+            waiver: record.waiver.clone(),
+            forced: record.forced.clone(),
+            clock: record.clock_overridden.then(|| CLOCK_OVERRIDDEN.to_string()),
+            signature: record.signature.clone(),
         }
+    }
+}
+
+/// The `clock` of a record written under `GATE_NOW`.
+const CLOCK_OVERRIDDEN: &str = "overridden";
+
+impl StoredRecord {
+    /// What a signature of this record covers.
+    fn payload(&self) -> String {
+        let unsigned = StoredRecord { signature: None, ..self.clone() };
+        let line = serde_json::to_string(&unsigned).unwrap_or_default();
+        format!("{PAYLOAD_HEADER}{line}")
     }
 }
 
@@ -97,6 +205,18 @@ impl StoredRecord {
                 .ok_or_else(|| format!("its {what} `{text}` is not an object id"))
         };
         let at = parse_time(&self.at)?;
+        let approves = match &self.approves {
+            None => None,
+            Some(text) => {
+                Some(Purpose::parse(text).ok_or_else(|| format!("it approves `{text}`, which is not a purpose"))?)
+            }
+        };
+        let clock_overridden = match self.clock.as_deref() {
+            None => false,
+            Some(CLOCK_OVERRIDDEN) => true,
+            Some(other) => return Err(format!("its clock `{other}` is not `{CLOCK_OVERRIDDEN}`")),
+        };
+        let payload = self.payload();
         Ok(Record {
             kind: self.kind,
             tree: id("tree", &self.tree)?,
@@ -106,17 +226,33 @@ impl StoredRecord {
             detail: self.detail,
             environment: self.environment,
             tests: self.tests,
+            approves,
+            waiver: self.waiver,
+            forced: self.forced,
+            clock_overridden,
+            signature: self.signature,
+            payload,
+            signer: None,
         })
     }
 }
 
-/// A record's time: RFC 3339 with an offset, nothing looser.
+/// A record's time: RFC 3339 with an offset, nothing looser. A time past the last instant a
+/// timestamp holds (`9999-12-31T00:00:00Z`) reads as that instant: far in the future, which the
+/// vetting rejects, rather than unreadable.
 fn parse_time(text: &str) -> std::result::Result<Timestamp, String> {
-    text.parse::<Timestamp>().map_err(|_| format!("its time `{text}` is not an RFC 3339 timestamp"))
+    text.parse::<Timestamp>().or_else(|_| {
+        let far = text.strip_suffix('Z').and_then(|t| t.parse::<jiff::civil::DateTime>().ok());
+        match far {
+            Some(datetime) if datetime.year() >= 9999 => Ok(Timestamp::MAX),
+            _ => Err(format!("its time `{text}` is not an RFC 3339 timestamp")),
+        }
+    })
 }
 
 impl Record {
-    /// A record of `kind` for `tree`, made by `actor` at `at`.
+    /// A record of `kind` for `tree`, made by `actor` at `at`. A record made while `GATE_NOW`
+    /// sets the clock says so.
     pub fn new(kind: &str, tree: Oid, commit: Oid, actor: &Actor, at: Timestamp) -> Record {
         Record {
             kind: kind.to_string(),
@@ -127,8 +263,41 @@ impl Record {
             detail: None,
             environment: None,
             tests: None,
+            approves: None,
+            waiver: None,
+            forced: None,
+            clock_overridden: time::clock_overridden(),
+            signature: None,
+            payload: String::new(),
+            signer: None,
         }
     }
+
+    /// What a signature of this record covers: [`PAYLOAD_HEADER`] and its line without the
+    /// signature.
+    pub fn signing_payload(&self) -> String {
+        StoredRecord::from(self).payload()
+    }
+
+    /// The e-mail address of `by` (`Name <a@b>`), or `by` itself, lowercased: who an unsigned
+    /// record says wrote it.
+    pub fn claimed_email(&self) -> String {
+        email_of(&self.by)
+    }
+
+    /// Who made the record, as the report names them: the verified signer, or who it claims.
+    pub fn who(&self) -> String {
+        match &self.signer {
+            Some(signer) => format!("{signer} (signed)"),
+            None => self.by.clone(),
+        }
+    }
+}
+
+/// The address in `Name <a@b>`, or the whole text, lowercased.
+pub fn email_of(text: &str) -> String {
+    let inner = text.rsplit_once('<').and_then(|(_, rest)| rest.split_once('>')).map_or(text, |(addr, _)| addr);
+    inner.trim().to_lowercase()
 }
 
 /// The evidence recorded for one tree.

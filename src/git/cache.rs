@@ -1,21 +1,29 @@
 //! The on-disk cache of blob facts (size, kind, line hashes), test references and rule matches:
-//! `GIT_DIR/gate/cache-v2.bin`.
+//! `GIT_DIR/gate/cache-v3.bin`.
 //!
 //! A compact binary file, written whole to a temporary file and renamed into place, so readers
-//! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry. A
-//! checksum covers the body; a cache that does not verify is ignored (and rebuilt), never
-//! trusted. The version in the name and header changes whenever what is stored changes meaning.
+//! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry.
+//! The file is authenticated: an HMAC-SHA256 over the body with a key that is not in the cache
+//! but in the user's state directory (`$XDG_STATE_HOME/gate/cache.key`, else
+//! `~/.local/state/gate/cache.key`, mode 0600). A cache restored from somewhere else (a shared
+//! CI cache, another user's clone) or edited by hand does not verify, and is ignored and rebuilt,
+//! never trusted: what it says decides which lines of a script gate looks at. The version in the
+//! name and header changes whenever what is stored changes meaning.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use git2::Oid;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::facts::{ContentKind, Facts, ScanHit};
 
-const MAGIC: &[u8; 8] = b"GATECCH\x02";
-const FILE_NAME: &str = "cache-v2.bin";
+const MAGIC: &[u8; 8] = b"GATECCH\x03";
+const FILE_NAME: &str = "cache-v3.bin";
+const TAG_LEN: usize = 32;
+const KEY_LEN: usize = 32;
 
 #[derive(Debug, Default)]
 pub struct Contents {
@@ -28,23 +36,34 @@ pub struct Contents {
 /// Rule matches by (blob, fingerprint of the rule set).
 pub type Scans = HashMap<(Oid, u64), Arc<[ScanHit]>>;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CacheFile {
     path: PathBuf,
+    key: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for CacheFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheFile").field("path", &self.path).finish_non_exhaustive()
+    }
 }
 
 impl CacheFile {
-    pub fn in_git_dir(git_dir: &Path) -> CacheFile {
-        CacheFile { path: git_dir.join("gate").join(FILE_NAME) }
+    /// The cache of a repository, with this user's key; none when there is no key to be had (no
+    /// home directory, a state directory gate cannot write): gate then runs without a cache.
+    pub fn in_git_dir(git_dir: &Path) -> Option<CacheFile> {
+        let key = user_key()?;
+        Some(CacheFile { path: git_dir.join("gate").join(FILE_NAME), key })
     }
 
-    /// The cache's contents, or nothing when it is missing, from another version, or damaged.
+    /// The cache's contents, or nothing when it is missing, from another version, damaged, or
+    /// not written with this user's key.
     pub fn load(&self) -> Contents {
-        std::fs::read(&self.path).ok().and_then(|bytes| decode(&bytes)).unwrap_or_default()
+        std::fs::read(&self.path).ok().and_then(|bytes| decode(&bytes, &self.key)).unwrap_or_default()
     }
 
     pub fn save(&self, contents: &Contents) -> std::io::Result<()> {
-        let bytes = encode(contents);
+        let bytes = encode(contents, &self.key);
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         let temp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
@@ -55,16 +74,78 @@ impl CacheFile {
     }
 }
 
-fn checksum(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
+/// Where this user's cache key lives: `$XDG_STATE_HOME/gate/cache.key`, else
+/// `~/.local/state/gate/cache.key`.
+pub fn key_path() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute());
+    let state = state.or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/state")))?;
+    Some(state.join("gate").join("cache.key"))
 }
 
-fn encode(contents: &Contents) -> Vec<u8> {
+/// This user's cache key, made (0600, in a 0700 directory) on first use. A key file that others
+/// could read or write is replaced.
+fn user_key() -> Option<[u8; KEY_LEN]> {
+    let path = key_path()?;
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(key) = <[u8; KEY_LEN]>::try_from(bytes.as_slice())
+        && private(&path)
+    {
+        return Some(key);
+    }
+    let mut key = [0u8; KEY_LEN];
+    getrandom::getrandom(&mut key).ok()?;
+    let dir = path.parent()?;
+    create_private_dir(dir).ok()?;
+    let temp = dir.join(format!(".cache.key.{}.tmp", std::process::id()));
+    write_private(&temp, &key).ok()?;
+    std::fs::rename(&temp, &path).ok()?;
+    // Two runs making a key at once: use whichever landed, so both agree.
+    let landed = std::fs::read(&path).ok()?;
+    <[u8; KEY_LEN]>::try_from(landed.as_slice()).ok()
+}
+
+#[cfg(unix)]
+fn private(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).is_ok_and(|m| m.mode() & 0o077 == 0)
+}
+
+#[cfg(not(unix))]
+fn private(_: &Path) -> bool {
+    true
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+fn tag(key: &[u8; KEY_LEN], body: &[u8]) -> [u8; TAG_LEN] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+fn encode(contents: &Contents, key: &[u8; KEY_LEN]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 << 20);
     out.extend_from_slice(MAGIC);
     let mut facts: Vec<(&Oid, &Arc<Facts>)> = contents.facts.iter().collect();
@@ -79,6 +160,7 @@ fn encode(contents: &Contents) -> Vec<u8> {
             ContentKind::Unread => 2,
         });
         put_u32(&mut out, facts.lines);
+        put_u32(&mut out, facts.longest_line);
         put_u32(&mut out, facts.hashes.len() as u32);
         for (hash, count) in facts.hashes.iter() {
             put_u32(&mut out, *hash);
@@ -113,8 +195,8 @@ fn encode(contents: &Contents) -> Vec<u8> {
             out.extend_from_slice(text);
         }
     }
-    let sum = checksum(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
+    let tag = tag(key, &out);
+    out.extend_from_slice(&tag);
     out
 }
 
@@ -128,12 +210,12 @@ fn put_oid(out: &mut Vec<u8>, id: &Oid) {
     out.extend_from_slice(bytes);
 }
 
-/// Reads a cache; `None` if anything about it is off.
-fn decode(bytes: &[u8]) -> Option<Contents> {
-    let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
-    if checksum(body) != u64::from_le_bytes(sum.try_into().ok()?) {
-        return None;
-    }
+/// Reads a cache; `None` if anything about it is off, first of all its tag.
+fn decode(bytes: &[u8], key: &[u8; KEY_LEN]) -> Option<Contents> {
+    let (body, expected) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).ok()?;
+    mac.update(body);
+    mac.verify_slice(expected).ok()?;
     let mut r = Reader { bytes: body.strip_prefix(MAGIC.as_slice())? };
     let mut contents = Contents::default();
     for _ in 0..r.u32()? {
@@ -145,13 +227,14 @@ fn decode(bytes: &[u8]) -> Option<Contents> {
             2 => ContentKind::Unread,
             _ => return None,
         };
-        let lines = r.u32()?;
+        let (lines, longest_line) = (r.u32()?, r.u32()?);
         let n = r.u32()? as usize;
         let mut hashes = Vec::with_capacity(n.min(1 << 20));
         for _ in 0..n {
             hashes.push((r.u32()?, r.u32()?));
         }
-        contents.facts.insert(id, Arc::new(Facts { size, kind, lines, hashes: hashes.into_boxed_slice() }));
+        let facts = Facts { size, kind, lines, longest_line, hashes: hashes.into_boxed_slice() };
+        contents.facts.insert(id, Arc::new(facts));
     }
     for _ in 0..r.u32()? {
         let id = r.oid()?;
@@ -213,15 +296,17 @@ mod tests {
         contents.refs.insert(id, Arc::from(vec!["search.sh".to_string()]));
         let hit = ScanHit { rule: 2, line: 14, hash: 99, text: "while true; do".into() };
         contents.scans.insert((id, 7), Arc::from(vec![hit.clone()]));
-        let bytes = encode(&contents);
-        let back = decode(&bytes).unwrap();
+        let key = [9u8; KEY_LEN];
+        let bytes = encode(&contents, &key);
+        let back = decode(&bytes, &key).unwrap();
         assert_eq!(back.facts[&id], contents.facts[&id]);
         assert_eq!(&*back.refs[&id], &["search.sh".to_string()]);
         assert_eq!(&*back.scans[&(id, 7)], &[hit]);
 
         let mut damaged = bytes.clone();
         damaged[20] ^= 1;
-        assert!(decode(&damaged).is_none());
-        assert!(decode(&bytes[..bytes.len() - 3]).is_none());
+        assert!(decode(&damaged, &key).is_none());
+        assert!(decode(&bytes[..bytes.len() - 3], &key).is_none());
+        assert!(decode(&bytes, &[8u8; KEY_LEN]).is_none(), "another user's key does not verify it");
     }
 }

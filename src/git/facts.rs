@@ -22,6 +22,8 @@ pub struct Facts {
     pub kind: ContentKind,
     /// Lines that are not blank once trimmed.
     pub lines: u32,
+    /// The length in bytes of the longest line (pattern matching skips lines past a cap).
+    pub longest_line: u32,
     /// Hash of each distinct trimmed, non-blank line and how often it occurs, sorted by hash.
     pub hashes: Box<[(u32, u32)]>,
 }
@@ -30,7 +32,7 @@ impl Facts {
     pub fn of(content: &[u8]) -> Facts {
         let size = content.len() as u64;
         if content[..content.len().min(BINARY_SNIFF)].contains(&0) {
-            return Facts { size, kind: ContentKind::Binary, lines: 0, hashes: Box::new([]) };
+            return Facts { size, kind: ContentKind::Binary, lines: 0, longest_line: 0, hashes: Box::new([]) };
         }
         let mut counts: HashMap<u32, u32> = HashMap::new();
         let mut lines = 0;
@@ -40,11 +42,13 @@ impl Facts {
         }
         let mut hashes: Vec<(u32, u32)> = counts.into_iter().collect();
         hashes.sort_unstable();
-        Facts { size, kind: ContentKind::Text, lines, hashes: hashes.into_boxed_slice() }
+        let longest = content.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap_or(0);
+        let longest_line = u32::try_from(longest).unwrap_or(u32::MAX);
+        Facts { size, kind: ContentKind::Text, lines, longest_line, hashes: hashes.into_boxed_slice() }
     }
 
     pub(super) fn unread(size: u64) -> Facts {
-        Facts { size, kind: ContentKind::Unread, lines: 0, hashes: Box::new([]) }
+        Facts { size, kind: ContentKind::Unread, lines: 0, longest_line: 0, hashes: Box::new([]) }
     }
 }
 

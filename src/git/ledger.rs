@@ -12,8 +12,10 @@
 //! - fetching the ref brings the deployed commit along, and it is never garbage collected.
 //!
 //! The ref only moves by compare-and-swap, retried on conflict, so two deploys recorded at the
-//! same moment both land in the history. Teams that already tag deploys can set
-//! `deploy-tags = "PATTERN"` on an environment; the newest matching tag is then the last deploy.
+//! same moment both land in the history. An entry is validated when read: it must name this
+//! environment, carry the deployed commit's tree, and have the parents gate gives it; anything
+//! else stops the run. Teams that already tag deploys can set `deploy-tags = "PATTERN"` on an
+//! environment; the newest matching tag in commit order is then the last deploy.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -65,6 +67,13 @@ pub struct Deploy {
     pub at: Timestamp,
     pub by: String,
     pub source: DeploySource,
+    /// Recorded past a check that blocked the release (`gate record --force --reason`): the
+    /// reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forced: Option<String>,
+    /// Recorded while `GATE_NOW` set the clock: its time is not the real time.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub clock_overridden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -127,7 +136,7 @@ pub fn history(repo: &Repo, env: Target<'_>, limit: usize) -> Result<Vec<Deploy>
         if is_root(&entry) {
             break;
         }
-        deploys.push(parse_entry(&entry, env.name)?);
+        deploys.push(parse_entry(repo, &entry, env.name)?);
         next = entry.parent_id(0).ok();
     }
     Ok(deploys)
@@ -139,21 +148,68 @@ fn is_root(commit: &Commit<'_>) -> bool {
         && commit.message().unwrap_or_default().lines().any(|l| l.starts_with("Gate-Ledger-Root: "))
 }
 
-/// Reads a ledger entry's message. An entry gate cannot read stops the run rather than being
-/// guessed at.
-fn parse_entry(entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
+/// Reads and validates a ledger entry: it names this environment, its tree is the deployed
+/// commit's tree, its second parent is the deployed commit and its first parent the previous
+/// entry (or the ledger's root). An entry gate cannot read, or one that is not as gate writes
+/// it, stops the run rather than being guessed at.
+fn parse_entry(repo: &Repo, entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
     let message = entry.message().unwrap_or_default();
-    let field = |key: &str| {
-        message.lines().find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix(": ")).map(str::trim))
-    };
-    let corrupt = || {
+    let refname = ref_name(environment);
+    let corrupt = |why: String| {
         Error::with_fix(
-            format!("{} points at {} which is not a gate ledger entry", ref_name(environment), short(entry.id())),
-            format!("restore the ref from its reflog (`git reflog {}`) or a remote", ref_name(environment)),
+            format!("{refname} points at {} which is not a gate ledger entry: {why}", short(entry.id())),
+            format!(
+                "restore the ref from its reflog (`git reflog {refname}`) or from the remote (`git fetch {} '+{refname}:{refname}'`), and find out who wrote it",
+                repo.default_remote()
+            ),
         )
     };
-    let commit = field("Gate-Commit").and_then(|v| Oid::from_str(v).ok()).ok_or_else(corrupt)?;
-    let tree = field("Gate-Tree").and_then(|v| Oid::from_str(v).ok()).unwrap_or_else(|| entry.tree_id());
+    let field = |key: &str| message_field(message, key);
+    let named = field("Gate-Environment").ok_or_else(|| corrupt("it has no Gate-Environment".into()))?;
+    if named != environment {
+        return Err(corrupt(format!("it records a deploy to `{named}`, not to {environment}")));
+    }
+    let commit = field("Gate-Commit")
+        .and_then(|v| Oid::from_str(v).ok())
+        .ok_or_else(|| corrupt("its Gate-Commit is not a commit id".into()))?;
+    // In a shallow clone an entry at the boundary shows no parents; the missing deployed commit
+    // is then reported with the fetch that brings it.
+    let cut_off = entry.parent_count() == 0 && is_shallow_boundary(repo, entry.id());
+    if !cut_off && (entry.parent_count() != 2 || entry.parent_id(1).ok() != Some(commit)) {
+        return Err(corrupt(format!(
+            "it has {} parent{} where gate writes two (the previous entry, then the deployed commit {})",
+            entry.parent_count(),
+            if entry.parent_count() == 1 { "" } else { "s" },
+            short(commit)
+        )));
+    }
+    let tree = entry.tree_id();
+    if field("Gate-Tree").is_some_and(|v| Oid::from_str(v).ok() != Some(tree)) {
+        return Err(corrupt("its Gate-Tree is not its tree".into()));
+    }
+    // A shallow clone may lack the deployed commit; the range resolution says how to fetch it.
+    if let Ok(deployed) = repo.git.find_commit(commit)
+        && deployed.tree_id() != tree
+    {
+        return Err(corrupt(format!(
+            "its tree {} is not the tree of the deployed commit {} ({})",
+            short(tree),
+            short(commit),
+            short(deployed.tree_id())
+        )));
+    }
+    if let Ok(previous) = entry.parent(0) {
+        let previous_message = previous.message().unwrap_or_default();
+        let chained = message_field(previous_message, "Gate-Environment") == Some(environment)
+            || (previous.parent_count() == 0
+                && message_field(previous_message, "Gate-Ledger-Root") == Some(environment));
+        if !chained {
+            return Err(corrupt(format!(
+                "its first parent {} is neither an entry of {environment} nor the ledger's root",
+                short(previous.id())
+            )));
+        }
+    }
     let at = field("Gate-At").and_then(|v| v.parse::<Timestamp>().ok()).unwrap_or_else(|| time::from_git(entry.time()));
     let by = field("Gate-By").map_or_else(|| entry.author().to_string(), str::to_string);
     Ok(Deploy {
@@ -163,11 +219,28 @@ fn parse_entry(entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
         at,
         by,
         source: DeploySource::Ledger { entry: entry.id() },
+        forced: field("Gate-Forced").map(str::to_string),
+        clock_overridden: field("Gate-Clock") == Some("overridden"),
     })
 }
 
-/// Deploys read from tags that match the environment's pattern, newest first. An annotated
-/// tag's tagger and date say who deployed and when; a lightweight tag falls back to the commit.
+/// Whether a shallow clone cut history off at `id` (git lists such commits in `GIT_DIR/shallow`).
+fn is_shallow_boundary(repo: &Repo, id: Oid) -> bool {
+    repo.is_shallow()
+        && std::fs::read_to_string(repo.git_dir().join("shallow"))
+            .is_ok_and(|text| text.lines().any(|line| line.trim() == id.to_string()))
+}
+
+/// The value of `KEY: value` in a ledger message.
+fn message_field<'m>(message: &'m str, key: &str) -> Option<&'m str> {
+    message.lines().find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix(": ")).map(str::trim))
+}
+
+/// Deploys read from tags that match the environment's pattern, newest first in commit order:
+/// a tag on a descendant is newer than a tag on its ancestor, whatever their dates say (a
+/// tagger date is whatever the tagger's clock said). Tags on one commit, or on commits neither
+/// descends from, are ordered by date, then name. An annotated tag's tagger and date say who
+/// deployed and when; a lightweight tag falls back to the commit.
 fn tag_deploys(repo: &Repo, environment: &str, matcher: &globset::GlobMatcher) -> Result<Vec<Deploy>> {
     let references = repo.git.references().map_err(|err| Error::git("cannot list tags", &err))?;
     let mut deploys = Vec::new();
@@ -201,10 +274,45 @@ fn tag_deploys(repo: &Repo, environment: &str, matcher: &globset::GlobMatcher) -
             at: time::from_git(signature.when()),
             by: signature.to_string(),
             source: DeploySource::Tag { name },
+            forced: None,
+            clock_overridden: false,
         });
     }
-    deploys.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| natural_desc(a, b)));
+    let order = topological_order(repo, &deploys)?;
+    deploys.sort_by(|a, b| {
+        order[&a.commit].cmp(&order[&b.commit]).then_with(|| b.at.cmp(&a.at)).then_with(|| natural_desc(a, b))
+    });
     Ok(deploys)
+}
+
+/// The position of each tagged commit in a topological walk (descendants first, then newer
+/// commit dates), stopping once every tagged commit is seen.
+fn topological_order(repo: &Repo, deploys: &[Deploy]) -> Result<std::collections::HashMap<Oid, usize>> {
+    let fail = |err: git2::Error| Error::git("cannot order the deploy tags", &err);
+    let mut wanted: std::collections::HashSet<Oid> = deploys.iter().map(|d| d.commit).collect();
+    let mut order = std::collections::HashMap::new();
+    if wanted.is_empty() {
+        return Ok(order);
+    }
+    let mut walk = repo.git.revwalk().map_err(fail)?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME).map_err(fail)?;
+    for id in &wanted {
+        walk.push(*id).map_err(fail)?;
+    }
+    for (position, id) in walk.enumerate() {
+        let id = id.map_err(fail)?;
+        if wanted.remove(&id) {
+            order.insert(id, position);
+            if wanted.is_empty() {
+                break;
+            }
+        }
+    }
+    // A commit the walk could not reach (a shallow clone) sorts last.
+    for id in wanted {
+        order.insert(id, usize::MAX);
+    }
+    Ok(order)
 }
 
 fn natural_desc(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
@@ -215,18 +323,34 @@ fn natural_desc(a: &Deploy, b: &Deploy) -> std::cmp::Ordering {
     name(b).cmp(&name(a))
 }
 
-/// Records that `commit` was deployed to `environment`, by compare-and-swap on the ledger ref.
-pub fn record(repo: &Repo, env: Target<'_>, commit: &Commit<'_>, actor: &Actor, at: Timestamp) -> Result<Deploy> {
-    if let Some(tags) = env.tags {
-        return Err(Error::with_fix(
+/// Whether deploys of `env` are recorded in the ledger: an environment that follows deploy tags
+/// is told to tag the release (`commit`) instead.
+pub fn writable(env: Target<'_>, commit: Oid) -> Result<()> {
+    match env.tags {
+        Some(tags) => Err(Error::with_fix(
             format!("deploys of {} are read from tags matching `{}`, not from the ledger", env.name, tags.pattern),
-            format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit.id())),
-        ));
+            format!("tag the release instead: git tag -a <name matching {}> {}", tags.pattern, short(commit)),
+        )),
+        None => Ok(()),
     }
+}
+
+/// Records that `commit` was deployed to `environment`, by compare-and-swap on the ledger ref.
+/// `forced` is the reason given for recording a release the check blocked.
+pub fn record(
+    repo: &Repo,
+    env: Target<'_>,
+    commit: &Commit<'_>,
+    actor: &Actor,
+    at: Timestamp,
+    forced: Option<&str>,
+) -> Result<Deploy> {
+    writable(env, commit.id())?;
     let refname = ref_name(env.name);
     let signature = actor.signature(at)?;
     let tree = commit.tree().map_err(|err| Error::git("cannot read the release tree", &err))?;
-    let message = format!(
+    let clock_overridden = time::clock_overridden();
+    let mut message = format!(
         "gate: deployed {short} to {env}\n\nGate-Environment: {env}\nGate-Commit: {commit}\nGate-Tree: {tree}\nGate-By: {actor}\nGate-At: {at}\n",
         short = short(commit.id()),
         env = env.name,
@@ -234,6 +358,12 @@ pub fn record(repo: &Repo, env: Target<'_>, commit: &Commit<'_>, actor: &Actor, 
         tree = tree.id(),
         at = time::iso(at),
     );
+    if let Some(reason) = forced {
+        message.push_str(&format!("Gate-Forced: {}\n", reason.replace('\n', " ")));
+    }
+    if clock_overridden {
+        message.push_str("Gate-Clock: overridden\n");
+    }
     for attempt in 0..MAX_ATTEMPTS {
         let current = match repo.git.refname_to_id(&refname) {
             Ok(id) => Some(repo.git.find_commit(id).map_err(|err| Error::git(format!("cannot read {refname}"), &err))?),
@@ -243,7 +373,7 @@ pub fn record(repo: &Repo, env: Target<'_>, commit: &Commit<'_>, actor: &Actor, 
         if let Some(current) = &current
             && !is_root(current)
         {
-            parse_entry(current, env.name)?;
+            parse_entry(repo, current, env.name)?;
         }
         let previous = match current.clone() {
             Some(current) => current,
@@ -273,6 +403,8 @@ pub fn record(repo: &Repo, env: Target<'_>, commit: &Commit<'_>, actor: &Actor, 
                     at,
                     by: actor.to_string(),
                     source: DeploySource::Ledger { entry },
+                    forced: forced.map(str::to_string),
+                    clock_overridden,
                 });
             }
             Err(err) if is_conflict(&err) => backoff(attempt),

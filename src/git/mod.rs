@@ -7,6 +7,7 @@ mod cache;
 mod diff;
 mod facts;
 pub mod ledger;
+mod links;
 pub mod notes;
 pub mod push;
 mod repo;
@@ -22,6 +23,7 @@ pub use blobs::{BlobStore, READ_LIMIT};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
 pub use facts::{ContentKind, Facts, ScanHit, line_hash, normalized_lines};
 pub use ledger::{Deploy, DeploySource};
+pub use links::{Link, LinkProblem, follow_links};
 pub use repo::{Actor, Repo, short};
 pub use tree::{TreeFile, TreeIndex, dir_name, extension, file_name, stem};
 

@@ -227,7 +227,10 @@ impl Report {
         if tally.waived > 0 {
             parts.push(format!("{} waived", tally.waived));
         }
-        let rest = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
+        let mut rest = if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) };
+        if self.results.clock_overridden {
+            rest.push_str(&format!("; the clock is set by {}, not the real time", crate::time::NOW_VAR));
+        }
         match self.verdict() {
             Verdict::Blocked => {
                 let blocking = tally.blocking;
@@ -339,6 +342,7 @@ mod tests {
                     reason: "binary".into(),
                 }],
                 notes: Vec::new(),
+                clock_overridden: false,
             },
             notes: Vec::new(),
             deny_warnings: false,

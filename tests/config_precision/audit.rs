@@ -191,7 +191,9 @@ fn secrets_shaped_like_secrets_appear_in_no_format() {
 
 #[test]
 fn a_file_that_did_not_parse_at_the_last_deploy_either_is_a_note_not_a_block() {
-    let repo = deployed(&[("config/app.json", "{\"a\": [1, 2,]}\n")]);
+    // The broken file went out before gate watched: recorded past the check that blocks it.
+    let repo = TestRepo::with_files(&[("config/app.json", "{\"a\": [1, 2,]}\n")]);
+    repo.gate(&["record", "--env", "staging", "--force", "--reason", "deployed before gate"]).expect(0);
     repo.write("config/app.json", "{\"a\": [1, 2,], \"b\": 1}\n");
     repo.commit("touch a file that was already broken");
     let (code, found) = findings(&repo, "config-syntax");
