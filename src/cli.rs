@@ -48,6 +48,11 @@ pub enum Command {
     /// Runs the check for the environment first, and refuses (exit 1, nothing written) a release
     /// it blocks, unless --force --reason TEXT.
     Record(RecordArgs),
+    /// Fetch, merge and push the ledger (refs/gate/*) and evidence (refs/notes/gate).
+    ///
+    /// Evidence merges as a union of records and each ledger without dropping an entry; the
+    /// push is retried from the fetch when the remote moved meanwhile.
+    Sync(SyncArgs),
     /// Add or list evidence (approval, backup, ...) bound to a release tree.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -223,6 +228,17 @@ pub struct RecordArgs {
 
     #[command(flatten)]
     pub signing: SigningArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The remote (a name or URL). Default: origin, or the only remote.
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
+
+    /// Fetch and merge only; push nothing (a read-only job, such as a pull-request check).
+    #[arg(long)]
+    pub no_push: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ mod push;
 mod record;
 mod signing;
 mod status;
+mod sync;
 mod waive;
 
 pub use init::TEMPLATE as INIT_TEMPLATE;
@@ -54,6 +55,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Status(args) => status::run(args, config, io),
         Command::Backtest(args) => backtest::run(args, config, io),
         Command::Record(args) => record::run(args, config, io),
+        Command::Sync(args) => sync::run(args, io),
         Command::Evidence(EvidenceCommand::Add(args)) => evidence::add(args, io),
         Command::Evidence(EvidenceCommand::List(args)) => evidence::list(args, io),
         Command::Waive(args) => waive::run(args, config, io),

@@ -11,6 +11,7 @@ mod links;
 pub mod notes;
 pub mod push;
 mod repo;
+pub mod sync;
 mod tree;
 
 use git2::{ErrorCode, Oid};
