@@ -54,6 +54,11 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// Mark a release tree bad everywhere: no environment accepts it, not even as a rollback.
     Reject(RejectArgs),
+    /// Fetch, merge and push the ledger (refs/gate/*) and evidence (refs/notes/gate).
+    ///
+    /// Evidence merges as a union of records and each ledger without dropping an entry; the
+    /// push is retried from the fetch when the remote moved meanwhile.
+    Sync(SyncArgs),
     /// Add or list evidence (approval, backup, ...) bound to a release tree.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -269,6 +274,17 @@ pub struct RejectArgs {
     /// What is wrong with it.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The remote (a name or URL). Default: origin, or the only remote.
+    #[arg(value_name = "REMOTE")]
+    pub remote: Option<String>,
+
+    /// Fetch and merge only; push nothing (a read-only job, such as a pull-request check).
+    #[arg(long)]
+    pub no_push: bool,
 }
 
 #[derive(Debug, Subcommand)]

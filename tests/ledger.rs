@@ -12,7 +12,7 @@ fn record_writes_a_ledger_entry_git_itself_can_read() {
     repo.gate(&["record", "--env", "staging"])
         .expect(0)
         .stdout_has(&format!("recorded: {} deployed to staging by Dana Deployer <dana@example.com>", &deployed[..10]))
-        .stdout_has("share it: git push origin 'refs/gate/*:refs/gate/*'");
+        .stdout_has("share it: gate sync (or: git push origin 'refs/gate/*:refs/gate/*'");
 
     // The entry's tree is the deployed tree and its second parent the deployed commit, so plain
     // git answers "what would ship" and "what is pending".

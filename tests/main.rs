@@ -19,5 +19,6 @@ mod policy_commands;
 mod project;
 mod regressions;
 mod rollout;
+mod sync;
 mod trust;
 mod variants;

@@ -51,7 +51,7 @@ fn waive_records_a_waiver_for_the_release_tree_and_leaves_gate_toml_alone() {
     repo.gate(&["waive", "blast-radius", "--path", "*", "--reason", "bulk import", "--expires", "2026-12-31"])
         .expect(0)
         .stdout_has("recorded a waiver for blast-radius on * until 2026-12-31 for tree")
-        .stdout_has("share it: git push origin 'refs/notes/gate:refs/notes/gate'");
+        .stdout_has("share it: gate sync (or: git push origin 'refs/notes/gate:refs/notes/gate')");
     let text = std::fs::read_to_string(repo.path().join("gate.toml")).unwrap();
     assert_eq!(text, "# our policy\n[checks.blast-radius]\nmax-files = 1\n", "gate.toml is not edited");
     repo.gate(&["evidence", "list"])

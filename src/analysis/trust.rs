@@ -106,7 +106,13 @@ impl Analysis<'_> {
 
     /// The approvals for `purpose`, weighed.
     pub fn approvals(&self, purpose: Purpose) -> Result<Approvals<'_>> {
-        let needed = self.target()?.and_then(|env| env.approvals);
+        // The stricter of the release's and the deployed policy's: a release cannot lower the
+        // quorum that approves its own policy change.
+        let deployed = match (self.target()?, self.deployed_policy()?) {
+            (Some(env), Some(policy)) => policy.environments.get(&env.name).and_then(|e| e.approvals),
+            _ => None,
+        };
+        let needed = self.target()?.and_then(|env| env.approvals).max(deployed);
         let independent = needed.is_some();
         let people = if independent { Some(self.release_people()?) } else { None };
         let mut records: Vec<&Record> =

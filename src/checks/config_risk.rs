@@ -79,7 +79,7 @@ static DOC: Doc = Doc {
           was rejected. Its corrective actions: audit all high-risk configuration options, and programmatically \
           enforce staged rollouts of configuration changes.",
     example: "config-risk  deny\n  config/auth.yaml:3: changes 2 high-risk keys (auth.ldap.host, auth.ldap.bind_password)\n    \
-              help: deploy it to staging first, or have it approved: gate evidence add approval --detail \"...\"",
+              help: deploy it to staging first, or have it approved: gate evidence add approval --for config-risk --detail \"...\"",
     config: "# Files of the `config` class (see `[paths]`); files that .gitattributes marks linguist-generated,\n# linguist-vendored or linguist-documentation are never analysed.\n[checks.config-risk]\nseverity = \"deny\"\nkeys = [\"auth.*\", \"*password*\", \"*secret*\", \"tls.*\", \"*.timeout\"]\n\
              satisfied-by = [\"approval\", \"staging\"]\nmask = [\"*password*\", \"*secret*\", \"*token*\"]   # values never shown",
 };
@@ -130,10 +130,11 @@ impl Check for ConfigRisk {
             let first_line = risky.iter().map(|c| c.line).filter(|l| *l > 0).min().unwrap_or(0);
             let alternatives = settings.satisfied_by.iter().filter(|s| *s != "approval").cloned().collect::<Vec<_>>();
             let help = if alternatives.is_empty() {
-                "have it approved: gate evidence add approval --detail \"who reviewed the change\"".to_string()
+                "have it approved: gate evidence add approval --for config-risk --detail \"who reviewed the change\""
+                    .to_string()
             } else {
                 format!(
-                    "deploy it to {} first, or have it approved: gate evidence add approval --detail \"who reviewed the change\"",
+                    "deploy it to {} first, or have it approved: gate evidence add approval --for config-risk --detail \"who reviewed the change\"",
                     alternatives.join(" or ")
                 )
             };

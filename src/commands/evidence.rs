@@ -43,7 +43,7 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     };
     writeln!(
         io.out,
-        "recorded {}{purpose} evidence for tree {} (commit {}) by {}{signed}{summary}\nshare it: git push {} '{}'",
+        "recorded {}{purpose} evidence for tree {} (commit {}) by {}{signed}{summary}\nshare it: gate sync (or: git push {} '{}')",
         record.kind,
         short(commit.tree_id()),
         short(commit.id()),

@@ -15,6 +15,7 @@ mod record;
 mod signing;
 mod status;
 mod stops;
+mod sync;
 mod waive;
 
 pub use init::TEMPLATE as INIT_TEMPLATE;
@@ -58,6 +59,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Lock(args) => stops::lock(args, config, io),
         Command::Unlock(args) => stops::unlock(args, config, io),
         Command::Reject(args) => stops::reject(args, io),
+        Command::Sync(args) => sync::run(args, io),
         Command::Evidence(EvidenceCommand::Add(args)) => evidence::add(args, io),
         Command::Evidence(EvidenceCommand::List(args)) => evidence::list(args, io),
         Command::Waive(args) => waive::run(args, config, io),

@@ -76,14 +76,14 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     };
     writeln!(
         io.out,
-        "recorded: {} deployed to {} by {} at {}{forced_note}\nshare it: git push {} '{}' '{}'",
+        "recorded: {} deployed to {} by {} at {}{forced_note}\nshare it: gate sync (or: git push {remote} '{}' '{}')",
         short(deploy.commit),
         deploy.environment,
         deploy.by,
         time::human(deploy.at),
-        repo.default_remote(),
         ledger::REFSPEC,
-        evidence::REFSPEC
+        evidence::REFSPEC,
+        remote = repo.default_remote(),
     )
     .map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)

@@ -55,7 +55,7 @@ pub fn run(args: &WaiveArgs, _config: Option<&Path>, io: &mut Io<'_>) -> Result<
     writeln!(
         io.out,
         "recorded a waiver for {} on {} until {expires} for tree {} (commit {}) by {}{}\n\
-         share it: git push {} '{}'\n\
+         share it: gate sync (or: git push {} '{}')\n\
          note: it applies to this release tree only; a long-lived exception belongs in gate.toml's [[waivers]]",
         args.check,
         args.path,

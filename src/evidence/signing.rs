@@ -254,8 +254,12 @@ pub fn sign(key: &KeySource, payload: &[u8], program: &str) -> Result<String> {
         return external(program, path, payload);
     }
     let KeySource::Literal(public) = key else { unreachable!("files are handled above") };
-    let dir = std::env::temp_dir().join(format!("gate-sign-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|err| Error::io("cannot write the public key for ssh-keygen", &err))?;
+    // A fresh private directory (never one that already exists), so nobody can swap the key.
+    let mut nonce = [0u8; 8];
+    getrandom::getrandom(&mut nonce).map_err(|err| Error::new(format!("no randomness for a temporary file: {err}")))?;
+    let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("gate-sign-{}-{suffix}", std::process::id()));
+    private_dir(&dir).map_err(|err| Error::io("cannot write the public key for ssh-keygen", &err))?;
     let file = dir.join("key.pub");
     let written = std::fs::write(&file, format!("{public}\n"));
     let result = written
@@ -263,6 +267,17 @@ pub fn sign(key: &KeySource, payload: &[u8], program: &str) -> Result<String> {
         .and_then(|()| external(program, &file, payload));
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(dir)
 }
 
 /// Runs `PROGRAM -Y sign -n gate -f KEY` with the payload on standard input.

@@ -143,7 +143,7 @@ pub fn history(repo: &Repo, env: Target<'_>, limit: usize) -> Result<Vec<Deploy>
 }
 
 /// The commit a ledger starts from; it records nothing.
-fn is_root(commit: &Commit<'_>) -> bool {
+pub(super) fn is_root(commit: &Commit<'_>) -> bool {
     commit.parent_count() == 0
         && commit.message().unwrap_or_default().lines().any(|l| l.starts_with("Gate-Ledger-Root: "))
 }
@@ -152,7 +152,7 @@ fn is_root(commit: &Commit<'_>) -> bool {
 /// commit's tree, its second parent is the deployed commit and its first parent the previous
 /// entry (or the ledger's root). An entry gate cannot read, or one that is not as gate writes
 /// it, stops the run rather than being guessed at.
-fn parse_entry(repo: &Repo, entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
+pub(super) fn parse_entry(repo: &Repo, entry: &Commit<'_>, environment: &str) -> Result<Deploy> {
     let message = entry.message().unwrap_or_default();
     let refname = ref_name(environment);
     let corrupt = |why: String| {

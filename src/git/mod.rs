@@ -12,6 +12,7 @@ pub mod notes;
 pub mod push;
 mod repo;
 pub mod stops;
+pub mod sync;
 mod tree;
 
 use git2::{ErrorCode, Oid};

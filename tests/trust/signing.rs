@@ -282,3 +282,55 @@ fn where_deploys_must_be_signed_an_unsigned_last_deploy_is_no_base() {
     repo.commit("v3");
     staging(&repo).expect(0);
 }
+
+#[test]
+fn a_release_cannot_lower_the_quorum_that_approves_it() {
+    let repo = TestRepo::with_files(&[("gate.toml", "[environments.staging]\napprovals = 2\n"), ("README", "app\n")]);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.write("gate.toml", "[environments.staging]\napprovals = 1\n");
+    repo.commit("one approver is enough");
+    let approve_as = |name: &str| {
+        let email = format!("{name}@example.com");
+        let env = [("GIT_COMMITTER_NAME", name), ("GIT_COMMITTER_EMAIL", email.as_str())];
+        let args = ["evidence", "add", "approval", "--for", "policy-change", "--detail", "reviewed"];
+        repo.gate_in(repo.path(), &args, &env).expect(0);
+    };
+    approve_as("alice");
+    staging(&repo).expect(1).stdout_has("deny   gate.toml: the release changes the gate policy");
+    approve_as("bob");
+    staging(&repo).expect(0).stdout_has("waived gate.toml: the release changes the gate policy");
+}
+
+#[test]
+fn a_key_held_by_ssh_agent_signs_through_ssh_keygen() {
+    let probe = TestRepo::new();
+    let have_agent = Command::new("ssh-agent").arg("-h").stderr(Stdio::null()).status().is_ok();
+    if !have_ssh_keygen("a_key_held_by_ssh_agent_signs_through_ssh_keygen") || !have_agent {
+        eprintln!("SKIPPED a_key_held_by_ssh_agent_signs_through_ssh_keygen: ssh-agent is not installed");
+        return;
+    }
+    let (alice, alice_pub) = keygen(&probe, "alice", "ed25519");
+    let repo = signed_policy_repo(&[("alice@example.com", &alice_pub)]);
+    let socket = repo.sibling("agent.sock");
+    let mut agent = Command::new("ssh-agent").arg("-D").arg("-a").arg(&socket).stdout(Stdio::null()).spawn().unwrap();
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = Command::new("ssh-add").arg(&alice).env("SSH_AUTH_SOCK", &socket).stderr(Stdio::null()).status();
+    // The private key is gone: only the agent can sign now.
+    std::fs::remove_file(&alice).unwrap();
+    repo.git(&["config", "user.signingKey", &format!("key::{alice_pub}")]);
+    let run = repo.gate_in(
+        repo.path(),
+        &["evidence", "add", "approval", "--for", "policy-change", "--detail", "signed by the agent", "--sign"],
+        &[("SSH_AUTH_SOCK", socket.to_str().unwrap())],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(added.unwrap().success(), "ssh-add failed");
+    run.expect(0).stdout_has("(signed)");
+    staging(&repo).expect(0).stdout_has("approved by alice@example.com (signed): signed by the agent");
+}
