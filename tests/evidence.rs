@@ -106,3 +106,17 @@ fn a_record_with_a_bad_time_id_or_kind_stops_the_check() {
         repo.gate(&["check"]).expect(2).stderr_has("is unreadable").stderr_has(why).stderr_has("git notes --ref gate");
     }
 }
+
+/// Issue 14: a kind that no environment asks for and no check reads is recorded with a
+/// warning and a suggestion, not silently (a misspelt `aproval` would count for nothing).
+#[test]
+fn evidence_of_a_kind_nothing_asks_for_says_so() {
+    let repo = TestRepo::with_files(&[("gate.toml", "[environments.production]\nevidence = [\"backup\"]\n")]);
+    repo.gate(&["evidence", "add", "aproval", "--detail", "x"])
+        .expect(0)
+        .stderr_has("warning: no environment asks for `aproval` evidence")
+        .stderr_has("did you mean `approval`?");
+    repo.gate(&["evidence", "add", "bakup", "--detail", "x"]).expect(0).stderr_has("did you mean `backup`?");
+    let run = repo.gate(&["evidence", "add", "backup", "--detail", "snapshot 42"]).expect(0);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}

@@ -209,3 +209,13 @@ fn status_in_a_shallow_clone_says_the_pending_count_is_incomplete() {
     origin.git_in(&clone, &["fetch", "-q", "--unshallow", "origin"]);
     origin.gate_in(&clone, &["status"], &[]).expect(0).stdout_has("3 commits, 1 file");
 }
+
+/// Issue 14: recording the same release twice says so instead of writing a duplicate entry.
+#[test]
+fn recording_the_last_deploy_again_says_already_recorded_and_writes_nothing() {
+    let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    let entry = repo.rev("refs/gate/deploys/staging");
+    repo.gate(&["record", "--env", "staging"]).expect(0).stdout_has("already recorded:").stdout_has("nothing written");
+    assert_eq!(repo.rev("refs/gate/deploys/staging"), entry);
+}

@@ -27,6 +27,9 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let repo = Repo::discover()?;
     let now = time::now()?;
     let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
+    if let Some(warning) = unasked(&repo, &args.kind, commit.tree_id())? {
+        writeln!(io.err, "gate: warning: {warning}").map_err(|err| Error::io("cannot write", &err))?;
+    }
     let actor = repo.actor();
     let mut record = Record::new(&args.kind, commit.tree_id(), commit.id(), &actor, now);
     record.detail = args.detail.clone();
@@ -53,6 +56,28 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     )
     .map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)
+}
+
+/// What to say about a kind that nothing reads: no environment of the release's policy asks
+/// for it and no check takes it (a misspelt `aproval` would count for nothing). It is still
+/// recorded: a team may record evidence before its policy asks for it.
+fn unasked(repo: &Repo, kind: &str, tree: git2::Oid) -> Result<Option<String>> {
+    const READ_BY_CHECKS: &[&str] = &["approval", "tests"];
+    if READ_BY_CHECKS.contains(&kind) {
+        return Ok(None);
+    }
+    let policy = super::load_policy(Some(repo), None, super::PolicyAt::Tree(tree))?;
+    let mut asked: Vec<&str> =
+        policy.environments.values().flat_map(|e| e.evidence.iter().map(String::as_str)).collect();
+    if asked.contains(&kind) {
+        return Ok(None);
+    }
+    asked.extend(READ_BY_CHECKS);
+    let hint = match crate::config::did_you_mean(kind, asked.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => "an environment asks for it with evidence = [\"...\"] in gate.toml".to_string(),
+    };
+    Ok(Some(format!("no environment asks for `{kind}` evidence and no check reads it; {hint}")))
 }
 
 /// What an approval approves: `--for` and a `--detail` are required for an approval, and

@@ -34,6 +34,20 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     };
 
     let range = git::resolve_range(&repo, Some(rev), None, Some(target))?;
+    if let git::BaseSource::LastDeploy { deploy } = &range.base.source
+        && deploy.commit == commit.id()
+    {
+        writeln!(
+            io.out,
+            "already recorded: {} is the last deploy of {} ({} by {}); nothing written",
+            short(commit.id()),
+            env.name,
+            time::human(deploy.at),
+            deploy.by
+        )
+        .map_err(|err| Error::io("cannot write", &err))?;
+        return Ok(Outcome::Pass);
+    }
     // The first deploy recorded for an environment is adoption: it says what the environment
     // runs already, and every later deploy is checked against it. There is nothing to compare it
     // with, no staging soak or test run to ask of what is already running.
