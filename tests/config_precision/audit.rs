@@ -274,3 +274,25 @@ fn a_placeholder_the_deployed_file_already_had_and_a_renamed_file_are_not_new_mi
     let (code, found) = findings(&repo, "config-address");
     assert_eq!((code, found[0]["code"].as_str()), (1, Some("placeholder")));
 }
+
+/// Issue 14: a private key or a cloud access key committed in a file that ships is a
+/// risky-pattern finding, and no format shows the key.
+#[test]
+fn a_committed_private_key_or_cloud_key_is_a_finding_with_the_value_masked() {
+    let repo = deployed(&[("README.md", "x\n")]);
+    repo.write("config/aws.yaml", "aws:\n  access_key_id: AKIAIOSFODNN7EXAMPLE\n");
+    repo.write(
+        "deploy/id_rsa",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END RSA PRIVATE KEY-----\n",
+    );
+    repo.commit("credentials");
+    let (code, found) = findings(&repo, "risky-pattern");
+    assert_eq!(code, 1);
+    let paths: Vec<&str> =
+        found.iter().filter(|f| f["code"] == "committed-secret").map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["config/aws.yaml", "deploy/id_rsa"], "{found:?}");
+    for format in ["human", "json", "sarif", "github", "gitlab", "markdown", "junit"] {
+        let run = repo.gate(&["check", "--env", "staging", "--format", format]);
+        assert!(!run.stdout.contains("IOSFODNN7EXAMPLE"), "{format}: {}", run.stdout);
+    }
+}
