@@ -9,6 +9,8 @@ mod check;
 mod config;
 mod config_audit;
 mod config_precision;
+mod copies;
+mod coverage;
 mod discovery;
 mod evidence;
 mod formats;

@@ -58,7 +58,7 @@ pub struct BlobStore<'r> {
 }
 
 impl<'r> BlobStore<'r> {
-    /// A store backed by the cache in the repository's git directory (`gate/cache-v2.bin`).
+    /// A store backed by the cache in the repository's git directory (`gate/cache-v3.bin`).
     pub fn open(repo: &'r Repo) -> BlobStore<'r> {
         let cache = Some(CacheFile::in_git_dir(&repo.git_dir()));
         let loaded = cache.as_ref().map(CacheFile::load).unwrap_or_default();
