@@ -11,6 +11,7 @@ mod config_audit;
 mod config_precision;
 mod copies;
 mod coverage;
+mod dependencies;
 mod discovery;
 mod evidence;
 mod formats;

@@ -6,6 +6,7 @@
 
 pub mod config_files;
 pub mod coverage;
+pub mod dependencies;
 pub mod names;
 pub mod rollout;
 pub mod similarity;
@@ -100,6 +101,7 @@ pub struct Analysis<'a> {
     prefetched: OnceCell<usize>,
     references: OnceCell<coverage::References>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
+    dependencies: OnceCell<Vec<dependencies::ManifestChange>>,
     histories: RefCell<BTreeMap<String, Rc<[Deploy]>>>,
     deployed_policy: OnceCell<Option<Policy>>,
     tested_nearby: OnceCell<Option<(Record, usize)>>,
@@ -123,6 +125,7 @@ impl<'a> Analysis<'a> {
             prefetched: OnceCell::new(),
             references: OnceCell::new(),
             config_files: OnceCell::new(),
+            dependencies: OnceCell::new(),
             histories: RefCell::new(BTreeMap::new()),
             deployed_policy: OnceCell::new(),
             tested_nearby: OnceCell::new(),
@@ -343,6 +346,21 @@ impl<'a> Analysis<'a> {
         }
         let files = config_files::read(self.policy, self.changes, self.store, self.needs.config_max_bytes)?;
         Ok(self.config_files.get_or_init(|| files))
+    }
+
+    /// The changed manifests, lockfiles and image-naming files, read on both sides and diffed.
+    pub fn dependency_changes(&self) -> Result<&[dependencies::ManifestChange]> {
+        if let Some(found) = self.dependencies.get() {
+            return Ok(found);
+        }
+        let found = dependencies::read(self.policy, self.changes, self.store)?;
+        Ok(self.dependencies.get_or_init(|| found))
+    }
+
+    /// The first changed file whose dependency change touches what ships (not development or
+    /// test dependencies alone), if any.
+    pub fn runtime_dependency_change(&self) -> Result<Option<String>> {
+        Ok(self.dependency_changes()?.iter().find(|m| m.touches_runtime()).map(|m| m.path.clone()))
     }
 
     /// Every file of the release tree.
