@@ -262,11 +262,12 @@ fn dependency_changes_are_listed_and_need_staging_first() {
     let lock = |serde: &str, extra: &str| {
         format!("version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"{serde}\"\n{extra}")
     };
-    let repo = TestRepo::with_files(&[("Cargo.lock", &lock("1.0.197", "")), ("Podfile.lock", "PODS:\n  - A (1.0)\n")]);
+    let repo =
+        TestRepo::with_files(&[("Cargo.lock", &lock("1.0.197", "")), ("mix.lock", "%{\"a\": {:hex, :a, \"1.0\"}}\n")]);
     repo.gate(&["record", "--env", "production", "--force", "--reason", "fixture"]).expect(0);
     repo.gate(&["evidence", "add", "approval", "--for", "all", "--detail", "reviewed"]).expect(0);
     repo.write("Cargo.lock", &lock("1.0.203", "\n[[package]]\nname = \"tokio\"\nversion = \"1.38.0\"\n"));
-    repo.write("Podfile.lock", "PODS:\n  - A (1.1)\n");
+    repo.write("mix.lock", "%{\"a\": {:hex, :a, \"1.1\"}}\n");
     repo.commit("upgrade");
     let json = repo.gate(&["check", "--env", "production", "--format", "json"]).json();
     let dependency = json["findings"].as_array().unwrap().iter().find(|f| f["check"] == "dependency-change").unwrap();
@@ -282,9 +283,7 @@ fn dependency_changes_are_listed_and_need_staging_first() {
     assert!(staged.iter().any(|m| m.contains("the release changes dependencies (Cargo.lock)")), "{staged:?}");
     let not_analysed = json["not_analysed"].as_array().unwrap();
     assert!(
-        not_analysed
-            .iter()
-            .any(|n| n["path"] == "Podfile.lock" && n["reason"].as_str().unwrap().contains("Podfile.lock")),
+        not_analysed.iter().any(|n| n["path"] == "mix.lock" && n["reason"].as_str().unwrap().contains("mix.lock")),
         "{not_analysed:?}"
     );
 }

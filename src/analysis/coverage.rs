@@ -1,11 +1,18 @@
-//! Whether a script is covered by a test: a test file for it exists where the templates say, or a
-//! file of the `tests` class refers to it by file name or by module.
+//! Whether a file is covered by a test: a test file for it exists where the templates say, a test
+//! file mirrors it (`test/models/account_test.rb` for `app/models/account.rb`), or the code of a
+//! test refers to it by path, by file name or by module.
 //!
-//! What a test file refers to is extracted once per blob (file names, imported modules, paths in
-//! `require`, `source` and `import ... from`) and cached with the blob's other facts.
+//! What a test file refers to is extracted once per blob (file names and paths in its code,
+//! imported modules, paths in `require`, `source` and `import ... from`) and cached with the
+//! blob's other facts. Only code counts: comments are left out, and so are test files that are
+//! not code (a README or notes under `tests/`, fixtures, snapshots). A mention is not a test.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
+use globset::GlobSet;
+
+use crate::audit::comments::{self, Syntax};
 use crate::config::Policy;
 use crate::evidence::{EvidenceSet, TestSummary};
 use crate::git::{Change, Mode, Status, TreeIndex, dir_name, extension, file_name, stem};
@@ -16,11 +23,63 @@ const MAX_REFS_PER_FILE: usize = 20_000;
 /// Languages whose files are loaded by module name (`import search`), not only by path.
 const MODULE_LANGUAGES: &[&str] = &["py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "pl", "pm", "lua", "ex", "exs"];
 
+/// Directories of a test tree that say "tests" rather than mirror the code's layout: they are
+/// left out when a test file's directory is matched with its subject's.
+const TEST_ROOTS: &[&str] = &[
+    "test",
+    "tests",
+    "spec",
+    "specs",
+    "__tests__",
+    "testing",
+    "unit",
+    "unittest",
+    "unittests",
+    "integration",
+    "functional",
+    "e2e",
+    "t",
+];
+
+/// Directories that hold sources in many layouts (`src/main/java/`, `lib/`, `app/`): a mirrored
+/// test tree may start below them.
+const SOURCE_ROOTS: &[&str] = &["src", "main", "lib", "app", "java", "kotlin", "scala", "groovy", "python", "source"];
+
+/// Directories of test data: what files there name is data, not a test.
+const DATA_DIRS: &[&str] = &["testdata", "fixtures", "fixture", "__fixtures__", "snapshots", "__snapshots__", "golden"];
+
+/// Files that are not deployed whatever their class: documentation, CI and editor settings.
+const NOT_DEPLOYED: &[&str] = &[
+    "docs/**",
+    "doc/**",
+    "**/docs/**",
+    "**/*.md",
+    "**/*.rst",
+    "**/*.adoc",
+    "**/LICENSE*",
+    "**/CHANGELOG*",
+    ".github/**",
+    ".gitlab/**",
+    ".gitlab-ci*",
+    ".circleci/**",
+    ".buildkite/**",
+    "**/.vscode/**",
+    "**/.idea/**",
+    "**/.devcontainer/**",
+];
+
 /// How a file was found to be tested.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tested {
     /// A test file exists at a template path.
     TestFile(String),
+    /// A test file in a mirrored test tree is named for it.
+    Mirrored(String),
+    /// Its package has tests of its own, in a test directory beside it (`app/tests/`).
+    PackageTests(String),
+    /// The framework loads it whenever the tests run: Rails initializers and routes, Django
+    /// settings and URL maps (the test named is one that boots it).
+    LoadedByTests(String),
     /// A test file refers to it.
     ReferencedBy(String),
     /// The test results recorded for the release tree name it.
@@ -36,21 +95,48 @@ pub struct Looked {
     pub tests_searched: usize,
 }
 
-/// Which test file refers to which name.
+/// Which test file refers to which name, and which test files are named for which files.
 #[derive(Debug, Default)]
 pub struct References {
     by_name: HashMap<String, String>,
+    /// Test files by the lower-cased stem of the file they are named for (`test_host.py`: `host`).
+    by_subject: HashMap<String, Vec<String>>,
+    /// A test file by the directory whose package it tests and its language family:
+    /// `hc/api/tests/test_ping.py` tests the package `hc/api`.
+    by_package: HashMap<(String, String), String>,
+    /// A test file of each language family, by family.
+    by_family: HashMap<String, String>,
     pub tests_searched: usize,
     /// Test files not read because the run's read budget ran out.
     pub unread: usize,
 }
 
 impl References {
-    /// Records the references one test file makes.
+    /// Records the references the code of one test file makes.
     pub fn add(&mut self, test_path: &str, refs: &[String]) {
         self.tests_searched += 1;
         for name in refs {
             self.by_name.entry(name.clone()).or_insert_with(|| test_path.to_string());
+        }
+    }
+
+    /// Records a file of the tests class by the file it is named for, if its name says so, and
+    /// by the package it tests, if it sits in a test directory of a package (`app/tests/`).
+    pub fn add_test_file(&mut self, test_path: &str) {
+        let Some(subject) = subject_of(file_name(test_path)) else { return };
+        if let Some(ext) = extension(file_name(test_path)) {
+            self.by_family
+                .entry(language_family(&ext.to_lowercase()).to_string())
+                .or_insert_with(|| test_path.to_string());
+        }
+        self.by_subject.entry(subject).or_default().push(test_path.to_string());
+        let lower = test_path.to_lowercase();
+        let dirs: Vec<&str> = dir_name(&lower).split('/').filter(|d| !d.is_empty()).collect();
+        if let (Some(at), Some(ext)) = (dirs.iter().position(|d| is_test_root(d)), extension(file_name(&lower)))
+            && at > 0
+        {
+            let key = (dirs[..at].join("/"), language_family(ext).to_string());
+            self.by_package.entry(key).or_insert_with(|| test_path.to_string());
         }
     }
 
@@ -69,6 +155,38 @@ pub fn in_scope(policy: &Policy, change: &Change) -> bool {
         && !paths.ignore.matches(&change.path)
 }
 
+/// Whether `path` is deployed: not ignored, not a test, not documentation, CI or editor
+/// settings. A deployable file that no test covers raises the severity of a copy of it.
+pub fn deployable(policy: &Policy, path: &str) -> bool {
+    static NOT: OnceLock<GlobSet> = OnceLock::new();
+    let not = NOT.get_or_init(|| {
+        let mut set = globset::GlobSetBuilder::new();
+        for glob in NOT_DEPLOYED {
+            if let Ok(glob) = crate::config::compile_glob(glob) {
+                set.add(glob);
+            }
+        }
+        set.build().unwrap_or_else(|_| GlobSet::empty())
+    });
+    !policy.paths.ignore.matches(path) && !policy.paths.tests.matches(path) && !not.is_match(path)
+}
+
+/// Whether what a file of the tests class names is worth reading as a reference: its code, not
+/// documentation, notes, data, fixtures or snapshots.
+pub fn refers(test_path: &str) -> bool {
+    let lower = test_path.to_lowercase();
+    let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
+    if dirs.split('/').any(|d| DATA_DIRS.contains(&d)) {
+        return false;
+    }
+    match comments::syntax_for(name) {
+        Syntax::None => false,
+        // An unknown extension is data (`.golden`, `.out`, `.pem`); no extension may be a script.
+        Syntax::Generic => !name.contains('.'),
+        _ => true,
+    }
+}
+
 /// Whether the tests recorded for the release tree name `path`: a test file attribute or class
 /// name ends with its file name, or contains its path (without the extension) as whole
 /// components (`scripts/search` in `tests.scripts.search.test_rank`).
@@ -85,29 +203,306 @@ pub fn named_by_tests(evidence: &EvidenceSet, path: &str) -> bool {
     })
 }
 
-/// Whether `path` is tested, per the templates and the references of the tests class.
+/// Whether `path` is tested, per the templates, the mirrored test files and the references of
+/// the tests class.
 pub fn tested(path: &str, templates: &[String], tree: &TreeIndex, refs: &References) -> Result<Tested, Looked> {
     let expanded: Vec<String> = templates.iter().map(|t| expand(t, path)).collect();
     if let Some(found) = expanded.iter().find(|p| tree.contains(p) && p.as_str() != path) {
         return Ok(Tested::TestFile(found.clone()));
+    }
+    if let Some(test) = mirrored(path, refs) {
+        return Ok(Tested::Mirrored(test.to_string()));
+    }
+    // A package with its own tests is tested; Django's test runner applies every migration of
+    // an app to build the test database, so the app's tests run its migrations too.
+    let lower_path = path.to_lowercase();
+    let mut package = dir_name(&lower_path);
+    if super::names::migration(&lower_path) == Some("Django") {
+        package = dir_name(package);
+    }
+    if let Some(ext) = extension(file_name(&lower_path))
+        && let Some(test) = refs.by_package.get(&(package.to_string(), language_family(ext).to_string()))
+    {
+        return Ok(Tested::PackageTests(test.clone()));
     }
     let name = file_name(path);
     // A bare name (`search.sh`) refers to any file of that name; a path (`bin/search.sh`) only
     // to the files it is a suffix of, so `ops/search.sh` is not tested by a test of `bin/`'s.
     let lower = path.to_lowercase();
     let suffixes = std::iter::once(lower.as_str()).chain(lower.match_indices('/').map(|(i, _)| &lower[i + 1..]));
-    let by_name = suffixes.filter_map(|suffix| refs.find(suffix)).next();
+    let by_name = suffixes.filter(|s| s.contains(['.', '/'])).filter_map(|suffix| refs.find(suffix)).next();
     if let Some(test) = by_name.filter(|t| *t != path) {
         return Ok(Tested::ReferencedBy(test.to_string()));
     }
-    if extension(name).is_some_and(|e| MODULE_LANGUAGES.contains(&e)) {
-        let module = format!("mod:{}", stem(name).to_lowercase());
-        let dotted = format!("mod:{}", path.rsplit_once('.').map_or(path, |(p, _)| p).replace('/', ".").to_lowercase());
-        if let Some(test) = refs.find(&dotted).or_else(|| refs.find(&module)).filter(|t| *t != path) {
-            return Ok(Tested::ReferencedBy(test.to_string()));
-        }
+    if extension(name).is_some_and(|e| MODULE_LANGUAGES.contains(&e))
+        && let Some(test) = module_names(&lower).iter().find_map(|m| refs.find(m)).filter(|t| *t != path)
+    {
+        return Ok(Tested::ReferencedBy(test.to_string()));
+    }
+    if let Some(test) = loaded_by_tests(&lower, tree, refs) {
+        return Ok(Tested::LoadedByTests(test.to_string()));
+    }
+    if let Some(constant) = ruby_constant_path(&lower)
+        && let Some(test) = refs.find(&format!("const:{constant}")).filter(|t| *t != path)
+    {
+        return Ok(Tested::ReferencedBy(test.to_string()));
     }
     Err(Looked { test_files: expanded, tests_searched: refs.tests_searched })
+}
+
+/// The `mod:` references that load the module at `path` (lower-cased): its dotted path and
+/// every suffix of two or more components (`netbox/dcim/models/devices.py` is
+/// `dcim.models.devices` to code run from `netbox/`), its bare name, and its package when the
+/// package is named by two or more components (`from dcim.models import Device` loads
+/// `dcim/models/devices.py` through `dcim/models/__init__.py`). `__init__.py` and `index.js`
+/// are their directory's module.
+fn module_names(path: &str) -> Vec<String> {
+    let without_ext = path.rsplit_once('.').map_or(path, |(p, _)| p);
+    let mut parts: Vec<&str> = without_ext.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.len() > 1 && matches!(parts.last(), Some(&("__init__" | "index" | "mod"))) {
+        parts.pop();
+    }
+    let mut names = Vec::new();
+    for start in 0..parts.len().saturating_sub(1) {
+        names.push(format!("mod:{}", parts[start..].join(".")));
+    }
+    if let Some(last) = parts.last() {
+        names.push(format!("mod:{last}"));
+    }
+    let package = &parts[..parts.len().saturating_sub(1)];
+    for start in 0..package.len().saturating_sub(1) {
+        names.push(format!("mod:{}", package[start..].join(".")));
+    }
+    names
+}
+
+/// A test that runs with the framework loading `path` (lower-cased): Rails' initializers, routes
+/// and application files under `config/` (not the production or development environment) when
+/// the app has Rails tests (`test/test_helper.rb`, `spec/rails_helper.rb`); Django's settings,
+/// URL maps, app configs and admin modules when the repository has `manage.py` and Python tests;
+/// and a package's `__init__.py` when a test imports anything from the package.
+fn loaded_by_tests<'r>(lower: &str, tree: &TreeIndex, refs: &'r References) -> Option<&'r str> {
+    let name = file_name(lower);
+    let family = language_family(extension(name)?);
+    let test = refs.by_family.get(family).map(String::as_str)?;
+    if family == "rb" {
+        let (root, rest) = match lower.split_once("config/") {
+            Some((root, rest)) if root.is_empty() || root.ends_with('/') => (root, rest),
+            _ => return None,
+        };
+        let booted = rest.starts_with("initializers/")
+            || rest.starts_with("routes")
+            || matches!(
+                rest,
+                "application.rb" | "environment.rb" | "boot.rb" | "environments/test.rb" | "importmap.rb"
+            );
+        let rails_tests =
+            ["test/test_helper.rb", "spec/rails_helper.rb"].iter().any(|h| tree.contains(&format!("{root}{h}")));
+        return (booted && rails_tests).then_some(test);
+    }
+    if family == "py" {
+        if name == "__init__.py" {
+            let package = dir_name(lower).replace('/', ".");
+            let needle = format!("mod:{package}.");
+            let imported =
+                refs.by_name.iter().find(|(r, _)| r.starts_with(&needle) || r.contains(&format!(".{package}.")));
+            return imported.map(|(_, test)| test.as_str());
+        }
+        let django = tree.named("manage.py").next().is_some();
+        let settings = dir_name(lower).rsplit('/').next() == Some("settings");
+        let booted =
+            settings || matches!(name, "settings.py" | "urls.py" | "apps.py" | "admin.py" | "wsgi.py" | "asgi.py");
+        return (django && booted).then_some(test);
+    }
+    None
+}
+
+/// The constant a Ruby file defines, as a path (Rails and Zeitwerk autoloading):
+/// `app/models/provider/openai.rb` defines `Provider::Openai`, read as `provider/openai`. Files
+/// under `app/KIND/` (and `app/KIND/concerns/`) and `lib/` are autoloaded by their path.
+fn ruby_constant_path(lower: &str) -> Option<String> {
+    let without_ext = lower.strip_suffix(".rb")?;
+    let parts: Vec<&str> = without_ext.split('/').collect();
+    let start = if let Some(app) = parts.iter().position(|p| *p == "app") {
+        let mut start = app + 2;
+        if parts.get(start) == Some(&"concerns") {
+            start += 1;
+        }
+        start
+    } else {
+        parts.iter().position(|p| *p == "lib")? + 1
+    };
+    (start < parts.len()).then(|| parts[start..].join("/"))
+}
+
+/// Ruby constants in code (`Provider::Openai::ChatParser`), as the paths they autoload from
+/// (`provider/openai/chat_parser`), the way ActiveSupport's `underscore` spells them.
+fn ruby_constants(code: &str, refs: &mut std::collections::BTreeSet<String>) {
+    let bytes = code.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts = bytes[i].is_ascii_uppercase()
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut end = i;
+        while end < bytes.len()
+            && (bytes[end].is_ascii_alphanumeric()
+                || bytes[end] == b'_'
+                || (bytes[end] == b':'
+                    && bytes.get(end + 1) == Some(&b':')
+                    && bytes.get(end + 2).is_some_and(u8::is_ascii_uppercase)))
+        {
+            end += if bytes[end] == b':' { 2 } else { 1 };
+        }
+        let constant = &code[i..end];
+        // One capital alone (`T`, `A`) and SHOUTING constants are not class names.
+        if constant.len() > 1 && constant.bytes().any(|b| b.is_ascii_lowercase()) {
+            let path: Vec<String> = constant.split("::").map(underscore).collect();
+            refs.insert(format!("const:{}", path.join("/")));
+        }
+        i = end.max(i + 1);
+    }
+}
+
+/// `SynthComboboxOption` -> `synth_combobox_option`, `HTTPClient` -> `http_client`.
+fn underscore(word: &str) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
+                out.push('_');
+            }
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The test file named for `path` in a test tree that mirrors its directory: `test/models/
+/// account_test.rb` for `app/models/account.rb`, `tests/api/test_host.py` for `pkg/api/host.py`,
+/// `src/test/java/x/FooTest.java` for `src/main/java/x/Foo.java`, `foo_test.go` beside `foo.go`.
+/// The test's directory, without the directories that say "tests" and the source roots it starts
+/// with, must end the file's directory; the test must be in the same language.
+///
+/// A test named for a directory covers what is in it, however deep: `test/models/
+/// income_statement_test.rb` covers `app/models/income_statement/totals.rb`, the namespace's
+/// parts. A Rails controller is tested under its resource's name wherever the test sits
+/// (`spec/system/submit_form_spec.rb` for `app/controllers/submit_form_controller.rb`).
+fn mirrored<'r>(path: &str, refs: &'r References) -> Option<&'r str> {
+    let lower = path.to_lowercase();
+    let name = file_name(&lower);
+    let family = language_family(extension(name)?);
+    let dirs: Vec<&str> = dir_name(&lower).split('/').filter(|d| !d.is_empty()).collect();
+    // `anywhere`: wherever the test sits; `nested`: the test must mirror at least one directory.
+    let named_for = |subject: &str, dirs: &[&str], anywhere: bool, nested: bool| -> Option<&'r str> {
+        refs.by_subject.get(subject)?.iter().map(String::as_str).find(|test| {
+            let test_lower = test.to_lowercase();
+            let same_language = extension(file_name(&test_lower)).is_some_and(|e| language_family(e) == family);
+            let mut mirror: Vec<&str> =
+                dir_name(&test_lower).split('/').filter(|d| !d.is_empty() && !is_test_root(d)).collect();
+            while mirror.first().is_some_and(|d| SOURCE_ROOTS.contains(d)) {
+                mirror.remove(0);
+            }
+            same_language && *test != path && (anywhere || (dirs.ends_with(&mirror) && (!nested || !mirror.is_empty())))
+        })
+    };
+    if let Some(test) = named_for(stem(name), &dirs, false, false) {
+        return Some(test);
+    }
+    if family == "rb"
+        && dirs.last() == Some(&"controllers")
+        && let Some(resource) = stem(name).strip_suffix("_controller")
+        && let Some(test) = named_for(resource, &dirs, true, false)
+    {
+        return Some(test);
+    }
+    // The directories the file sits in, below the source roots, as namespaces; a test at the top
+    // of a test tree (`tests/test_api.py`) is not taken to cover a whole directory.
+    let first = dirs.iter().position(|d| !SOURCE_ROOTS.contains(d) && !KINDS.contains(d)).unwrap_or(dirs.len());
+    (first..dirs.len()).rev().find_map(|at| named_for(dirs[at], &dirs[..at], false, true))
+}
+
+/// The kinds of code a framework keeps apart (`app/models/`, `app/controllers/`): directories
+/// that are not namespaces.
+const KINDS: &[&str] = &[
+    "models",
+    "controllers",
+    "helpers",
+    "jobs",
+    "mailers",
+    "services",
+    "components",
+    "views",
+    "channels",
+    "concerns",
+    "policies",
+    "serializers",
+    "workers",
+    "presenters",
+    "forms",
+    "queries",
+    "decorators",
+    "validators",
+];
+
+fn is_test_root(dir: &str) -> bool {
+    TEST_ROOTS.contains(&dir)
+        || ["_test", "-test", "_tests", "-tests", "_spec"].iter().any(|end| dir.ends_with(end))
+        || dir.starts_with("test_")
+        || dir.starts_with("test-")
+}
+
+/// Languages whose tests are written in a language of the same family.
+fn language_family(ext: &str) -> &str {
+    match ext {
+        "sh" | "bash" | "bats" | "zsh" | "ksh" => "shell",
+        "js" | "mjs" | "cjs" | "jsx" | "ts" | "tsx" | "mts" | "cts" | "vue" | "svelte" => "js",
+        "java" | "kt" | "kts" | "groovy" | "scala" => "jvm",
+        "py" | "pyw" => "py",
+        "rb" | "rake" => "rb",
+        "ex" | "exs" => "elixir",
+        other => other,
+    }
+}
+
+/// The stem of the file a test file is named for, lower-cased: `test_host.py`, `host_test.py`,
+/// `host_spec.rb`, `host.test.ts`, `host.spec.js`, `HostTest.java`, `HostTests.cs`, `HostIT.java`,
+/// `host-test.sh` and `test-host.sh` are all `host`'s; a `.bats` file is named for what it tests.
+pub fn subject_of(name: &str) -> Option<String> {
+    let (mut base, ext) = match name.rsplit_once('.') {
+        Some((base, ext)) if !base.is_empty() => (base, ext),
+        _ => return None,
+    };
+    if ext.eq_ignore_ascii_case("bats") {
+        return Some(base.to_lowercase()).filter(|s| !s.is_empty());
+    }
+    for inner in [".test", ".spec", ".tests", ".e2e"] {
+        if let Some(rest) = base.strip_suffix(inner) {
+            return Some(rest.to_lowercase()).filter(|s| !s.is_empty());
+        }
+    }
+    let original = base;
+    for prefix in ["test_", "test-", "tests_"] {
+        base = base.strip_prefix(prefix).unwrap_or(base);
+    }
+    if base == original && base.len() > 4 && base.starts_with("Test") && base[4..].starts_with(char::is_uppercase) {
+        base = &base[4..];
+    }
+    if base == original {
+        for suffix in ["_test", "-test", "_tests", "_spec", "-spec", "Tests", "Test", "IT", "Spec"] {
+            if let Some(rest) = base.strip_suffix(suffix) {
+                base = rest;
+                break;
+            }
+        }
+    }
+    (base != original && !base.is_empty()).then(|| base.to_lowercase())
 }
 
 /// A template with `{dir}`, `{name}`, `{stem}` and `{ext}` filled in for `path`; an empty
@@ -123,31 +518,47 @@ pub fn expand(template: &str, path: &str) -> String {
     parts.join("/")
 }
 
-/// What a test file refers to: the file names in it (anything path-like with a dot), and the
-/// modules it imports or requires, as `mod:NAME` and `mod:DOTTED.PATH`. Lower-cased.
+/// What the code of a test file refers to: the file names and paths in it (anything path-like
+/// with a dot or a slash), the modules it imports or requires, as `mod:NAME` (a one-word
+/// module) and `mod:DOTTED.PATH`, and the Ruby constants it names, as `const:PATH`. Comments
+/// are left out. Lower-cased.
 pub fn references(content: &[u8]) -> Vec<String> {
-    // Lower-cased once: every name is compared lower-cased.
-    let text = String::from_utf8_lossy(content).to_lowercase();
+    let original = String::from_utf8_lossy(content);
     let mut refs = std::collections::BTreeSet::new();
-    for token in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))) {
-        let token = token.trim_matches(|c| c == '.' || c == '/');
-        if token.is_empty() {
-            continue;
-        }
-        if token.contains('/') {
-            let path = token.trim_start_matches("./").trim_start_matches("../").trim_start_matches('/');
-            if path.contains('.') {
-                refs.insert(path.to_string());
-            }
-        } else if token.contains('.') {
-            refs.insert(token.to_string());
+    for line in comments::code_lines(&original, Syntax::Generic) {
+        ruby_constants(line, &mut refs);
+        if refs.len() > MAX_REFS_PER_FILE {
+            break;
         }
     }
-    for line in text.lines() {
+    // Lower-cased once: every name is compared lower-cased.
+    let text = original.to_lowercase();
+    let code = comments::code_lines(&text, Syntax::Generic);
+    for line in &code {
+        for token in line.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))) {
+            let token = token.trim_matches(|c| c == '.' || c == '/');
+            if token.is_empty() || token.len() > 300 {
+                continue;
+            }
+            if token.contains('/') {
+                let path = token.trim_start_matches("./").trim_start_matches("../").trim_start_matches('/');
+                // A path runs a file with no extension too (`run bin/search`).
+                if path.chars().any(|c| c.is_alphabetic()) {
+                    refs.insert(path.to_string());
+                }
+            } else if token.contains('.') {
+                refs.insert(token.to_string());
+            }
+        }
+        if refs.len() > MAX_REFS_PER_FILE {
+            break;
+        }
+    }
+    for line in &code {
         for module in imported_modules(line.trim()) {
-            let last = module.rsplit(['.', '/']).next().unwrap_or(&module).to_string();
-            refs.insert(format!("mod:{}", module.replace('/', ".").trim_start_matches('.')));
-            refs.insert(format!("mod:{last}"));
+            let dotted = module.replace('/', ".");
+            let dotted = dotted.trim_start_matches('.');
+            refs.insert(format!("mod:{dotted}"));
         }
         if refs.len() > MAX_REFS_PER_FILE {
             break;
@@ -155,7 +566,6 @@ pub fn references(content: &[u8]) -> Vec<String> {
     }
     refs.into_iter().take(MAX_REFS_PER_FILE).collect()
 }
-
 /// Modules named by an import-like line in the common languages:
 /// `import a.b`, `from a.b import c, d`, `require('x')`, `require_relative 'x'`,
 /// `import x from './y'`, `use X;`.
@@ -268,8 +678,153 @@ mod tests {
         let refs = references(
             b"const s = require('../lib/search');\nimport x from './util.js'\nrequire_relative 'helpers/net'\n",
         );
-        for expected in ["mod:search", "mod:util", "mod:net", "mod:lib.search"] {
+        for expected in ["mod:lib.search", "mod:util", "mod:helpers.net"] {
             assert!(refs.contains(&expected.to_string()), "{expected} missing from {refs:?}");
+        }
+        let mut all = References::default();
+        all.add("test/search.test.js", &refs);
+        let t = |p: &str| tested(p, &[], &tree(&[]), &all);
+        assert!(t("lib/search.js").is_ok());
+        assert!(t("src/util.ts").is_ok());
+        assert!(t("app/helpers/net.rb").is_ok());
+        // A module is its path: `lib/search` is not every `search.js`.
+        assert!(t("ops/search.js").is_err());
+    }
+
+    #[test]
+    fn python_packages_and_imports_from_an_app_root_cover_their_files() {
+        let mut refs = References::default();
+        refs.add("tests/test_api.py", &references(b"from pkg.api import Client\n"));
+        refs.add("netbox/dcim/tests/test_models.py", &references(b"from dcim.models import Device\n"));
+        let tree = tree(&[]);
+        let t = |p: &str| tested(p, &[], &tree, &refs);
+        assert!(t("pkg/api/__init__.py").is_ok());
+        assert!(t("pkg/api.py").is_ok());
+        assert!(t("pkg/api/client.py").is_ok());
+        assert!(t("netbox/dcim/models/__init__.py").is_ok());
+        assert!(t("netbox/dcim/models/devices.py").is_ok());
+        assert!(t("netbox/ipam/models/ip.py").is_err());
+        assert!(t("pkg/other.py").is_err());
+    }
+
+    #[test]
+    fn a_mirrored_test_tree_covers_its_files() {
+        let mut refs = References::default();
+        for test in [
+            "test/models/account_test.rb",
+            "tests/api/test_host.py",
+            "spec/cookbooks/web/recipes/default_spec.rb",
+            "pkg/net/dial_test.go",
+            "src/test/java/com/acme/FooTest.java",
+            "test/unit/helpers/format.test.ts",
+        ] {
+            refs.add_test_file(test);
+        }
+        let tree = tree(&[]);
+        let t = |p: &str| tested(p, &[], &tree, &refs);
+        for path in [
+            "app/models/account.rb",
+            "pkg/api/host.py",
+            "cookbooks/web/recipes/default.rb",
+            "pkg/net/dial.go",
+            "src/main/java/com/acme/Foo.java",
+            "src/helpers/format.js",
+        ] {
+            assert!(matches!(t(path), Ok(Tested::Mirrored(_))), "{path}: {:?}", t(path));
+        }
+        // Another directory, another language, another name: not that test's file.
+        // A test named for a namespace covers its parts.
+        refs.add_test_file("test/models/income_statement_test.rb");
+        let t = |p: &str| tested(p, &[], &tree, &refs);
+        assert!(matches!(t("app/models/income_statement/totals.rb"), Ok(Tested::Mirrored(_))));
+        for path in ["app/controllers/account.rb", "pkg/api/host.rb", "pkg/api/hosts.py", "pkg/other/dial.go"] {
+            assert!(t(path).is_err(), "{path}");
+        }
+    }
+
+    #[test]
+    fn ruby_constants_cover_the_files_that_define_them_and_packages_their_own_tests() {
+        let mut refs = References::default();
+        refs.add(
+            "test/models/sync_test.rb",
+            &references(b"class SyncTest < ActiveSupport::TestCase\n  Provider::Openai::ChatStreamParser.new\n  HTTPClient.get\nend\n"),
+        );
+        refs.add_test_file("hc/integrations/spike/tests/test_add.py");
+        let tree = tree(&[]);
+        let t = |p: &str| tested(p, &[], &tree, &refs);
+        assert!(t("app/models/provider/openai/chat_stream_parser.rb").is_ok());
+        assert!(t("lib/http_client.rb").is_ok());
+        assert!(t("app/models/concerns/sync.rb").is_err());
+        assert!(matches!(t("hc/integrations/spike/views.py"), Ok(Tested::PackageTests(_))));
+        assert!(t("hc/integrations/spike/static/x.js").is_err());
+        assert!(t("hc/integrations/other/views.py").is_err());
+        assert!(t("hc/integrations/spike/migrations/0002_x.py").is_ok());
+        assert_eq!(underscore("SynthComboboxOption"), "synth_combobox_option");
+        assert_eq!(underscore("HTTPClient"), "http_client");
+        assert_eq!(underscore("V1"), "v1");
+    }
+
+    #[test]
+    fn files_the_framework_loads_for_every_test_are_tested_when_there_are_tests() {
+        let mut refs = References::default();
+        refs.add_test_file("test/models/user_test.rb");
+        refs.add_test_file("hc/api/tests/test_ping.py");
+        refs.add("hc/api/tests/test_ping.py", &references(b"from hc.api.models import Check\n"));
+        let rails = tree(&["test/test_helper.rb", "manage.py"]);
+        let t = |p: &str| tested(p, &[], &rails, &refs);
+        for path in [
+            "config/initializers/sentry.rb",
+            "config/routes.rb",
+            "config/environments/test.rb",
+            "hc/settings.py",
+            "hc/urls.py",
+            "hc/__init__.py",
+        ] {
+            assert!(t(path).is_ok(), "{path}");
+        }
+        for path in ["config/environments/production.rb", "lib/tasks/x.rb", "other/__init__.py"] {
+            assert!(t(path).is_err(), "{path}");
+        }
+        // Without Rails tests or manage.py, nothing is loaded for them.
+        assert!(tested("config/routes.rb", &[], &tree(&[]), &refs).is_err());
+        assert!(tested("hc/settings.py", &[], &tree(&[]), &refs).is_err());
+    }
+
+    #[test]
+    fn test_files_are_named_for_what_they_test() {
+        for (name, subject) in [
+            ("test_host.py", "host"),
+            ("host_test.py", "host"),
+            ("host_spec.rb", "host"),
+            ("host.test.ts", "host"),
+            ("host.spec.js", "host"),
+            ("HostTest.java", "host"),
+            ("HostTests.cs", "host"),
+            ("HostIT.java", "host"),
+            ("TestHost.java", "host"),
+            ("host-test.sh", "host"),
+            ("test-host.sh", "host"),
+            ("host.bats", "host"),
+        ] {
+            assert_eq!(subject_of(name).as_deref(), Some(subject), "{name}");
+        }
+        for name in ["helpers.py", "conftest.py", "Testing.java", "test.sh", "README.md"] {
+            assert_eq!(subject_of(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_mention_in_a_comment_is_not_a_reference() {
+        let refs = references(b"# search_v2.sh is next\n// see deploy.sh\nrun bin/search.sh\n");
+        assert!(refs.contains(&"bin/search.sh".to_string()), "{refs:?}");
+        assert!(!refs.iter().any(|r| r.contains("search_v2") || r.contains("deploy")), "{refs:?}");
+        // Notes, documentation and fixtures under tests/ are not read for references.
+        for path in ["tests/notes.txt", "tests/README.md", "tests/fixtures/run.sh", "test/testdata/x.py", "t/x.golden"]
+        {
+            assert!(!refers(path), "{path}");
+        }
+        for path in ["tests/test_x.py", "test/run.bats", "test/helper.bash", "tests/run", "tests/ci.yml"] {
+            assert!(refers(path), "{path}");
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod config_files;
 pub mod coverage;
+pub mod dependencies;
 pub mod names;
 pub mod rollout;
 pub mod similarity;
@@ -108,6 +109,7 @@ pub struct Analysis<'a> {
     prefetched: OnceCell<usize>,
     references: OnceCell<coverage::References>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
+    dependencies: OnceCell<Vec<dependencies::ManifestChange>>,
     histories: RefCell<BTreeMap<String, Rc<[Deploy]>>>,
     deployed_policy: OnceCell<DeployedPolicy>,
     now: jiff::Timestamp,
@@ -137,6 +139,7 @@ impl<'a> Analysis<'a> {
             prefetched: OnceCell::new(),
             references: OnceCell::new(),
             config_files: OnceCell::new(),
+            dependencies: OnceCell::new(),
             histories: RefCell::new(BTreeMap::new()),
             deployed_policy: OnceCell::new(),
             now,
@@ -309,18 +312,74 @@ impl<'a> Analysis<'a> {
         Ok(self.tested_nearby.get_or_init(|| found).as_ref())
     }
 
-    /// Whether `change` is a deployable script that no test covers. With untested-change off,
-    /// nothing counts as untested.
+    /// Whether `change` ships a deployable file (see [`coverage::deployable`]) that no test
+    /// covers: what raises the severity of a copy or a variant.
     pub fn is_untested(&self, change: &git::Change) -> Result<bool> {
-        if self.needs.test_files.is_none() || !coverage::in_scope(self.policy, change) {
+        let ships =
+            change.new.as_ref().is_some_and(|side| matches!(side.mode, git::Mode::File | git::Mode::Executable));
+        if change.status == git::Status::Deleted || !ships || !coverage::deployable(self.policy, &change.path) {
             return Ok(false);
         }
-        if let Some(known) = self.untested.borrow().get(&change.path) {
-            return Ok(*known);
+        Ok(!self.is_tested(&change.path)?)
+    }
+
+    /// Whether a test was found for `path`, whatever its class.
+    pub fn is_tested(&self, path: &str) -> Result<bool> {
+        if let Some(known) = self.untested.borrow().get(path) {
+            return Ok(!*known);
         }
-        let untested = self.coverage(&change.path)?.is_err();
-        self.untested.borrow_mut().insert(change.path.clone(), untested);
-        Ok(untested)
+        let tested = self.coverage(path)?.is_ok();
+        self.untested.borrow_mut().insert(path.to_string(), !tested);
+        Ok(tested)
+    }
+
+    /// Whether one of the target environment's recent deploys, before the base of this release,
+    /// had a file at `path`: a name that comes back every release cycle is not new in this one.
+    /// Deploys of later releases (a backtest replays the past) do not count. Without a target,
+    /// nothing was deployed before.
+    pub fn deployed_before(&self, path: &str) -> Result<bool> {
+        const DEPLOYS: usize = 20;
+        let (Some(env), Some(base)) = (self.target()?, self.range.base.commit) else { return Ok(false) };
+        for deploy in self.history(env)?.iter().take(DEPLOYS) {
+            let earlier =
+                deploy.commit == base || self.repo.git.graph_descendant_of(base, deploy.commit).unwrap_or(false);
+            if !earlier || deploy.tree == self.range.release.tree {
+                continue;
+            }
+            let tree =
+                self.repo.git.find_tree(deploy.tree).map_err(|e| Error::git("cannot read a deployed tree", &e))?;
+            if tree.get_path(std::path::Path::new(path)).is_ok() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether a modified file changes only in comments, blank lines and indentation: its code,
+    /// line by line, is the same on both sides.
+    pub fn changes_only_comments(&self, change: &git::Change) -> Result<bool> {
+        let (Some(old), Some(new)) = (&change.old, &change.new) else { return Ok(false) };
+        if !matches!(change.status, git::Status::Modified | git::Status::Renamed) {
+            return Ok(false);
+        }
+        let text = |id| -> Result<Option<String>> {
+            let facts = self.store.facts(id)?;
+            if facts.kind != git::ContentKind::Text {
+                return Ok(None);
+            }
+            Ok(Some(String::from_utf8_lossy(&self.store.content(id)?).into_owned()))
+        };
+        let (Some(before), Some(after)) = (text(old.id)?, text(new.id)?) else { return Ok(false) };
+        let syntax = crate::audit::comments::syntax_for(&change.path);
+        let code = |text: &str| -> Vec<String> {
+            crate::audit::comments::code_lines(text, syntax)
+                .into_iter()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        Ok(code(&before) == code(&after))
     }
 
     /// How `path` is tested, or where gate looked for a test.
@@ -341,6 +400,21 @@ impl<'a> Analysis<'a> {
         }
         let files = config_files::read(self.policy, self.changes, self.store, self.needs.config_max_bytes)?;
         Ok(self.config_files.get_or_init(|| files))
+    }
+
+    /// The changed manifests, lockfiles and image-naming files, read on both sides and diffed.
+    pub fn dependency_changes(&self) -> Result<&[dependencies::ManifestChange]> {
+        if let Some(found) = self.dependencies.get() {
+            return Ok(found);
+        }
+        let found = dependencies::read(self.policy, self.changes, self.store)?;
+        Ok(self.dependencies.get_or_init(|| found))
+    }
+
+    /// The first changed file whose dependency change touches what ships (not development or
+    /// test dependencies alone), if any.
+    pub fn runtime_dependency_change(&self) -> Result<Option<String>> {
+        Ok(self.dependency_changes()?.iter().find(|m| m.touches_runtime()).map(|m| m.path.clone()))
     }
 
     /// Every file of the release tree.
@@ -366,7 +440,7 @@ impl<'a> Analysis<'a> {
             .iter()
             .filter(|f| f.mode != git::Mode::Submodule && !paths.ignore.matches(&f.path))
             .filter_map(|f| {
-                let is_test = self.needs.test_references && paths.tests.matches(&f.path);
+                let is_test = self.needs.test_references && paths.tests.matches(&f.path) && coverage::refers(&f.path);
                 (self.needs.all_files || is_test).then_some((f.id, is_test))
             })
             .collect();
@@ -377,7 +451,7 @@ impl<'a> Analysis<'a> {
         Ok(*self.prefetched.get_or_init(|| unread))
     }
 
-    /// What the files of the `tests` class refer to.
+    /// What the files of the `tests` class refer to, and which files they are named for.
     pub fn references(&self) -> Result<&coverage::References> {
         if let Some(refs) = self.references.get() {
             return Ok(refs);
@@ -386,8 +460,11 @@ impl<'a> Analysis<'a> {
         let tree = self.tree()?;
         let mut refs = coverage::References::default();
         for file in tree.files() {
-            let is_test = self.policy.paths.tests.matches(&file.path) && !self.policy.paths.ignore.matches(&file.path);
-            if is_test && file.mode != git::Mode::Submodule {
+            if !self.reads_references(&file.path) || file.mode == git::Mode::Submodule {
+                continue;
+            }
+            refs.add_test_file(&file.path);
+            if coverage::refers(&file.path) {
                 match self.store.known_refs(file.id) {
                     Some(names) => refs.add(&file.path, &names),
                     None => refs.unread += 1,
@@ -395,6 +472,11 @@ impl<'a> Analysis<'a> {
             }
         }
         Ok(self.references.get_or_init(|| refs))
+    }
+
+    /// Whether `path` is a test file whose references count.
+    fn reads_references(&self, path: &str) -> bool {
+        self.policy.paths.tests.matches(path) && !self.policy.paths.ignore.matches(path)
     }
 }
 

@@ -2,9 +2,25 @@
 //! `app.py.bak`, `report copy.sh`, `compose.yml_v2`, `app.py.bak.20250503_071148`, `scripts_old/`.
 //!
 //! Markers are only recognised where people put them: after a separator (`_`, `-`, `.`, a space)
-//! at the end of a name, or as a whole extension. Digits glued to a word (`sha1`, `http2`,
-//! `x86_64`, `oauth2`) and marker words at the start or inside a name (`copy_dist.py`,
-//! `ContentCopy.js`) are never markers.
+//! at the end of a name, as a whole extension, or after the extension
+//! (`docker-compose.yml_v1_v2_coexisting`, `Dockerfile.final-all-in-one`). Digits glued to a
+//! word (`sha1`, `http2`, `x86_64`, `oauth2`) and marker words at the start or glued inside a
+//! name (`copy_dist.py`, `ContentCopy.js`) are never markers. A marker word followed by more
+//! words (`app-backup-before-typescript-fixes/`) is read as a marker only when the name before it
+//! exists beside it ([`Variant::inner`]), and a version range (`apolloconfigdb-v170-v180.sql`,
+//! `gamedig-v4-to-v5.js`) names an upgrade step, not a copy.
+//!
+//! Migrations are named by their tools (Django, Rails, Alembic, Flyway, numbered migration
+//! directories): [`migration`] says which files are, so that checks of copies leave them alone.
+
+/// The default pack's marker words and extensions, for readings that have no settings of their
+/// own (which file of a pair is the copy).
+pub const DEFAULT_SUFFIXES: &[&str] = &[
+    "v{n}", "new", "old", "backup", "bak", "orig", "copy", "final", "fixed", "tmp", "temp", "draft", "wip", "dup",
+    "prev", "updated",
+];
+pub const DEFAULT_EXTENSIONS: &[&str] =
+    &["bak", "backup", "orig", "old", "swp", "swo", "tmp", "save", "sav", "rej", "prev"];
 
 /// The markers in force, from `[checks.variant-name]`.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +55,13 @@ impl Markers {
         Markers { suffixes, extensions }
     }
 
+    /// The default pack's markers.
+    pub fn builtin() -> Markers {
+        let words: Vec<String> = DEFAULT_SUFFIXES.iter().map(|s| s.to_string()).collect();
+        let extensions: Vec<String> = DEFAULT_EXTENSIONS.iter().map(|s| s.to_string()).collect();
+        Markers::new(&words, &extensions)
+    }
+
     fn is_suffix(&self, word: &str) -> bool {
         let word = word.to_lowercase();
         self.suffixes.iter().any(|suffix| match suffix {
@@ -60,58 +83,68 @@ impl Markers {
 pub struct Variant {
     pub original: String,
     pub marker: String,
+    /// The marker is followed by more words inside the name (`app-backup-before-fixes`): the
+    /// reading holds only when `original` exists beside the file.
+    pub inner: bool,
 }
 
 /// The variant reading of a file or directory name, if it has one.
 pub fn variant_of(name: &str, markers: &Markers) -> Option<Variant> {
     let mut current = name.to_string();
     let mut removed = Vec::new();
-    while let Some((stripped, marker)) = strip_once(&current, markers) {
+    let mut inner = false;
+    while let Some((stripped, marker, inside)) = strip_once(&current, markers) {
         if stripped.is_empty() || stripped == current {
             break;
         }
         removed.push(marker);
         current = stripped;
+        inner |= inside;
     }
     if removed.is_empty() {
         return None;
     }
     removed.reverse();
-    Some(Variant { original: current, marker: removed.concat() })
+    Some(Variant { original: current, marker: removed.concat(), inner })
 }
 
-/// Removes the outermost marker: the original name and the marker text.
-fn strip_once(name: &str, markers: &Markers) -> Option<(String, String)> {
+/// Removes the outermost marker: the original name, the marker text, and whether the marker sat
+/// inside the stem with more words after it.
+fn strip_once(name: &str, markers: &Markers) -> Option<(String, String, bool)> {
+    let found = |original: String, marker: String| Some((original, marker, false));
     // Editor leftovers: `app.py~`, `.app.py.swp`.
     if let Some(rest) = name.strip_suffix('~').filter(|r| !r.is_empty()) {
-        return Some((rest.to_string(), "~".to_string()));
+        return found(rest.to_string(), "~".to_string());
     }
     if let Some(hidden) = name.strip_prefix('.')
         && let Some((base, ext)) = hidden.rsplit_once('.')
         && matches!(ext.to_lowercase().as_str(), "swp" | "swo" | "swn")
         && !base.is_empty()
     {
-        return Some((base.to_string(), format!(".{ext} (editor swap file)")));
+        return found(base.to_string(), format!(".{ext} (editor swap file)"));
     }
 
     let (base, ext) = split_extension(name);
     if let Some(ext) = ext {
         // A timestamp after the extension: `app.py.bak.20250503_071148`, `app.py.2025-05-03`.
         if is_timestamp(ext) && !base.is_empty() {
-            return Some((base.to_string(), format!(".{ext}")));
+            return found(base.to_string(), format!(".{ext}"));
         }
         // A marker extension on a whole name: `app.py.bak`, `config.old`.
         if markers.is_extension(ext) && !base.is_empty() {
-            return Some((base.to_string(), format!(".{ext}")));
+            return found(base.to_string(), format!(".{ext}"));
         }
-        // A marker glued after the extension: `compose.yml_v2`, `app.js-old`.
-        if let Some(cut) = ext.rfind(['_', '-'])
-            && cut > 0
-            && ext[..cut].chars().all(|c| c.is_ascii_alphanumeric())
-            && markers.is_suffix(&ext[cut + 1..])
-            && !base.is_empty()
+        // Markers glued after the extension, with whatever follows them: `compose.yml_v2`,
+        // `app.js-old`, `docker-compose.yml_v1_v2_coexisting`, `Dockerfile.final-all-in-one`.
+        let words: Vec<(usize, &str)> = words_of(ext);
+        if !base.is_empty()
+            && words.len() > 1
+            && let Some(&(at, _)) = words.iter().find(|(_, word)| markers.is_suffix(word))
         {
-            return Some((format!("{base}.{}", &ext[..cut]), ext[cut..].to_string()));
+            let kept = ext[..at].trim_end_matches(['_', '-']);
+            let original = if kept.is_empty() { base.to_string() } else { format!("{base}.{kept}") };
+            let marker = if kept.is_empty() { format!(".{ext}") } else { ext[kept.len()..].to_string() };
+            return found(original, marker);
         }
     }
 
@@ -119,7 +152,12 @@ fn strip_once(name: &str, markers: &Markers) -> Option<(String, String)> {
     let stem = base;
     let suffix = ext.map(|e| format!(".{e}")).unwrap_or_default();
     if let Some(original) = strip_file_manager_copy(stem) {
-        return Some((format!("{original}{suffix}"), stem[original.len()..].to_string()));
+        return found(format!("{original}{suffix}"), stem[original.len()..].to_string());
+    }
+
+    // A version range names an upgrade step (`apolloconfigdb-v170-v180.sql`, `v4-to-v5`), not a copy.
+    if ends_with_version_range(stem) {
+        return None;
     }
 
     // A marker word at the end of the stem: `search_v2.sh`, `app-new.py`, `deploy.old.sh`.
@@ -129,10 +167,107 @@ fn strip_once(name: &str, markers: &Markers) -> Option<(String, String)> {
     {
         let original = stem[..cut].trim_end_matches(['_', '-', '.', ' ']);
         if !original.is_empty() {
-            return Some((format!("{original}{suffix}"), stem[cut..].to_string()));
+            return found(format!("{original}{suffix}"), stem[cut..].to_string());
+        }
+    }
+
+    // A marker word with more words after it: `app-backup-before-typescript-fixes`. Only the first
+    // word of a name is never a marker (`backup-db.sh` backs something up).
+    let words = words_of(stem);
+    if let Some(&(at, _)) = words.iter().skip(1).find(|(_, word)| markers.is_suffix(word)) {
+        let original = stem[..at].trim_end_matches(['_', '-', '.', ' ']);
+        if !original.is_empty() {
+            return Some((format!("{original}{suffix}"), stem[original.len()..].to_string(), true));
         }
     }
     None
+}
+
+/// The words of a name and where each starts, split at `_`, `-`, `.` and spaces.
+fn words_of(text: &str) -> Vec<(usize, &str)> {
+    let mut words = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), '_'))) {
+        if matches!(c, '_' | '-' | '.' | ' ') {
+            if i > start {
+                words.push((start, &text[start..i]));
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    words
+}
+
+/// Whether a name ends in two versions, or a version, `to` and a version: `v170-v180`,
+/// `db-v4-to-v5`, `upgrade_1_to_2`.
+fn ends_with_version_range(stem: &str) -> bool {
+    let words: Vec<&str> = words_of(stem).into_iter().map(|(_, w)| w).collect();
+    let tagged = |w: &str| {
+        w.len() > 1 && w.as_bytes()[0].eq_ignore_ascii_case(&b'v') && w[1..].chars().all(|c| c.is_ascii_digit())
+    };
+    let version = |w: &str| tagged(w) || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit()));
+    match words[..] {
+        [.., a, to, b] if to.eq_ignore_ascii_case("to") && version(a) && version(b) => true,
+        [.., a, b] => tagged(a) && tagged(b),
+        _ => false,
+    }
+}
+
+/// The tool whose migration `path` is, if it is one: Django (`app/migrations/0042_x.py`), Rails
+/// (`db/migrate/20250220153958_x.rb`), Alembic (`alembic/versions/x.py`), Flyway
+/// (`V2.0.1__add_key.sql`), a numbered file in a migrations directory (knex, goose,
+/// golang-migrate, TypeORM: `migrations/2024-08-24-000-add-x.js`, `000012_users.up.sql`), or an
+/// SQL upgrade step named by a version range (`delta/v170-v180/configdb-v170-v180.sql`).
+/// Migrations are written one per schema change, alike by design, and named with versions.
+pub fn migration(path: &str) -> Option<&'static str> {
+    let lower = path.to_lowercase();
+    let parts: Vec<&str> = lower.split('/').collect();
+    let (name, dirs) = parts.split_last()?;
+    let parent = dirs.last().copied().unwrap_or("");
+    let numbered = name.starts_with(|c: char| c.is_ascii_digit());
+    let (stem, ext) = split_extension(name);
+    let ext = ext.unwrap_or("");
+    if parent == "migrations" && ext == "py" && numbered {
+        return Some("Django");
+    }
+    if parent == "versions" && ext == "py" && dirs.iter().any(|d| d.contains("alembic") || d.contains("migrations")) {
+        return Some("Alembic");
+    }
+    if parent.ends_with("migrate") && ext == "rb" && numbered {
+        return Some("Rails");
+    }
+    if ext == "sql" && is_flyway(stem) {
+        return Some("Flyway");
+    }
+    let migrations_dir = |d: &str| {
+        matches!(d, "migrations" | "migration" | "migrate") || d.ends_with("_migrations") || d.ends_with("-migrations")
+    };
+    if numbered && dirs.iter().any(|d| migrations_dir(d)) {
+        return Some("numbered migration");
+    }
+    if ext == "sql" && (ends_with_version_range(stem) || dirs.iter().any(|d| ends_with_version_range(d))) {
+        return Some("SQL upgrade step");
+    }
+    None
+}
+
+/// Flyway's names: `V1__x`, `V2.0.1__x`, `U3__x` (undo), `R__x` (repeatable).
+fn is_flyway(stem: &str) -> bool {
+    let Some((prefix, description)) = stem.split_once("__") else { return false };
+    if description.is_empty() {
+        return false;
+    }
+    let mut chars = prefix.chars();
+    match chars.next() {
+        Some('v' | 'u') => {
+            let version = chars.as_str();
+            !version.is_empty()
+                && version.starts_with(|c: char| c.is_ascii_digit())
+                && version.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '_')
+        }
+        Some('r') => chars.as_str().is_empty(),
+        _ => false,
+    }
 }
 
 /// `name.ext` -> (`name`, Some(`ext`)); a leading dot is part of the name (`.env`).
@@ -224,6 +359,9 @@ mod tests {
             ("scripts_old", "scripts"),
             ("src-backup", "src"),
             ("scripts.bak", "scripts"),
+            ("docker-compose.yml_v1_v2_coexisting", "docker-compose.yml"),
+            ("Dockerfile.final-all-in-one", "Dockerfile"),
+            ("nginx.conf-backup-2024", "nginx.conf"),
         ] {
             assert_eq!(original(name).as_deref(), Some(expected), "{name}");
         }
@@ -257,6 +395,59 @@ mod tests {
             "notes.2025.txt",
         ] {
             assert_eq!(original(name), None, "{name} must not be a variant");
+        }
+    }
+
+    #[test]
+    fn a_marker_inside_a_name_is_an_inner_reading() {
+        let v = variant_of("app-backup-before-typescript-fixes", &markers()).unwrap();
+        assert_eq!((v.original.as_str(), v.marker.as_str(), v.inner), ("app", "-backup-before-typescript-fixes", true));
+        let v = variant_of("deploy-old-way.sh", &markers()).unwrap();
+        assert_eq!((v.original.as_str(), v.inner), ("deploy.sh", true));
+        // After an extension a marker is never an accident of naming.
+        assert!(!variant_of("docker-compose.yml_v1_v2_coexisting", &markers()).unwrap().inner);
+        assert!(!variant_of("search_v2_final.sh", &markers()).unwrap().inner);
+        // The first word of a name is what the file does, not a marker.
+        assert_eq!(original("backup-db.sh"), None);
+        assert_eq!(original("new-user-form.js"), None);
+    }
+
+    #[test]
+    fn a_version_range_is_an_upgrade_step_not_a_copy() {
+        for name in
+            ["apolloconfigdb-v170-v180.sql", "v170-v180", "2026-01-02-0713-gamedig-v4-to-v5.js", "upgrade_1_to_2.sh"]
+        {
+            assert_eq!(original(name), None, "{name}");
+        }
+        assert_eq!(original("search_v2.sh").as_deref(), Some("search.sh"));
+    }
+
+    #[test]
+    fn migrations_are_named_by_their_tools() {
+        for (path, tool) in [
+            ("hc/api/migrations/0121_fix_legacy_timezones_ii.py", "Django"),
+            ("db/migrate/20250220153958_update_imports_for_operating_mic_v2.rb", "Rails"),
+            ("alembic/versions/3b2c1a_add_users.py", "Alembic"),
+            ("app/migrations/versions/3b2c1a_add_users.py", "Alembic"),
+            ("scripts/flyway/configdb/V1.1.1__extend_appId.sql", "Flyway"),
+            ("db/migration/V2__users.sql", "Flyway"),
+            ("db/R__views.sql", "Flyway"),
+            ("db/knex_migrations/2026-01-02-0713-gamedig-v4-to-v5.js", "numbered migration"),
+            ("migrations/000012_users.up.sql", "numbered migration"),
+            ("scripts/sql/delta/v170-v180/apolloconfigdb-v170-v180.sql", "SQL upgrade step"),
+        ] {
+            assert_eq!(migration(path), Some(tool), "{path}");
+        }
+        for path in [
+            "hc/api/migrations/__init__.py",
+            "app/models/migration.rb",
+            "lib/versions/v2.py",
+            "bin/migrate.sh",
+            "db/schema.rb",
+            "scripts/sql/apolloconfigdb.sql",
+            "Vendor__x.sql",
+        ] {
+            assert_eq!(migration(path), None, "{path}");
         }
     }
 

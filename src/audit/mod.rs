@@ -1,9 +1,11 @@
 //! What a release changes in configuration, dependencies and code, read closely: configuration
 //! files parsed into key paths (`document`), addresses checked for the mistakes behind
 //! incident 003 (`address`), dependency manifests and lockfiles read into packages
-//! (`lockfiles`), and risky patterns in added lines (`patterns`).
+//! (`lockfiles`), risky patterns in added lines (`patterns`), and what of a line is code rather
+//! than comment (`comments`).
 
 pub mod address;
+pub mod comments;
 pub mod document;
 pub mod keys;
 pub mod lockfiles;

@@ -2,25 +2,26 @@
 //!
 //! Incident 001: an upgrade needed a third-party authentication dependency that the production
 //! servers could not run. Every changed manifest and lockfile is read on both sides and the
-//! packages added, removed and upgraded are listed; by default (`[checks.staged-rollout]
-//! dependency-changes-require`) such a release must go through staging first. A file gate cannot
-//! read is said so, never skipped.
+//! packages added, removed and upgraded are listed, with major upgrades and downgrades marked;
+//! container images named by Dockerfiles, compose files and Kubernetes manifests count too.
+//! Development and test dependencies are listed apart: by default (`[checks.staged-rollout]
+//! dependency-changes-require`) a release whose shipped dependencies change must go through
+//! staging first, and test tools alone never require it. A file gate cannot read is said so,
+//! never skipped. The reading is shared (`analysis::dependencies`).
 
 use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
 use crate::Result;
-use crate::audit::lockfiles::{self, Packages, ReadError};
+use crate::analysis::dependencies::Read;
+use crate::audit::lockfiles::DependencyDiff;
 use crate::config::Settings;
 use crate::config::Severity;
-use crate::git::{Mode, Side};
 
 pub struct DependencyChange;
 
 const ID: &str = "dependency-change";
 
-/// Manifests larger than this are not read.
-const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Changed packages listed under a finding; the rest are counted.
 const SHOWN: usize = 40;
 
@@ -31,13 +32,15 @@ pub struct DependencySettings {}
 impl Settings for DependencySettings {}
 
 static DOC: Doc = Doc {
-    codes: &["unreadable", "packages-changed"],
-    summary: "The release changes dependency manifests or lockfiles: the packages added, removed and upgraded are \
-              listed (staged-rollout then requires a deploy through staging first).",
+    codes: &["unreadable", "packages-changed", "dev-packages-changed", "images-changed"],
+    summary: "The release changes dependency manifests, lockfiles or container images: the packages and images added, \
+              removed and upgraded are listed, major upgrades and downgrades marked, development and test dependencies \
+              apart (staged-rollout then requires a deploy through staging first, unless only those changed).",
     why: "Incident 001: an upgrade went to every production server at once; it needed a third-party \
           authentication dependency that the servers' version could not run. Seeing exactly which packages move, \
           and trying them in staging first, is how such an upgrade is caught.",
-    example: "dependency-change  warn\n  Cargo.lock: 1 added, 2 upgraded\n    + tokio 1.38.0\n    serde 1.0.197 -> 1.0.203\n    \
+    example: "dependency-change  warn\n  Cargo.lock: 3 packages change: 1 added, 2 changed (1 major upgrade)\n    + tokio 1.38.0\n    \
+              serde 1.0.197 -> 1.0.203\n    hyper 0.14.28 -> 1.3.1 (major upgrade)\n    \
               help: make sure the upgrade went through staging: gate record --env staging",
     config: "[paths]\nmanifests = [\"**/Cargo.lock\", \"**/package-lock.json\", \"**/requirements*.txt\"]\n\n\
              [checks.dependency-change]\nseverity = \"warn\"\n\n[checks.staged-rollout]\ndependency-changes-require = [\"staging\"]",
@@ -59,29 +62,14 @@ impl Check for DependencyChange {
     }
 
     fn run(&self, cx: &Context<'_>, _settings: &Self::Settings, severity: Severity, out: &mut Output) -> Result<()> {
-        let paths = &cx.policy.paths;
-        for change in cx.changes.iter() {
-            if !paths.manifests.matches(&change.path) || paths.ignore.matches(&change.path) {
-                continue;
-            }
-            let read = |side: Option<&Side>, path: &str| -> Result<Option<std::result::Result<Packages, ReadError>>> {
-                let Some(side) = side.filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
-                    return Ok(None);
-                };
-                if side.size > MAX_BYTES {
-                    return Ok(Some(Err(ReadError::Invalid(format!("{} bytes, too large to read", side.size)))));
-                }
-                let content = cx.analysis.store.content(side.id)?;
-                Ok(Some(lockfiles::read(path, &String::from_utf8_lossy(&content))))
-            };
-            let new = read(change.new.as_ref(), &change.path)?;
-            let old = read(change.old.as_ref(), change.old_path.as_deref().unwrap_or(&change.path))?;
-            let (old, new) = match (old, new) {
-                (_, Some(Err(ReadError::NotUnderstood(why)))) | (Some(Err(ReadError::NotUnderstood(why))), None) => {
-                    out.not_analysed.push(NotAnalysed { check: ID, path: change.path.clone(), reason: why });
+        for manifest in cx.analysis.dependency_changes()? {
+            let path = &manifest.path;
+            let diff = match &manifest.read {
+                Read::NotUnderstood(why) => {
+                    out.not_analysed.push(NotAnalysed { check: ID, path: path.clone(), reason: why.clone() });
                     continue;
                 }
-                (_, Some(Err(ReadError::Invalid(why)))) => {
+                Read::Unreadable(why) => {
                     out.findings.push(
                         Finding::new(
                             ID,
@@ -90,46 +78,62 @@ impl Check for DependencyChange {
                             format!("cannot be read as a dependency file: {why}"),
                             "fix the file; the build will not read it either",
                         )
-                        .at(&change.path),
+                        .at(path),
                     );
                     continue;
                 }
-                (Some(Err(_)), new) => (Packages::default(), new.and_then(|n| n.ok()).unwrap_or_default()),
-                (old, new) => {
-                    (old.and_then(|o| o.ok()).unwrap_or_default(), new.and_then(|n| n.ok()).unwrap_or_default())
-                }
+                Read::Diff(diff) => diff,
             };
-            let diff = lockfiles::diff(&old, &new);
-            if diff.is_empty() {
-                continue;
+            let (code, what, help) = if manifest.images {
+                ("images-changed", ("image", "images"), RUNTIME_HELP)
+            } else {
+                ("packages-changed", ("package", "packages"), RUNTIME_HELP)
+            };
+            let runtime = diff.part(false);
+            if !runtime.is_empty() {
+                out.findings.push(finding(code, what, &runtime, help, severity).at(path));
             }
-            let mut counts = Vec::new();
-            for (n, word) in
-                [(diff.added.len(), "added"), (diff.removed.len(), "removed"), (diff.changed.len(), "changed")]
-            {
-                if n > 0 {
-                    counts.push(format!("{n} {word}"));
-                }
+            let dev = diff.part(true);
+            if !dev.is_empty() {
+                let what = ("development or test package", "development or test packages");
+                out.findings
+                    .push(finding("dev-packages-changed", what, &dev, DEV_HELP, severity).at(path).about("dev"));
             }
-            let mut details = diff.lines();
-            if details.len() > SHOWN {
-                let more = details.len() - SHOWN;
-                details.truncate(SHOWN);
-                details.push(format!("… and {more} more"));
-            }
-            let total = diff.added.len() + diff.removed.len() + diff.changed.len();
-            out.findings.push(
-                Finding::new(
-                    ID,
-                    "packages-changed",
-                    severity,
-                    format!("{total} package{} change{}: {}", if total == 1 { "" } else { "s" }, if total == 1 { "s" } else { "" }, counts.join(", ")),
-                    "make sure the new versions run where they are going: deploy through staging first (staged-rollout requires it)",
-                )
-                .at(&change.path)
-                .with_details(details),
-            );
         }
         Ok(())
     }
+}
+
+const RUNTIME_HELP: &str =
+    "make sure the new versions run where they are going: deploy through staging first (staged-rollout requires it)";
+const DEV_HELP: &str =
+    "development and test dependencies do not ship: staged-rollout does not require staging for them";
+
+/// `3 packages change: 1 added, 2 changed (1 major upgrade)`, with one line per change.
+fn finding(code: &str, (one, many): (&str, &str), diff: &DependencyDiff, help: &str, severity: Severity) -> Finding {
+    let mut counts = Vec::new();
+    for (n, word) in [(diff.added.len(), "added"), (diff.removed.len(), "removed"), (diff.changed.len(), "changed")] {
+        if n > 0 {
+            counts.push(format!("{n} {word}"));
+        }
+    }
+    let (majors, downgrades) = diff.bumps();
+    let mut marks = Vec::new();
+    if majors > 0 {
+        marks.push(format!("{majors} major upgrade{}", if majors == 1 { "" } else { "s" }));
+    }
+    if downgrades > 0 {
+        marks.push(format!("{downgrades} downgrade{}", if downgrades == 1 { "" } else { "s" }));
+    }
+    let marks = if marks.is_empty() { String::new() } else { format!(" ({})", marks.join(", ")) };
+    let mut details = diff.lines();
+    if details.len() > SHOWN {
+        let more = details.len() - SHOWN;
+        details.truncate(SHOWN);
+        details.push(format!("… and {more} more"));
+    }
+    let total = diff.added.len() + diff.removed.len() + diff.changed.len();
+    let (noun, verb) = if total == 1 { (one, "changes") } else { (many, "change") };
+    Finding::new(ID, code, severity, format!("{total} {noun} {verb}: {}{marks}", counts.join(", ")), help)
+        .with_details(details)
 }

@@ -4,6 +4,14 @@
 //! and how they differ, so an untested copy does not ship by accident. The search is indexed
 //! (see `analysis::similarity`): it finds every pair at or above the threshold without
 //! comparing every pair.
+//!
+//! An added file is compared with every text file of the release; one named like a copy is also
+//! compared with the files this release removes, renames away or rewrites, as the last deploy
+//! had them: `server_old.js` is a copy of the `server.js` that was deployed, whatever
+//! `server.js` is now (an unmarked file that resembles one of those moved with edits). Binary files are never
+//! near-duplicates (an identical PNG is not a forked script; exact copies are counted in a note),
+//! and migrations are alike by design. When two added files resemble each other most, the pair
+//! is reported once, on the copy: the one named like a copy, or else the one that sorts later.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,8 +20,9 @@ use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, FindingData, NotAnalysed, Output, percent, round3};
 use crate::Result;
-use crate::analysis::Needs;
+use crate::analysis::names::{Markers, migration, variant_of};
 use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, compact_diff, similarity};
+use crate::analysis::{Needs, coverage};
 use crate::config::Severity;
 use crate::config::{Problem, Settings};
 use crate::git::{Change, ContentKind, Facts, Mode, Status, file_name};
@@ -103,6 +112,7 @@ impl Check for NearDuplicate {
 
     fn needs(&self, settings: &DuplicateSettings, needs: &mut Needs) {
         needs.all_files = true;
+        needs.test_references = true;
         needs.read_budget = settings.max_read_bytes;
     }
 
@@ -114,6 +124,7 @@ impl Check for NearDuplicate {
             .filter(|c| c.new.as_ref().is_some_and(|s| matches!(s.mode, Mode::File | Mode::Executable)))
             .filter(|c| !cx.policy.paths.ignore.matches(&c.path))
             .filter(|c| !crate::config::in_classes(cx.policy, &settings.skip_classes, &c.path))
+            .filter(|c| migration(&c.path).is_none())
             .collect();
         if subjects.is_empty() {
             return Ok(());
@@ -127,23 +138,32 @@ impl Check for NearDuplicate {
                 if unread == 1 { "" } else { "s" }
             ));
         }
-        let search = Search::new(cx, settings)?;
+        let markers = Markers::builtin();
+        let marked = |path: &str| variant_of(file_name(path), &markers).is_some();
+        let search = Search::new(cx, settings, subjects.iter().any(|c| marked(&c.path)))?;
+        // When two files added together resemble each other, one finding says it, on the copy:
+        // the one named like a copy (an unmarked file is never compared with a marked one added
+        // with it), or else the one on the path that sorts later (`x_2` after `x`).
+        let marked_added: std::collections::HashSet<&str> =
+            subjects.iter().map(|c| c.path.as_str()).filter(|p| marked(p)).collect();
         let mut matches: Vec<(&Change, Match)> = Vec::new();
-        for change in subjects {
-            matches.push((change, search.best_match(change)?));
+        for change in &subjects {
+            let skip = |other: &str| !marked(&change.path) && marked_added.contains(other);
+            matches.push((change, search.best_match(change, marked(&change.path), &skip)?));
         }
-        // When two files added together resemble each other most, one finding says it: the one
-        // on the path that sorts later, which is usually the copy (`x_2` after `x`).
         let best_of: HashMap<&str, &str> =
             matches.iter().filter_map(|(change, m)| m.other().map(|other| (change.path.as_str(), other))).collect();
+        let is_original = |path: &str, other: &str| best_of.get(other) == Some(&path) && path < other;
+        let mut binary_copies = 0;
         for (change, found) in &matches {
             match found {
                 Match::None => {}
+                Match::BinaryCopy => binary_copies += 1,
                 Match::NotAnalysed(reason) => {
                     out.not_analysed.push(NotAnalysed { check: ID, path: change.path.clone(), reason: reason.clone() });
                 }
-                Match::Found { other, .. } | Match::Capped { other, .. }
-                    if best_of.get(other.as_str()) == Some(&change.path.as_str()) && change.path < *other => {}
+                Match::Found { .. } | Match::Capped { .. }
+                    if found.other().is_some_and(|other| is_original(&change.path, other)) => {}
                 Match::Found { other, ratio, identical } => {
                     out.findings.push(search.finding(change, other, *ratio, *identical, severity)?);
                 }
@@ -152,17 +172,25 @@ impl Check for NearDuplicate {
                         "{ID}: {} has more candidates than max-comparisons ({}); {}",
                         change.path,
                         settings.max_comparisons,
-                        if other.is_empty() {
+                        if other.is_none() {
                             "none of those compared was similar enough"
                         } else {
                             "the best match found is reported"
                         }
                     ));
-                    if !other.is_empty() {
+                    if let Some(other) = other {
                         out.findings.push(search.finding(change, other, *ratio, false, severity)?);
                     }
                 }
             }
+        }
+        if binary_copies > 0 {
+            out.notes.push(format!(
+                "{ID}: {binary_copies} added binary file{} exact cop{} of files already in the release (binary files are \
+                 not compared: an identical image is not a forked script)",
+                if binary_copies == 1 { " is an" } else { "s are" },
+                if binary_copies == 1 { "y" } else { "ies" }
+            ));
         }
         Ok(())
     }
@@ -171,23 +199,38 @@ impl Check for NearDuplicate {
 /// What the search found for one added file.
 enum Match {
     None,
+    /// A binary file identical to another of the release: counted, not reported.
+    BinaryCopy,
     NotAnalysed(String),
     Found {
-        other: String,
+        other: Other,
         ratio: f64,
         identical: bool,
     },
-    /// The comparison cap was reached; `other` is the best found, if any (empty if none).
+    /// The comparison cap was reached; `other` is the best found, if any.
     Capped {
-        other: String,
+        other: Option<Other>,
         ratio: f64,
     },
 }
 
+/// The file a match is with: a file of the release, or one as the last deploy had it.
+#[derive(Debug, Clone)]
+struct Other {
+    path: String,
+    id: git2::Oid,
+    /// Set for a file of the last deploy that this release removes, renames or rewrites: what
+    /// the release does to it.
+    deployed: Option<&'static str>,
+}
+
 impl Match {
+    /// The file of the release the match is with (not one of the last deploy's).
     fn other(&self) -> Option<&str> {
         match self {
-            Match::Found { other, .. } | Match::Capped { other, .. } if !other.is_empty() => Some(other),
+            Match::Found { other, .. } | Match::Capped { other: Some(other), .. } if other.deployed.is_none() => {
+                Some(&other.path)
+            }
             _ => None,
         }
     }
@@ -198,13 +241,18 @@ struct Search<'c, 'a> {
     settings: &'c DuplicateSettings,
     index: LineIndex,
     threshold: f64,
+    /// Files of the last deploy that the release removes, renames or rewrites, indexed after the
+    /// tree's files (document position `tree.len() + i`).
+    deployed: Vec<Other>,
     /// Contents read for exact comparison, by blob id.
     contents: std::cell::RefCell<HashMap<git2::Oid, Arc<Vec<u8>>>>,
 }
 
 impl<'c, 'a> Search<'c, 'a> {
-    /// Indexes every text file of the release that is neither ignored nor out of bounds.
-    fn new(cx: &'c Context<'a>, settings: &'c DuplicateSettings) -> Result<Self> {
+    /// Indexes every text file of the release that is neither ignored nor out of bounds, and, when
+    /// an added file is named like a copy, the last deploy's versions of the files the release
+    /// removes, renames away or rewrites.
+    fn new(cx: &'c Context<'a>, settings: &'c DuplicateSettings, with_deployed: bool) -> Result<Self> {
         let tree = cx.analysis.tree()?;
         let mut docs = Vec::new();
         for (position, file) in tree.files().iter().enumerate() {
@@ -216,11 +264,33 @@ impl<'c, 'a> Search<'c, 'a> {
                 docs.push(IndexDoc { file: position, facts });
             }
         }
+        let mut deployed = Vec::new();
+        for change in cx.changes.iter().filter(|_| with_deployed) {
+            let fate = match change.status {
+                Status::Deleted => "this release removes it",
+                Status::Renamed => "this release renames it",
+                Status::Modified => "this release rewrites it",
+                _ => continue,
+            };
+            let Some(old) = change.old.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
+                continue;
+            };
+            let path = change.old_path.clone().unwrap_or_else(|| change.path.clone());
+            if cx.policy.paths.ignore.matches(&path) || old.size > settings.max_bytes {
+                continue;
+            }
+            let facts = cx.analysis.store.facts(old.id)?;
+            if comparable(&facts, settings).is_ok() {
+                docs.push(IndexDoc { file: tree.len() + deployed.len(), facts });
+                deployed.push(Other { path, id: old.id, deployed: Some(fate) });
+            }
+        }
         Ok(Search {
             cx,
             settings,
             index: LineIndex::build(docs),
             threshold: *settings.threshold.get_ref(),
+            deployed,
             contents: std::cell::RefCell::default(),
         })
     }
@@ -234,47 +304,81 @@ impl<'c, 'a> Search<'c, 'a> {
         Ok(content)
     }
 
-    /// The file of the release `change` most resembles, at or above the threshold.
-    fn best_match(&self, change: &Change) -> Result<Match> {
+    /// The file behind an index document.
+    fn other(&self, doc: usize) -> Result<Other> {
+        let tree = self.cx.analysis.tree()?;
+        let position = self.index.doc(doc).file;
+        Ok(match tree.files().get(position) {
+            Some(file) => Other { path: file.path.clone(), id: file.id, deployed: None },
+            None => self.deployed[position - tree.len()].clone(),
+        })
+    }
+
+    /// The file `change` most resembles, at or above the threshold: one of the release, or one
+    /// of the last deploy's when that is strictly closer.
+    fn best_match(&self, change: &Change, marked: bool, skip: &dyn Fn(&str) -> bool) -> Result<Match> {
         let tree = self.cx.analysis.tree()?;
         let Some(side) = &change.new else { return Ok(Match::None) };
         let facts = self.cx.analysis.store.facts(side.id)?;
         let comparable = comparable(&facts, self.settings);
         // An exact copy needs no content comparison: the same blob id at another path. Copies
-        // of tiny files (empty `__init__.py`) are not worth a finding.
+        // of tiny files (empty `__init__.py`) are not worth a finding, nor are binary ones.
         let tiny = facts.kind == ContentKind::Text && facts.lines < self.settings.min_lines;
         let mut copies: Vec<&str> =
-            tree.with_blob(side.id).map(|f| f.path.as_str()).filter(|p| *p != change.path).collect();
+            tree.with_blob(side.id).map(|f| f.path.as_str()).filter(|p| *p != change.path && !skip(p)).collect();
         copies.sort_by_key(|p| (std::cmp::Reverse((strsim::normalized_levenshtein(p, &change.path) * 1e6) as i64), *p));
         if let Some(original) = copies.first().filter(|_| !tiny) {
-            return Ok(Match::Found { other: original.to_string(), ratio: 1.0, identical: true });
+            if facts.kind == ContentKind::Binary {
+                return Ok(Match::BinaryCopy);
+            }
+            let other = Other { path: original.to_string(), id: side.id, deployed: None };
+            return Ok(Match::Found { other, ratio: 1.0, identical: true });
         }
-        if let Err(reason) = comparable {
-            return Ok(Match::NotAnalysed(reason));
+        match comparable {
+            Err(_) if facts.kind == ContentKind::Binary => return Ok(Match::None),
+            Err(reason) => return Ok(Match::NotAnalysed(reason)),
+            Ok(()) => {}
         }
         let candidates = self.index.candidates(&facts, self.threshold, tree.position(&change.path));
-        let mut best: Option<(usize, f64)> = None;
+        // The best, preferring the release's files at an equal ratio.
+        let mut best: Option<(usize, f64, bool)> = None;
         let mut capped = false;
         for (compared, candidate) in candidates.into_iter().enumerate() {
-            if best.is_some_and(|(_, ratio)| ratio >= candidate.bound) {
+            if best.is_some_and(|(_, ratio, _)| ratio >= candidate.bound) {
                 break;
             }
             if compared >= self.settings.max_comparisons as usize {
                 capped = true;
                 break;
             }
-            let other = &tree.files()[self.index.doc(candidate.doc).file];
+            let other = self.other(candidate.doc)?;
+            // A renamed file is not a copy of where it came from, and a file that moves with
+            // edits is not a copy at all: only a file named like a copy (`server_old.js`) is
+            // compared with what the release removes, renames away or rewrites.
+            if (other.deployed.is_some() && (!marked || change.old_path.as_deref() == Some(other.path.as_str())))
+                || (other.deployed.is_none() && skip(&other.path))
+            {
+                continue;
+            }
             let ratio = similarity(&self.content(side.id)?, &self.content(other.id)?);
-            if ratio >= self.threshold - 1e-9 && best.is_none_or(|(_, b)| ratio > b) {
-                best = Some((candidate.doc, ratio));
+            let in_release = other.deployed.is_none();
+            let better = best.is_none_or(|(_, b, b_in_release)| {
+                ratio > b + 1e-9 || (ratio > b - 1e-9 && in_release && !b_in_release)
+            });
+            if ratio >= self.threshold - 1e-9 && better {
+                best = Some((candidate.doc, ratio, in_release));
             }
         }
         Ok(match best {
-            Some((doc, ratio)) => {
-                let other = tree.files()[self.index.doc(doc).file].path.clone();
-                if capped { Match::Capped { other, ratio } } else { Match::Found { other, ratio, identical: false } }
+            Some((doc, ratio, _)) => {
+                let other = self.other(doc)?;
+                if capped {
+                    Match::Capped { other: Some(other), ratio }
+                } else {
+                    Match::Found { other, ratio, identical: false }
+                }
             }
-            None if capped => Match::Capped { other: String::new(), ratio: 0.0 },
+            None if capped => Match::Capped { other: None, ratio: 0.0 },
             None => Match::None,
         })
     }
@@ -282,50 +386,67 @@ impl<'c, 'a> Search<'c, 'a> {
     fn finding(
         &self,
         change: &Change,
-        other: &str,
+        other: &Other,
         ratio: f64,
         identical: bool,
         severity: Severity,
     ) -> Result<Finding> {
-        let (diff, changed) = match (identical, &change.new, self.cx.analysis.tree()?.get(other)) {
-            (false, Some(side), Some(original)) => {
-                compact_diff(&self.content(original.id)?, &self.content(side.id)?, self.settings.diff_lines)
+        let (diff, changed) = match (identical, &change.new) {
+            (false, Some(side)) => {
+                compact_diff(&self.content(other.id)?, &self.content(side.id)?, self.settings.diff_lines)
             }
             _ => (Vec::new(), 0),
         };
-        let untested = self.cx.analysis.is_untested(change)?;
-        let names = strsim::normalized_levenshtein(file_name(&change.path), file_name(other));
+        // A copy of code blocks when nothing tests it; a copy of configuration or a template
+        // (per-environment manifests, views) is alike by design and warns.
+        let tested = self.cx.analysis.is_tested(&change.path)?;
+        let untested = !tested && coverage::in_scope(self.cx.policy, change);
+        let names = strsim::normalized_levenshtein(file_name(&change.path), file_name(&other.path));
+        let shown = match other.deployed {
+            Some(fate) => format!("{} as the last deploy had it ({fate})", other.path),
+            None => other.path.clone(),
+        };
         let mut message = if identical {
-            format!("an exact copy of {other} (file names {}% alike)", percent(names))
+            format!("an exact copy of {shown} (file names {}% alike)", percent(names))
         } else {
             let differs = match changed {
                 0 => "differs only in blank lines and indentation".to_string(),
                 1 => "differs in 1 line".to_string(),
                 n => format!("differs in {n} lines"),
             };
-            format!("{}% similar to {other} (file names {}% alike); {differs}", percent(ratio), percent(names))
+            format!("{}% similar to {shown} (file names {}% alike); {differs}", percent(ratio), percent(names))
         };
         if untested {
             message.push_str(", and no test covers it");
         }
-        let help = format!(
-            "if it replaces {}, remove the original in this release; if both must ship, test the new one and waive: \
-             gate waive {ID} --path {} --reason \"...\" --expires YYYY-MM-DD",
-            file_name(other),
-            change.path
-        );
+        let help = match other.deployed {
+            Some(_) => format!(
+                "if it is the old {} kept for safety, keep it out of the release; if both must ship, test the new one \
+                 and waive: gate waive {ID} --path {} --reason \"...\" --expires YYYY-MM-DD",
+                file_name(&other.path),
+                change.path
+            ),
+            None => format!(
+                "if it replaces {}, remove the original in this release; if both must ship, test the new one and waive: \
+                 gate waive {ID} --path {} --reason \"...\" --expires YYYY-MM-DD",
+                file_name(&other.path),
+                change.path
+            ),
+        };
         let severity = if untested { severity.max(self.settings.when_untested) } else { severity };
         let code = if identical { "exact-copy" } else { "near-copy" };
         let diff_more = changed.saturating_sub(diff.len());
-        Ok(Finding::new(ID, code, severity, message, help).at(&change.path).about(other).with_data(FindingData::Pair {
-            other: other.to_string(),
-            similarity: round3(ratio),
-            name_similarity: round3(names),
-            identical,
-            diff,
-            diff_more,
-            tested: !untested,
-        }))
+        Ok(Finding::new(ID, code, severity, message, help).at(&change.path).about(&other.path).with_data(
+            FindingData::Pair {
+                other: other.path.clone(),
+                similarity: round3(ratio),
+                name_similarity: round3(names),
+                identical,
+                diff,
+                diff_more,
+                tested,
+            },
+        ))
     }
 }
 

@@ -77,7 +77,7 @@ impl Check for StagedRollout {
         let Some(env) = cx.target()? else { return Ok(()) };
         let default_soak =
             settings.soak.as_ref().map(|s| parse_duration(s.get_ref())).transpose().map_err(Error::new)?;
-        for (required, why) in requirements(cx, env, settings) {
+        for (required, why) in requirements(cx, env, settings)? {
             let required_env = cx.policy.environment(&required).map_err(|_| {
                 Error::with_fix(
                     format!("[checks.{ID}] or {} requires `{required}`, which is not an environment", env.name),
@@ -94,7 +94,7 @@ impl Check for StagedRollout {
 }
 
 /// The environments the release must have gone through, each with the reason.
-fn requirements(cx: &Context<'_>, env: &Environment, settings: &RolloutSettings) -> BTreeMap<String, String> {
+fn requirements(cx: &Context<'_>, env: &Environment, settings: &RolloutSettings) -> Result<BTreeMap<String, String>> {
     let mut required: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for name in &env.requires {
         required.entry(name.clone()).or_default().push(format!("{} requires it", env.name));
@@ -105,7 +105,8 @@ fn requirements(cx: &Context<'_>, env: &Environment, settings: &RolloutSettings)
     };
     let triggers = [
         (&settings.config_changes_require, changed(&paths.config), "changes configuration"),
-        (&settings.dependency_changes_require, changed(&paths.manifests), "changes dependencies"),
+        // Development and test dependencies alone do not ship.
+        (&settings.dependency_changes_require, cx.analysis.runtime_dependency_change()?, "changes dependencies"),
     ];
     for (names, path, what) in triggers {
         let Some(path) = path else { continue };
@@ -113,7 +114,7 @@ fn requirements(cx: &Context<'_>, env: &Environment, settings: &RolloutSettings)
             required.entry(name.clone()).or_default().push(format!("the release {what} ({path})"));
         }
     }
-    required.into_iter().map(|(name, reasons)| (name, reasons.join("; "))).collect()
+    Ok(required.into_iter().map(|(name, reasons)| (name, reasons.join("; "))).collect())
 }
 
 fn judge(

@@ -2,7 +2,10 @@
 //!
 //! Incident 000: an untested `search_v2` script went to production. Incident 002: an untested
 //! quick fix with an infinite loop. A script counts as tested when a test file for it exists
-//! where the templates say, or a file of the `tests` class refers to it by file name or module.
+//! where the templates say or in a test tree that mirrors its directory, or the code of a file
+//! of the `tests` class refers to it by path, file name or module (see `analysis::coverage`). A
+//! script whose code did not change (only comments, blank lines or indentation) is not an
+//! untested change.
 
 use serde::Deserialize;
 
@@ -37,15 +40,24 @@ impl Settings for UntestedSettings {
 
 static DOC: Doc = Doc {
     codes: &["untested-script"],
-    summary: "A script in the `scripts` path class is added or changed and no test covers it.",
+    summary: "A script in the `scripts` path class is added or its code changes, and no test covers it.",
     why: "Incident 000: an untested search_v2 script, sitting beside search, was deployed to production by \
           accident. Incident 002: a quick fix with an infinite loop was committed untested before a weekend. \
           A deployable script must have a test that exercises it.",
     example: "untested-change  warn\n  bin/search_v2.sh: no test covers this script\n    \
               looked for: test/search_v2.bats, tests/test_search_v2.sh, ...\n    \
               no file of the tests class (41 files) refers to search_v2.sh",
-    config: "[checks.untested-change]\nseverity = \"warn\"\n# Where a script's own test may live ({dir}, {name}, {stem}, {ext} are filled in)\n\
-             test-files = [\"tests/test_{stem}.py\", \"{dir}/{stem}_test.go\", \"{dir}/{stem}.test.{ext}\", \"test/{stem}.bats\"]",
+    config: "# A script is tested when one of these holds:\n\
+             # - a test file exists where `test-files` says;\n\
+             # - a test tree mirrors its directory: test/models/account_test.rb tests app/models/account.rb,\n\
+             #   tests/api/test_host.py tests pkg/api/host.py, foo_test.go beside foo.go tests foo.go;\n\
+             # - the code of a file of the `tests` class imports, sources, runs or opens it, by path, file\n\
+             #   name or module (`from pkg.api import X` covers pkg/api.py and pkg/api/__init__.py). A name\n\
+             #   in a comment, a README or notes under tests/, fixtures and snapshots do not count.\n\
+             # Teach gate your own test layout: where the tests live, and how a test file is named.\n\
+             [paths]\ntests = [\"tests/**\", \"qa/scenarios/**\"]\n\n\
+             [checks.untested-change]\nseverity = \"warn\"\n# Where a script's own test may live ({dir}, {name}, {stem}, {ext} are filled in)\n\
+             test-files = [\"tests/test_{stem}.py\", \"{dir}/{stem}_test.go\", \"test/{stem}.bats\", \"qa/scenarios/{stem}.scenario.sh\"]",
 };
 
 impl Check for UntestedChange {
@@ -69,9 +81,20 @@ impl Check for UntestedChange {
     }
 
     fn run(&self, cx: &Context<'_>, _settings: &UntestedSettings, severity: Severity, out: &mut Output) -> Result<()> {
+        let mut comments_only = 0;
         for change in cx.changes.iter().filter(|c| coverage::in_scope(cx.policy, c)) {
             let Err(looked) = cx.analysis.coverage(&change.path)? else { continue };
+            if cx.analysis.changes_only_comments(change)? {
+                comments_only += 1;
+                continue;
+            }
             out.findings.push(finding(severity, &change.path, looked));
+        }
+        if comments_only > 0 {
+            let plural = if comments_only == 1 { " changes" } else { "s change" };
+            out.notes.push(format!(
+                "{ID}: {comments_only} untested script{plural} only in comments, blank lines or indentation; not reported"
+            ));
         }
         Ok(())
     }
@@ -114,7 +137,8 @@ fn finding(severity: Severity, path: &str, mut looked: Looked) -> Finding {
         severity,
         "no test covers this script",
         format!(
-            "add a test that runs it{suggestion}, or waive: gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD"
+            "add a test that runs it{suggestion}, or waive: gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD; \
+             if a test gate did not find covers it, `gate explain {ID}` says how to teach gate your test layout"
         ),
     )
     .at(path)

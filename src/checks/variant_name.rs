@@ -3,6 +3,11 @@
 //! Incident 000: `search_v2`, untested, sat beside `search` and was deployed to production by
 //! accident. Names like `_v2`, `.bak`, ` copy`, `scripts_old/` mark files that were never meant
 //! to ship, or were meant to replace something and did not.
+//!
+//! Not variants: migrations (named with versions by their tools), upgrade steps named by a
+//! version range (`delta/v170-v180/`), and names that an earlier deploy of the target
+//! environment already had (a file re-added every release cycle). A variant of any deployable
+//! file blocks when no test covers it; `tested` in the JSON says whether a test was found.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +15,8 @@ use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, FindingData, Output};
 use crate::Result;
-use crate::analysis::names::{Markers, Variant, variant_of};
+use crate::analysis::Needs;
+use crate::analysis::names::{Markers, Variant, migration, variant_of};
 use crate::config::{Policy, Severity};
 use crate::config::{Problem, Settings};
 use crate::git::{Change, ChangeSet, Status, TreeIndex, dir_name, file_name, stem};
@@ -77,39 +83,80 @@ impl Check for VariantName {
         &DOC
     }
 
+    fn needs(&self, _settings: &VariantSettings, needs: &mut Needs) {
+        needs.test_references = true;
+    }
+
     fn run(&self, cx: &Context<'_>, settings: &VariantSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let markers = Markers::new(&settings.suffixes, &settings.extensions);
         let added = cx.changes.iter().filter(|c| {
             matches!(c.status, Status::Added | Status::Renamed | Status::Copied)
                 && !cx.policy.paths.ignore.matches(&c.path)
                 && !crate::config::in_classes(cx.policy, &settings.skip_classes, &c.path)
+                && migration(&c.path).is_none()
         });
+        let tree = cx.analysis.tree()?;
         // Copied directories are reported once, with the files added under them.
-        let mut directories: BTreeMap<String, (Variant, Vec<&Change>)> = BTreeMap::new();
+        let mut directories: BTreeMap<String, (Variant, Option<Original>, Vec<&Change>)> = BTreeMap::new();
+        let mut earlier = 0;
         for change in added {
-            if let Some((dir, variant)) = variant_directory(&change.path, &markers) {
-                directories.entry(dir).or_insert_with(|| (variant, Vec::new())).1.push(change);
+            if let Some((dir, variant, original)) = variant_directory(tree, &change.path, &markers) {
+                directories.entry(dir).or_insert_with(|| (variant, original, Vec::new())).2.push(change);
             }
             let Some(variant) = variant_of(file_name(&change.path), &markers) else { continue };
-            let tree = cx.analysis.tree()?;
-            let original = find_original(tree, &change.path, &variant.original);
+            let original = find_original(tree, cx.changes, &change.path, &variant);
+            if variant.inner && original.is_none() {
+                continue;
+            }
+            if cx.analysis.deployed_before(&change.path)? {
+                earlier += 1;
+                continue;
+            }
+            let tested = cx.analysis.is_tested(&change.path)?;
             let untested = cx.analysis.is_untested(change)?;
-            out.findings.push(file_finding(&change.path, &variant, original, untested, settings, severity));
+            let found = Found { variant: &variant, original, tested, untested };
+            out.findings.push(file_finding(&change.path, &found, settings, severity));
         }
-        for (dir, (variant, files)) in directories {
-            let tree = cx.analysis.tree()?;
-            let parent = dir_name(&dir);
-            let sibling =
-                if parent.is_empty() { variant.original.clone() } else { format!("{parent}/{}", variant.original) };
-            let original = tree.has_dir(&sibling).then_some(sibling);
-            let mut untested = false;
+        for (dir, (variant, original, files)) in directories {
+            if cx.analysis.deployed_before(&files[0].path)? {
+                earlier += 1;
+                continue;
+            }
+            let (mut tested, mut untested) = (true, false);
             for change in &files {
+                tested &= cx.analysis.is_tested(&change.path)?;
                 untested |= cx.analysis.is_untested(change)?;
             }
-            out.findings.push(directory_finding(&dir, &variant, original, files.len(), untested, settings, severity));
+            let found = Found { variant: &variant, original, tested, untested };
+            out.findings.push(directory_finding(&dir, &found, files.len(), settings, severity));
+        }
+        if earlier > 0 {
+            let (plural, verb) = if earlier == 1 { ("", "was") } else { ("s", "were") };
+            out.notes.push(format!(
+                "{ID}: {earlier} name{plural} marked as a copy or version {verb} deployed before (an earlier deploy had \
+                 the same path); not reported as new variants"
+            ));
         }
         Ok(())
     }
+}
+
+/// A variant, the original it names (if any) and what the tests say.
+struct Found<'v> {
+    variant: &'v Variant,
+    original: Option<Original>,
+    /// A test was found for it (for a directory: for every file added under it).
+    tested: bool,
+    /// It is deployable and no test covers it.
+    untested: bool,
+}
+
+/// The file or directory a variant is named after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Original {
+    path: String,
+    /// What this release does to it, when it is not in the release any more.
+    fate: Option<String>,
 }
 
 /// A variant among the changes, for `gate diff`.
@@ -130,28 +177,61 @@ pub fn variant_pairs(policy: &Policy, tree: &TreeIndex, changes: &ChangeSet) -> 
         .iter()
         .filter(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied))
         .filter(|c| !policy.paths.ignore.matches(&c.path))
+        .filter(|c| migration(&c.path).is_none())
         .filter_map(|c| {
             let variant = variant_of(file_name(&c.path), &markers)?;
-            let original = find_original(tree, &c.path, &variant.original);
-            Some(VariantPair { path: c.path.clone(), marker: variant.marker, original })
+            let original = find_original(tree, changes, &c.path, &variant);
+            if variant.inner && original.is_none() {
+                return None;
+            }
+            Some(VariantPair { path: c.path.clone(), marker: variant.marker, original: original.map(|o| o.path) })
         })
         .collect())
 }
 
-/// The outermost directory of `path` whose name is a variant, with its reading.
-fn variant_directory(path: &str, markers: &Markers) -> Option<(String, Variant)> {
+/// The outermost directory of `path` whose name is a variant, with its reading and the
+/// directory it is a copy of, if that exists beside it. A marker inside a name
+/// (`app-backup-before-fixes/`) counts only when that directory exists.
+fn variant_directory(tree: &TreeIndex, path: &str, markers: &Markers) -> Option<(String, Variant, Option<Original>)> {
     let components: Vec<&str> = path.split('/').collect();
     let dirs = &components[..components.len().saturating_sub(1)];
-    dirs.iter().enumerate().find_map(|(i, name)| variant_of(name, markers).map(|v| (dirs[..=i].join("/"), v)))
+    dirs.iter().enumerate().find_map(|(i, name)| {
+        let variant = variant_of(name, markers)?;
+        let parent = dirs[..i].join("/");
+        let sibling =
+            if parent.is_empty() { variant.original.clone() } else { format!("{parent}/{}", variant.original) };
+        let original = tree.has_dir(&sibling).then_some(Original { path: sibling, fate: None });
+        if variant.inner && original.is_none() {
+            return None;
+        }
+        Some((dirs[..=i].join("/"), variant, original))
+    })
 }
 
 /// The file `path` looks like a variant of: the original name in the same directory first, then
-/// the same name elsewhere (closest directory first), then the same stem with another extension.
-fn find_original(tree: &TreeIndex, path: &str, original_name: &str) -> Option<String> {
+/// a file this release removes or renames away from beside it (the copy is of the file as the
+/// last deploy had it), then the same name elsewhere (closest directory first), then the same
+/// stem with another extension. A marker inside a name counts only with an original beside it.
+fn find_original(tree: &TreeIndex, changes: &ChangeSet, path: &str, variant: &Variant) -> Option<Original> {
+    let original_name = variant.original.as_str();
     let dir = dir_name(path);
     let beside = if dir.is_empty() { original_name.to_string() } else { format!("{dir}/{original_name}") };
     if tree.contains(&beside) && beside != path {
-        return Some(beside);
+        return Some(Original { path: beside, fate: None });
+    }
+    let gone = changes.iter().find_map(|c| match c.status {
+        Status::Deleted if c.path == beside => Some("this release removes it".to_string()),
+        Status::Renamed if c.old_path.as_deref() == Some(beside.as_str()) && c.path != path => {
+            Some(format!("this release renames it to {}", c.path))
+        }
+        Status::Renamed if c.old_path.as_deref() == Some(beside.as_str()) => Some("is that file renamed".to_string()),
+        _ => None,
+    });
+    if let Some(fate) = gone {
+        return Some(Original { path: beside, fate: Some(fate) });
+    }
+    if variant.inner {
+        return None;
     }
     let closest = |files: Vec<&str>| {
         files
@@ -161,7 +241,7 @@ fn find_original(tree: &TreeIndex, path: &str, original_name: &str) -> Option<St
                 let score = |p: &str| (common_prefix(p, path), (strsim::normalized_levenshtein(p, path) * 1e6) as i64);
                 score(a).cmp(&score(b)).then(b.cmp(a))
             })
-            .map(str::to_string)
+            .map(|p| Original { path: p.to_string(), fate: None })
     };
     closest(tree.named(original_name).map(|f| f.path.as_str()).collect())
         .or_else(|| closest(tree.with_stem(stem(original_name)).map(|f| f.path.as_str()).collect()))
@@ -175,27 +255,31 @@ fn raised(severity: Severity, untested: bool, settings: &VariantSettings) -> Sev
     if untested { severity.max(settings.when_untested) } else { severity }
 }
 
-fn file_finding(
-    path: &str,
-    variant: &Variant,
-    original: Option<String>,
-    untested: bool,
-    settings: &VariantSettings,
-    severity: Severity,
-) -> Finding {
-    let mut message = match &original {
-        Some(original) => format!("named like a copy or version of {original} (marker `{}`)", variant.marker),
+fn file_finding(path: &str, found: &Found<'_>, settings: &VariantSettings, severity: Severity) -> Finding {
+    let variant = found.variant;
+    let mut message = match &found.original {
+        Some(Original { path: original, fate: None }) => {
+            format!("named like a copy or version of {original} (marker `{}`)", variant.marker)
+        }
+        Some(Original { path: original, fate: Some(fate) }) => {
+            format!("named like a copy or version of {original}, and {fate} (marker `{}`)", variant.marker)
+        }
         None => format!(
             "named like a copy or version (marker `{}`), but no original `{}` exists in the release",
             variant.marker, variant.original
         ),
     };
-    if untested {
+    if found.untested {
         message.push_str(", and no test covers it");
     }
-    let help = match &original {
-        Some(original) => format!(
+    let help = match &found.original {
+        Some(Original { path: original, fate: None }) => format!(
             "if it replaces {}, rename it over the original in this release; if both must ship, test it and waive: \
+             gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD",
+            file_name(original)
+        ),
+        Some(Original { path: original, fate: Some(_) }) => format!(
+            "if it is the old {} kept for safety, keep it out of the release; if it must ship, test it and waive: \
              gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD",
             file_name(original)
         ),
@@ -203,42 +287,45 @@ fn file_finding(
             "if it is a leftover, remove it; if the name is right, waive: gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD"
         ),
     };
-    Finding::new(ID, "marked-file", raised(severity, untested, settings), message, help)
-        .at(path)
-        .with_data(FindingData::Variant { marker: variant.marker.clone(), original, tested: !untested })
+    Finding::new(ID, "marked-file", raised(severity, found.untested, settings), message, help).at(path).with_data(
+        FindingData::Variant {
+            marker: variant.marker.clone(),
+            original: found.original.as_ref().map(|o| o.path.clone()),
+            tested: found.tested,
+        },
+    )
 }
 
 fn directory_finding(
     dir: &str,
-    variant: &Variant,
-    original: Option<String>,
+    found: &Found<'_>,
     files: usize,
-    untested: bool,
     settings: &VariantSettings,
     severity: Severity,
 ) -> Finding {
+    let variant = found.variant;
     let plural = if files == 1 { "" } else { "s" };
-    let mut message = match &original {
+    let mut message = match &found.original {
         Some(original) => format!(
-            "directory named like a copy of {original}/ (marker `{}`), {files} file{plural} added under it",
-            variant.marker
+            "directory named like a copy of {}/ (marker `{}`), {files} file{plural} added under it",
+            original.path, variant.marker
         ),
         None => {
             format!("directory named like a copy (marker `{}`), {files} file{plural} added under it", variant.marker)
         }
     };
-    if untested {
-        message.push_str("; scripts in it have no test");
+    if found.untested {
+        message.push_str("; files in it have no test");
     }
     let help = format!(
         "if it is a copy kept for safety, keep it out of the release; if it is meant to ship, waive: \
          gate waive {ID} --path '{dir}/' --reason \"...\" --expires YYYY-MM-DD"
     );
-    Finding::new(ID, "marked-directory", raised(severity, untested, settings), message, help)
+    Finding::new(ID, "marked-directory", raised(severity, found.untested, settings), message, help)
         .at(format!("{dir}/"))
         .with_data(FindingData::Variant {
             marker: variant.marker.clone(),
-            original: original.map(|o| format!("{o}/")),
-            tested: !untested,
+            original: found.original.as_ref().map(|o| format!("{}/", o.path)),
+            tested: found.tested,
         })
 }

@@ -1,7 +1,9 @@
-//! Java: pom.xml (every `<dependency>` but a plugin's own, versions as written, so that a changed
-//! `${spring.version}` shows), build.gradle and build.gradle.kts (programs, so only string
-//! coordinates are read and version catalog references are not resolved), and gradle.lockfile.
-//! Packages are named `group:artifact`.
+//! Java: pom.xml (every `<dependency>` but a plugin's own, and the `<parent>`; a version written
+//! `${spring.version}` is read from the file's `<properties>`, so changing the property changes
+//! the dependency, and a `...version` property no dependency uses counts on its own),
+//! build.gradle and build.gradle.kts (programs, so only string coordinates are read and version
+//! catalog references are not resolved), and gradle.lockfile. Packages are named
+//! `group:artifact`; `<scope>test</scope>` and `test...` configurations are test dependencies.
 
 use std::sync::LazyLock;
 
@@ -18,6 +20,9 @@ pub(super) fn pom_xml(content: &str, out: &mut Packages) -> Result<(), ReadError
     reader.config_mut().check_end_names = true;
     let mut open: Vec<String> = Vec::new();
     let mut dependency: Option<MavenDependency> = None;
+    let mut dependencies: Vec<MavenDependency> = Vec::new();
+    let mut properties: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut parent = MavenDependency::default();
     let mut root_seen = false;
     loop {
         let event = reader.read_event().map_err(|err| {
@@ -44,13 +49,33 @@ pub(super) fn pom_xml(content: &str, out: &mut Packages) -> Result<(), ReadError
                 }
                 open.push(name);
             }
-            XmlEvent::Text(text) => maven_text(&mut dependency, &open, &text.xml10_content()),
-            XmlEvent::CData(text) => maven_text(&mut dependency, &open, &text),
-            XmlEvent::GeneralRef(reference) => maven_text(&mut dependency, &open, &entity_text(&reference)),
+            XmlEvent::Text(_) | XmlEvent::CData(_) | XmlEvent::GeneralRef(_) => {
+                let text = match &event {
+                    XmlEvent::Text(text) => text.xml10_content().to_string(),
+                    XmlEvent::CData(text) => {
+                        let text: &str = text;
+                        text.to_string()
+                    }
+                    XmlEvent::GeneralRef(reference) => entity_text(reference),
+                    _ => String::new(),
+                };
+                match open.as_slice() {
+                    [_, section, name] if section == "properties" => {
+                        properties.entry(name.clone()).or_default().push_str(&text);
+                    }
+                    [_, section, field] if section == "parent" => match field.as_str() {
+                        "groupId" => parent.group.push_str(&text),
+                        "artifactId" => parent.artifact.push_str(&text),
+                        "version" => parent.version.push_str(&text),
+                        _ => {}
+                    },
+                    _ => maven_text(&mut dependency, &open, &text),
+                }
+            }
             XmlEvent::End(_) => {
                 open.pop();
                 if let Some(done) = dependency.take_if(|d| d.depth == open.len()) {
-                    done.finish(out)?;
+                    dependencies.push(done);
                 }
             }
             XmlEvent::Eof => break,
@@ -58,10 +83,21 @@ pub(super) fn pom_xml(content: &str, out: &mut Packages) -> Result<(), ReadError
         }
     }
     match open.last() {
-        Some(element) => Err(invalid(format!("it ends inside <{element}>: the file is truncated"))),
-        None if !root_seen => Err(invalid("it has no XML element at all")),
-        None => Ok(()),
+        Some(element) => return Err(invalid(format!("it ends inside <{element}>: the file is truncated"))),
+        None if !root_seen => return Err(invalid("it has no XML element at all")),
+        None => {}
     }
+    let mut used = std::collections::BTreeSet::new();
+    for dependency in dependencies.into_iter().chain((!parent.artifact.trim().is_empty()).then_some(parent)) {
+        dependency.finish(&properties, &mut used, out)?;
+    }
+    // A version property no dependency uses still names one: a plugin's, a BOM's, the JDK's.
+    for (name, value) in &properties {
+        if name.to_lowercase().contains("version") && !used.contains(name) && !value.trim().is_empty() {
+            out.add(&format!("${{{name}}}"), value.trim());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default)]
@@ -71,16 +107,37 @@ struct MavenDependency {
     group: String,
     artifact: String,
     version: String,
+    scope: String,
 }
 
 impl MavenDependency {
-    fn finish(self, out: &mut Packages) -> Result<(), ReadError> {
+    /// Adds the dependency, its `${property}` version read from `properties` (and recorded in
+    /// `used`); a test-scoped one is a test dependency.
+    fn finish(
+        self,
+        properties: &std::collections::BTreeMap<String, String>,
+        used: &mut std::collections::BTreeSet<String>,
+        out: &mut Packages,
+    ) -> Result<(), ReadError> {
         let (group, artifact, version) = (self.group.trim(), self.artifact.trim(), self.version.trim());
         if artifact.is_empty() {
             return Err(invalid(format!("a <dependency> in group `{group}` has no <artifactId>")));
         }
         let name = if group.is_empty() { artifact.to_string() } else { format!("{group}:{artifact}") };
-        out.add(&name, if version.is_empty() { "*" } else { version });
+        let property = version.strip_prefix("${").and_then(|v| v.strip_suffix('}'));
+        let version = match property.and_then(|p| properties.get(p).map(|value| (p, value.trim()))) {
+            Some((property, value)) if !value.is_empty() => {
+                used.insert(property.to_string());
+                value
+            }
+            _ if version.is_empty() => "*",
+            _ => version,
+        };
+        if self.scope.trim() == "test" {
+            out.dev_section(|out| out.add(&name, version));
+        } else {
+            out.add(&name, version);
+        }
         Ok(())
     }
 }
@@ -96,6 +153,7 @@ fn maven_text(dependency: &mut Option<MavenDependency>, open: &[String], text: &
         Some("groupId") => &mut dependency.group,
         Some("artifactId") => &mut dependency.artifact,
         Some("version") => &mut dependency.version,
+        Some("scope") => &mut dependency.scope,
         _ => return,
     };
     field.push_str(text);
@@ -155,8 +213,14 @@ pub(super) fn build_gradle(content: &str, out: &mut Packages) -> Result<(), Read
     let code = GRADLE_COMMENT.replace_all(content, " ");
     for found in GRADLE_STRING.captures_iter(&code).chain(GRADLE_MAP.captures_iter(&code)) {
         let part = |index: usize| found.get(index).map(|m| m.as_str());
+        let whole = part(0).unwrap_or("");
         if let (Some(group), Some(artifact)) = (part(1), part(2)) {
-            out.add(&format!("{group}:{artifact}"), part(3).unwrap_or("*"));
+            let (name, version) = (format!("{group}:{artifact}"), part(3).unwrap_or("*"));
+            if whole.starts_with("test") || whole.starts_with("androidTest") {
+                out.dev_section(|out| out.add(&name, version));
+            } else {
+                out.add(&name, version);
+            }
         }
     }
     Ok(())
@@ -257,18 +321,45 @@ pub(super) mod tests {
 "#;
 
     #[test]
-    fn pom_reads_dependencies_and_their_management_but_not_plugins() {
+    fn pom_reads_dependencies_their_management_and_the_parent_but_not_plugins() {
         let packages = read_ok("services/shop/pom.xml", POM);
         assert_eq!(
             names(&packages),
-            ["com.fasterxml.jackson:jackson-bom", "org.postgresql:postgresql", "org.springframework:spring-web"]
+            [
+                "com.fasterxml.jackson:jackson-bom",
+                "org.postgresql:postgresql",
+                "org.springframework.boot:spring-boot-starter-parent",
+                "org.springframework:spring-web"
+            ]
         );
-        assert_eq!(versions(&packages, "org.springframework:spring-web"), ["${spring.version}"]);
+        // The property's value, so that changing the property changes the dependency.
+        assert_eq!(versions(&packages, "org.springframework:spring-web"), ["6.1.6"]);
+        assert_eq!(versions(&packages, "org.springframework.boot:spring-boot-starter-parent"), ["3.2.5"]);
         assert_eq!(versions(&packages, "org.postgresql:postgresql"), ["*"]);
         assert_eq!(versions(&packages, "com.fasterxml.jackson:jackson-bom"), ["2.17.1"]);
 
         assert!(read_ok("pom.xml", "<project/>").packages.is_empty(), "an empty project is not truncated");
         assert!(invalid_message("pom.xml", "<project/><project/>").contains("second root"));
+    }
+
+    #[test]
+    fn pom_properties_count_and_test_scope_is_a_test_dependency() {
+        let pom = |spring: &str, junit: &str| {
+            format!(
+                "<project><properties><spring.version>{spring}</spring.version><java.version>17</java.version>\
+                 <junit.version>{junit}</junit.version></properties><dependencies>\
+                 <dependency><groupId>org.springframework</groupId><artifactId>spring-web</artifactId><version>${{spring.version}}</version></dependency>\
+                 <dependency><groupId>org.junit</groupId><artifactId>junit</artifactId><version>${{junit.version}}</version><scope>test</scope></dependency>\
+                 </dependencies></project>"
+            )
+        };
+        let old = read_ok("pom.xml", &pom("5.3.31", "4.13"));
+        let new = read_ok("pom.xml", &pom("6.1.6", "5.10"));
+        assert_eq!(versions(&old, "${java.version}"), ["17"]);
+        assert!(new.dev.contains("org.junit:junit"));
+        let changes = crate::audit::lockfiles::diff(&old, &new);
+        assert_eq!(changes.part(false).lines(), ["org.springframework:spring-web 5.3.31 -> 6.1.6 (major upgrade)"]);
+        assert_eq!(changes.part(true).lines(), ["org.junit:junit 4.13 -> 5.10 (major upgrade)"]);
     }
 
     #[test]

@@ -38,7 +38,12 @@ fn npm_packages(packages: &Map<String, Json>, out: &mut Packages) -> Result<(), 
             (None, Some(target)) if entry.get("link").and_then(Json::as_bool) == Some(true) => format!("link:{target}"),
             _ => "*".to_string(),
         };
-        out.add(&key[at + FOLDER.len()..], &version);
+        let name = &key[at + FOLDER.len()..];
+        if entry.get("dev").and_then(Json::as_bool) == Some(true) {
+            out.dev_section(|out| out.add(name, &version));
+        } else {
+            out.add(name, &version);
+        }
     }
     Ok(())
 }
@@ -47,7 +52,12 @@ fn npm_packages(packages: &Map<String, Json>, out: &mut Packages) -> Result<(), 
 fn npm_v1_dependencies(dependencies: &Map<String, Json>, out: &mut Packages) -> Result<(), ReadError> {
     for (name, entry) in dependencies {
         let entry = json_object(entry, name)?;
-        out.add(name, entry.get("version").and_then(Json::as_str).unwrap_or("*"));
+        let version = entry.get("version").and_then(Json::as_str).unwrap_or("*");
+        if entry.get("dev").and_then(Json::as_bool) == Some(true) {
+            out.dev_section(|out| out.add(name, version));
+        } else {
+            out.add(name, version);
+        }
         if let Some(nested) = entry.get("dependencies") {
             npm_v1_dependencies(json_object(nested, name)?, out)?;
         }
@@ -61,7 +71,11 @@ pub(super) fn package_json(content: &str, out: &mut Packages) -> Result<(), Read
         let Some(dependencies) = root.get(section) else { continue };
         for (name, range) in json_object(dependencies, section)? {
             let range = range.as_str().ok_or_else(|| invalid(format!("`{section}.{name}` is not a string")))?;
-            out.add(name, range);
+            if section == "devDependencies" {
+                out.dev_section(|out| out.add(name, range))
+            } else {
+                out.add(name, range)
+            }
         }
     }
     Ok(())

@@ -4,15 +4,21 @@
 //! ([`ReadError::NotUnderstood`], [`ReadError::Invalid`]) instead of reading as "nothing changed".
 //!
 //! The format is decided by the file's name alone, and the parsers live in one module per
-//! ecosystem: Rust, JavaScript, Python, Go, Ruby, PHP, Java. Lockfiles give exact versions;
+//! ecosystem: Rust, JavaScript, Python, Go, Ruby, PHP, Java, CocoaPods; container images named
+//! by Dockerfiles, compose files and Kubernetes manifests are read in `images`. Development and
+//! test dependencies (`devDependencies`, `[dependency-groups]`, `group :test`, `<scope>test`,
+//! test-only manifests such as `requirements_tests.txt`) are told apart from what ships, and a
+//! version change says when it is a major upgrade or a downgrade. Lockfiles give exact versions;
 //! manifests give the requirements people wrote. Every input is untrusted: files over 64 MiB are
 //! refused, YAML aliases are never expanded, nesting is bounded by the parsers, and no input makes
 //! a parser panic. The TOML and JSON helpers several ecosystems share are kept here.
 
 mod go;
+pub mod images;
 mod java;
 mod js;
 mod php;
+mod pods;
 mod python;
 mod ruby;
 mod rust;
@@ -33,14 +39,71 @@ pub struct Packages {
     /// What was read: "Cargo.lock", "package-lock.json v3", "yarn.lock v1", "requirements.txt", ...
     pub format: String,
     pub packages: BTreeMap<String, BTreeSet<String>>,
+    /// The packages named only by development and test groups.
+    pub dev: BTreeSet<String>,
+    /// The packages named by a runtime section at least once.
+    runtime: BTreeSet<String>,
+    /// Whether the section being read is a development or test group.
+    in_dev: bool,
 }
 
 impl Packages {
     fn add(&mut self, name: &str, version: &str) {
-        if !name.is_empty() {
-            self.packages.entry(name.to_string()).or_default().insert(version.to_string());
+        if name.is_empty() {
+            return;
+        }
+        self.packages.entry(name.to_string()).or_default().insert(version.to_string());
+        if self.in_dev {
+            if !self.runtime.contains(name) {
+                self.dev.insert(name.to_string());
+            }
+        } else {
+            self.dev.remove(name);
+            self.runtime.insert(name.to_string());
         }
     }
+
+    /// Reads what `read` adds as development or test dependencies.
+    fn dev_section<T>(&mut self, read: impl FnOnce(&mut Packages) -> T) -> T {
+        let before = std::mem::replace(&mut self.in_dev, true);
+        let result = read(self);
+        self.in_dev = before;
+        result
+    }
+
+    /// Every package of the file is a development or test dependency.
+    pub fn all_dev(&mut self) {
+        self.dev = self.packages.keys().cloned().collect();
+        self.runtime.clear();
+    }
+}
+
+/// Whether the manifest at `path` serves tests or development only, whatever it names: a
+/// requirements file for tests or development (`requirements_tests.txt`, `requirements-dev.txt`,
+/// `dev-requirements.txt`, `requirements/test.txt`), or any manifest in a test directory (an
+/// integration test's package.json).
+pub fn dev_only_file(path: &str) -> bool {
+    const WORDS: &[&str] = &["dev", "develop", "development", "test", "tests", "testing", "lint", "docs", "ci", "e2e"];
+    let lower = path.to_lowercase();
+    let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
+    let test_dir = |d: &str| {
+        matches!(d, "test" | "tests" | "spec" | "e2e" | "__tests__" | "integration" | "cypress" | "playwright")
+            || ["-test", "_test", "-tests", "_tests", "-e2e", "_e2e"].iter().any(|end| d.ends_with(end))
+    };
+    if dirs.split('/').any(test_dir) {
+        return true;
+    }
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let words: Vec<&str> = stem.split(['-', '_', '.']).collect();
+    let python = stem.starts_with("requirements") || stem.ends_with("requirements") || stem.starts_with("constraints");
+    if python && words.iter().skip_while(|w| !w.contains("requirements") && !w.contains("constraints")).count() > 1 {
+        return words.iter().any(|w| WORDS.contains(w));
+    }
+    if python && words.len() > 1 {
+        return words.iter().any(|w| WORDS.contains(w));
+    }
+    // `requirements/test.txt`
+    dirs.rsplit('/').next().is_some_and(|d| d == "requirements") && WORDS.contains(&stem)
 }
 
 /// Why a file could not be read into packages.
@@ -111,6 +174,8 @@ const BY_NAME: &[(&str, Parse)] = &[
     ("composer.lock", php::composer_lock),
     ("composer.json", php::composer_json),
     ("pom.xml", java::pom_xml),
+    ("Pipfile", python::pipfile),
+    ("Podfile.lock", pods::podfile_lock),
     ("build.gradle", java::build_gradle),
     ("build.gradle.kts", java::build_gradle),
     ("gradle.lockfile", java::gradle_lockfile),
@@ -142,6 +207,28 @@ pub struct Change {
     pub old: Vec<String>,
     /// Versions after (empty when removed).
     pub new: Vec<String>,
+    /// A development or test dependency only, on the side that has it (both, if both do).
+    pub dev: bool,
+    /// A major upgrade, or a downgrade, of a package present on both sides.
+    pub bump: Option<Bump>,
+}
+
+/// A version change worth its own word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bump {
+    MajorUpgrade,
+    MajorDowngrade,
+    Downgrade,
+}
+
+impl Bump {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Bump::MajorUpgrade => "major upgrade",
+            Bump::MajorDowngrade => "major downgrade",
+            Bump::Downgrade => "downgrade",
+        }
+    }
 }
 
 /// What changed between two reads of the same file, sorted by package name.
@@ -158,21 +245,50 @@ pub fn diff(old: &Packages, new: &Packages) -> DependencyDiff {
     let mut result = DependencyDiff::default();
     for (name, before) in &old.packages {
         match new.packages.get(name) {
-            None => result.removed.push(change(name, before, &none)),
-            Some(after) if after != before => result.changed.push(change(name, before, after)),
+            None => result.removed.push(change(name, before, &none, old.dev.contains(name))),
+            Some(after) if after != before => {
+                let dev = old.dev.contains(name) && new.dev.contains(name);
+                result.changed.push(change(name, before, after, dev));
+            }
             Some(_) => {}
         }
     }
     for (name, after) in &new.packages {
         if !old.packages.contains_key(name) {
-            result.added.push(change(name, &none, after));
+            result.added.push(change(name, &none, after, new.dev.contains(name)));
         }
     }
     result
 }
 
-fn change(name: &str, old: &BTreeSet<String>, new: &BTreeSet<String>) -> Change {
-    Change { name: name.to_string(), old: in_version_order(old), new: in_version_order(new) }
+fn change(name: &str, old: &BTreeSet<String>, new: &BTreeSet<String>, dev: bool) -> Change {
+    let (old, new) = (in_version_order(old), in_version_order(new));
+    let bump = match (old.last(), new.last()) {
+        (Some(before), Some(after)) => bump(before, after),
+        _ => None,
+    };
+    Change { name: name.to_string(), old, new, dev, bump }
+}
+
+/// Whether going from `old` to `new` is a major upgrade, a major downgrade or a downgrade. The
+/// major part is the first number (`^2.1` and `v2.1.0` are 2; `0.20` to `0.21` is not major, as
+/// Go reads it, whatever Cargo's caret says). Versions without numbers say nothing.
+pub fn bump(old: &str, new: &str) -> Option<Bump> {
+    let numbers = |v: &str| -> Vec<u64> {
+        let Some(start) = v.find(|c: char| c.is_ascii_digit()) else { return Vec::new() };
+        let core = v[start..].split(|c: char| !(c.is_ascii_digit() || c == '.')).next().unwrap_or("");
+        core.split('.').map_while(|n| n.parse().ok()).collect()
+    };
+    let (a, b) = (numbers(old), numbers(new));
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    match (a[0].cmp(&b[0]), a.cmp(&b)) {
+        (Ordering::Less, _) => Some(Bump::MajorUpgrade),
+        (Ordering::Greater, _) => Some(Bump::MajorDowngrade),
+        (Ordering::Equal, Ordering::Greater) => Some(Bump::Downgrade),
+        _ => None,
+    }
 }
 
 impl DependencyDiff {
@@ -180,12 +296,28 @@ impl DependencyDiff {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 
+    /// The changes of development and test dependencies only (`dev`) or of the others.
+    pub fn part(&self, dev: bool) -> DependencyDiff {
+        let keep = |list: &[Change]| list.iter().filter(|c| c.dev == dev).cloned().collect();
+        DependencyDiff { added: keep(&self.added), removed: keep(&self.removed), changed: keep(&self.changed) }
+    }
+
+    /// How many upgrades are major, and how many changes are downgrades.
+    pub fn bumps(&self) -> (usize, usize) {
+        let count =
+            |wanted: &[Bump]| self.changed.iter().filter(|c| c.bump.is_some_and(|b| wanted.contains(&b))).count();
+        (count(&[Bump::MajorUpgrade]), count(&[Bump::MajorDowngrade, Bump::Downgrade]))
+    }
+
     /// One line per change, for people: `+ tokio 1.38.0`, `- left-pad 1.3.0`, `serde 1.0.197 -> 1.0.203`
-    /// (several versions joined with ", ").
+    /// (several versions joined with ", "), with `(major upgrade)` or `(downgrade)` where it is one.
     pub fn lines(&self) -> Vec<String> {
         let added = self.added.iter().map(|c| format!("+ {} {}", c.name, c.new.join(", ")));
         let removed = self.removed.iter().map(|c| format!("- {} {}", c.name, c.old.join(", ")));
-        let changed = self.changed.iter().map(|c| format!("{} {} -> {}", c.name, c.old.join(", "), c.new.join(", ")));
+        let changed = self.changed.iter().map(|c| {
+            let bump = c.bump.map(|b| format!(" ({})", b.describe())).unwrap_or_default();
+            format!("{} {} -> {}{bump}", c.name, c.old.join(", "), c.new.join(", "))
+        });
         added.chain(removed).chain(changed).map(|line| line.trim_end().to_string()).collect()
     }
 }
@@ -394,6 +526,8 @@ mod tests {
             ("composer.lock", "{\"packages\": [{\"name\": \"a/b\", \"version\": \"1.0.0\"}]}"),
             ("composer.json", "{\"require\": {\"a/b\": \"^1.0\"}}"),
             ("pom.xml", POM),
+            ("Pipfile", "[packages]\nrequests = \"*\"\n[dev-packages]\npytest = \">=8\"\n"),
+            ("Podfile.lock", "PODS:\n  - Alamofire (5.9.1)\n"),
             ("build.gradle", "dependencies { implementation 'g:a:1.0' }\n"),
             ("build.gradle.kts", "dependencies { implementation(\"g:a:1.0\") }\n"),
             ("gradle.lockfile", "g:a:1.0=runtimeClasspath\nempty=\n"),
@@ -402,7 +536,7 @@ mod tests {
 
     #[test]
     fn a_format_gate_does_not_know_is_named_not_skipped() {
-        for path in ["ios/Podfile.lock", "mix.lock", "packages.lock.json", "requirements.in", "Cargo.lock.bak"] {
+        for path in ["ios/Package.resolved", "mix.lock", "packages.lock.json", "requirements.in", "Cargo.lock.bak"] {
             let file_name = path.rsplit('/').next().unwrap();
             assert_eq!(
                 read(path, "anything"),
@@ -521,18 +655,18 @@ mod tests {
         };
 
         let changes = diff(&old, &new);
-        assert_eq!(changes.added, [Change { name: "tokio".into(), old: vec![], new: vec!["1.38.0".into()] }]);
-        assert_eq!(changes.removed, [Change { name: "left-pad".into(), old: vec!["1.3.0".into()], new: vec![] }]);
+        let plain = |name: &str, old: &[&str], new: &[&str]| Change {
+            name: name.into(),
+            old: old.iter().map(|v| v.to_string()).collect(),
+            new: new.iter().map(|v| v.to_string()).collect(),
+            dev: false,
+            bump: None,
+        };
+        assert_eq!(changes.added, [plain("tokio", &[], &["1.38.0"])]);
+        assert_eq!(changes.removed, [plain("left-pad", &["1.3.0"], &[])]);
         assert_eq!(
             changes.changed,
-            [
-                Change { name: "serde".into(), old: vec!["1.0.197".into()], new: vec!["1.0.203".into()] },
-                Change {
-                    name: "syn".into(),
-                    old: vec!["1.0.109".into(), "2.0.66".into()],
-                    new: vec!["2.0.10".into(), "2.0.66".into()]
-                },
-            ]
+            [plain("serde", &["1.0.197"], &["1.0.203"]), plain("syn", &["1.0.109", "2.0.66"], &["2.0.10", "2.0.66"]),]
         );
         assert_eq!(
             changes.lines(),
@@ -547,6 +681,51 @@ mod tests {
         let changes = diff(&packages, &packages.clone());
         assert!(changes.is_empty());
         assert!(changes.lines().is_empty());
+    }
+
+    #[test]
+    fn major_upgrades_and_downgrades_are_marked() {
+        for (old, new, expected) in [
+            ("1.0.197", "2.0.0", Some(Bump::MajorUpgrade)),
+            ("^4.17.21", "^5.0.0", Some(Bump::MajorUpgrade)),
+            ("v0.20.0", "v0.21.0", None),
+            ("v0.21.0", "v1.0.0", Some(Bump::MajorUpgrade)),
+            ("3.1.0", "2.9.9", Some(Bump::MajorDowngrade)),
+            ("2.1.0", "2.0.5", Some(Bump::Downgrade)),
+            ("1.0.197", "1.0.203", None),
+            ("7", "8", Some(Bump::MajorUpgrade)),
+            ("latest", "8", None),
+        ] {
+            assert_eq!(bump(old, new), expected, "{old} -> {new}");
+        }
+        let mut old = Packages::default();
+        old.add("serde", "1.0.0");
+        let mut new = Packages::default();
+        new.add("serde", "2.0.0");
+        assert_eq!(diff(&old, &new).lines(), ["serde 1.0.0 -> 2.0.0 (major upgrade)"]);
+    }
+
+    #[test]
+    fn development_dependencies_are_told_apart() {
+        let json = r#"{"dependencies": {"react": "^18.3.1"}, "devDependencies": {"vite": "5.2.11", "react": "^18"}}"#;
+        let packages = read_ok("package.json", json);
+        assert_eq!(packages.dev, BTreeSet::from(["vite".to_string()]));
+        for path in [
+            "requirements_tests.txt",
+            "requirements-dev.txt",
+            "dev-requirements.txt",
+            "requirements/test.txt",
+            "test/integration/package.json",
+            "e2e/package.json",
+            "integration-tests/go.mod",
+        ] {
+            assert!(dev_only_file(path), "{path}");
+        }
+        for path in
+            ["requirements.txt", "requirements/base.txt", "package.json", "web/package.json", "requirements-prod.txt"]
+        {
+            assert!(!dev_only_file(path), "{path}");
+        }
     }
 
     #[test]

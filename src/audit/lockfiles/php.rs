@@ -14,7 +14,12 @@ pub(super) fn composer_lock(content: &str, out: &mut Packages) -> Result<(), Rea
         for (index, package) in packages.iter().enumerate() {
             let text = |field: &str| package.get(field).and_then(Json::as_str);
             let name = text("name").ok_or_else(|| invalid(format!("`{section}` entry {} has no name", index + 1)))?;
-            out.add(name, text("version").unwrap_or("*"));
+            let version = text("version").unwrap_or("*");
+            if section == "packages-dev" {
+                out.dev_section(|out| out.add(name, version))
+            } else {
+                out.add(name, version)
+            }
         }
     }
     Ok(())
@@ -29,7 +34,9 @@ pub(super) fn composer_json(content: &str, out: &mut Packages) -> Result<(), Rea
         for (name, constraint) in json_object(requirements, section)? {
             let constraint =
                 constraint.as_str().ok_or_else(|| invalid(format!("`{section}.{name}` is not a string")))?;
-            if name.contains('/') {
+            if name.contains('/') && section == "require-dev" {
+                out.dev_section(|out| out.add(name, constraint));
+            } else if name.contains('/') {
                 out.add(name, constraint);
             }
         }

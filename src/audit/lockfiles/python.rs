@@ -141,10 +141,36 @@ pub(super) fn pipfile_lock(content: &str, out: &mut Packages) -> Result<(), Read
                 (None, None, Some(path)) => format!("path:{path}"),
                 _ => "*".to_string(),
             };
-            out.add(&normalise_python_name(name), &version);
+            let name = normalise_python_name(name);
+            if section == "develop" {
+                out.dev_section(|out| out.add(&name, &version))
+            } else {
+                out.add(&name, &version)
+            }
         }
     }
     Ok(())
+}
+
+/// Pipfile: `[packages]` and `[dev-packages]`, `name = "version"` or a table with `version`,
+/// `git` or `path`.
+pub(super) fn pipfile(content: &str, out: &mut Packages) -> Result<(), ReadError> {
+    let root = parse_toml(content)?;
+    if let Some(table) = root.get("packages") {
+        toml_dependency_table("packages", table, Naming::Python, out)?;
+    }
+    if let Some(table) = root.get("dev-packages") {
+        out.dev_section(|out| toml_dependency_table("dev-packages", table, Naming::Python, out))?;
+    }
+    Ok(())
+}
+
+/// Optional-dependency groups (extras) that serve development, not what ships.
+fn is_dev_group(group: &str) -> bool {
+    let group = group.to_lowercase();
+    ["dev", "test", "lint", "doc", "typing", "type", "check", "ci", "bench", "coverage", "format"]
+        .iter()
+        .any(|word| group.split(['-', '_']).any(|part| part.starts_with(word)))
 }
 
 /// PEP 621 `[project]` lists, PEP 735 `[dependency-groups]`, and Poetry's tables.
@@ -155,31 +181,43 @@ pub(super) fn pyproject_toml(content: &str, out: &mut Packages) -> Result<(), Re
             pep508_list("project.dependencies", list, out)?;
         }
         if let Some(extras) = project.get("optional-dependencies") {
-            pep508_groups("project.optional-dependencies", extras, out)?;
+            pep508_groups("project.optional-dependencies", extras, false, out)?;
         }
     }
+    // PEP 735 groups are never installed with the package: development and test tools.
     if let Some(groups) = root.get("dependency-groups") {
-        pep508_groups("dependency-groups", groups, out)?;
+        pep508_groups("dependency-groups", groups, true, out)?;
     }
     let Some(poetry) = root.get("tool").and_then(|tool| tool.get("poetry")) else { return Ok(()) };
-    for section in ["dependencies", "dev-dependencies"] {
-        if let Some(table) = poetry.get(section) {
-            toml_dependency_table(&format!("tool.poetry.{section}"), table, Naming::Python, out)?;
-        }
+    if let Some(table) = poetry.get("dependencies") {
+        toml_dependency_table("tool.poetry.dependencies", table, Naming::Python, out)?;
+    }
+    if let Some(table) = poetry.get("dev-dependencies") {
+        out.dev_section(|out| toml_dependency_table("tool.poetry.dev-dependencies", table, Naming::Python, out))?;
     }
     let groups = poetry.get("group").and_then(Toml::as_table).into_iter().flatten();
     for (group, table) in groups {
         if let Some(table) = table.get("dependencies") {
-            toml_dependency_table(&format!("tool.poetry.group.{group}.dependencies"), table, Naming::Python, out)?;
+            let section = format!("tool.poetry.group.{group}.dependencies");
+            if group == "main" {
+                toml_dependency_table(&section, table, Naming::Python, out)?;
+            } else {
+                out.dev_section(|out| toml_dependency_table(&section, table, Naming::Python, out))?;
+            }
         }
     }
     Ok(())
 }
 
-fn pep508_groups(section: &str, groups: &Toml, out: &mut Packages) -> Result<(), ReadError> {
+fn pep508_groups(section: &str, groups: &Toml, all_dev: bool, out: &mut Packages) -> Result<(), ReadError> {
     let groups = groups.as_table().ok_or_else(|| invalid(format!("`{section}` is not a table")))?;
     for (group, list) in groups {
-        pep508_list(&format!("{section}.{group}"), list, out)?;
+        let section = format!("{section}.{group}");
+        if all_dev || is_dev_group(group) {
+            out.dev_section(|out| pep508_list(&section, list, out))?;
+        } else {
+            pep508_list(&section, list, out)?;
+        }
     }
     Ok(())
 }

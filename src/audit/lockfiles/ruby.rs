@@ -54,9 +54,29 @@ static GEM_LINE: LazyLock<Regex> =
 /// Gemfile: `gem 'name', '~> 1.2', '>= 1.2.3', require: false`. The Gemfile is Ruby, so only
 /// `gem` lines are read and nothing else in it is an error.
 pub(super) fn gemfile(content: &str, out: &mut Packages) -> Result<(), ReadError> {
+    // Open `do ... end` blocks, each saying whether it is a development or test group.
+    let mut blocks: Vec<bool> = Vec::new();
     for line in content.lines() {
         let code = line.split('#').next().unwrap_or_default();
+        let trimmed = code.trim();
+        if trimmed == "end" || trimmed.starts_with("end ") {
+            blocks.pop();
+            continue;
+        }
+        if let Some(groups) = trimmed.strip_prefix("group ").and_then(|g| g.strip_suffix(" do")) {
+            blocks.push(dev_groups(groups));
+            continue;
+        }
+        if trimmed.ends_with(" do") || trimmed.contains(" do |") {
+            blocks.push(false);
+            continue;
+        }
         let Some(gem) = GEM_LINE.captures(code) else { continue };
+        let inline = ["group:", "groups:", ":group =>", ":groups =>"]
+            .iter()
+            .find_map(|key| code.split_once(key).map(|(_, groups)| dev_groups(groups)))
+            .unwrap_or(false);
+        let dev = inline || blocks.iter().any(|dev| *dev);
         let name = gem.get(1).map_or("", |m| m.as_str());
         let arguments = gem.get(2).map_or("", |m| m.as_str());
         // Version strings come first; the options (`require:`, `platforms:`) end them.
@@ -67,9 +87,21 @@ pub(super) fn gemfile(content: &str, out: &mut Packages) -> Result<(), ReadError
             .map_while(unquote)
             .collect();
         let requirement = if versions.is_empty() { "*".to_string() } else { versions.join(", ") };
-        out.add(name, &requirement);
+        if dev { out.dev_section(|out| out.add(name, &requirement)) } else { out.add(name, &requirement) }
     }
     Ok(())
+}
+
+/// Whether a list of Bundler groups (`:development, :test`, `[:test]`) names only development
+/// and test groups.
+fn dev_groups(text: &str) -> bool {
+    let groups: Vec<&str> = text
+        .split(',')
+        .map(|g| g.trim().trim_matches(|c| matches!(c, '[' | ']' | '(' | ')' | ':' | '\'' | '"' | ' ')))
+        .filter(|g| !g.is_empty())
+        .take_while(|g| g.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    !groups.is_empty() && groups.iter().all(|g| matches!(*g, "development" | "test" | "ci" | "lint"))
 }
 
 fn unquote(text: &str) -> Option<&str> {

@@ -20,7 +20,11 @@ pub(super) fn cargo_toml(content: &str, out: &mut Packages) -> Result<(), ReadEr
     let root = parse_toml(content)?;
     for section in CARGO_SECTIONS {
         if let Some(table) = root.get(section) {
-            toml_dependency_table(section, table, Naming::AsWritten, out)?;
+            if section.starts_with("dev") {
+                out.dev_section(|out| toml_dependency_table(section, table, Naming::AsWritten, out))?;
+            } else {
+                toml_dependency_table(section, table, Naming::AsWritten, out)?;
+            }
         }
     }
     if let Some(table) = root.get("workspace").and_then(|workspace| workspace.get("dependencies")) {
@@ -30,7 +34,12 @@ pub(super) fn cargo_toml(content: &str, out: &mut Packages) -> Result<(), ReadEr
     for (target, sections) in targets {
         for section in CARGO_SECTIONS {
             if let Some(table) = sections.get(section) {
-                toml_dependency_table(&format!("target.{target}.{section}"), table, Naming::AsWritten, out)?;
+                let name = format!("target.{target}.{section}");
+                if section.starts_with("dev") {
+                    out.dev_section(|out| toml_dependency_table(&name, table, Naming::AsWritten, out))?;
+                } else {
+                    toml_dependency_table(&name, table, Naming::AsWritten, out)?;
+                }
             }
         }
     }

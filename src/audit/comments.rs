@@ -1,0 +1,221 @@
+//! Comments, by each language's syntax: what of a line is code. A commented-out `curl -k` turns
+//! nothing off, and a file name in a comment of a test is not a test of that file.
+//!
+//! A small lexer, line by line: quotes (`'`, `"`, `` ` ``) open strings that end on the same
+//! line, so a comment marker inside a string is text; block comments (`/* */`) run across
+//! lines. Where the language is not known ([`Syntax::Generic`], a test file read without its
+//! path), only markers no language uses otherwise count: `#` at the start of a line or after a
+//! space (not `#include`), `//` after a space or at the start, and `/*` opening a line.
+
+/// How a language writes comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `#` to the end of the line, at the start or after a space: shell, Python, Ruby, Perl,
+    /// YAML, TOML, Makefiles, Dockerfiles, R, .env and .properties files.
+    Hash,
+    /// `//` and `/* */`: C and its family, Java, Kotlin, Go, Rust, JavaScript, TypeScript, C#,
+    /// Swift, Scala.
+    Slash,
+    /// `#`, `//` and `/* */`: PHP.
+    HashSlash,
+    /// `--` and `/* */`: SQL, Lua, Haskell.
+    Dash,
+    /// `;` and `#` at the start of a line: INI files.
+    Semicolon,
+    /// A language not known: see the module documentation.
+    Generic,
+    /// No comments: JSON and other data.
+    None,
+}
+
+impl Syntax {
+    /// A short name, part of what cached scans are keyed by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Syntax::Hash => "hash",
+            Syntax::Slash => "slash",
+            Syntax::HashSlash => "hash-slash",
+            Syntax::Dash => "dash",
+            Syntax::Semicolon => "semicolon",
+            Syntax::Generic => "generic",
+            Syntax::None => "none",
+        }
+    }
+}
+
+/// The comment syntax of the file at `path`, by its extension or name.
+pub fn syntax_for(path: &str) -> Syntax {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    if name.starts_with("dockerfile")
+        || name.ends_with(".dockerfile")
+        || name.starts_with("containerfile")
+        || matches!(name.as_str(), "makefile" | "gnumakefile" | "rakefile" | "gemfile" | "podfile" | "vagrantfile")
+        || name.starts_with(".env")
+    {
+        return Syntax::Hash;
+    }
+    match ext {
+        "sh" | "bash" | "zsh" | "ksh" | "bats" | "fish" | "py" | "pyw" | "pyi" | "rb" | "rake" | "gemspec" | "pl"
+        | "pm" | "yaml" | "yml" | "toml" | "mk" | "r" | "env" | "properties" | "cfg" | "conf" | "tf" | "tfvars"
+        | "hcl" | "ps1" | "psm1" | "nix" | "cmake" | "j2" | "jinja" | "jinja2" | "ex" | "exs" | "coffee" | "tcl"
+        | "awk" | "sed" => Syntax::Hash,
+        "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "m" | "mm" | "java" | "kt" | "kts" | "groovy" | "gradle"
+        | "scala" | "go" | "rs" | "js" | "mjs" | "cjs" | "jsx" | "ts" | "tsx" | "mts" | "cts" | "cs" | "swift"
+        | "dart" | "proto" | "zig" | "v" | "sol" | "css" | "scss" | "less" | "jsonc" | "json5" => Syntax::Slash,
+        "php" | "phtml" => Syntax::HashSlash,
+        "sql" | "lua" | "hs" | "elm" | "ada" | "adb" | "ads" => Syntax::Dash,
+        "ini" => Syntax::Semicolon,
+        "json" | "csv" | "tsv" | "txt" | "md" | "xml" | "svg" | "html" | "lock" => Syntax::None,
+        _ => Syntax::Generic,
+    }
+}
+
+/// The code of every line of `text`: each line with its comments taken out (an all-comment line
+/// becomes empty), one entry per line of `text.lines()`.
+pub fn code_lines(text: &str, syntax: Syntax) -> Vec<&str> {
+    let mut in_block = false;
+    text.lines().map(|line| code_of(line, syntax, &mut in_block)).collect()
+}
+
+/// The code of one line; `in_block` carries a block comment from line to line. Code after a
+/// block comment closes on the same line is dropped with it: a rare shape, and dropping text
+/// can only hide a match, never invent one.
+fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    if *in_block {
+        match line.find("*/") {
+            Some(end) => {
+                *in_block = false;
+                start = end + 2;
+                if line[start..].trim().is_empty() {
+                    return "";
+                }
+            }
+            None => return "",
+        }
+    }
+    let blocks = matches!(syntax, Syntax::Slash | Syntax::HashSlash | Syntax::Dash | Syntax::Generic);
+    let mut quote: Option<u8> = None;
+    let mut i = start;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 2;
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        let spaced = i == 0 || bytes[i - 1].is_ascii_whitespace();
+        let at_start = bytes[start..i].iter().all(u8::is_ascii_whitespace);
+        let next = bytes.get(i + 1).copied();
+        let comment = match c {
+            b'#' => match syntax {
+                Syntax::Hash | Syntax::HashSlash => spaced,
+                // `#include`, `#!/bin/sh` and `#[derive]` are code or directives, not comments.
+                Syntax::Generic => spaced && !next.is_some_and(|n| n.is_ascii_alphabetic() || n == b'!' || n == b'['),
+                Syntax::Semicolon => at_start,
+                _ => false,
+            },
+            b'/' if next == Some(b'/') => match syntax {
+                Syntax::Slash | Syntax::HashSlash => true,
+                Syntax::Generic => spaced,
+                _ => false,
+            },
+            b'/' if next == Some(b'*') && blocks && (syntax != Syntax::Generic || at_start) => {
+                match line[i + 2..].find("*/") {
+                    // A block comment closed on its line: the code before it is the line's code.
+                    Some(_) => return line[start..i].trim_end(),
+                    None => {
+                        *in_block = true;
+                        return line[start..i].trim_end();
+                    }
+                }
+            }
+            b'-' if next == Some(b'-') => syntax == Syntax::Dash,
+            b';' => syntax == Syntax::Semicolon && at_start,
+            b'\'' | b'"' | b'`' => {
+                quote = Some(c);
+                false
+            }
+            _ => false,
+        };
+        if comment {
+            return line[start..i].trim_end();
+        }
+        i += 1;
+    }
+    &line[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str, path: &str) -> Vec<String> {
+        code_lines(text, syntax_for(path)).into_iter().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn each_language_loses_its_comments_and_keeps_its_strings() {
+        assert_eq!(
+            code("# curl -k https://x\ncurl -fsS https://x # -k was here\n", "a.sh"),
+            ["", "curl -fsS https://x"]
+        );
+        assert_eq!(
+            code("echo \"a # not a comment\"\necho ${#list}\n", "a.sh"),
+            ["echo \"a # not a comment\"", "echo ${#list}"]
+        );
+        assert_eq!(code("x = 1  # verify=False\n", "a.py"), ["x = 1"]);
+        assert_eq!(
+            code(
+                "const u = \"http://x\"; // rejectUnauthorized: false\n/* a\n rejectUnauthorized: false\n*/ run()\n",
+                "a.js"
+            ),
+            ["const u = \"http://x\";", "", "", " run()"]
+        );
+        assert_eq!(code("a: 1 # debug: true\nb: \"#x\"\n", "a.yaml"), ["a: 1", "b: \"#x\""]);
+        assert_eq!(code("SELECT 1; -- DROP TABLE x\n", "a.sql"), ["SELECT 1;"]);
+        assert_eq!(code("; debug = true\nx = 1\n", "a.ini"), ["", "x = 1"]);
+        assert_eq!(code("{\"a\": \"# x\"}\n", "a.json"), ["{\"a\": \"# x\"}"]);
+        // Text that is not ASCII is stepped over byte by byte, never cut inside a character.
+        assert_eq!(code("glāžšķūņu rūķīši ; x\n; ā\n", "a.ini"), ["glāžšķūņu rūķīši ; x", ""]);
+        assert_eq!(code("é # ā\n", "a.sh"), ["é"]);
+    }
+
+    #[test]
+    fn no_text_makes_the_lexer_panic() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let alphabet: Vec<char> = "#/*-;'\"`\\ \nāž€😀ab".chars().collect();
+        let mut text = String::new();
+        for _ in 0..20_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            text.push(alphabet[(state >> 33) as usize % alphabet.len()]);
+        }
+        for syntax in [
+            Syntax::Hash,
+            Syntax::Slash,
+            Syntax::HashSlash,
+            Syntax::Dash,
+            Syntax::Semicolon,
+            Syntax::Generic,
+            Syntax::None,
+        ] {
+            assert_eq!(code_lines(&text, syntax).len(), text.lines().count());
+        }
+    }
+
+    #[test]
+    fn unknown_languages_drop_only_unambiguous_comments() {
+        let generic = |t: &str| code_lines(t, Syntax::Generic).into_iter().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(generic("# see bin/x.sh\nrun bin/x.sh\n"), ["", "run bin/x.sh"]);
+        assert_eq!(generic("#include \"x.h\"\ncp dir/* out/\n"), ["#include \"x.h\"", "cp dir/* out/"]);
+        assert_eq!(generic("fetch('http://x') // x.js\n"), ["fetch('http://x')"]);
+    }
+}

@@ -1,0 +1,177 @@
+//! Issue 11, part 2: `untested-change` on repositories laid out like the corpus's. Tests that
+//! gate did not find (Python packages, mirrored test trees, sourced shell scripts) made 12 of 12
+//! sampled warnings noise; a mention of a name in a note made incident 000 pass.
+
+use crate::support::TestRepo;
+
+const SEARCH: &str = "#!/bin/sh\n# search the index for a term\nset -eu\ngrep -r \"$1\" /srv/index | head -n 20\n";
+
+fn check_json(repo: &TestRepo, base: &str) -> serde_json::Value {
+    repo.gate(&["check", "--base", base, "--format", "json"]).json()
+}
+
+/// The paths untested-change reports; it must have run.
+#[track_caller]
+fn untested(json: &serde_json::Value) -> Vec<String> {
+    let ran = json["checks"].as_array().unwrap().iter().any(|c| c["id"] == "untested-change");
+    assert!(ran, "untested-change did not run: {}", json["checks"]);
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "untested-change")
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A release that adds `files` to a repository holding `deployed`: its JSON report.
+fn release(deployed: &[(&str, &str)], files: &[(&str, &str)]) -> serde_json::Value {
+    let repo = TestRepo::with_files(deployed);
+    let base = repo.rev("HEAD");
+    for (path, content) in files {
+        repo.write(path, content);
+    }
+    repo.commit("release");
+    check_json(&repo, &base)
+}
+
+/// Incident 000 stays caught: a line `search_v2.sh` in a note under tests/, a comment in a
+/// test and a README are mentions, not tests.
+#[test]
+fn a_mention_is_not_a_test() {
+    let json = release(
+        &[("bin/search.sh", SEARCH), ("test/search.bats", "@test \"search\" {\n  run bin/search.sh needle\n}\n")],
+        &[
+            ("bin/search_v2.sh", &SEARCH.replace("head -n 20", "sort | head -n 50")),
+            ("tests/notes.txt", "to do:\nsearch_v2.sh\n"),
+            ("tests/README.md", "Run `bin/search_v2.sh` by hand for now.\n"),
+            (
+                "test/search.bats",
+                "# search_v2.sh gets its own test next week\n@test \"search\" {\n  run bin/search.sh needle\n}\n",
+            ),
+            ("tests/fixtures/calls.sh", "bin/search_v2.sh needle\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["bin/search_v2.sh"], "{json:#}");
+}
+
+/// `from pkg.api import X` covers `pkg/api/__init__.py` and `pkg/api.py`; an import relative to
+/// an app root (`from dcim.models import Device`, run from `netbox/`) covers `netbox/dcim/models/`.
+#[test]
+fn python_packages_and_app_roots_are_covered_by_their_imports() {
+    let json = release(
+        &[("README.md", "# x\n")],
+        &[
+            ("pkg/api/__init__.py", "from .client import Client\n"),
+            ("pkg/api/client.py", "class Client:\n    pass\n"),
+            ("pkg/util.py", "def util():\n    return 1\n"),
+            (
+                "tests/test_api.py",
+                "from pkg.api import Client\nfrom pkg.util import util\n\ndef test_client():\n    Client()\n",
+            ),
+            ("netbox/dcim/models/__init__.py", "from .devices import *\n"),
+            ("netbox/dcim/models/devices.py", "class Device:\n    pass\n"),
+            ("netbox/ipam/views.py", "def index():\n    return 'ipam'\n"),
+            (
+                "netbox/dcim/tests/test_models.py",
+                "from django.test import TestCase\nfrom dcim.models import Device\n\nclass T(TestCase):\n    pass\n",
+            ),
+        ],
+    );
+    assert_eq!(untested(&json), ["netbox/ipam/views.py"], "{json:#}");
+}
+
+/// Tests that mirror the code's layout cover it: Rails `test/models/`, pytest `tests/api/`,
+/// ChefSpec `spec/.../recipes/`, Go `_test.go` beside the file.
+#[test]
+fn mirrored_test_trees_cover_their_files() {
+    let json = release(
+        &[("README.md", "# x\n")],
+        &[
+            ("app/models/account.rb", "class Account\nend\n"),
+            (
+                "test/models/account_test.rb",
+                "require 'test_helper'\nclass AccountTest < ActiveSupport::TestCase\nend\n",
+            ),
+            ("app/controllers/accounts_controller.rb", "class AccountsController\nend\n"),
+            ("pkg/api/host.py", "def host():\n    return 'h'\n"),
+            ("tests/api/test_host.py", "def test_host():\n    assert True\n"),
+            ("cookbooks/web/recipes/default.rb", "package 'nginx'\n"),
+            ("spec/cookbooks/web/recipes/default_spec.rb", "describe 'web::default' do\nend\n"),
+            ("tools/report.py", "print('report')\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/controllers/accounts_controller.rb", "tools/report.py"], "{json:#}");
+}
+
+/// Shell tests that `source` or `.` a script, or run it by path, cover it; test scripts are
+/// never untested scripts themselves.
+#[test]
+fn sourced_and_executed_shell_scripts_are_tested_and_test_scripts_are_not_scripts() {
+    let json = release(
+        &[("README.md", "# x\n")],
+        &[
+            ("lib/helpers.sh", "say() { echo \"$1\"; }\n"),
+            ("lib/net.sh", "ping_host() { ping -c1 \"$1\"; }\n"),
+            ("bin/backup", "#!/bin/sh\ntar czf /backup/x.tgz /srv\n"),
+            ("target/scripts/startup.sh", "#!/bin/sh\necho start\n"),
+            ("test/helpers.bats", "setup() {\n  source \"$BATS_TEST_DIRNAME/../lib/helpers.sh\"\n  . lib/net.sh\n}\n"),
+            ("test/backup.bats", "@test \"backup\" {\n  run \"${REPO}/bin/backup\"\n}\n"),
+            ("target/scripts/helpers/_unit-test/mail-test.sh", "#!/bin/sh\nexit 0\n"),
+            ("scripts/check_test.sh", "#!/bin/sh\nexit 0\n"),
+            ("ci/tests/test-deploy.sh", "#!/bin/sh\nexit 0\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["target/scripts/startup.sh"], "{json:#}");
+}
+
+/// Guards against: 483 warnings on taiga-back 6.8.0, a release that changed the copyright line
+/// of every file. A script whose code did not change is not an untested change; the report says
+/// how many were left out.
+#[test]
+fn a_change_to_comments_only_is_not_an_untested_change() {
+    let repo = TestRepo::with_files(&[
+        (
+            "app/views.py",
+            "# Copyright (c) 2021 Kaleidos Ventures SL\nimport os\n\ndef index():\n    return os.getcwd()\n",
+        ),
+        ("bin/run.sh", "#!/bin/sh\n# Copyright 2021\nexec app\n"),
+    ]);
+    let base = repo.rev("HEAD");
+    repo.write(
+        "app/views.py",
+        "# Copyright (c) 2021-present Kaleidos INC\nimport os\n\n\ndef index():\n        return os.getcwd()\n",
+    );
+    repo.write("bin/run.sh", "#!/bin/sh\n# Copyright 2021-present\nexec app --verbose\n");
+    repo.commit("licence headers, and one real change");
+    let json = check_json(&repo, &base);
+    assert_eq!(untested(&json), ["bin/run.sh"], "{json:#}");
+    let notes: Vec<&str> = json["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(notes.iter().any(|n| n.contains("1 untested script changes only in comments")), "{notes:?}");
+}
+
+/// The real catches stay: an untested new upgrade script and a new migration are reported.
+#[test]
+fn an_untested_upgrade_script_is_still_reported() {
+    let json = release(
+        &[("bin/deploy.sh", "#!/bin/sh\nexec deploy\n"), ("test/deploy.bats", "run bin/deploy.sh\n")],
+        &[
+            ("scripts/upgrade-to-v2.sh", "#!/bin/sh\npsql -f /srv/upgrade.sql\n"),
+            ("db/migrate/20250101000000_add_owner.rb", "class AddOwner < ActiveRecord::Migration[7.2]\nend\n"),
+            ("scripts/helm/values.yaml", "replicas: 2\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["db/migrate/20250101000000_add_owner.rb", "scripts/upgrade-to-v2.sh"], "{json:#}");
+}
+
+/// `gate explain untested-change` says how to teach gate the repository's own test layout.
+#[test]
+fn explain_says_how_to_teach_gate_the_test_layout() {
+    let repo = TestRepo::with_files(&[("README.md", "# x\n")]);
+    repo.gate(&["explain", "untested-change"])
+        .expect(0)
+        .stdout_has("a test tree mirrors its directory")
+        .stdout_has("Teach gate your own test layout")
+        .stdout_has("[paths]\n  tests = [")
+        .stdout_has("test-files = [");
+}
