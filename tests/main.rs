@@ -21,5 +21,6 @@ mod ledger;
 mod policy_commands;
 mod project;
 mod regressions;
+mod risky;
 mod rollout;
 mod variants;
