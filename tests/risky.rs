@@ -114,3 +114,37 @@ fn long_lines_nul_bytes_and_large_scripts_are_not_skipped() {
     let long_finding = json["findings"].as_array().unwrap().iter().find(|f| f["path"] == "bin/long.sh").unwrap();
     assert!(long_finding["message"].as_str().unwrap().contains("chmod 777 /srv/app"), "{long_finding}");
 }
+
+/// Issue 14: a private key or cloud access key committed in a file that ships is a finding, and
+/// the report never shows the key; test fixtures and documentation are not deployed.
+#[test]
+fn a_committed_private_key_or_access_key_is_a_finding_with_the_value_masked() {
+    let key = "AKIAIOSFODNN7EXAMPLE";
+    let repo = TestRepo::with_files(&[("README.md", "# x\n")]);
+    let base = repo.rev("HEAD");
+    repo.write("config/aws.env", &format!("AWS_ACCESS_KEY_ID={key}\nAWS_REGION=eu-west-1\n"));
+    repo.write(
+        "deploy/tls/server.key",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7xR\n-----END RSA PRIVATE KEY-----\n",
+    );
+    repo.write("tests/fixtures/aws.env", &format!("AWS_ACCESS_KEY_ID={key}\n"));
+    repo.write("docs/setup.md", &format!("Set `AWS_ACCESS_KEY_ID={key}`.\n"));
+    repo.write(
+        "docker-compose.yml",
+        "services:\n  db:\n    environment:\n      DATABASE_URL: postgres://app:app@db/app\n",
+    );
+    repo.commit("keys");
+    let run = repo.gate(&["check", "--base", &base, "--format", "json"]);
+    assert!(!run.stdout.contains("IOSFODNN7EXAMPLE"), "the key is shown:\n{}", run.stdout);
+    let json = run.json();
+    let secrets: Vec<(&str, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "risky-pattern" && f["code"] == "committed-secret")
+        .map(|f| (f["path"].as_str().unwrap(), f["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(secrets, [("config/aws.env", 1), ("deploy/tls/server.key", 1)], "{json:#}");
+    let human = repo.gate(&["check", "--base", &base]).expect(1);
+    assert!(!human.stdout.contains("IOSFODNN7EXAMPLE"), "{}", human.stdout);
+}

@@ -292,6 +292,30 @@ impl Scanner {
     }
 }
 
+/// What the secret scan is cached under, beside rule sets' fingerprints; it changes when what
+/// counts as a secret does.
+pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0001;
+
+/// The lines of `content` that hold a committed private key or access key, masked (see
+/// `audit::secrets`). A password in a URL is left to the configuration checks: defaults such as
+/// `postgres://app:app@db` are everywhere in compose files and examples.
+pub fn secret_lines(content: &[u8]) -> Vec<ScanHit> {
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@]*@").expect("the userinfo pattern is valid")
+    });
+    let text = String::from_utf8_lossy(content);
+    let mut hits = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let without_userinfo = USERINFO.replace_all(line, "");
+        if super::secrets::holds_secret(&without_userinfo) {
+            let trimmed = line.trim();
+            let masked: String = super::secrets::mask(trimmed).chars().take(SHOWN).collect();
+            hits.push(ScanHit { rule: 0, line: (i + 1) as u32, hash: line_hash(trimmed.as_bytes()), text: masked });
+        }
+    }
+    hits
+}
+
 /// The cached matches of a blob that fall on lines the release adds, for the rules that apply to
 /// `path`. A line is added when the new blob has more copies of it than the old one
 /// (`old_counts`/`new_counts`: line hash -> copies, from the blobs' facts); of several equal
@@ -303,12 +327,24 @@ pub fn added_hits(
     old_counts: &[(u32, u32)],
     new_counts: &[(u32, u32)],
 ) -> Vec<(usize, Hit)> {
+    let applies = |rule: usize| rule < scanner.rules.len() && scanner.rules[rule].applies_to(path);
+    on_added_lines(hits, old_counts, new_counts, &applies)
+}
+
+/// The hits of `hits` whose rule `applies`, that fall on lines the release adds (see
+/// [`added_hits`]).
+pub fn on_added_lines(
+    hits: &[ScanHit],
+    old_counts: &[(u32, u32)],
+    new_counts: &[(u32, u32)],
+    applies: &dyn Fn(usize) -> bool,
+) -> Vec<(usize, Hit)> {
     let count =
         |counts: &[(u32, u32)], hash: u32| counts.binary_search_by_key(&hash, |(h, _)| *h).map_or(0, |i| counts[i].1);
     let mut result = Vec::new();
     for (index, hit) in hits.iter().enumerate() {
         let rule = hit.rule as usize;
-        if rule >= scanner.rules.len() || !scanner.rules[rule].applies_to(path) {
+        if !applies(rule) {
             continue;
         }
         let added = count(new_counts, hit.hash).saturating_sub(count(old_counts, hit.hash)) as usize;
@@ -374,6 +410,18 @@ mod tests {
         assert!(r.fires_on("DIR=/\nrm -rf \"$DIR\""));
         assert!(r.fires_on("DIR=\"\"\nrm -rf $DIR"));
         assert!(r.fires_on("rm -rf $DIR\nDIR=/srv"));
+    }
+
+    #[test]
+    fn committed_keys_are_found_and_masked() {
+        let content = b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n\
+                        url: postgres://app:app@db/app\n-----BEGIN PUBLIC KEY-----\n";
+        let hits = secret_lines(content);
+        let shown: Vec<(u32, &str)> = hits.iter().map(|h| (h.line, h.text.as_str())).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[0].0, 1);
+        assert!(!shown[0].1.contains("IOSFODNN7EXAMPLE"), "{}", shown[0].1);
+        assert_eq!(shown[1].0, 2);
     }
 
     #[test]

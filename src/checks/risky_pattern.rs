@@ -15,8 +15,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
+use crate::analysis::coverage;
 use crate::audit::comments;
-use crate::audit::patterns::{self, Rule, Scanner, added_hits};
+use crate::audit::patterns::{self, Rule, SECRETS_FINGERPRINT, Scanner, added_hits, on_added_lines, secret_lines};
 use crate::config::{Problem, Settings};
 use crate::config::{Severity, compile_glob};
 use crate::git::{ContentKind, Mode, READ_LIMIT, Status, line_hash, normalized_lines};
@@ -36,6 +37,9 @@ pub struct PatternSettings {
     rules: BTreeMap<String, RuleSettings>,
     /// Path classes whose files are not scanned: tests exercise risky code on purpose.
     skip_classes: Vec<Spanned<String>>,
+    /// Severity of a private key or access key committed in a deployable file; the check's
+    /// severity when unset, `off` to stop looking.
+    committed_secrets: Option<Severity>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,7 +169,7 @@ impl Settings for PatternSettings {
 }
 
 static DOC: Doc = Doc {
-    codes: &["too-large-to-scan"],
+    codes: &["too-large-to-scan", "committed-secret"],
     summary: "A line the release adds matches a risky pattern: an unbounded loop with no exit in sight, `set +e` in a \
               deploy script, debug mode on, `chmod 777`, `rm -rf` on a variable path, TLS verification off, or a rule \
               of your own.",
@@ -174,7 +178,8 @@ static DOC: Doc = Doc {
           second look whatever else a release does, and a program can look every time.",
     example: "risky-pattern  deny\n  app/cache.sh:14: an unbounded loop with no exit in sight (rule `unbounded-loop`): `while true; do`\n    \
               help: give the loop an exit (a break, a timeout, a retry limit), or waive: gate waive risky-pattern --path app/cache.sh ...",
-    config: "[checks.risky-pattern]\nseverity = \"deny\"\n\n[checks.risky-pattern.rules.no-sudo-in-scripts]\npattern = '^\\s*sudo\\s'\n\
+    config: "[checks.risky-pattern]\nseverity = \"deny\"\n# A private key or access key committed in a file that ships (\"off\" to stop looking)\n\
+             committed-secrets = \"deny\"\n\n[checks.risky-pattern.rules.no-sudo-in-scripts]\npattern = '^\\s*sudo\\s'\n\
              paths   = [\"scripts/**\"]\nreason  = \"deploy scripts run unattended: sudo prompts hang them\"\nseverity = \"warn\"\n\
              fires   = [\"sudo systemctl restart app\"]\npasses  = [\"systemctl restart app\"]",
 };
@@ -214,14 +219,21 @@ impl Check for RiskyPattern {
             let Some(side) = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
                 continue;
             };
+            let rules_apply = scanner.applies_to(&change.path);
+            // A committed key is risky in any file that ships, whatever the rules look at.
+            let secrets = settings.committed_secrets.is_none_or(|s| s != Severity::Off)
+                && coverage::deployable(cx.policy, &change.path);
             if paths.ignore.matches(&change.path)
                 || crate::config::in_classes(cx.policy, &settings.skip_classes, &change.path)
-                || !scanner.applies_to(&change.path)
+                || !(rules_apply || secrets)
             {
                 continue;
             }
             let store = cx.analysis.store;
             let facts = store.facts(side.id)?;
+            if (facts.kind == ContentKind::Unread || facts.size > MAX_BYTES) && !rules_apply {
+                continue;
+            }
             if facts.kind == ContentKind::Unread || facts.size > MAX_BYTES {
                 let reason = format!("{} bytes, too large to scan", facts.size);
                 if paths.scripts.matches(&change.path) && !paths.tests.matches(&change.path) {
@@ -234,9 +246,17 @@ impl Check for RiskyPattern {
             // Matches are cached per blob and comment syntax; the old side is needed only as line
             // counts (its facts), so a repeated run reads no content at all.
             let syntax = comments::syntax_for(&change.path);
-            let hits =
-                store.scan(side.id, scanner.fingerprint(syntax), |content| scanner.scan_blob(content, syntax))?;
-            if hits.is_empty() {
+            let hits = if rules_apply {
+                store.scan(side.id, scanner.fingerprint(syntax), |content| scanner.scan_blob(content, syntax))?
+            } else {
+                std::sync::Arc::from(Vec::new())
+            };
+            let keys = if secrets && facts.kind == ContentKind::Text {
+                store.scan(side.id, SECRETS_FINGERPRINT, secret_lines)?
+            } else {
+                std::sync::Arc::from(Vec::new())
+            };
+            if hits.is_empty() && keys.is_empty() {
                 continue;
             }
             let old = match (&change.old, change.status) {
@@ -253,6 +273,22 @@ impl Check for RiskyPattern {
                 let old = old.map(|id| store.facts(id)).transpose()?;
                 (old.map(|f| f.hashes.to_vec()).unwrap_or_default(), facts.hashes.to_vec())
             };
+            for (_, hit) in on_added_lines(&keys, &old_counts, &new_counts, &|_| true) {
+                let level = settings.committed_secrets.unwrap_or(severity);
+                out.findings.push(
+                    Finding::new(
+                        ID,
+                        "committed-secret",
+                        level,
+                        format!("a private key or access key is committed in a file that ships: `{}`", hit.text),
+                        "remove it, rotate the key (it is in the history now), and read it from a secret store or \
+                         the environment at run time",
+                    )
+                    .at(&change.path)
+                    .about(&hit.text)
+                    .at_line(hit.line, 0),
+                );
+            }
             for (index, hit) in added_hits(&scanner, &change.path, &hits, &old_counts, &new_counts) {
                 let rule = &scanner.rules()[index];
                 out.findings.push(
