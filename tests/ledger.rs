@@ -45,15 +45,26 @@ fn concurrent_records_all_land_in_the_history() {
     // Regression guard: a read-modify-write without compare-and-swap loses one of two records
     // made at the same moment. With the clock fixed, the first writers build byte-identical
     // entries; creating the ref with libgit2's `force = false` let two of them "succeed".
+    // Each writer records another release: recording the last deploy again writes nothing.
     let repo = TestRepo::with_files(&[("a.txt", "a\n")]);
     let writers = 8;
-    let children: Vec<_> = (0..writers)
-        .map(|_| {
-            repo.gate_command(repo.path(), &["record", "--env", "production", "--force", "--reason", "fixture"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+    let releases: Vec<String> = (0..writers)
+        .map(|i| {
+            repo.write("a.txt", &format!("{i}\n"));
+            repo.commit(&format!("release {i}"))
+        })
+        .collect();
+    let children: Vec<_> = releases
+        .iter()
+        .map(|release| {
+            repo.gate_command(
+                repo.path(),
+                &["record", "--env", "production", "--release", release, "--force", "--reason", "fixture"],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     for child in children {

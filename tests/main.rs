@@ -21,6 +21,7 @@ mod ledger;
 mod policy_commands;
 mod project;
 mod regressions;
+mod risky;
 mod rollout;
 mod sync;
 mod trust;

@@ -1,8 +1,13 @@
-//! Risky patterns: regular expressions over the lines a release adds, scoped by path globs.
+//! Risky patterns: regular expressions over the code of the lines a release adds, scoped by path
+//! globs. Comments are not code: each line is matched without its comment, by the comment syntax
+//! of the file's language (`audit::comments`), so a commented-out `curl -k` turns nothing off.
 //!
 //! A rule says what to look for (`pattern`), where (`paths`), what excuses a match (`unless`,
 //! searched from the matching line through the next `window` lines of the new file: a
-//! `while true` with a `break` in sight is fine), and why it matters (`reason`). Each rule
+//! `while true` with a `break` in sight is fine; `unless-after`, searched from the match to the
+//! end of the file: a `set +e` turned back by a later `set -e`; `unless-scoped`, the match sits
+//! in a shell function or a subshell; `unless-assigned`, the variable the pattern captures as
+//! `var` is assigned a literal earlier in the file), and why it matters (`reason`). Each rule
 //! carries examples that must fire (`fires`) and must not (`passes`); they are checked when the
 //! policy loads, so a rule that does not do what it says is a policy error, not a silent miss.
 //!
@@ -19,10 +24,14 @@ pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 use globset::GlobSet;
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
+use super::comments::{self, Syntax};
 use crate::git::{ScanHit, line_hash};
 
 /// Lines longer than this are not matched (minified code, data); the cap keeps matching linear.
 pub const MAX_LINE: usize = 4096;
+
+/// The text of a hit is cut to about this many characters, around the match on a long line.
+const SHOWN: usize = 160;
 
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -33,6 +42,12 @@ pub struct Rule {
     pub unless: Option<Regex>,
     /// How many lines after the match `unless` may be found on (0: the same line).
     pub window: usize,
+    /// Found after the match, on its line or any later one, excuses it.
+    pub unless_after: Option<Regex>,
+    /// A match inside a shell function or a subshell is excused.
+    pub unless_scoped: bool,
+    /// A match whose `var` capture is assigned a literal earlier in the file is excused.
+    pub unless_assigned: bool,
     pub reason: String,
 }
 
@@ -51,42 +66,149 @@ impl Rule {
         self.paths.is_empty() || self.paths.is_match(path)
     }
 
-    /// Matches on the added lines of a file: `lines` is the whole new file, `added[i]` whether
-    /// line `i` is added by the release.
-    pub fn scan(&self, lines: &[&str], added: &[bool]) -> Vec<Hit> {
-        (0..lines.len())
-            .filter(|&i| {
-                added.get(i).copied().unwrap_or(false)
-                    && lines[i].len() <= MAX_LINE
-                    && self.pattern.is_match(lines[i].as_bytes())
-            })
-            .filter_map(|i| self.judge(lines, i))
+    /// Matches on the added lines of a file: `code` is the code of every line of the new file
+    /// (comments taken out), `added[i]` whether line `i` is added by the release.
+    pub fn scan(&self, code: &[&str], added: &[bool]) -> Vec<Hit> {
+        (0..code.len())
+            .filter(|&i| added.get(i).copied().unwrap_or(false) && self.pattern.is_match(code[i].as_bytes()))
+            .filter_map(|i| self.judge(code, i))
             .collect()
     }
 
-    /// The hit at line `i`, whose text matches the pattern, unless `unless` excuses it.
-    fn judge(&self, lines: &[&str], i: usize) -> Option<Hit> {
+    /// The hit at line `i`, whose code matches the pattern, unless something excuses it.
+    fn judge(&self, code: &[&str], i: usize) -> Option<Hit> {
+        let line = code[i].as_bytes();
+        let found = self.pattern.captures(line)?;
+        let whole = found.get(0)?;
+        // On the matching line, only what follows the match counts (`while true; do x || break`).
+        let after = &line[whole.end()..];
         if let Some(unless) = &self.unless {
-            let end = (i + self.window + 1).min(lines.len());
-            let excused = lines[i..end].iter().enumerate().any(|(offset, l)| {
-                // On the matching line, only what follows the match counts (`while true; do x || break`).
-                let line = l.as_bytes();
-                let searched =
-                    if offset == 0 { self.pattern.find(line).map_or(line, |m| &line[m.end()..]) } else { line };
-                searched.len() <= MAX_LINE && unless.is_match(searched)
-            });
-            if excused {
+            let end = (i + self.window + 1).min(code.len());
+            let later = code[i + 1..end].iter().any(|l| unless.is_match(l.as_bytes()));
+            if unless.is_match(after) || later {
                 return None;
             }
         }
-        Some(Hit { line: (i + 1) as u32, text: lines[i].trim().chars().take(160).collect() })
+        if let Some(restored) = &self.unless_after
+            && (restored.is_match(after) || code[i + 1..].iter().any(|l| restored.is_match(l.as_bytes())))
+        {
+            return None;
+        }
+        if self.unless_scoped && scoped(code, i, whole.start()) {
+            return None;
+        }
+        if self.unless_assigned
+            && let Some(var) = found.name("var")
+            && assigned_literal(&code[..i], &String::from_utf8_lossy(var.as_bytes()))
+        {
+            return None;
+        }
+        Some(Hit { line: (i + 1) as u32, text: shown(code[i], whole.start(), whole.end()) })
     }
 
-    /// Runs the rule on an example as if the whole example were added.
+    /// Runs the rule on an example as if the whole example were added, comments taken out as in
+    /// a file of unknown language.
     pub fn fires_on(&self, example: &str) -> bool {
-        let lines: Vec<&str> = example.lines().collect();
-        !self.scan(&lines, &vec![true; lines.len()]).is_empty()
+        let code = comments::code_lines(example, Syntax::Generic);
+        !self.scan(&code, &vec![true; code.len()]).is_empty()
     }
+}
+
+/// A line as a finding shows it: trimmed, and on a long line (minified code) the part around
+/// the match, cut on character boundaries.
+fn shown(line: &str, start: usize, end: usize) -> String {
+    let trimmed = line.trim();
+    if trimmed.chars().count() <= SHOWN {
+        return trimmed.to_string();
+    }
+    let floor = |mut at: usize| {
+        while !line.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    let from = floor(start.saturating_sub(SHOWN / 3));
+    let to = floor((end + SHOWN / 3).min(line.len()).max(from));
+    let mut text: String = line[from..to].trim().chars().take(SHOWN).collect();
+    if from > 0 {
+        text.insert(0, '…');
+    }
+    if to < line.len() {
+        text.push('…');
+    }
+    text
+}
+
+/// Whether the match at byte `at` of line `i` sits in a subshell opened before it on its line
+/// (`( set +e; probe )`), or in the body of a shell function (`name() {` or `function name {`
+/// to its closing brace).
+fn scoped(code: &[&str], i: usize, at: usize) -> bool {
+    let before = &code[i][..at];
+    if before.matches('(').count() > before.matches(')').count() {
+        return true;
+    }
+    // Blocks still open at line i, each saying whether it is a function body.
+    let mut open: Vec<bool> = Vec::new();
+    let mut header = false;
+    for line in &code[..i] {
+        let trimmed = line.trim();
+        let is_header = trimmed.starts_with("function ")
+            || trimmed.split_once("()").is_some_and(|(name, _)| {
+                !name.is_empty()
+                    && name.trim().chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+            });
+        header |= is_header;
+        let mut previous = ' ';
+        for c in line.chars() {
+            match c {
+                // `${VAR}` opens an expansion, closed by its own brace.
+                '{' if previous == '$' => open.push(false),
+                '{' => {
+                    open.push(header);
+                    header = false;
+                }
+                '}' => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            previous = c;
+        }
+        if !is_header {
+            header = false;
+        }
+    }
+    open.iter().any(|function| *function)
+}
+
+/// Whether one of `earlier` assigns `var` a value that starts with a literal, neither empty nor
+/// `/` alone: `DIR=/srv/app`, `local RELEASE="swaks-${VERSION}"`, `X="/var/${X}"`.
+fn assigned_literal(earlier: &[&str], var: &str) -> bool {
+    let var = var.trim_start_matches(['$', '{', '"', '\'']);
+    if var.is_empty() {
+        return false;
+    }
+    earlier.iter().any(|line| {
+        line.split(['&', ';', '|']).any(|statement| {
+            let statement = statement.trim();
+            let statement = ["export ", "local ", "readonly ", "declare ", "typeset "]
+                .iter()
+                .find_map(|keyword| statement.strip_prefix(keyword))
+                .unwrap_or(statement)
+                .trim_start();
+            // `declare -r X=...`: flags before the name.
+            let mut statement = statement;
+            while let Some(rest) = statement.strip_prefix('-') {
+                statement = rest.split_once(' ').map_or("", |(_, rest)| rest).trim_start();
+            }
+            let Some(value) = statement.strip_prefix(var).and_then(|rest| rest.strip_prefix('=')) else {
+                return false;
+            };
+            let value = value.trim_start_matches(['"', '\'']);
+            let literal: String = value.chars().take_while(|c| !matches!(c, '$' | '"' | '\'' | ' ' | '`')).collect();
+            literal.chars().any(|c| c != '/')
+        })
+    })
 }
 
 /// Several rules run together: one pass of a `RegexSet` per added line finds the rules worth
@@ -115,41 +237,52 @@ impl Scanner {
     }
 
     /// A number that changes whenever what the rules match could change: their ids, patterns,
-    /// `unless` and windows. Cached matches are keyed by it.
-    pub fn fingerprint(&self) -> u64 {
-        let mut text = String::new();
+    /// what excuses a match, and the comment syntax lines are read with. Cached matches are keyed
+    /// by it.
+    pub fn fingerprint(&self, syntax: Syntax) -> u64 {
+        let mut text = format!("{}\u{2}", syntax.name());
         for rule in &self.rules {
             let unless = rule.unless.as_ref().map_or("", |u| u.as_str());
-            text.push_str(&format!("{}\u{0}{}\u{0}{unless}\u{0}{}\u{1}", rule.id, rule.pattern.as_str(), rule.window));
+            let after = rule.unless_after.as_ref().map_or("", |u| u.as_str());
+            text.push_str(&format!(
+                "{}\u{0}{}\u{0}{unless}\u{0}{}\u{0}{after}\u{0}{}{}\u{1}",
+                rule.id,
+                rule.pattern.as_str(),
+                rule.window,
+                rule.unless_scoped,
+                rule.unless_assigned
+            ));
         }
         text.bytes()
             .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
     }
 
-    /// Every match of every rule on any line of `content`, whatever the path: what the blob cache
-    /// keeps, so a second run needs neither the content nor a diff.
-    pub fn scan_blob(&self, content: &[u8]) -> Vec<ScanHit> {
+    /// Every match of every rule on any line of `content`, whatever the path, with comments
+    /// read as `syntax` says: what the blob cache keeps, so a second run needs neither the
+    /// content nor a diff. The hash is of the whole trimmed line, as the blob's facts count lines.
+    pub fn scan_blob(&self, content: &[u8], syntax: Syntax) -> Vec<ScanHit> {
         let text = String::from_utf8_lossy(content);
         let lines: Vec<&str> = text.lines().collect();
+        let code = comments::code_lines(&text, syntax);
         let everything = vec![true; lines.len()];
         let mut hits = Vec::new();
-        for (rule, hit) in self.scan_lines(&lines, &everything, &vec![true; self.rules.len()]) {
+        for (rule, hit) in self.scan_lines(&code, &everything, &vec![true; self.rules.len()]) {
             let trimmed = lines[hit.line as usize - 1].as_bytes().trim_ascii();
             hits.push(ScanHit { rule: rule as u16, line: hit.line, hash: line_hash(trimmed), text: hit.text });
         }
         hits
     }
 
-    /// Every hit in a file, as (rule index, hit), in line order.
-    pub fn scan(&self, path: &str, lines: &[&str], added: &[bool]) -> Vec<(usize, Hit)> {
+    /// Every hit in a file, as (rule index, hit), in line order; `code` is the code of each line.
+    pub fn scan(&self, path: &str, code: &[&str], added: &[bool]) -> Vec<(usize, Hit)> {
         let applicable: Vec<bool> = self.rules.iter().map(|r| r.applies_to(path)).collect();
-        self.scan_lines(lines, added, &applicable)
+        self.scan_lines(code, added, &applicable)
     }
 
     fn scan_lines(&self, lines: &[&str], added: &[bool], applicable: &[bool]) -> Vec<(usize, Hit)> {
         let mut hits = Vec::new();
         for (i, line) in lines.iter().enumerate() {
-            if !added.get(i).copied().unwrap_or(false) || line.len() > MAX_LINE {
+            if !added.get(i).copied().unwrap_or(false) || line.is_empty() {
                 continue;
             }
             for index in self.set.matches(line.as_bytes()).iter().filter(|&index| applicable[index]) {
@@ -160,6 +293,30 @@ impl Scanner {
         }
         hits
     }
+}
+
+/// What the secret scan is cached under, beside rule sets' fingerprints; it changes when what
+/// counts as a secret does.
+pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0001;
+
+/// The lines of `content` that hold a committed private key or access key, masked (see
+/// `audit::secrets`). A password in a URL is left to the configuration checks: defaults such as
+/// `postgres://app:app@db` are everywhere in compose files and examples.
+pub fn secret_lines(content: &[u8]) -> Vec<ScanHit> {
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@]*@").expect("the userinfo pattern is valid")
+    });
+    let text = String::from_utf8_lossy(content);
+    let mut hits = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let without_userinfo = USERINFO.replace_all(line, "");
+        if super::secrets::holds_secret(&without_userinfo) {
+            let trimmed = line.trim();
+            let masked: String = super::secrets::mask(trimmed).chars().take(SHOWN).collect();
+            hits.push(ScanHit { rule: 0, line: (i + 1) as u32, hash: line_hash(trimmed.as_bytes()), text: masked });
+        }
+    }
+    hits
 }
 
 /// The cached matches of a blob that fall on lines the release adds, for the rules that apply to
@@ -173,12 +330,24 @@ pub fn added_hits(
     old_counts: &[(u32, u32)],
     new_counts: &[(u32, u32)],
 ) -> Vec<(usize, Hit)> {
+    let applies = |rule: usize| rule < scanner.rules.len() && scanner.rules[rule].applies_to(path);
+    on_added_lines(hits, old_counts, new_counts, &applies)
+}
+
+/// The hits of `hits` whose rule `applies`, that fall on lines the release adds (see
+/// [`added_hits`]).
+pub fn on_added_lines(
+    hits: &[ScanHit],
+    old_counts: &[(u32, u32)],
+    new_counts: &[(u32, u32)],
+    applies: &dyn Fn(usize) -> bool,
+) -> Vec<(usize, Hit)> {
     let count =
         |counts: &[(u32, u32)], hash: u32| counts.binary_search_by_key(&hash, |(h, _)| *h).map_or(0, |i| counts[i].1);
     let mut result = Vec::new();
     for (index, hit) in hits.iter().enumerate() {
         let rule = hit.rule as usize;
-        if rule >= scanner.rules.len() || !scanner.rules[rule].applies_to(path) {
+        if !applies(rule) {
             continue;
         }
         let added = count(new_counts, hit.hash).saturating_sub(count(old_counts, hit.hash)) as usize;
@@ -202,8 +371,69 @@ mod tests {
             paths: GlobSet::empty(),
             unless: unless.map(|u| compile(u).unwrap()),
             window,
+            unless_after: None,
+            unless_scoped: false,
+            unless_assigned: false,
             reason: "r".into(),
         }
+    }
+
+    #[test]
+    fn comments_are_not_code() {
+        let r = rule(r"\bcurl\b.*\s-k\b", None, 0);
+        let scanner = Scanner::new(vec![r]).unwrap();
+        let script = b"# curl -k https://x\ncurl -fsS https://x # not -k\ncurl -k https://y\n";
+        let hits: Vec<u32> = scanner.scan_blob(script, Syntax::Hash).iter().map(|h| h.line).collect();
+        assert_eq!(hits, [3]);
+    }
+
+    #[test]
+    fn errexit_turned_back_on_or_scoped_is_excused() {
+        let mut r = rule(r"^\s*set\s+\+e\b", None, 0);
+        r.unless_after = Some(compile(r"\bset\s+-[a-z]*e").unwrap());
+        r.unless_scoped = true;
+        assert!(r.fires_on("set +e\nrun_everything"));
+        assert!(!r.fires_on("set +e\nprobe || true\nset -e"));
+        assert!(!r.fires_on("set +e; probe; set -euo pipefail"));
+        assert!(!r.fires_on("check() {\n  set +e\n  probe\n}\ncheck"));
+        assert!(!r.fires_on("function check {\n  echo ${x}\n  set +e\n}"));
+        assert!(!r.fires_on("( set +e; probe )"));
+        assert!(r.fires_on("check() {\n  probe\n}\nset +e\nrun"));
+    }
+
+    #[test]
+    fn a_variable_assigned_a_literal_earlier_is_guarded() {
+        let mut r = rule(r#"\brm\s+-rf\s+"?\$\{?(?P<var>[A-Za-z_][A-Za-z0-9_]*)"#, Some(r":\?"), 0);
+        r.unless_assigned = true;
+        assert!(!r.fires_on("DIR=/srv/app/cache\nrm -rf \"$DIR\""));
+        assert!(!r.fires_on("local RELEASE=\"swaks-${VERSION}\"\nrm -rf \"${RELEASE}\""));
+        assert!(!r.fires_on("X=\"/var/${X}\"\nrm -rf \"${X}\""));
+        assert!(!r.fires_on("rm -rf \"${DIR:?}\""));
+        assert!(r.fires_on("DIR=\"$1\"\nrm -rf \"$DIR\""));
+        assert!(r.fires_on("DIR=/\nrm -rf \"$DIR\""));
+        assert!(r.fires_on("DIR=\"\"\nrm -rf $DIR"));
+        assert!(r.fires_on("rm -rf $DIR\nDIR=/srv"));
+    }
+
+    #[test]
+    fn committed_keys_are_found_and_masked() {
+        let content = b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n\
+                        url: postgres://app:app@db/app\n-----BEGIN PUBLIC KEY-----\n";
+        let hits = secret_lines(content);
+        let shown: Vec<(u32, &str)> = hits.iter().map(|h| (h.line, h.text.as_str())).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[0].0, 1);
+        assert!(!shown[0].1.contains("IOSFODNN7EXAMPLE"), "{}", shown[0].1);
+        assert_eq!(shown[1].0, 2);
+    }
+
+    #[test]
+    fn long_lines_are_matched_and_shown_around_the_match() {
+        let r = rule(r"chmod\s+777", None, 0);
+        let line = format!("{}chmod 777 /srv{}", "x".repeat(10_000), "y".repeat(10_000));
+        let hits = r.scan(&[line.as_str()], &[true]);
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].text.contains("chmod 777 /srv") && hits[0].text.chars().count() <= 162, "{}", hits[0].text);
     }
 
     #[test]

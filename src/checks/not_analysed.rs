@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, Output};
 use crate::Result;
-use crate::audit::patterns::MAX_LINE;
 use crate::config::{Settings, Severity};
 use crate::git::{ContentKind, LinkProblem, Mode, READ_LIMIT};
 
@@ -27,7 +26,7 @@ pub struct NotAnalysedSettings {}
 impl Settings for NotAnalysedSettings {}
 
 static DOC: Doc = Doc {
-    codes: &["too-large", "binary", "long-line", "link-out-of-tree", "broken-link"],
+    codes: &["too-large", "binary", "link-out-of-tree", "broken-link"],
     summary: "A changed file of the scripts or config class that gate could not analyse: too large, a NUL byte, a line \
               longer than pattern matching reads, or a symlink that leaves the tree or points at nothing.",
     why: "Every content check skips what it cannot read, and a skipped file is an unchecked file. A NUL byte early in a \
@@ -98,10 +97,8 @@ impl Check for NotAnalysedCheck {
                 ContentKind::Text if facts.size > cap => {
                     Some(("too-large", format!("{} bytes, over the {cap} the checks read", facts.size)))
                 }
-                ContentKind::Text if script && facts.longest_line as usize > MAX_LINE => Some((
-                    "long-line",
-                    format!("a line of {} bytes, over the {MAX_LINE} pattern matching reads", facts.longest_line),
-                )),
+                // Over-long lines are matched too (risky-pattern reads them whole), so they are
+                // analysed: no finding.
                 ContentKind::Text => None,
             };
             if let Some((code, why)) = problem {

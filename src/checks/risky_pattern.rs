@@ -3,8 +3,10 @@
 //! Incident 002: a "quick fix" carried an infinite loop into production. Some lines are worth a
 //! second look whatever else a release does: a loop with no exit in sight, `set +e` in a deploy
 //! script, debug mode switched on, `chmod 777`, `rm -rf` on a variable path, TLS verification
-//! turned off. Rules are regular expressions over the lines the release adds, scoped by path
-//! globs and defined in rule packs; users add their own.
+//! turned off. Rules are regular expressions over the code of the lines the release adds
+//! (comments are not code), scoped by path globs and defined in rule packs; users add their own.
+//! Every line is scanned, however long, and so is a file with a NUL byte; a script too large to
+//! scan is a finding, since what it holds cannot be vouched for.
 
 use std::collections::BTreeMap;
 
@@ -13,18 +15,21 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
-use crate::audit::patterns::{self, Rule, Scanner, added_hits};
+use crate::analysis::coverage;
+use crate::audit::comments;
+use crate::audit::patterns::{self, Rule, SECRETS_FINGERPRINT, Scanner, added_hits, on_added_lines, secret_lines};
 use crate::config::{Problem, Settings};
 use crate::config::{Severity, compile_glob};
-use crate::git::{ContentKind, Mode, Status};
+use crate::git::{ContentKind, Mode, READ_LIMIT, Status, line_hash, normalized_lines};
 use crate::{Error, Result};
 
 pub struct RiskyPattern;
 
 const ID: &str = "risky-pattern";
 
-/// Files larger than this are not scanned (and are listed as not analysed).
-const MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// Files larger than this are not scanned: a script is then a finding, anything else is listed
+/// as not analysed.
+const MAX_BYTES: u64 = READ_LIMIT;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
@@ -32,6 +37,9 @@ pub struct PatternSettings {
     rules: BTreeMap<String, RuleSettings>,
     /// Path classes whose files are not scanned: tests exercise risky code on purpose.
     skip_classes: Vec<Spanned<String>>,
+    /// Severity of a private key or access key committed in a deployable file; the check's
+    /// severity when unset, `off` to stop looking.
+    committed_secrets: Option<Severity>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +56,16 @@ pub struct RuleSettings {
     unless: Option<Spanned<String>>,
     #[serde(default)]
     window: usize,
+    /// A regular expression that, found after the match on its line or on any later line of the
+    /// file, excuses it (`set -e` after `set +e`).
+    #[serde(default)]
+    unless_after: Option<Spanned<String>>,
+    /// A match inside a shell function or a subshell is excused.
+    #[serde(default)]
+    unless_scoped: bool,
+    /// A match whose `var` capture group is assigned a literal earlier in the file is excused.
+    #[serde(default)]
+    unless_assigned: bool,
     /// Why the pattern is risky: the finding's message.
     reason: Spanned<String>,
     /// Severity of this rule's findings; the check's severity when unset. `off` disables it.
@@ -76,6 +94,18 @@ impl RuleSettings {
             Some(unless) => regex(unless, &mut problems).map(Some),
             None => Some(None),
         };
+        let unless_after = match &self.unless_after {
+            Some(after) => regex(after, &mut problems).map(Some),
+            None => Some(None),
+        };
+        if self.unless_assigned && pattern.as_ref().is_some_and(|p| !p.capture_names().any(|n| n == Some("var"))) {
+            problems.push(Problem::at(
+                &self.pattern,
+                format!(
+                    "rule `{id}` sets `unless-assigned`: its pattern needs a `(?P<var>...)` group for the variable"
+                ),
+            ));
+        }
         let mut paths = GlobSetBuilder::new();
         for glob in &self.paths {
             match compile_glob(glob.get_ref()) {
@@ -89,7 +119,9 @@ impl RuleSettings {
             problems
                 .push(Problem::at(&self.reason, format!("rule `{id}` needs a reason: say why the pattern is risky")));
         }
-        let (Some(pattern), Some(unless), Ok(paths)) = (pattern, unless, paths.build()) else {
+        let (Some(pattern), Some(unless), Some(unless_after), Ok(paths)) =
+            (pattern, unless, unless_after, paths.build())
+        else {
             return Err(problems);
         };
         let rule = Rule {
@@ -98,6 +130,9 @@ impl RuleSettings {
             paths,
             unless,
             window: self.window,
+            unless_after,
+            unless_scoped: self.unless_scoped,
+            unless_assigned: self.unless_assigned,
             reason: self.reason.get_ref().clone(),
         };
         if self.fires.is_empty() || self.passes.is_empty() {
@@ -134,7 +169,7 @@ impl Settings for PatternSettings {
 }
 
 static DOC: Doc = Doc {
-    codes: &[],
+    codes: &["too-large-to-scan", "committed-secret"],
     summary: "A line the release adds matches a risky pattern: an unbounded loop with no exit in sight, `set +e` in a \
               deploy script, debug mode on, `chmod 777`, `rm -rf` on a variable path, TLS verification off, or a rule \
               of your own.",
@@ -143,7 +178,8 @@ static DOC: Doc = Doc {
           second look whatever else a release does, and a program can look every time.",
     example: "risky-pattern  deny\n  app/cache.sh:14: an unbounded loop with no exit in sight (rule `unbounded-loop`): `while true; do`\n    \
               help: give the loop an exit (a break, a timeout, a retry limit), or waive: gate waive risky-pattern --path app/cache.sh ...",
-    config: "[checks.risky-pattern]\nseverity = \"deny\"\n\n[checks.risky-pattern.rules.no-sudo-in-scripts]\npattern = '^\\s*sudo\\s'\n\
+    config: "[checks.risky-pattern]\nseverity = \"deny\"\n# A private key or access key committed in a file that ships (\"off\" to stop looking)\n\
+             committed-secrets = \"deny\"\n\n[checks.risky-pattern.rules.no-sudo-in-scripts]\npattern = '^\\s*sudo\\s'\n\
              paths   = [\"scripts/**\"]\nreason  = \"deploy scripts run unattended: sudo prompts hang them\"\nseverity = \"warn\"\n\
              fires   = [\"sudo systemctl restart app\"]\npasses  = [\"systemctl restart app\"]",
 };
@@ -178,39 +214,82 @@ impl Check for RiskyPattern {
             levels.push(level);
         }
         let scanner = Scanner::new(rules).map_err(|e| Error::new(format!("[checks.{ID}]: {e}")))?;
-        let fingerprint = scanner.fingerprint();
         let paths = &cx.policy.paths;
         for change in cx.changes.iter() {
             let Some(side) = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
                 continue;
             };
+            let rules_apply = scanner.applies_to(&change.path);
+            // A committed key is risky in any file that ships, whatever the rules look at.
+            let secrets = settings.committed_secrets.is_none_or(|s| s != Severity::Off)
+                && coverage::deployable(cx.policy, &change.path);
             if paths.ignore.matches(&change.path)
                 || crate::config::in_classes(cx.policy, &settings.skip_classes, &change.path)
-                || !scanner.applies_to(&change.path)
+                || !(rules_apply || secrets)
             {
                 continue;
             }
-            let facts = cx.analysis.store.facts(side.id)?;
-            if facts.kind != ContentKind::Text || facts.size > MAX_BYTES {
-                if facts.kind == ContentKind::Text || facts.kind == ContentKind::Unread {
-                    let reason = format!("{} bytes, too large to scan", facts.size);
+            let store = cx.analysis.store;
+            let facts = store.facts(side.id)?;
+            if (facts.kind == ContentKind::Unread || facts.size > MAX_BYTES) && !rules_apply {
+                continue;
+            }
+            if facts.kind == ContentKind::Unread || facts.size > MAX_BYTES {
+                let reason = format!("{} bytes, too large to scan", facts.size);
+                if paths.scripts.matches(&change.path) && !paths.tests.matches(&change.path) {
+                    out.findings.push(too_large(&change.path, facts.size, severity));
+                } else {
                     out.not_analysed.push(NotAnalysed { check: ID, path: change.path.clone(), reason });
                 }
                 continue;
             }
-            // Matches are cached per blob; the old side is needed only as line counts (its facts),
-            // so a repeated run reads no content at all.
-            let store = cx.analysis.store;
-            let hits = store.scan(side.id, fingerprint, |content| scanner.scan_blob(content))?;
-            if hits.is_empty() {
+            // Matches are cached per blob and comment syntax; the old side is needed only as line
+            // counts (its facts), so a repeated run reads no content at all.
+            let syntax = comments::syntax_for(&change.path);
+            let hits = if rules_apply {
+                store.scan(side.id, scanner.fingerprint(syntax), |content| scanner.scan_blob(content, syntax))?
+            } else {
+                std::sync::Arc::from(Vec::new())
+            };
+            let keys = if secrets && facts.kind == ContentKind::Text {
+                store.scan(side.id, SECRETS_FINGERPRINT, secret_lines)?
+            } else {
+                std::sync::Arc::from(Vec::new())
+            };
+            if hits.is_empty() && keys.is_empty() {
                 continue;
             }
-            let old_facts = match (&change.old, change.status) {
-                (Some(old), Status::Modified | Status::Renamed | Status::TypeChanged) => Some(store.facts(old.id)?),
+            let old = match (&change.old, change.status) {
+                (Some(old), Status::Modified | Status::Renamed | Status::TypeChanged) => Some(old.id),
                 _ => None,
             };
-            let old_counts = old_facts.as_ref().map_or(&[][..], |f| &f.hashes[..]);
-            for (index, hit) in added_hits(&scanner, &change.path, &hits, old_counts, &facts.hashes) {
+            // A file with a NUL byte has no line counts in its facts: count its lines here.
+            let (old_counts, new_counts) = if facts.kind == ContentKind::Binary {
+                let counts = |id: Option<git2::Oid>| -> Result<Vec<(u32, u32)>> {
+                    Ok(id.map(|id| store.content(id)).transpose()?.map(|c| line_counts(&c)).unwrap_or_default())
+                };
+                (counts(old)?, counts(Some(side.id))?)
+            } else {
+                let old = old.map(|id| store.facts(id)).transpose()?;
+                (old.map(|f| f.hashes.to_vec()).unwrap_or_default(), facts.hashes.to_vec())
+            };
+            for (_, hit) in on_added_lines(&keys, &old_counts, &new_counts, &|_| true) {
+                let level = settings.committed_secrets.unwrap_or(severity);
+                out.findings.push(
+                    Finding::new(
+                        ID,
+                        "committed-secret",
+                        level,
+                        format!("a private key or access key is committed in a file that ships: `{}`", hit.text),
+                        "remove it, rotate the key (it is in the history now), and read it from a secret store or \
+                         the environment at run time",
+                    )
+                    .at(&change.path)
+                    .about(&hit.text)
+                    .at_line(hit.line, 0),
+                );
+            }
+            for (index, hit) in added_hits(&scanner, &change.path, &hits, &old_counts, &new_counts) {
                 let rule = &scanner.rules()[index];
                 out.findings.push(
                     Finding::new(
@@ -231,4 +310,30 @@ impl Check for RiskyPattern {
         }
         Ok(())
     }
+}
+
+/// Line hash -> copies, sorted by hash, as a blob's facts count them.
+fn line_counts(content: &[u8]) -> Vec<(u32, u32)> {
+    let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for line in normalized_lines(content) {
+        *counts.entry(line_hash(line)).or_default() += 1;
+    }
+    let mut counts: Vec<(u32, u32)> = counts.into_iter().collect();
+    counts.sort_unstable();
+    counts
+}
+
+/// A script too large to scan: what it holds cannot be vouched for.
+fn too_large(path: &str, size: u64, severity: Severity) -> Finding {
+    Finding::new(
+        ID,
+        "too-large-to-scan",
+        severity,
+        format!("a script of {size} bytes, too large to scan for risky patterns (over {MAX_BYTES} bytes)"),
+        format!(
+            "a script this large is usually generated or bundled: ship it as an artefact, or waive: gate waive {ID} \
+             --path {path} --reason \"...\" --expires YYYY-MM-DD"
+        ),
+    )
+    .at(path)
 }
