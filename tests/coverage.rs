@@ -125,6 +125,25 @@ fn sourced_and_executed_shell_scripts_are_tested_and_test_scripts_are_not_script
     assert_eq!(untested(&json), ["target/scripts/startup.sh"], "{json:#}");
 }
 
+/// What covered code loads is covered: the test that runs a module runs what it imports, and a
+/// tested deploy script runs the library it sources. A file nothing covered loads stays untested.
+#[test]
+fn what_covered_code_loads_is_covered_too() {
+    let json = release(
+        &[("README.md", "# x\n")],
+        &[
+            ("app/views.py", "from app.format import money\n\ndef index():\n    return money(1)\n"),
+            ("app/format.py", "def money(x):\n    return f'{x} EUR'\n"),
+            ("app/report.py", "def report():\n    return 'r'\n"),
+            ("tests/test_views.py", "from app.views import index\n\ndef test_index():\n    assert index()\n"),
+            ("bin/deploy.sh", "#!/bin/sh\n. \"$(dirname \"$0\")/../lib/common.sh\"\nsync_files\n"),
+            ("lib/common.sh", "sync_files() { rsync -a build/ /srv/app/; }\n"),
+            ("test/deploy.bats", "@test \"deploy\" {\n  run bin/deploy.sh\n}\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/report.py"], "{json:#}");
+}
+
 /// Guards against: 483 warnings on taiga-back 6.8.0, a release that changed the copyright line
 /// of every file. A script whose code did not change is not an untested change; the report says
 /// how many were left out.

@@ -125,7 +125,13 @@ fn a_committed_private_key_or_access_key_is_a_finding_with_the_value_masked() {
     repo.write("config/aws.env", &format!("AWS_ACCESS_KEY_ID={key}\nAWS_REGION=eu-west-1\n"));
     repo.write(
         "deploy/tls/server.key",
-        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7xR\n-----END RSA PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7xRq3jof2fhURHfBUH3dHPXLHig5V9Jw5gqeg\n-----END RSA PRIVATE KEY-----\n",
+    );
+    // A placeholder is not a key, nor is a demo's key.
+    repo.write("web/smtp.vue", "<textarea placeholder=\"-----BEGIN PRIVATE KEY-----\n...\"></textarea>\n");
+    repo.write(
+        "demo-setups/relay/key.pem",
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIOc6wqZmSDmT336K4O26dMk1RCVc0+cmnsO2eK4P5K5yoAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n",
     );
     repo.write("tests/fixtures/aws.env", &format!("AWS_ACCESS_KEY_ID={key}\n"));
     repo.write("docs/setup.md", &format!("Set `AWS_ACCESS_KEY_ID={key}`.\n"));

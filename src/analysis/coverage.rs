@@ -48,8 +48,16 @@ const SOURCE_ROOTS: &[&str] = &["src", "main", "lib", "app", "java", "kotlin", "
 /// Directories of test data: what files there name is data, not a test.
 const DATA_DIRS: &[&str] = &["testdata", "fixtures", "fixture", "__fixtures__", "snapshots", "__snapshots__", "golden"];
 
-/// Files that are not deployed whatever their class: documentation, CI and editor settings.
+/// Files that are not deployed whatever their class: documentation, examples and demos, CI and
+/// editor settings.
 const NOT_DEPLOYED: &[&str] = &[
+    "**/examples/**",
+    "**/example/**",
+    "**/samples/**",
+    "**/sample/**",
+    "**/demo/**",
+    "**/demos/**",
+    "**/demo-*/**",
     "docs/**",
     "doc/**",
     "**/docs/**",
@@ -80,6 +88,8 @@ pub enum Tested {
     /// The framework loads it whenever the tests run: Rails initializers and routes, Django
     /// settings and URL maps (the test named is one that boots it).
     LoadedByTests(String),
+    /// Covered code loads it: the file named imports, sources, requires or runs it.
+    Reached(String),
     /// A test file refers to it.
     ReferencedBy(String),
     /// The test results recorded for the release tree name it.
@@ -106,6 +116,9 @@ pub struct References {
     by_package: HashMap<(String, String), String>,
     /// A test file of each language family, by family.
     by_family: HashMap<String, String>,
+    /// The packages the tests import from (every run of an imported module's components but
+    /// the last), built when first asked.
+    packages: std::cell::OnceCell<HashMap<String, String>>,
     pub tests_searched: usize,
     /// Test files not read because the run's read budget ran out.
     pub unread: usize,
@@ -143,6 +156,90 @@ impl References {
     fn find(&self, name: &str) -> Option<&str> {
         self.by_name.get(name).map(String::as_str)
     }
+
+    fn imported_packages(&self) -> &HashMap<String, String> {
+        self.packages.get_or_init(|| {
+            let mut packages = HashMap::new();
+            for (name, test) in &self.by_name {
+                let Some(module) = name.strip_prefix("mod:") else { continue };
+                let parts: Vec<&str> = module.split('.').collect();
+                for start in 0..parts.len() {
+                    for end in start + 1..parts.len() {
+                        packages.entry(parts[start..end].join(".")).or_insert_with(|| test.clone());
+                    }
+                }
+            }
+            packages
+        })
+    }
+}
+
+/// How many steps from a test the files covered code loads are followed.
+const REACH_DEPTH: usize = 3;
+
+/// Languages whose files load others by import, require, source or path: what [`Reach`]
+/// follows.
+pub fn loads_code(path: &str) -> bool {
+    const CODE: &[&str] = &[
+        "py", "rb", "js", "mjs", "cjs", "jsx", "ts", "tsx", "sh", "bash", "zsh", "ksh", "php", "pl", "pm", "lua", "ex",
+        "exs", "go", "java", "kt", "groovy", "scala", "rs", "cs",
+    ];
+    extension(file_name(path)).is_some_and(|e| CODE.contains(&e.to_lowercase().as_str()))
+}
+
+/// The files reached from the tests through what covered code loads: a covered file that
+/// imports, sources, requires or runs another covers it too (the test that runs the first runs
+/// what it loads), up to [`REACH_DEPTH`] steps from a test. References resolve as a test's do:
+/// by a path suffix, a module or package, or a Ruby constant.
+#[derive(Debug, Default)]
+pub struct Reach {
+    /// Covered file -> the covered file that loads it.
+    via: HashMap<String, String>,
+}
+
+impl Reach {
+    /// `files`: every file of code with what it refers to; `direct`: whether a test covers it.
+    pub fn build(files: &[(&str, &[String])], direct: &dyn Fn(&str) -> bool) -> Reach {
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (path, _)) in files.iter().enumerate() {
+            let lower = path.to_lowercase();
+            let mut keys: Vec<String> = std::iter::once(lower.as_str())
+                .chain(lower.match_indices('/').map(|(at, _)| &lower[at + 1..]))
+                .filter(|s| s.contains(['.', '/']))
+                .map(str::to_string)
+                .collect();
+            if extension(file_name(&lower)).is_some_and(|e| MODULE_LANGUAGES.contains(&e)) {
+                keys.extend(module_names(&lower));
+            }
+            if let Some(constant) = ruby_constant_path(&lower) {
+                keys.push(format!("const:{constant}"));
+            }
+            for key in keys {
+                by_key.entry(key).or_default().push(i);
+            }
+        }
+        let mut depth: Vec<Option<usize>> = files.iter().map(|(path, _)| direct(path).then_some(0)).collect();
+        let mut queue: std::collections::VecDeque<usize> = (0..files.len()).filter(|i| depth[*i].is_some()).collect();
+        let mut via = HashMap::new();
+        while let Some(i) = queue.pop_front() {
+            let Some(steps) = depth[i].filter(|d| *d < REACH_DEPTH) else { continue };
+            for reference in files[i].1 {
+                for &j in by_key.get(reference).into_iter().flatten() {
+                    if depth[j].is_none() {
+                        depth[j] = Some(steps + 1);
+                        via.insert(files[j].0.to_string(), files[i].0.to_string());
+                        queue.push_back(j);
+                    }
+                }
+            }
+        }
+        Reach { via }
+    }
+
+    /// The covered file that loads `path`, if one does.
+    pub fn via(&self, path: &str) -> Option<&str> {
+        self.via.get(path).map(String::as_str)
+    }
 }
 
 /// Whether untested-change looks at `change`: a script that ships content and is not a test.
@@ -155,8 +252,8 @@ pub fn in_scope(policy: &Policy, change: &Change) -> bool {
         && !paths.ignore.matches(&change.path)
 }
 
-/// Whether `path` is deployed: not ignored, not a test, not documentation, CI or editor
-/// settings. A deployable file that no test covers raises the severity of a copy of it.
+/// Whether `path` is deployed: not ignored, not a test, not documentation, an example or a
+/// demo, CI or editor settings. A deployable file that no test covers raises the severity of a copy of it.
 pub fn deployable(policy: &Policy, path: &str) -> bool {
     static NOT: OnceLock<GlobSet> = OnceLock::new();
     let not = NOT.get_or_init(|| {
@@ -303,10 +400,7 @@ fn loaded_by_tests<'r>(lower: &str, tree: &TreeIndex, refs: &'r References) -> O
     if family == "py" {
         if name == "__init__.py" {
             let package = dir_name(lower).replace('/', ".");
-            let needle = format!("mod:{package}.");
-            let imported =
-                refs.by_name.iter().find(|(r, _)| r.starts_with(&needle) || r.contains(&format!(".{package}.")));
-            return imported.map(|(_, test)| test.as_str());
+            return refs.imported_packages().get(&package).map(String::as_str);
         }
         let django = tree.named("manage.py").next().is_some();
         let settings = dir_name(lower).rsplit('/').next() == Some("settings");
@@ -788,6 +882,31 @@ mod tests {
         // Without Rails tests or manage.py, nothing is loaded for them.
         assert!(tested("config/routes.rb", &[], &tree(&[]), &refs).is_err());
         assert!(tested("hc/settings.py", &[], &tree(&[]), &refs).is_err());
+    }
+
+    #[test]
+    fn what_covered_code_loads_is_reached() {
+        let app = references(b"from pkg.models import User\nimport pkg.util\n");
+        let models = references(b"from pkg.db import session\n");
+        let db = references(b"import pkg.pool\n");
+        let pool = references(b"import pkg.deep\n");
+        let lone = references(b"import pkg.app\n");
+        let files: Vec<(&str, &[String])> = vec![
+            ("pkg/app.py", &app),
+            ("pkg/models.py", &models),
+            ("pkg/db.py", &db),
+            ("pkg/pool.py", &pool),
+            ("pkg/deep.py", &[]),
+            ("pkg/util.py", &[]),
+            ("pkg/lone.py", &lone),
+        ];
+        let reach = Reach::build(&files, &|p| p == "pkg/app.py");
+        assert_eq!(reach.via("pkg/models.py"), Some("pkg/app.py"));
+        assert_eq!(reach.via("pkg/util.py"), Some("pkg/app.py"));
+        assert_eq!(reach.via("pkg/pool.py"), Some("pkg/db.py"));
+        // Three steps from a test, and no further; what loads a covered file is not covered.
+        assert_eq!(reach.via("pkg/deep.py"), None);
+        assert_eq!(reach.via("pkg/lone.py"), None);
     }
 
     #[test]

@@ -108,6 +108,7 @@ pub struct Analysis<'a> {
     /// Set once the tree is read: how many blobs the read budget left unread.
     prefetched: OnceCell<usize>,
     references: OnceCell<coverage::References>,
+    reach: OnceCell<coverage::Reach>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
     dependencies: OnceCell<Vec<dependencies::ManifestChange>>,
     histories: RefCell<BTreeMap<String, Rc<[Deploy]>>>,
@@ -138,6 +139,7 @@ impl<'a> Analysis<'a> {
             tree: OnceCell::new(),
             prefetched: OnceCell::new(),
             references: OnceCell::new(),
+            reach: OnceCell::new(),
             config_files: OnceCell::new(),
             dependencies: OnceCell::new(),
             histories: RefCell::new(BTreeMap::new()),
@@ -389,8 +391,40 @@ impl<'a> Analysis<'a> {
         let references = self.references()?;
         Ok(match coverage::tested(path, templates, tree, references) {
             Err(_) if coverage::named_by_tests(self.evidence()?, path) => Ok(coverage::Tested::NamedByTestEvidence),
+            Err(looked) => match self.reach()?.via(path) {
+                Some(via) => Ok(coverage::Tested::Reached(via.to_string())),
+                None => Err(looked),
+            },
             other => other,
         })
+    }
+
+    /// The files covered code loads (see [`coverage::Reach`]), computed once.
+    fn reach(&self) -> Result<&coverage::Reach> {
+        if let Some(reach) = self.reach.get() {
+            return Ok(reach);
+        }
+        let templates = self.needs.test_files.as_deref().unwrap_or(&[]);
+        let tree = self.tree()?;
+        let references = self.references()?;
+        let mut code: Vec<(&str, std::sync::Arc<[String]>)> = Vec::new();
+        for file in tree.files() {
+            if self.reaches_through(&file.path)
+                && let Some(refs) = self.store.known_refs(file.id)
+            {
+                code.push((&file.path, refs));
+            }
+        }
+        let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
+        let direct = |path: &str| coverage::tested(path, templates, tree, references).is_ok();
+        let reach = coverage::Reach::build(&files, &direct);
+        Ok(self.reach.get_or_init(|| reach))
+    }
+
+    /// Whether what `path` loads is followed from covered code: code that is neither a test nor
+    /// ignored.
+    fn reaches_through(&self, path: &str) -> bool {
+        coverage::loads_code(path) && !self.policy.paths.tests.matches(path) && !self.policy.paths.ignore.matches(path)
     }
 
     /// The changed configuration files, read on both sides and diffed.
@@ -440,7 +474,8 @@ impl<'a> Analysis<'a> {
             .iter()
             .filter(|f| f.mode != git::Mode::Submodule && !paths.ignore.matches(&f.path))
             .filter_map(|f| {
-                let is_test = self.needs.test_references && paths.tests.matches(&f.path) && coverage::refers(&f.path);
+                let is_test = self.needs.test_references
+                    && ((paths.tests.matches(&f.path) && coverage::refers(&f.path)) || self.reaches_through(&f.path));
                 (self.needs.all_files || is_test).then_some((f.id, is_test))
             })
             .collect();

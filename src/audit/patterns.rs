@@ -297,20 +297,39 @@ impl Scanner {
 
 /// What the secret scan is cached under, beside rule sets' fingerprints; it changes when what
 /// counts as a secret does.
-pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0001;
+pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0002;
 
 /// The lines of `content` that hold a committed private key or access key, masked (see
-/// `audit::secrets`). A password in a URL is left to the configuration checks: defaults such as
+/// `audit::secrets`). A private-key header counts only with key material after it, on its line
+/// or the next (a placeholder `-----BEGIN PRIVATE KEY-----\n...` in a form or a schema is not a
+/// key). A password in a URL is left to the configuration checks: defaults such as
 /// `postgres://app:app@db` are everywhere in compose files and examples.
 pub fn secret_lines(content: &[u8]) -> Vec<ScanHit> {
     static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@]*@").expect("the userinfo pattern is valid")
     });
+    static PEM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(.*)").expect("the PEM pattern is valid")
+    });
+    static MATERIAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z0-9+/]{40,}").expect("the key material pattern is valid")
+    });
     let text = String::from_utf8_lossy(content);
+    let lines: Vec<&str> = text.lines().collect();
     let mut hits = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in lines.iter().enumerate() {
         let without_userinfo = USERINFO.replace_all(line, "");
-        if super::secrets::holds_secret(&without_userinfo) {
+        let keyed = match PEM.captures(&without_userinfo) {
+            Some(pem) => {
+                let rest = pem.get(1).map_or("", |m| m.as_str()).replace("\\n", " ");
+                let next = lines.get(i + 1).map_or("", |l| l.trim());
+                let other =
+                    super::secrets::holds_secret(&without_userinfo.replace(pem.get(0).map_or("", |m| m.as_str()), ""));
+                other || MATERIAL.is_match(&rest) || MATERIAL.is_match(next)
+            }
+            None => super::secrets::holds_secret(&without_userinfo),
+        };
+        if keyed {
             let trimmed = line.trim();
             let masked: String = super::secrets::mask(trimmed).chars().take(SHOWN).collect();
             hits.push(ScanHit { rule: 0, line: (i + 1) as u32, hash: line_hash(trimmed.as_bytes()), text: masked });
@@ -417,14 +436,17 @@ mod tests {
 
     #[test]
     fn committed_keys_are_found_and_masked() {
-        let content = b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n\
-                        url: postgres://app:app@db/app\n-----BEGIN PUBLIC KEY-----\n";
+        let content = b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n-----BEGIN RSA PRIVATE KEY-----\n\
+                        MIIEowIBAAKCAQEA7xRq3jof2fhURHfBUH3dHPXLHig5V9Jw5gqeg0w2\n\
+                        url: postgres://app:app@db/app\n-----BEGIN PUBLIC KEY-----\n\
+                        \"key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\"\n\
+                        placeholder=\"-----BEGIN PRIVATE KEY-----\\n...\"\n\
+                        // \"private-key\": \"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\",\n";
         let hits = secret_lines(content);
         let shown: Vec<(u32, &str)> = hits.iter().map(|h| (h.line, h.text.as_str())).collect();
-        assert_eq!(shown.len(), 2, "{shown:?}");
-        assert_eq!(shown[0].0, 1);
+        assert_eq!(shown.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 2, 6], "{shown:?}");
         assert!(!shown[0].1.contains("IOSFODNN7EXAMPLE"), "{}", shown[0].1);
-        assert_eq!(shown[1].0, 2);
+        assert!(!shown[2].1.contains("MIIEvQ"), "{}", shown[2].1);
     }
 
     #[test]

@@ -53,7 +53,8 @@ static DOC: Doc = Doc {
              #   tests/api/test_host.py tests pkg/api/host.py, foo_test.go beside foo.go tests foo.go;\n\
              # - the code of a file of the `tests` class imports, sources, runs or opens it, by path, file\n\
              #   name or module (`from pkg.api import X` covers pkg/api.py and pkg/api/__init__.py). A name\n\
-             #   in a comment, a README or notes under tests/, fixtures and snapshots do not count.\n\
+             #   in a comment, a README or notes under tests/, fixtures and snapshots do not count;\n\
+             # - covered code loads it (a tested module imports it, a tested script sources it).\n\
              # Teach gate your own test layout: where the tests live, and how a test file is named.\n\
              [paths]\ntests = [\"tests/**\", \"qa/scenarios/**\"]\n\n\
              [checks.untested-change]\nseverity = \"warn\"\n# Where a script's own test may live ({dir}, {name}, {stem}, {ext} are filled in)\n\
