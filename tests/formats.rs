@@ -50,8 +50,9 @@ fn check_stdout(repo: &TestRepo, format: &str, code: i32) -> String {
     repo.gate(&["check", "--env", "staging", "--format", format]).expect(code).stdout
 }
 
-fn validate_sarif(file: &Path) {
-    let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/sarif-schema-2.1.0.json");
+/// Validates `file` against the JSON schema `tests/fixtures/SCHEMA` with check-jsonschema.
+fn validate(schema: &str, file: &Path) {
+    let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(schema);
     let output = Command::new(python::tool("check-jsonschema"))
         .arg("--schemafile")
         .arg(&schema)
@@ -60,26 +61,20 @@ fn validate_sarif(file: &Path) {
         .expect("run check-jsonschema");
     assert!(
         output.status.success(),
-        "the SARIF does not validate against the 2.1.0 schema:\n{}{}",
+        "{} does not validate against {}:\n{}{}",
+        file.display(),
+        schema.display(),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
 }
 
+fn validate_sarif(file: &Path) {
+    validate("sarif/sarif-schema-2.1.0.json", file);
+}
+
 fn validate_gitlab(file: &Path) {
-    let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitlab/code-quality.schema.json");
-    let output = Command::new(python::tool("check-jsonschema"))
-        .arg("--schemafile")
-        .arg(&schema)
-        .arg(file)
-        .output()
-        .expect("run check-jsonschema");
-    assert!(
-        output.status.success(),
-        "the Code Quality report does not validate:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    validate("gitlab/code-quality.schema.json", file);
 }
 
 #[test]
