@@ -22,6 +22,7 @@ mod policy_commands;
 mod project;
 mod regressions;
 mod risky;
+mod rollback;
 mod rollout;
 mod sync;
 mod trust;

@@ -101,7 +101,7 @@ fn a_soak_that_is_too_short_blocks_with_the_time_left() {
     repo.gate(&["record", "--env", "staging"]).expect(0);
     repo.advance(12 * 60);
     production(&repo).expect(1).stdout_has(
-        "deny   production requires 30m of soak in staging; the release tree was deployed there 12m ago (18m to go)",
+        "deny   production requires 30m of soak in staging (from the default pack): the release tree has been in staging for 12m of 30m (since 09:02), 18m to go",
     );
 }
 

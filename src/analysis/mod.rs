@@ -120,6 +120,7 @@ pub struct Analysis<'a> {
     people: OnceCell<std::collections::BTreeSet<String>>,
     tested_nearby: OnceCell<Option<(Record, usize)>>,
     untested: RefCell<BTreeMap<String, bool>>,
+    rollback: OnceCell<Option<rollout::Rollback>>,
 }
 
 impl<'a> Analysis<'a> {
@@ -151,6 +152,7 @@ impl<'a> Analysis<'a> {
             people: OnceCell::new(),
             tested_nearby: OnceCell::new(),
             untested: RefCell::new(BTreeMap::new()),
+            rollback: OnceCell::new(),
         }
     }
 

@@ -232,6 +232,12 @@ fn satisfaction(cx: &Context<'_>, settings: &RiskSettings) -> Result<Option<Waiv
             format!("approval evidence recorded {}", approval.at),
         ));
     }
+    if let (Some(env), Some(rollback)) = (cx.target()?, cx.analysis.rollback()?) {
+        return Ok(waived(
+            format!("a rollback to the tree {} ran (deploy of {})", env.name, crate::time::human(rollback.at)),
+            format!("{} {}", env.name, rollback.from),
+        ));
+    }
     let target = cx.target()?.map(|env| env.name.clone());
     for name in settings.satisfied_by.iter().filter(|s| *s != "approval") {
         if target.as_deref() == Some(name.as_str()) {

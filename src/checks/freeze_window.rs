@@ -8,8 +8,8 @@
 use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, Output, Waived};
-use crate::config::Settings;
-use crate::config::Severity;
+use crate::config::{Rollbacks, Settings, Severity};
+use crate::evidence::Purpose;
 use crate::{Result, time};
 
 pub struct FreezeWindow;
@@ -70,11 +70,30 @@ impl Check for FreezeWindow {
                 "wait for the window to end, or have this release approved: gate evidence add approval --for freeze --detail \"who decided and why\"",
             );
             finding = finding.about(window.to_string());
-            if let Some(approval) = cx.analysis.approval(crate::evidence::Purpose::Freeze) {
-                finding.waived = Some(Waived::by_approval(approval));
-            }
+            finding.waived = let_through(cx, env)?;
             out.findings.push(finding);
         }
         Ok(())
     }
+}
+
+/// What lets a deploy through the freeze: an approval for the freeze, or, for a rollback, the
+/// environment's `rollback = "allow"` (the default) or an approval for the rollback.
+fn let_through(cx: &Context<'_>, env: &crate::config::Environment) -> Result<Option<Waived>> {
+    if let Some(approval) = cx.analysis.approval(Purpose::Freeze) {
+        return Ok(Some(Waived::by_approval(approval)));
+    }
+    let Some(rollback) = cx.analysis.rollback()? else { return Ok(None) };
+    Ok(match env.rollback {
+        Rollbacks::Allow => Some(Waived {
+            reason: format!(
+                "a rollback to the deploy of {}: {} lets rollbacks through a freeze (rollback = \"allow\")",
+                time::human(rollback.at),
+                env.name
+            ),
+            expires: String::new(),
+            source: format!("[environments.{}] rollback", env.name),
+        }),
+        Rollbacks::Approve => cx.analysis.approval(Purpose::Rollback).map(Waived::by_approval),
+    })
 }

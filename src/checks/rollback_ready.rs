@@ -58,6 +58,10 @@ impl Check for RollbackReady {
         if !settings.environments.is_empty() && !settings.environments.contains(&env.name) {
             return Ok(());
         }
+        // A rollback returns to a tree this environment ran; what runs now is there to return to.
+        if cx.analysis.rollback()?.is_some() {
+            return Ok(());
+        }
         let finding = match cx.analysis.last_deploy(env)? {
             None => Some(Finding::new(
                 ID,

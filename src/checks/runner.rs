@@ -237,7 +237,7 @@ mod tests {
             matcher: compile_glob(path).unwrap_or_else(|e| panic!("{e}")).compile_matcher(),
             reason: format!("reason {line}"),
             expires: expires.parse().unwrap_or_else(|e| panic!("{e}")),
-            origin: Origin::Layer { name: "gate.toml".into(), line },
+            origin: Origin::Layer { name: "gate.toml".into(), line, pack: None },
         })
     }
 

@@ -13,9 +13,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::{Check, Context, Doc, Finding, Output};
+use crate::analysis::rollout;
 use crate::config::{Environment, Severity, parse_duration};
 use crate::config::{Problem, Settings};
-use crate::evidence::trust::FUTURE_SLACK;
 use crate::git::short;
 use crate::{Error, Result, time};
 
@@ -51,7 +51,7 @@ static DOC: Doc = Doc {
           config push with an invalid auth-server address had no staged rollout. Incidents 003 and 004 end with \
           the same corrective action: programmatically enforce staged rollouts. gate checks the ledger, so the \
           rule holds even when nobody remembers it.",
-    example: "staged-rollout  deny\n  production requires 30m of soak in staging; the release tree was deployed there 12m ago (18m to go)\n    \
+    example: "staged-rollout  deny\n  production requires 30m of soak in staging (from the default pack): the release tree has been in staging for 12m of 30m (since 11:48), 18m to go\n    \
               help: wait, or deploy and soak in staging first: gate record --env staging",
     config: "[environments.production]\nrequires = [\"staging\"]\nsoak     = \"30m\"\n\n[checks.staged-rollout]\nseverity = \"deny\"\n\
              config-changes-require     = [\"staging\"]   # a config change must pass staging before any other environment\n\
@@ -75,6 +75,10 @@ impl Check for StagedRollout {
 
     fn run(&self, cx: &Context<'_>, settings: &RolloutSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let Some(env) = cx.target()? else { return Ok(()) };
+        // A rollback returns to a tree this environment ran: it went through the rollout then.
+        if cx.analysis.rollback()?.is_some() {
+            return Ok(());
+        }
         let default_soak =
             settings.soak.as_ref().map(|s| parse_duration(s.get_ref())).transpose().map_err(Error::new)?;
         for (required, why) in requirements(cx, env, settings)? {
@@ -84,8 +88,14 @@ impl Check for StagedRollout {
                     format!("declare [environments.{required}] or remove it from the requirement"),
                 )
             })?;
-            let soak = env.soak.or(default_soak).unwrap_or(SignedDuration::ZERO);
-            if let Some(finding) = judge(cx, env, required_env, &why, soak, severity)? {
+            let soak = match (&env.soak, default_soak) {
+                (Some((length, origin)), _) => {
+                    Soak { length: *length, origin: origin.pack().map(|p| format!("from the {p} pack")) }
+                }
+                (None, Some(length)) => Soak { length, origin: Some(format!("from [checks.{ID}] soak")) },
+                (None, None) => Soak { length: SignedDuration::ZERO, origin: None },
+            };
+            if let Some(finding) = judge(cx, env, required_env, &why, &soak, severity)? {
                 out.findings.push(finding);
             }
         }
@@ -122,13 +132,14 @@ fn judge(
     env: &Environment,
     required: &Environment,
     why: &str,
-    soak: SignedDuration,
+    soak: &Soak,
     severity: Severity,
 ) -> Result<Option<Finding>> {
     let tree = cx.range.release.tree;
     let help_deploy =
         format!("deploy this release to {} first, then record it: gate record --env {}", required.name, required.name);
-    let Some(first) = first_deploy_of_tree(cx, required)? else {
+    let periods = cx.analysis.periods_in(required)?;
+    let Some(longest) = rollout::longest(&periods, cx.now) else {
         let elsewhere = cx
             .analysis
             .last_deploy(required)?
@@ -153,46 +164,74 @@ fn judge(
             .about(&required.name),
         ));
     };
-    let soaked = cx.now.duration_since(first);
-    if soaked < soak {
-        return Ok(Some(
-            Finding::new(
-                ID,
-                "soak-incomplete",
-                severity,
-                format!(
-                    "{} requires {} of soak in {}; the release tree was deployed there {} ago ({} to go)",
-                    env.name,
-                    time::duration(soak),
-                    required.name,
-                    time::duration(soaked),
-                    time::duration(soak - soaked)
-                ),
-                format!("wait until {} has soaked, then deploy again", required.name),
-            )
-            .about(&required.name),
-        ));
+    let soaked = longest.length(cx.now);
+    if soaked >= soak.length {
+        return Ok(None);
     }
-    Ok(None)
+    let zone = &required.timezone.zone;
+    let clock = |at: Timestamp| -> String {
+        let (here, today) = (at.to_zoned(zone.clone()), cx.now.to_zoned(zone.clone()));
+        if here.date() == today.date() {
+            here.strftime("%H:%M").to_string()
+        } else {
+            here.strftime("%Y-%m-%d %H:%M").to_string()
+        }
+    };
+    let (story, help) = match longest.until {
+        None => (
+            format!(
+                "the release tree has been in {} for {} of {} (since {}), {} to go",
+                required.name,
+                time::duration(soaked),
+                time::duration(soak.length),
+                clock(longest.from),
+                time::duration(soak.length - soaked)
+            ),
+            format!("wait until {} has soaked, then deploy again", required.name),
+        ),
+        Some((ended, replaced_by)) => (
+            format!(
+                "{} ran the release tree {}\u{2013}{} ({}), then it was replaced (by tree {}){}; a soak is one unbroken period",
+                required.name,
+                clock(longest.from),
+                clock(ended),
+                time::duration(soaked),
+                short(replaced_by),
+                if periods.len() > 1 {
+                    format!(", its longest of {} periods there", periods.len())
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "deploy it to {} again and let it run {} without a rollback: gate record --env {}",
+                required.name,
+                time::duration(soak.length),
+                required.name
+            ),
+        ),
+    };
+    Ok(Some(
+        Finding::new(
+            ID,
+            "soak-incomplete",
+            severity,
+            format!(
+                "{} requires {} of soak in {}{}: {story}",
+                env.name,
+                time::duration(soak.length),
+                required.name,
+                soak.origin.as_deref().map(|o| format!(" ({o})")).unwrap_or_default()
+            ),
+            help,
+        )
+        .about(&required.name),
+    ))
 }
 
-/// When the release tree was first deployed to `env`: from the deploy evidence of the tree that
-/// counts, and from the environment's ledger or deploy tags. A ledger entry written while
-/// `GATE_NOW` set the clock does not count on the real clock, nor does one dated in the future;
-/// where the deployed policy requires signed `deploy` evidence, only that counts (anyone who can
-/// push refs/gate can write a ledger entry).
-fn first_deploy_of_tree(cx: &Context<'_>, env: &Environment) -> Result<Option<Timestamp>> {
-    let tree = cx.range.release.tree;
-    let from_evidence =
-        cx.evidence.of_kind("deploy").filter(|r| r.environment.as_deref() == Some(env.name.as_str())).map(|r| r.at);
-    if cx.analysis.trust()?.require_signed.iter().any(|k| k == "deploy") {
-        return Ok(from_evidence.min());
-    }
-    let (now, real_clock) = cx.analysis.clock();
-    let history = cx.analysis.history(env)?;
-    let from_history = history
-        .iter()
-        .filter(|d| d.tree == tree && !(real_clock && d.clock_overridden) && d.at <= now + FUTURE_SLACK)
-        .map(|d| d.at);
-    Ok(from_evidence.chain(from_history).min())
+/// How long a release must soak, and where that was set when it is worth saying.
+struct Soak {
+    length: SignedDuration,
+    /// `from the default pack`: said when a pack, not the user's own file, sets it.
+    origin: Option<String>,
 }

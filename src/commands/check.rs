@@ -72,6 +72,7 @@ pub(super) fn report(
     notes.extend(super::uncommitted_policy_note(repo, config, range.release.tree)?);
     notes.extend(results.notes.iter().cloned());
     let config_changes = report::config_changes(policy, analysis.config_files()?);
+    let rollback = analysis.rollback()?.cloned();
     let report = Report {
         notes,
         files_changed: changes.len(),
@@ -82,6 +83,7 @@ pub(super) fn report(
         stage: Stage::Deploy,
         still_needs: Vec::new(),
         config_changes,
+        rollback,
     };
     Ok(report.masked())
 }

@@ -14,7 +14,7 @@ use super::hooks::{self, Hooks};
 use super::options::{Catalog, Options, Problem, layer_of};
 use super::raw::Severity;
 use super::section::{Kind, Layer, Located, parse_layer};
-use super::{CheckPolicy, Environment, NamedZone, Origin, PathClass, PathClasses, Policy, builtin_pack};
+use super::{CheckPolicy, Environment, NamedZone, Origin, PathClass, PathClasses, Policy, Rollbacks, builtin_pack};
 use crate::diag::{Diagnostic, SourceText, did_you_mean};
 use crate::{Error, Result};
 
@@ -229,6 +229,7 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
                 freeze: Vec::new(),
                 timezone: NamedZone::default(),
                 approvals: None,
+                rollback: Rollbacks::Allow,
                 origin: env.origin.clone(),
             });
             merged.origin = env.origin;
@@ -256,6 +257,9 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
             }
             if env.approvals.is_some() {
                 merged.approvals = env.approvals;
+            }
+            if let Some(rollback) = env.rollback {
+                merged.rollback = rollback;
             }
         }
         for (id, layer_check) in layer.checks {

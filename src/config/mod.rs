@@ -96,15 +96,27 @@ impl Policy {
 pub enum Origin {
     /// gate's code: no policy layer sets it.
     BuiltIn,
-    /// A policy file, at a line.
-    Layer { name: String, line: usize },
+    /// A policy file, at a line; `pack` names the built-in pack it is, if it is one.
+    Layer { name: String, line: usize, pack: Option<String> },
+}
+
+impl Origin {
+    /// The name of the built-in pack that set it (`default`), if a pack did.
+    pub fn pack(&self) -> Option<&str> {
+        match self {
+            Origin::Layer { pack: Some(file), .. } => {
+                Some(file.strip_prefix("rules/").and_then(|f| f.strip_suffix(".toml")).unwrap_or(file))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::BuiltIn => f.write_str("built-in"),
-            Origin::Layer { name, line } => write!(f, "{name}:{line}"),
+            Origin::Layer { name, line, .. } => write!(f, "{name}:{line}"),
         }
     }
 }
@@ -186,8 +198,8 @@ pub struct Environment {
     pub deploy_tags: Option<TagPattern>,
     /// Environments the release tree must have been deployed to before this one.
     pub requires: Vec<String>,
-    /// How long the release must have run in each required environment.
-    pub soak: Option<jiff::SignedDuration>,
+    /// How long the release must have run in each required environment, and where that is set.
+    pub soak: Option<(jiff::SignedDuration, Origin)>,
     /// Evidence kinds the release tree must carry (`tests`, `backup`, ...).
     pub evidence: Vec<String>,
     /// Oldest acceptable evidence, by kind.
@@ -199,7 +211,19 @@ pub struct Environment {
     /// Distinct approvers an approval needs, none an author or committer of the release;
     /// `None`: one approval, from anyone.
     pub approvals: Option<u32>,
+    /// How a rollback to a tree the environment ran before meets a freeze.
+    pub rollback: Rollbacks,
     pub origin: Origin,
+}
+
+/// How a rollback meets a freeze window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rollbacks {
+    /// A rollback passes a freeze: returning to what ran is how an outage ends.
+    #[default]
+    Allow,
+    /// A rollback inside a freeze needs an approval, as any deploy there does.
+    Approve,
 }
 
 /// A time zone and the name it was given by.

@@ -42,6 +42,9 @@ pub struct RawEnvironment {
     /// How many distinct approvers, none of them an author or committer of the release, an
     /// approval needs to count.
     pub approvals: Option<Spanned<i64>>,
+    /// Whether a rollback passes a freeze (`allow`) or needs the same approval as any deploy
+    /// inside one (`approve`).
+    pub rollback: Option<Spanned<String>>,
 }
 
 /// `[trust]`: who may write evidence. Read from the deployed policy, never the release's.

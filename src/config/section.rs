@@ -14,7 +14,7 @@ use super::load::parse_date;
 use super::options::{Catalog, Options};
 use super::raw::{self, RawEnvironment, RawPaths, RawTrust, RawWaiver, Severity};
 use super::schedule::{Window, parse_duration, parse_window};
-use super::{NamedZone, Origin, PathClass, TagPattern, Waiver, compile_glob};
+use super::{NamedZone, Origin, PathClass, Rollbacks, TagPattern, Waiver, compile_glob};
 use crate::diag::{Diagnostic, SourceText, did_you_mean};
 
 /// Where a policy file came from: the user's file, a pack file it names, or a built-in pack.
@@ -65,12 +65,13 @@ pub(super) struct Located {
 pub(super) struct EnvLayer {
     pub(super) deploy_tags: Option<TagPattern>,
     pub(super) requires: Option<Vec<Located>>,
-    pub(super) soak: Option<jiff::SignedDuration>,
+    pub(super) soak: Option<(jiff::SignedDuration, Origin)>,
     pub(super) evidence: Option<Vec<String>>,
     pub(super) evidence_max_age: Option<BTreeMap<String, jiff::SignedDuration>>,
     pub(super) freeze: Option<Vec<Window>>,
     pub(super) timezone: Option<NamedZone>,
     pub(super) approvals: Option<u32>,
+    pub(super) rollback: Option<Rollbacks>,
     pub(super) origin: Origin,
 }
 
@@ -95,7 +96,7 @@ pub(super) fn parse_layer(
         }
         return (None, None);
     }
-    let mut section = Section { source, catalog, diagnostics };
+    let mut section = Section { source, catalog, diagnostics, builtin: kind == Kind::BuiltinPack };
     let mut layer = Layer {
         name: source.name.clone(),
         source: source.clone(),
@@ -136,11 +137,17 @@ pub(super) struct Section<'a> {
     pub(super) source: &'a SourceText,
     pub(super) catalog: &'a dyn Catalog,
     pub(super) diagnostics: &'a mut Vec<Diagnostic>,
+    /// Whether the file is one of gate's built-in packs.
+    pub(super) builtin: bool,
 }
 
 impl Section<'_> {
     pub(super) fn origin(&self, span: &Range<usize>) -> Origin {
-        Origin::Layer { name: self.source.name.clone(), line: self.source.line_col(span.start).0 }
+        Origin::Layer {
+            name: self.source.name.clone(),
+            line: self.source.line_col(span.start).0,
+            pack: self.builtin.then(|| self.source.name.clone()),
+        }
     }
 
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
@@ -257,7 +264,7 @@ impl Section<'_> {
                 }
                 requires
             });
-            let soak = raw.soak.and_then(|soak| self.duration(&soak));
+            let soak = raw.soak.and_then(|soak| Some((self.duration(&soak)?, self.origin(&soak.span()))));
             let evidence = raw.evidence.map(|kinds| {
                 kinds
                     .into_inner()
@@ -309,6 +316,14 @@ impl Section<'_> {
                     None
                 }
             });
+            let rollback = raw.rollback.and_then(|r| match r.get_ref().as_str() {
+                "allow" => Some(Rollbacks::Allow),
+                "approve" => Some(Rollbacks::Approve),
+                other => {
+                    self.error(r.span(), format!("`rollback = \"{other}\"`: write \"allow\" or \"approve\""));
+                    None
+                }
+            });
             let origin = self.origin(&name_span);
             let env = EnvLayer {
                 deploy_tags,
@@ -319,6 +334,7 @@ impl Section<'_> {
                 freeze,
                 timezone,
                 approvals,
+                rollback,
                 origin,
             };
             layer.environments.insert(name, env);

@@ -24,6 +24,16 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let summary = if range.release.summary.is_empty() { String::new() } else { format!("  {}", range.release.summary) };
     writeln!(out, "  release  {}  {}{}", short(range.release.commit), range.release.rev, summary)?;
     writeln!(out, "  base     {}", report.base_description())?;
+    if let (Some(rollback), Some(env)) = (&report.rollback, &range.environment) {
+        let by = if rollback.by.is_empty() { String::new() } else { format!(" by {}", rollback.by) };
+        writeln!(
+            out,
+            "  {} to the deploy of {}{by} ({}): {env} ran this tree before; it needs no new staged rollout",
+            style::heading("rollback"),
+            crate::time::human(rollback.at),
+            rollback.from
+        )?;
+    }
     writeln!(out, "  changes  {} file{}", report.files_changed, plural(report.files_changed))?;
     for note in &report.notes {
         writeln!(out, "  {} {note}", style::warn("note:"))?;

@@ -33,6 +33,8 @@ struct JsonReport<'a> {
     still_needs: &'a [Finding],
     not_analysed: &'a [NotAnalysed],
     config_changes: &'a [super::ConfigChanges],
+    /// The earlier deploy of the release tree this release returns to, or null.
+    rollback: Option<&'a crate::analysis::rollout::Rollback>,
 }
 
 #[derive(Serialize)]
@@ -62,6 +64,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         still_needs: &report.still_needs,
         not_analysed: &report.results.not_analysed,
         config_changes: &report.config_changes,
+        rollback: report.rollback.as_ref(),
     };
     serde_json::to_writer_pretty(&mut *out, &json).map_err(io::Error::other)?;
     writeln!(out)

@@ -61,6 +61,8 @@ pub struct Report {
     pub still_needs: Vec<Finding>,
     /// Key-level changes of the configuration files the release changes (secrets masked).
     pub config_changes: Vec<ConfigChanges>,
+    /// When the environment ran the release tree before: the deploy the release returns to.
+    pub rollback: Option<crate::analysis::rollout::Rollback>,
 }
 
 /// How one configuration file changes, key by key.
@@ -124,9 +126,6 @@ pub struct Tally {
 }
 
 impl Report {
-    /// The report with every secret of a known shape masked in everything it prints (messages,
-    /// details, subjects, diffs, notes, config values), so no format can leak one. Keys the
-    /// policy masks by name are hidden already, in [`config_changes`].
     /// The report as the review stage reads it: findings of the evidence checks move to
     /// [`Report::still_needs`] and do not block.
     pub fn at_stage(mut self, stage: crate::cli::Stage) -> Report {
@@ -141,6 +140,9 @@ impl Report {
         self
     }
 
+    /// The report with every secret of a known shape masked in everything it prints (messages,
+    /// details, subjects, diffs, notes, config values), so no format can leak one. Keys the
+    /// policy masks by name are hidden already, in [`config_changes`].
     pub fn masked(mut self) -> Report {
         let mask = |text: &mut String| {
             if let std::borrow::Cow::Owned(masked) = crate::audit::secrets::mask(text) {
@@ -350,6 +352,7 @@ mod tests {
             stage: crate::cli::Stage::Deploy,
             still_needs: Vec::new(),
             config_changes: Vec::new(),
+            rollback: None,
         }
     }
 
