@@ -11,7 +11,7 @@ use super::Analysis;
 use crate::Result;
 use crate::config::Environment;
 use crate::evidence::trust::FUTURE_SLACK;
-use crate::git::Deploy;
+use crate::git::{self, Deploy};
 use crate::git::ledger::{Tags, Target};
 
 /// Where the deploys of `env` are read from: its ledger ref, or its deploy tags.
@@ -145,13 +145,16 @@ impl Analysis<'_> {
 
     fn find_rollback(&self) -> Result<Option<Rollback>> {
         let Some(env) = self.target()? else { return Ok(None) };
+        // Only against what the environment runs now: a `--base` given by hand, or a backtest
+        // replaying the past, compares two releases, not a return to one.
+        let git::BaseSource::LastDeploy { deploy: current } = &self.range.base.source else { return Ok(None) };
         let tree = self.range.release.tree;
-        let history = self.history(env)?;
-        let Some(current) = history.first() else { return Ok(None) };
         if current.tree == tree || self.rejection()?.is_some() {
             return Ok(None);
         }
-        let starts = self.deploy_starts(env)?;
+        let history = self.history(env)?;
+        let starts: Vec<Timestamp> =
+            self.deploy_starts(env)?.into_iter().filter(|at| *at <= current.at).collect();
         if starts.is_empty() {
             return Ok(None);
         }
@@ -184,7 +187,7 @@ mod tests {
             tree: oid(tree),
             at: at(minute),
             by: "dana".into(),
-            source: crate::git::DeploySource::Tag { name: format!("t{tree}") },
+            source: git::DeploySource::Tag { name: format!("t{tree}") },
             forced: None,
             clock_overridden: false,
         }
