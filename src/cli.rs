@@ -391,7 +391,7 @@ pub struct ExplainArgs {
 pub enum ApprovalFor {
     /// A change to gate.toml or a rule pack (policy-change).
     PolicyChange,
-    /// A deploy inside a freeze window (freeze-window).
+    /// A deploy inside a freeze window or outside the deploy hours (freeze-window).
     Freeze,
     /// A change to a high-risk setting (config-risk).
     ConfigRisk,

@@ -15,6 +15,7 @@ mod dependencies;
 mod discovery;
 mod evidence;
 mod formats;
+mod freeze;
 mod hooks;
 mod junit;
 mod ledger;

@@ -11,8 +11,8 @@ use super::Analysis;
 use crate::Result;
 use crate::config::Environment;
 use crate::evidence::trust::FUTURE_SLACK;
-use crate::git::{self, Deploy};
 use crate::git::ledger::{Tags, Target};
+use crate::git::{self, Deploy};
 
 /// Where the deploys of `env` are read from: its ledger ref, or its deploy tags.
 pub fn target(env: &Environment) -> Target<'_> {
@@ -153,8 +153,7 @@ impl Analysis<'_> {
             return Ok(None);
         }
         let history = self.history(env)?;
-        let starts: Vec<Timestamp> =
-            self.deploy_starts(env)?.into_iter().filter(|at| *at <= current.at).collect();
+        let starts: Vec<Timestamp> = self.deploy_starts(env)?.into_iter().filter(|at| *at <= current.at).collect();
         if starts.is_empty() {
             return Ok(None);
         }

@@ -227,6 +227,7 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
                 evidence: Vec::new(),
                 evidence_max_age: BTreeMap::new(),
                 freeze: Vec::new(),
+                deploy_hours: Vec::new(),
                 timezone: NamedZone::default(),
                 approvals: None,
                 rollback: Rollbacks::Allow,
@@ -251,6 +252,9 @@ fn merge(layers: Vec<Layer>, catalog: &dyn Catalog) -> Result<Policy, Vec<Diagno
             }
             if let Some(freeze) = env.freeze {
                 merged.freeze = freeze;
+            }
+            if let Some(hours) = env.deploy_hours {
+                merged.deploy_hours = hours;
             }
             if let Some(timezone) = env.timezone {
                 merged.timezone = timezone;

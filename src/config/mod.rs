@@ -26,7 +26,7 @@ pub use options::{
 };
 pub use packs::{BUILTIN_PACKS, builtin_pack};
 pub use raw::Severity;
-pub use schedule::{Window, parse_duration, parse_window};
+pub use schedule::{DeployHours, Freeze, Opening, Schedule, Window, parse_deploy_hours, parse_duration, parse_window};
 
 /// The policy in force for a run.
 #[derive(Debug, Clone)]
@@ -206,7 +206,9 @@ pub struct Environment {
     pub evidence_max_age: BTreeMap<String, jiff::SignedDuration>,
     /// Windows in which deploys to this environment are frozen.
     pub freeze: Vec<Window>,
-    /// The time zone freeze windows are read in.
+    /// Hours in which deploys to this environment are allowed; none: at any time.
+    pub deploy_hours: Vec<DeployHours>,
+    /// The time zone freeze windows and deploy hours are read in.
     pub timezone: NamedZone,
     /// Distinct approvers an approval needs, none an author or committer of the release;
     /// `None`: one approval, from anyone.
@@ -224,6 +226,13 @@ pub enum Rollbacks {
     Allow,
     /// A rollback inside a freeze needs an approval, as any deploy there does.
     Approve,
+}
+
+impl Environment {
+    /// When deploys to this environment are frozen and when they are allowed.
+    pub fn schedule(&self) -> Schedule<'_> {
+        Schedule { freeze: &self.freeze, hours: &self.deploy_hours, zone: &self.timezone.zone }
+    }
 }
 
 /// A time zone and the name it was given by.

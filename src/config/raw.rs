@@ -37,7 +37,9 @@ pub struct RawEnvironment {
     pub evidence_max_age: Option<std::collections::BTreeMap<Spanned<String>, Spanned<String>>>,
     /// Windows in which deploys are frozen.
     pub freeze: Option<Strings>,
-    /// The time zone freeze windows are read in (IANA name); UTC when unset.
+    /// Hours in which deploys are allowed; at any time when unset.
+    pub deploy_hours: Option<Strings>,
+    /// The time zone freeze windows and deploy hours are read in (IANA name); UTC when unset.
     pub timezone: Option<Spanned<String>>,
     /// How many distinct approvers, none of them an author or committer of the release, an
     /// approval needs to count.

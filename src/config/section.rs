@@ -13,7 +13,7 @@ use super::hooks::HooksLayer;
 use super::load::parse_date;
 use super::options::{Catalog, Options};
 use super::raw::{self, RawEnvironment, RawPaths, RawTrust, RawWaiver, Severity};
-use super::schedule::{Window, parse_duration, parse_window};
+use super::schedule::{DeployHours, Window, parse_deploy_hours, parse_duration, parse_window};
 use super::{NamedZone, Origin, PathClass, Rollbacks, TagPattern, Waiver, compile_glob};
 use crate::diag::{Diagnostic, SourceText, did_you_mean};
 
@@ -69,6 +69,7 @@ pub(super) struct EnvLayer {
     pub(super) evidence: Option<Vec<String>>,
     pub(super) evidence_max_age: Option<BTreeMap<String, jiff::SignedDuration>>,
     pub(super) freeze: Option<Vec<Window>>,
+    pub(super) deploy_hours: Option<Vec<DeployHours>>,
     pub(super) timezone: Option<NamedZone>,
     pub(super) approvals: Option<u32>,
     pub(super) rollback: Option<Rollbacks>,
@@ -285,19 +286,8 @@ impl Section<'_> {
             let evidence_max_age = raw.evidence_max_age.map(|ages| {
                 ages.into_iter().filter_map(|(kind, age)| Some((kind.into_inner(), self.duration(&age)?))).collect()
             });
-            let freeze = raw.freeze.map(|windows| {
-                windows
-                    .into_inner()
-                    .into_iter()
-                    .filter_map(|window| match parse_window(window.get_ref()) {
-                        Ok(parsed) => Some(parsed),
-                        Err(message) => {
-                            self.error(window.span(), message);
-                            None
-                        }
-                    })
-                    .collect()
-            });
+            let freeze = raw.freeze.map(|windows| self.each(windows, parse_window));
+            let deploy_hours = raw.deploy_hours.map(|windows| self.each(windows, parse_deploy_hours));
             let timezone = raw.timezone.and_then(|tz| match jiff::tz::TimeZone::get(tz.get_ref()) {
                 Ok(zone) => Some(NamedZone { name: tz.get_ref().clone(), zone }),
                 Err(_) => {
@@ -332,6 +322,7 @@ impl Section<'_> {
                 evidence,
                 evidence_max_age,
                 freeze,
+                deploy_hours,
                 timezone,
                 approvals,
                 rollback,
@@ -381,6 +372,20 @@ impl Section<'_> {
             Some(text.trim_start_matches("./").to_string())
         });
         layer.origin = Some(self.origin(&span));
+    }
+
+    /// Parses each string of a list, reporting each that does not parse where it is written.
+    fn each<T>(&mut self, list: raw::Strings, parse: impl Fn(&str) -> Result<T, String>) -> Vec<T> {
+        list.into_inner()
+            .into_iter()
+            .filter_map(|text| match parse(text.get_ref()) {
+                Ok(parsed) => Some(parsed),
+                Err(message) => {
+                    self.error(text.span(), message);
+                    None
+                }
+            })
+            .collect()
     }
 
     fn duration(&mut self, text: &Spanned<String>) -> Option<jiff::SignedDuration> {

@@ -39,7 +39,7 @@ pub const PAYLOAD_HEADER: &str = "gate-evidence-v1\n";
 pub enum Purpose {
     /// A change to the gate policy (`policy-change`).
     PolicyChange,
-    /// A deploy inside a freeze window (`freeze-window`).
+    /// A deploy inside a freeze window or outside the deploy hours (`freeze-window`).
     Freeze,
     /// A change to a high-risk setting (`config-risk`).
     ConfigRisk,
