@@ -320,6 +320,13 @@ pub struct EvidenceAddArgs {
 
     #[command(flatten)]
     pub signing: SigningArgs,
+
+    /// A command that produces the evidence, after `--`: gate runs it and records the evidence
+    /// only when it exits 0, with its duration and exit status; when it fails nothing is
+    /// recorded and gate exits with its status. With --junit, the reports are read after it ran
+    /// and must have been written by it.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
         Ok(Outcome::Blocked) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(err) => {
             for diagnostic in err.diagnostics() {
                 let _ = writeln!(stderr, "{diagnostic}\n");

@@ -3,6 +3,7 @@
 
 mod backtest;
 mod check;
+mod child;
 mod diff;
 mod evidence;
 mod explain;
@@ -45,6 +46,9 @@ pub enum Outcome {
     Pass,
     /// Exit code 1: at least one finding blocks the release.
     Blocked,
+    /// The command gate ran for the user (`gate deploy`, `gate evidence add -- COMMAND`)
+    /// failed: gate exits with its status, and recorded nothing.
+    Exit(u8),
 }
 
 /// Runs the command the user asked for.
