@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     // for with `--color always`, whatever the terminal the command runs in.
     let color = match cli.output_file() {
         Some(_) => cli.color == ColorChoice::Always,
+        None if cli.reports_on_stderr() => use_color(cli.color, std::io::stderr().is_terminal()),
         None => use_color(cli.color, std::io::stdout().is_terminal()),
     };
     colored::control::set_override(color);

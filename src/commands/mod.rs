@@ -4,6 +4,7 @@
 mod backtest;
 mod check;
 mod child;
+mod deploy;
 mod diff;
 mod evidence;
 mod explain;
@@ -60,6 +61,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Status(args) => status::run(args, config, io),
         Command::Backtest(args) => backtest::run(args, config, io),
         Command::Record(args) => record::run(args, config, io),
+        Command::Deploy(args) => deploy::run(args, config, io),
         Command::Lock(args) => stops::lock(args, config, io),
         Command::Unlock(args) => stops::unlock(args, config, io),
         Command::Reject(args) => stops::reject(args, io),
