@@ -116,14 +116,8 @@ pub fn acquire(
         at = time::iso(now),
         expires = time::iso(expires),
     );
-    let signature = actor.signature(now)?;
-    let empty = repo.git.treebuilder(None).and_then(|b| b.write()).and_then(|id| repo.git.find_tree(id));
-    let empty = empty.map_err(|err| Error::git("cannot write the lease", &err))?;
-    let id = repo
-        .git
-        .commit(None, &signature, &signature, &message, &empty, &[])
-        .map_err(|err| Error::git("cannot write the lease", &err))?;
-    let ours = parse(repo, environment, id)?;
+    // Written once, when the lease is free to take: a deploy that waits writes nothing.
+    let mut ours: Option<Lease> = None;
     for attempt in 0..MAX_ATTEMPTS {
         let current = read(repo, environment)?;
         let stale = match &current {
@@ -132,14 +126,28 @@ pub fn acquire(
             Some(lease) if me.sees_gone(lease) => Some(Stale::HolderGone),
             Some(lease) => return Ok(Taken::Busy(lease.clone())),
         };
+        let lease = match ours.take() {
+            Some(lease) => lease,
+            None => {
+                let signature = actor.signature(now)?;
+                let written = repo
+                    .git
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .and_then(|tree| repo.git.find_tree(tree))
+                    .and_then(|tree| repo.git.commit(None, &signature, &signature, &message, &tree, &[]));
+                let id = written.map_err(|err| Error::git("cannot write the lease", &err))?;
+                parse(repo, environment, id)?
+            }
+        };
         let expected = current.as_ref().map_or(Oid::ZERO_SHA1, |lease| lease.id);
         let log = format!("gate deploy: lease on {environment}");
-        match compare_and_swap(repo, &name, expected, id, &log) {
-            Ok(()) => {
-                let from = current.zip(stale);
-                return Ok(Taken::Held { lease: ours, from });
+        match compare_and_swap(repo, &name, expected, lease.id, &log) {
+            Ok(()) => return Ok(Taken::Held { lease, from: current.zip(stale) }),
+            Err(err) if is_conflict(&err) => {
+                ours = Some(lease);
+                backoff(attempt);
             }
-            Err(err) if is_conflict(&err) => backoff(attempt),
             Err(err) => return Err(Error::git(format!("cannot write {name}"), &err)),
         }
     }
