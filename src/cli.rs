@@ -48,6 +48,17 @@ pub enum Command {
     /// Runs the check for the environment first, and refuses (exit 1, nothing written) a release
     /// it blocks, unless --force --reason TEXT.
     Record(RecordArgs),
+    /// Check, deploy and record as one step: the deploy-stage check for ENV, then COMMAND, then
+    /// the record.
+    ///
+    /// Holds the environment's lease meanwhile, so two deploys to one environment never
+    /// interleave: a second one refuses (exit 2, naming the holder), or waits with --wait. A
+    /// blocked check (exit 1) or one that cannot decide (exit 2) means COMMAND never runs.
+    /// COMMAND gets gate's standard input, output and error; gate's report and messages go to
+    /// standard error. When COMMAND succeeds the deploy is recorded as `gate record` would; when
+    /// it fails nothing is recorded and gate exits with its status (128 + the signal when a
+    /// signal killed it).
+    Deploy(DeployArgs),
     /// Stop the line: lock an environment so that no deploy-stage check passes until unlocked.
     Lock(LockArgs),
     /// Lift the lock on an environment.
@@ -86,6 +97,12 @@ impl Cli {
             Command::Check(args) => args.output.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether the report goes to standard error: `gate deploy` leaves standard output to the
+    /// deploy command.
+    pub fn reports_on_stderr(&self) -> bool {
+        matches!(self.command, Command::Deploy(_))
     }
 }
 
@@ -248,6 +265,41 @@ pub struct RecordArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Environment to deploy to.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// The release to deploy. Default: HEAD (resolved once: what is checked is what is recorded).
+    #[arg(long, value_name = "REV")]
+    pub release: Option<String>,
+
+    /// Treat warnings as blocking.
+    #[arg(long)]
+    pub deny_warnings: bool,
+
+    /// Show only the verdict and the blocking findings.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// How long the lease on ENV lasts if this deploy never gives it back (the machine dies):
+    /// longer than the longest deploy. A lease past it may be taken over.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub lease_timeout: String,
+
+    /// When another deploy holds the lease, wait for it to end instead of refusing.
+    #[arg(long)]
+    pub wait: bool,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
+
+    /// The deploy command and its arguments, after `--`: gate deploy --env staging -- ./deploy.sh staging
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct LockArgs {
     /// The environment to lock.
     #[arg(long, value_name = "ENV")]
@@ -320,6 +372,13 @@ pub struct EvidenceAddArgs {
 
     #[command(flatten)]
     pub signing: SigningArgs,
+
+    /// A command that produces the evidence, after `--`: gate runs it and records the evidence
+    /// only when it exits 0, with its duration and exit status; when it fails nothing is
+    /// recorded and gate exits with its status. With --junit, the reports are read after it ran
+    /// and must have been written by it.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

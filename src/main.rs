@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     // for with `--color always`, whatever the terminal the command runs in.
     let color = match cli.output_file() {
         Some(_) => cli.color == ColorChoice::Always,
+        None if cli.reports_on_stderr() => use_color(cli.color, std::io::stderr().is_terminal()),
         None => use_color(cli.color, std::io::stdout().is_terminal()),
     };
     colored::control::set_override(color);
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
         Ok(Outcome::Blocked) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(err) => {
             for diagnostic in err.diagnostics() {
                 let _ = writeln!(stderr, "{diagnostic}\n");

@@ -12,6 +12,7 @@ mod config_precision;
 mod copies;
 mod coverage;
 mod dependencies;
+mod deploy;
 mod discovery;
 mod evidence;
 mod formats;

@@ -290,11 +290,23 @@ fn the_readme_30_second_flow_is_true_as_written() {
     let args: Vec<String> = shell_words(approve.split('#').next().unwrap());
     let args: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     repo.gate(&args).expect(0);
-    assert!(section.contains("gate record --env staging"));
-    repo.gate(&["record", "--env", "staging"]).expect(0);
+    // The user's own deploy script, beside the repository's files.
+    repo.write("deploy.sh", "#!/bin/sh\necho \"deployed to $1\"\n");
+    let script = repo.path().join("deploy.sh");
+    let mut permissions = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&script, permissions).unwrap();
+    assert!(section.contains("gate deploy --env staging -- ./deploy.sh staging "));
+    repo.gate(&["deploy", "--env", "staging", "--", "./deploy.sh", "staging"])
+        .expect(0)
+        .stdout_has("deployed to staging")
+        .stderr_has("recorded: ");
     assert!(section.contains("# ... 30 minutes later"), "the README must say the soak passes first");
     repo.advance(31 * 60);
-    production(&repo).expect(0).stdout_has("PASS: no blocking findings (1 waived)").stdout_lacks("warning");
+    assert!(section.contains("gate deploy --env production -- ./deploy.sh production "));
+    let deployed = repo.gate(&["deploy", "--env", "production", "--", "./deploy.sh", "production"]).expect(0);
+    let deployed = deployed.stdout_has("deployed to production").stderr_has("PASS: no blocking findings (1 waived)");
+    assert!(!deployed.stderr.contains("warning"), "{}", deployed.stderr);
     assert!(section.contains("PASS: no blocking findings (1 waived)"));
 }
 

@@ -4,15 +4,17 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Io, Outcome};
+use super::{Io, Outcome, child};
 use crate::cli::{ApprovalFor, EvidenceAddArgs, EvidenceListArgs, ListFormat};
 use crate::evidence::{self, Purpose, Record, junit};
 use crate::git::{Repo, short};
 use crate::{Error, Result, time};
 
 pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
+    let from_command = !args.command.is_empty();
     // Read the reports before touching the repository: an unreadable report records nothing.
-    let tests = if args.junit.is_empty() {
+    // Reports a command writes are read once it has run.
+    let mut tests = if args.junit.is_empty() {
         evidence::validate_kind(&args.kind)?;
         None
     } else if args.kind != "tests" {
@@ -20,32 +22,68 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
             format!("--junit goes with evidence of kind `tests`, not `{}`", args.kind),
             "run: gate evidence add tests --junit FILE...",
         ));
+    } else if from_command {
+        None
     } else {
         Some(junit::read_all(&expand_reports(&args.junit)?)?)
     };
     let approves = approval_terms(args)?;
     let repo = Repo::discover()?;
-    let now = time::now()?;
     let commit = repo.commit(args.release.as_deref().unwrap_or("HEAD"))?;
     if let Some(warning) = unasked(&repo, &args.kind, commit.tree_id())? {
         writeln!(io.err, "gate: warning: {warning}").map_err(|err| Error::io("cannot write", &err))?;
     }
+    let mut run = None;
+    if from_command {
+        if args.release.is_none()
+            && let Some(warning) = child::local_changes(&repo, commit.tree_id())?
+        {
+            writeln!(io.err, "gate: warning: {warning}").map_err(|err| Error::io("cannot write", &err))?;
+        }
+        io.out.flush().map_err(|err| Error::io("cannot write", &err))?;
+        let started = std::time::SystemTime::now();
+        let ended = child::run(&args.command)?;
+        if !ended.succeeded() {
+            writeln!(
+                io.err,
+                "gate: `{}` failed ({}); no {} evidence was recorded",
+                child::shown(&args.command),
+                ended.describe(),
+                args.kind
+            )
+            .map_err(|err| Error::io("cannot write", &err))?;
+            return Ok(Outcome::Exit(ended.exit_code()));
+        }
+        if !args.junit.is_empty() {
+            let files = expand_reports(&args.junit)?;
+            written_since(&files, started, &args.command)?;
+            tests = Some(junit::read_all(&files)?);
+        }
+        run = Some(ended.record(&args.command));
+    }
+    let now = time::now()?;
     let actor = repo.actor();
     let mut record = Record::new(&args.kind, commit.tree_id(), commit.id(), &actor, now);
     record.detail = args.detail.clone();
     record.tests = tests;
     record.approves = approves;
+    record.run = run;
     super::signing::sign_if_asked(&repo, &args.signing, &mut record)?;
     evidence::add(&repo, &record, &actor, now)?;
     let purpose = record.approves.map(|p| format!(" for {p}")).unwrap_or_default();
     let signed = if record.signature.is_some() { " (signed)" } else { "" };
-    let summary = match &record.tests {
+    let mut summary = match &record.tests {
         Some(tests) if tests.passed() => format!(": {}", tests.describe()),
         Some(tests) => format!(": {} — FAILING: {}", tests.describe(), tests.failing.join(", ")),
         None => String::new(),
     };
+    if let Some(run) = &record.run {
+        summary.push_str(&format!(" (ran {})", run.describe()));
+    }
+    // With a command, standard output is the command's: gate's own line goes to standard error.
+    let out = if from_command { &mut *io.err } else { &mut *io.out };
     writeln!(
-        io.out,
+        out,
         "recorded {}{purpose} evidence for tree {} (commit {}) by {}{signed}{summary}\nshare it: gate sync (or: git push {} '{}')",
         record.kind,
         short(commit.tree_id()),
@@ -56,6 +94,23 @@ pub fn add(args: &EvidenceAddArgs, io: &mut Io<'_>) -> Result<Outcome> {
     )
     .map_err(|err| Error::io("cannot write", &err))?;
     Ok(Outcome::Pass)
+}
+
+/// Reports that the command did not write are not its results: a test run that wrote its
+/// report elsewhere must not record an old one found in its place.
+fn written_since(files: &[String], started: std::time::SystemTime, command: &[String]) -> Result<()> {
+    // File times may be coarser than the clock (a second, on some file systems).
+    let since = started.checked_sub(std::time::Duration::from_secs(2)).unwrap_or(started);
+    for file in files {
+        let modified = std::fs::metadata(file).and_then(|m| m.modified());
+        if modified.is_ok_and(|m| m < since) {
+            return Err(Error::with_fix(
+                format!("{file} is older than this run of `{}`: it holds earlier results", child::shown(command)),
+                "point --junit at the reports the command writes; nothing was recorded",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What to say about a kind that nothing reads: no environment of the release's policy asks
@@ -215,6 +270,9 @@ pub fn list(args: &EvidenceListArgs, io: &mut Io<'_>) -> Result<Outcome> {
                 if let Some(tests) = &record.tests {
                     let verdict = if tests.passed() { "passed" } else { "FAILED" };
                     detail.push_str(&format!(": {verdict}, {}", tests.describe()));
+                }
+                if let Some(run) = &record.run {
+                    detail.push_str(&format!(" (ran {})", run.describe()));
                 }
                 let other_commit = if record.commit == commit.id() {
                     String::new()

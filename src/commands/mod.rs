@@ -3,6 +3,8 @@
 
 mod backtest;
 mod check;
+mod child;
+mod deploy;
 mod diff;
 mod evidence;
 mod explain;
@@ -45,6 +47,9 @@ pub enum Outcome {
     Pass,
     /// Exit code 1: at least one finding blocks the release.
     Blocked,
+    /// The command gate ran for the user (`gate deploy`, `gate evidence add -- COMMAND`)
+    /// failed: gate exits with its status, and recorded nothing.
+    Exit(u8),
 }
 
 /// Runs the command the user asked for.
@@ -56,6 +61,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Status(args) => status::run(args, config, io),
         Command::Backtest(args) => backtest::run(args, config, io),
         Command::Record(args) => record::run(args, config, io),
+        Command::Deploy(args) => deploy::run(args, config, io),
         Command::Lock(args) => stops::lock(args, config, io),
         Command::Unlock(args) => stops::unlock(args, config, io),
         Command::Reject(args) => stops::reject(args, io),

@@ -6,20 +6,24 @@
 //! reason stays in the ledger entry and in the deploy record, and `gate status` and the next
 //! check show it. The first deploy recorded for an environment is adoption (what it already
 //! runs) and is recorded without a check: there is nothing before it to compare with.
+//!
+//! `gate deploy` records through [`write`] too, once its check passed and its command succeeded.
 
+use std::io::Write;
 use std::path::Path;
+
+use git2::Commit;
 
 use super::{Io, Outcome, PolicyAt, check, load_policy};
 use crate::analysis::Silent;
-use crate::cli::{Format, RecordArgs};
-use crate::evidence::{self, Record};
-use crate::git::{self, Repo, ledger, short};
+use crate::cli::{Format, RecordArgs, SigningArgs};
+use crate::evidence::{self, CommandRun, Record};
+use crate::git::{self, Deploy, Repo, ledger, short};
 use crate::report::{self, Verdict};
 use crate::{Error, Result, time};
 
 pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let repo = Repo::discover()?;
-    let now = time::now()?;
     let rev = args.release.as_deref().unwrap_or("HEAD");
     let commit = repo.commit(rev)?;
     let policy = load_policy(Some(&repo), config, PolicyAt::Tree(commit.tree_id()))?;
@@ -34,18 +38,8 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     };
 
     let range = git::resolve_range(&repo, Some(rev), None, Some(target))?;
-    if let git::BaseSource::LastDeploy { deploy } = &range.base.source
-        && deploy.commit == commit.id()
-    {
-        writeln!(
-            io.out,
-            "already recorded: {} is the last deploy of {} ({} by {}); nothing written",
-            short(commit.id()),
-            env.name,
-            time::human(deploy.at),
-            deploy.by
-        )
-        .map_err(|err| Error::io("cannot write", &err))?;
+    if let Some(deploy) = already_recorded(&range) {
+        say_already_recorded(deploy, io.out)?;
         return Ok(Outcome::Pass);
     }
     // The first deploy recorded for an environment is adoption: it says what the environment
@@ -69,27 +63,69 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
         .map_err(|err| Error::io("cannot write", &err))?;
         return Ok(Outcome::Blocked);
     }
-    let forced = forced.filter(|_| blocked);
+    let forced = forced.filter(|_| blocked).map(|reason| (reason, report.verdict_reason()));
+    let entry = Entry { target, commit: &commit, forced, adoption, run: None };
+    write(&repo, entry, &args.signing, io.out)?;
+    Ok(Outcome::Pass)
+}
 
+/// A deploy the check let through (or that was forced past it), about to be recorded.
+pub(super) struct Entry<'a> {
+    pub target: ledger::Target<'a>,
+    pub commit: &'a Commit<'a>,
+    /// Recorded past a blocking check: the reason given, and what blocked.
+    pub forced: Option<(&'a str, String)>,
+    /// The first deploy recorded for the environment: what it runs already.
+    pub adoption: bool,
+    /// The deploy command gate ran (`gate deploy`).
+    pub run: Option<CommandRun>,
+}
+
+/// The last deploy of the range's environment, when it is the release itself: recording it
+/// again would add nothing.
+pub(super) fn already_recorded(range: &git::Range) -> Option<&Deploy> {
+    match &range.base.source {
+        git::BaseSource::LastDeploy { deploy } if deploy.commit == range.release.commit => Some(deploy),
+        _ => None,
+    }
+}
+
+pub(super) fn say_already_recorded(deploy: &Deploy, out: &mut dyn Write) -> Result<()> {
+    writeln!(
+        out,
+        "already recorded: {} is the last deploy of {} ({} by {}); nothing written",
+        short(deploy.commit),
+        deploy.environment,
+        time::human(deploy.at),
+        deploy.by
+    )
+    .map_err(|err| Error::io("cannot write", &err))
+}
+
+/// Records the deploy: the ledger entry and the deploy record on the tree, then says so.
+pub(super) fn write(repo: &Repo, entry: Entry<'_>, signing: &SigningArgs, out: &mut dyn Write) -> Result<()> {
+    let Entry { target, commit, forced, adoption, run } = entry;
+    let now = time::now()?;
     let actor = repo.actor();
     // The same fact as evidence on the tree, so `gate evidence list` shows where a tree ran; it
     // is signed first, so a key that cannot sign leaves the ledger untouched.
     let mut record = Record::new("deploy", commit.tree_id(), commit.id(), &actor, now);
-    record.environment = Some(env.name.clone());
-    record.forced = forced.map(str::to_string);
-    super::signing::sign_if_asked(&repo, &args.signing, &mut record)?;
-    let deploy = ledger::record(&repo, target, &commit, &actor, now, forced)?;
-    evidence::add(&repo, &record, &actor, now)?;
-    let forced_note = match forced {
-        Some(reason) => format!("\nforced past a blocking check ({}): {reason}", report.verdict_reason()),
+    record.environment = Some(target.name.to_string());
+    record.forced = forced.as_ref().map(|(reason, _)| reason.to_string());
+    record.run = run;
+    super::signing::sign_if_asked(repo, signing, &mut record)?;
+    let deploy = ledger::record(repo, target, commit, &actor, now, forced.as_ref().map(|(reason, _)| *reason))?;
+    evidence::add(repo, &record, &actor, now)?;
+    let forced_note = match &forced {
+        Some((reason, blocked)) => format!("\nforced past a blocking check ({blocked}): {reason}"),
         None if adoption => format!(
             "\nthe first deploy recorded for {}: what it runs now; every later deploy is checked against it",
-            env.name
+            target.name
         ),
         None => String::new(),
     };
     writeln!(
-        io.out,
+        out,
         "recorded: {} deployed to {} by {} at {}{forced_note}\nshare it: gate sync (or: git push {remote} '{}' '{}')",
         short(deploy.commit),
         deploy.environment,
@@ -99,6 +135,5 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
         evidence::REFSPEC,
         remote = repo.default_remote(),
     )
-    .map_err(|err| Error::io("cannot write", &err))?;
-    Ok(Outcome::Pass)
+    .map_err(|err| Error::io("cannot write", &err))
 }

@@ -22,6 +22,37 @@ struct EnvironmentStatus {
     pending: Option<Pending>,
     /// The emergency lock, when the line is stopped.
     lock: Option<crate::git::stops::Stop>,
+    /// The lease of a deploy in progress (`gate deploy`), or one left behind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease: Option<LeaseStatus>,
+}
+
+#[derive(Serialize)]
+struct LeaseStatus {
+    by: String,
+    host: String,
+    pid: u32,
+    release: String,
+    at: String,
+    expires: String,
+    expired: bool,
+    #[serde(skip)]
+    described: String,
+}
+
+impl LeaseStatus {
+    fn new(lease: &crate::git::lease::Lease, now: jiff::Timestamp) -> LeaseStatus {
+        LeaseStatus {
+            by: lease.by.clone(),
+            host: lease.host.clone(),
+            pid: lease.pid,
+            release: lease.release.to_string(),
+            at: time::iso(lease.at),
+            expires: time::iso(lease.expires),
+            expired: now >= lease.expires,
+            described: crate::git::lease::describe(lease, now),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -57,6 +88,7 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
         None => policy.environments.keys().cloned().collect(),
     };
     let head_tree = head.tree().map_err(|err| Error::git("cannot read HEAD's tree", &err))?;
+    let now = time::now()?;
     let mut statuses = Vec::new();
     for name in names {
         let env = policy.environment(&name)?;
@@ -76,7 +108,8 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
             None => ledger::ref_name(&name),
         };
         let lock = crate::git::stops::lock_of(&repo, &name)?;
-        statuses.push(EnvironmentStatus { name, source, last_deploy, pending, lock });
+        let lease = crate::git::lease::read(&repo, &name)?.map(|lease| LeaseStatus::new(&lease, now));
+        statuses.push(EnvironmentStatus { name, source, last_deploy, pending, lock, lease });
     }
 
     let rejected = crate::git::stops::rejections(&repo)?;
@@ -162,6 +195,10 @@ fn write_human(
         }
         if let Some(lock) = &status.lock {
             writeln!(out, "{:width$}  LOCKED by {} since {}: {}", "", lock.by, time::human(lock.at), lock.reason)?;
+        }
+        if let Some(lease) = &status.lease {
+            let what = if lease.expired { "A LEASE LEFT BEHIND (the next deploy takes it over)" } else { "DEPLOYING" };
+            writeln!(out, "{:width$}  {what}: the lease is {}", "", lease.described)?;
         }
     }
     if statuses.iter().all(|s| s.last_deploy.is_none()) {

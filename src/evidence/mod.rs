@@ -89,6 +89,31 @@ pub struct WaiverTerms {
     pub expires: String,
 }
 
+/// What a command that produced the evidence did (`gate evidence add KIND -- COMMAND`, the
+/// deploy command of `gate deploy`). Only a command that succeeded leaves a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CommandRun {
+    /// The program as given; its arguments are not kept, since they may hold secrets.
+    pub program: String,
+    /// Its exit status.
+    pub exit: i32,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl CommandRun {
+    /// `./backup.sh, exit 0 after 1.2s`.
+    pub fn describe(&self) -> String {
+        let elapsed = if self.duration_ms < 60_000 {
+            format!("{:.1}s", self.duration_ms as f64 / 1000.0)
+        } else {
+            time::duration(jiff::SignedDuration::from_millis(i64::try_from(self.duration_ms).unwrap_or(i64::MAX)))
+        };
+        format!("{}, exit {} after {elapsed}", self.program, self.exit)
+    }
+}
+
 /// One piece of evidence, parsed: ids are object ids and the time is a timestamp, so every
 /// comparison ("newest", "older than") is made on values, never on text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +138,8 @@ pub struct Record {
     /// For `deploy` records: the reason given when the deploy was recorded past a blocking
     /// check (`gate record --force --reason`).
     pub forced: Option<String>,
+    /// For evidence a command produced: what ran, its exit status and how long it took.
+    pub run: Option<CommandRun>,
     /// Written while `GATE_NOW` set the clock: its time is not the real time.
     pub clock_overridden: bool,
     /// The SSHSIG signature (armored), when the record is signed.
@@ -146,6 +173,8 @@ struct StoredRecord {
     waiver: Option<WaiverTerms>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     forced: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<CommandRun>,
     /// `overridden` when `GATE_NOW` set the clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     clock: Option<String>,
@@ -174,6 +203,7 @@ impl From<&Record> for StoredRecord {
             approves: record.approves.map(|p| p.as_str().to_string()),
             waiver: record.waiver.clone(),
             forced: record.forced.clone(),
+            run: record.run.clone(),
             clock: record.clock_overridden.then(|| CLOCK_OVERRIDDEN.to_string()),
             signature: record.signature.clone(),
         }
@@ -229,6 +259,7 @@ impl StoredRecord {
             approves,
             waiver: self.waiver,
             forced: self.forced,
+            run: self.run,
             clock_overridden,
             signature: self.signature,
             payload,
@@ -266,6 +297,7 @@ impl Record {
             approves: None,
             waiver: None,
             forced: None,
+            run: None,
             clock_overridden: time::clock_overridden(),
             signature: None,
             payload: String::new(),

@@ -1,11 +1,12 @@
-//! Everything that touches git: the repository, the release range, the tree diff, the ledger
-//! and notes.
+//! Everything that touches git: the repository, the release range, the tree diff, the ledger,
+//! notes, and the refs that stop the line or lease an environment to one deploy.
 
 pub mod attributes;
 mod blobs;
 mod cache;
 mod diff;
 mod facts;
+pub mod lease;
 pub mod ledger;
 mod links;
 pub mod notes;

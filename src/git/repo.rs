@@ -143,6 +143,20 @@ impl Repo {
         }
     }
 
+    /// How many tracked files of the working tree (or the index) differ from `tree`: what a
+    /// command run here would see that the commit does not have. None in a bare repository.
+    pub fn changed_in_worktree(&self, tree: Oid) -> Result<usize> {
+        if self.workdir().is_none() {
+            return Ok(0);
+        }
+        let fail = |err: git2::Error| Error::git("cannot compare the working tree with the release", &err);
+        let tree = self.git.find_tree(tree).map_err(fail)?;
+        let mut options = git2::DiffOptions::new();
+        options.include_untracked(false).ignore_submodules(true);
+        let diff = self.git.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut options)).map_err(fail)?;
+        Ok(diff.deltas().len())
+    }
+
     /// Who is acting: git's committer identity (GIT_COMMITTER_NAME/EMAIL, then user.name and
     /// user.email), else the login name.
     pub fn actor(&self) -> Actor {
