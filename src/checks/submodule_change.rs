@@ -3,7 +3,8 @@
 //! A submodule ships whatever commit it points at, and gate sees none of it: a one-line change
 //! to the pointer can carry any amount of untested code, a `_v2` script or a broken config past
 //! every other check. So the move itself is a finding, naming what the submodule pointed at
-//! and what it points at now, for someone to review.
+//! and what it points at now, for someone to review. A submodule of the `tests` path class (a
+//! test framework such as bats under `test/`) does not ship: it is a warning.
 
 use serde::Deserialize;
 
@@ -83,6 +84,14 @@ impl Check for SubmoduleChange {
                     "make sure nothing deployed still needs it".to_string(),
                     old,
                 ),
+            };
+            // A test harness (bats under test/) runs in CI, not where the release goes: it is
+            // worth a line, not a block.
+            let paths = &cx.policy.paths;
+            let (level, message) = if paths.tests.matches(path) && !paths.scripts.matches(path) {
+                (level.min(Severity::Warn), format!("{message} (a test submodule: it does not ship)"))
+            } else {
+                (level, message)
             };
             out.findings.push(Finding::new(ID, code, level, message, help).at(path).about(subject.to_string()));
         }

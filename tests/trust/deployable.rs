@@ -32,6 +32,20 @@ fn a_submodule_that_carries_the_change_is_a_finding() {
 }
 
 #[test]
+fn a_test_framework_submodule_is_a_warning_not_a_block() {
+    // Backtest (docker-mailserver v12.0.0): moving test/bats and test/test_helper/bats-assert
+    // blocked a release, yet the test framework runs in CI and ships nowhere.
+    let repo = deployed(&[("README", "app\n")]);
+    let old = repo.rev("HEAD");
+    repo.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{old},test/bats")]);
+    repo.git(&["commit", "-q", "-m", "bats"]);
+    staging(&repo).expect(0).stdout_has(&format!(
+        "warn   test/bats: the release adds a submodule at {}: gate does not look inside it (a test submodule: it does not ship)",
+        &old[..10]
+    ));
+}
+
+#[test]
 fn a_symlinked_script_is_analysed_through_its_target_and_a_link_out_of_the_tree_is_a_finding() {
     // Regression (issue 12): bin/deploy.sh -> ../data/payload.txt shipped the payload's
     // infinite loop under a script's name, and no check read it.
