@@ -121,3 +121,56 @@ fn an_interrupted_soak_counts_only_the_time_it_ran() {
     repo.advance(19 * 60);
     repo.gate(&["check", "--env", "production"]).expect(0);
 }
+
+/// docs/rollout.md's worked trunk-based example, step by step, with the policy it shows.
+#[test]
+fn the_trunk_based_example_of_docs_rollout_md_is_true() {
+    let doc = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/rollout.md")).unwrap();
+    let example = doc.split("## A worked example: trunk-based").nth(1).unwrap();
+    let policy = example.split("```toml\n").nth(1).unwrap().split("```").next().unwrap();
+    let policy = policy.trim_start_matches("# gate.toml\n");
+    let repo = TestRepo::with_files(&[("gate.toml", policy), ("app/server.py", "def serve():\n    return 'ok'\n")]);
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "adopting gate"]).expect(0);
+
+    // 1. A pull request: content blocks, what production still needs is listed.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("app/server.py", "def serve():\n    return 'faster'\n");
+    repo.commit("faster");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "Merge feature", "feature"]);
+    assert!(example.contains("gate check --env production --stage review"));
+    repo.gate(&["check", "--env", "production", "--stage", "review"])
+        .expect(0)
+        .stdout_has("before production this release still needs");
+
+    // 2. Tests recorded for the merged tree, only because they passed.
+    std::fs::create_dir_all(repo.path().join("reports")).unwrap();
+    let copy = format!("cp '{}' reports/unit.xml", report(PASSING));
+    repo.gate(&["evidence", "add", "tests", "--junit", "reports/*.xml", "--", "sh", "-c", &copy]).expect(0);
+
+    // 3. Staging: check, deploy, record.
+    let good = repo.rev("HEAD");
+    repo.gate(&["deploy", "--env", "staging", "--", "sh", "-c", "echo deployed to staging"])
+        .expect(0)
+        .stdout_has("deployed to staging");
+
+    // 4. Production, an hour later (Monday 10:33 in Berlin: no freeze).
+    repo.gate(&["deploy", "--env", "production", "--", "true"]).expect(1).stderr_has("of soak in staging");
+    repo.advance(61 * 60);
+    repo.gate(&["deploy", "--env", "production", "--", "true"]).expect(0);
+
+    // 5. A bad release went out; on Friday at 17:00 in Berlin production is failing and frozen.
+    repo.write("app/server.py", "def serve():\n    return 'broken'\n");
+    repo.commit("broken");
+    repo.gate(&["record", "--env", "production", "--force", "--reason", "the bad release"]).expect(0);
+    let friday_1700_berlin = 1_793_980_800; // 2026-11-06 16:00 UTC
+    repo.advance(friday_1700_berlin - repo.now());
+    repo.write("app/server.py", "def serve():\n    return 'forward fix'\n");
+    repo.commit("forward fix");
+    repo.gate(&["deploy", "--env", "production", "--", "true"]).expect(1).stderr_has("production is frozen");
+    repo.gate(&["deploy", "--env", "production", "--release", &good, "--", "true"])
+        .expect(0)
+        .stderr_has("rollback to the deploy of");
+    repo.gate(&["reject", "--release", "HEAD~1", "--reason", "broke production"]).expect(0);
+}
