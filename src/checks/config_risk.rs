@@ -115,10 +115,15 @@ impl Check for ConfigRisk {
                 continue;
             }
             // Labels are metadata for other tools (`ofelia.job-exec.ldap_sync.schedule`), not settings.
+            let off = switched_off(&file.changes);
             let risky: Vec<&KeyChange> = file
                 .changes
                 .iter()
                 .filter(|c| changes_a_value(c, &moved) && keys.is_match(&c.key) && !c.key.contains(".labels."))
+                .filter(|c| {
+                    !(c.old.is_none()
+                        && (off.iter().any(|s| s.covers(&c.key)) || c.new.as_deref().is_some_and(from_environment)))
+                })
                 .collect();
             if risky.is_empty() {
                 continue;
@@ -209,6 +214,91 @@ fn changes_a_value(change: &KeyChange, moved: &std::collections::BTreeSet<(Strin
     }
 }
 
+/// A switch the release adds, off (`vault.enableTokenCache: false`, `metrics.enabled: false`):
+/// the new settings of the feature it guards (`vault.tokenCacheSize`, `metrics.auth.token`) do
+/// nothing until someone switches it on, and switching it on is a change of its own.
+struct OffSwitch {
+    /// The table the switch is in (`vault`), with a trailing dot, or empty at the top.
+    table: String,
+    /// What it switches, normalised (`tokencache`); empty for a bare `enabled`, which switches
+    /// its whole table.
+    feature: String,
+}
+
+impl OffSwitch {
+    fn covers(&self, key: &str) -> bool {
+        let Some(rest) = key.strip_prefix(self.table.as_str()) else { return false };
+        if self.feature.is_empty() {
+            return !self.table.is_empty();
+        }
+        // A sibling named for the feature (`tokenCacheSize`), or a key under one.
+        let first = rest.split('.').next().unwrap_or(rest);
+        let first = normalised(first);
+        first != format!("enable{}", self.feature) && first.contains(&self.feature)
+    }
+}
+
+fn normalised(word: &str) -> String {
+    word.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+fn switched_off(changes: &[KeyChange]) -> Vec<OffSwitch> {
+    let off =
+        |v: &str| matches!(v.trim().trim_matches(['"', '\'']).to_ascii_lowercase().as_str(), "false" | "off" | "no");
+    changes
+        .iter()
+        .filter(|c| c.old.is_none() && c.new.as_deref().is_some_and(off))
+        .filter_map(|c| {
+            let (table, leaf) = match c.key.rsplit_once('.') {
+                Some((table, leaf)) => (format!("{table}."), leaf),
+                None => (String::new(), c.key.as_str()),
+            };
+            let word = normalised(leaf);
+            let feature = match word.as_str() {
+                "enable" | "enabled" => String::new(),
+                w => {
+                    w.strip_prefix("enable").or_else(|| w.strip_suffix("enabled")).filter(|f| f.len() >= 3)?.to_string()
+                }
+            };
+            Some(OffSwitch { table, feature })
+        })
+        .collect()
+}
+
+/// Whether a value only names an environment variable to read (`<%= ENV["R2_SECRET"] %>`,
+/// `${R2_SECRET}`, `{{ env "R2_SECRET" }}`, `lookup('env', 'R2_SECRET')`), with no default: a new
+/// key so written sets nothing the release controls; the deployment's environment does.
+fn from_environment(value: &str) -> bool {
+    let v = value.trim().trim_matches(['"', '\'']).trim();
+    let name = |s: &str| {
+        let s = s.trim().trim_matches(['"', '\'']);
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let inner = |open: &str, close: &str| v.strip_prefix(open).and_then(|r| r.strip_suffix(close)).map(str::trim);
+    if let Some(var) = inner("${", "}") {
+        return name(var);
+    }
+    if let Some(code) = inner("<%=", "%>") {
+        return code
+            .strip_prefix("ENV[")
+            .and_then(|r| r.strip_suffix(']'))
+            .or_else(|| code.strip_prefix("ENV.fetch(").and_then(|r| r.strip_suffix(')')))
+            .is_some_and(name);
+    }
+    if let Some(code) = inner("{{", "}}") {
+        let code = code.trim_start_matches('-').trim_end_matches('-').trim();
+        if let Some(var) = code.strip_prefix("env ") {
+            return name(var);
+        }
+        return code
+            .strip_prefix("lookup(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|args| args.split_once(','))
+            .is_some_and(|(kind, var)| kind.trim().trim_matches(['"', '\'']) == "env" && name(var));
+    }
+    false
+}
+
 /// Where a deleted config file is reported: its directory when the release deletes the whole
 /// directory (no file of the release tree is left under it), else the file.
 fn deleted_dir(cx: &Context<'_>, path: &str) -> String {
@@ -257,4 +347,34 @@ fn satisfaction(cx: &Context<'_>, settings: &RiskSettings) -> Result<Option<Waiv
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_only_names_an_environment_variable_is_read_from_the_environment() {
+        for value in [
+            "<%= ENV['R2_SECRET'] %>",
+            "<%= ENV.fetch(\"R2_SECRET\") %>",
+            "${R2_SECRET}",
+            "\"{{ env \"R2_SECRET\" }}\"",
+            "{{ lookup('env', 'R2_SECRET') }}",
+        ] {
+            assert!(from_environment(value), "{value}");
+        }
+        for value in ["${R2_SECRET:-hunter2}", "<%= ENV['A'] || 'x' %>", "{{ r2_secret }}", "hunter2", "${}"] {
+            assert!(!from_environment(value), "{value}");
+        }
+    }
+
+    #[test]
+    fn a_new_switch_that_is_off_covers_its_features_settings_only() {
+        let change = |key: &str, new: &str| KeyChange { key: key.into(), old: None, new: Some(new.into()), line: 1 };
+        let off = switched_off(&[change("vault.enableTokenCache", "false"), change("metrics.enabled", "false")]);
+        let covered = |key: &str| off.iter().any(|s| s.covers(key));
+        assert!(covered("vault.tokenCacheSize") && covered("metrics.auth.token"));
+        assert!(!covered("vault.token") && !covered("vault.enableTokenCache") && !covered("auth.token"));
+    }
 }

@@ -293,3 +293,42 @@ fn a_committed_private_key_or_cloud_key_is_a_finding_with_the_value_masked() {
         assert!(!run.stdout.contains("IOSFODNN7EXAMPLE"), "{format}: {}", run.stdout);
     }
 }
+
+#[test]
+fn settings_of_a_feature_a_new_switch_leaves_off_and_new_keys_read_from_the_environment_set_nothing() {
+    // Backtest: external-secrets v2.3.0 added `vault.enableTokenCache: false` with its
+    // `tokenCacheSize`; maybe v0.1.0 added a storage service whose secret is read from ENV.
+    let repo =
+        deployed(&[("deploy/values.yaml", "concurrent: 1\n"), ("config/storage.yml", "local:\n  service: Disk\n")]);
+    repo.write(
+        "deploy/values.yaml",
+        "concurrent: 1\nvault:\n  enableTokenCache: false\n  tokenCacheSize: 262144\nmetrics:\n  enabled: false\n  auth:\n    token: abc\n",
+    );
+    repo.write(
+        "config/storage.yml",
+        "local:\n  service: Disk\ncloudflare:\n  service: S3\n  secret_access_key: <%= ENV['CLOUDFLARE_SECRET_ACCESS_KEY'] %>\n  session_token: ${R2_TOKEN}\n",
+    );
+    repo.commit("a token cache, off; R2 storage from the environment");
+    let (code, risk) = findings(&repo, "config-risk");
+    assert_eq!((code, risk.len()), (0, 0), "{risk:?}");
+
+    // Switched on, the feature's settings are risky changes; a secret written in the file, or an
+    // environment lookup with a default, still counts. (Staging takes risky changes first, so
+    // they are findings there, satisfied.)
+    repo.write(
+        "deploy/values.yaml",
+        "concurrent: 1\nvault:\n  enableTokenCache: true\n  tokenCacheSize: 262144\nmetrics:\n  enabled: false\n  auth:\n    token: abc\n",
+    );
+    repo.write(
+        "config/storage.yml",
+        "local:\n  service: Disk\ncloudflare:\n  service: S3\n  secret_access_key: <%= ENV['CLOUDFLARE_SECRET_ACCESS_KEY'] %>\n  session_token: ${R2_TOKEN}\n  password: ${R2_PASSWORD:-hunter2}\n  api_token: 8c1f0e\n",
+    );
+    repo.commit("switch it on; more storage keys");
+    let (_, risk) = findings(&repo, "config-risk");
+    let messages: Vec<&str> = risk.iter().map(|f| f["message"].as_str().unwrap()).collect();
+    assert!(
+        messages.contains(&"changes 2 high-risk keys (vault.enableTokenCache, vault.tokenCacheSize)"),
+        "{messages:?}"
+    );
+    assert!(messages.contains(&"changes 2 high-risk keys (cloudflare.password, cloudflare.api_token)"), "{messages:?}");
+}
