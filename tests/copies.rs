@@ -253,3 +253,23 @@ fn a_marked_name_an_earlier_deploy_had_is_not_a_new_variant() {
         "{json:#}"
     );
 }
+
+/// Backtest (apollo v2.3.0): three SQL snippets, each a 15-line licence header and one or two
+/// statements, were "87% similar" and blocked the release. Likeness in comments is not a fork;
+/// a copy whose code is the same is one, whatever its comments say.
+#[test]
+fn files_alike_only_in_their_licence_header_are_not_near_duplicates() {
+    let licence: String = (1..=15).map(|n| format!("-- Licensed under the Apache License, line {n}\n")).collect();
+    let repo = TestRepo::with_files(&[("README", "app\n")]);
+    let base = repo.rev("HEAD");
+    repo.write("sql/setup.sql", &format!("{licence}CREATE DATABASE app;\nUSE app;\n"));
+    repo.write("sql/use.sql", &format!("{licence}USE app;\n"));
+    repo.write("sql/h2.sql", &format!("{licence}CREATE ALIAS UNIX_TIMESTAMP FOR \"x\";\n"));
+    let script = "#!/bin/sh\nset -eu\nrsync -a build/ /srv/app/\nsystemctl restart app\ncurl -fsS localhost/health\necho deployed\n";
+    repo.write("bin/deploy.sh", script);
+    repo.write("bin/deploy_v2.sh", &format!("# the new deploy, rewritten comments\n{script}"));
+    repo.commit("sql snippets, and a copy of the deploy script");
+    let json = check_json(&repo, &base);
+    let found = paths(&json, "near-duplicate");
+    assert_eq!(found, ["bin/deploy_v2.sh"], "{:#}", json["findings"]);
+}

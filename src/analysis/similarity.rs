@@ -181,6 +181,18 @@ pub fn similarity(a: &[u8], b: &[u8]) -> f64 {
     2.0 * matched as f64 / (a.len() + b.len()) as f64
 }
 
+/// How many lines two sequences have in common, in order (the length of their longest common
+/// subsequence, by Myers' diff).
+pub fn common_lines<T: PartialEq + std::hash::Hash + Eq + Ord>(a: &[T], b: &[T]) -> usize {
+    similar::capture_diff_slices(Algorithm::Myers, a, b)
+        .iter()
+        .map(|op| match op {
+            DiffOp::Equal { len, .. } => *len,
+            _ => 0,
+        })
+        .sum()
+}
+
 /// One line of the diff between a pair of files: in the other file only, or in this one only.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DiffLine {

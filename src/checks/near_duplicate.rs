@@ -21,8 +21,9 @@ use serde::Deserialize;
 use super::{Check, Context, Doc, Finding, FindingData, NotAnalysed, Output, percent, round3};
 use crate::Result;
 use crate::analysis::names::{Markers, migration, variant_of};
-use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, compact_diff, similarity};
+use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, common_lines, compact_diff, similarity};
 use crate::analysis::{Needs, coverage};
+use crate::audit::comments;
 use crate::config::Severity;
 use crate::config::{Problem, Settings};
 use crate::git::{Change, ContentKind, Facts, Mode, Status, file_name};
@@ -304,6 +305,27 @@ impl<'c, 'a> Search<'c, 'a> {
         Ok(content)
     }
 
+    /// Whether two files alike line by line share code too: at least `min-lines` lines of code
+    /// in common once comments are taken out (a shared licence header is not a fork). Files
+    /// without a comment syntax (JSON, Markdown) are taken as they are.
+    fn code_alike(&self, path: &str, this: git2::Oid, other: git2::Oid) -> Result<bool> {
+        let syntax = comments::syntax_for(path);
+        if syntax == comments::Syntax::None {
+            return Ok(true);
+        }
+        let (this, other) = (self.content(this)?, self.content(other)?);
+        let (this, other) = (String::from_utf8_lossy(&this), String::from_utf8_lossy(&other));
+        let code = |text: &'_ str| -> Vec<String> {
+            comments::code_lines(text, syntax)
+                .into_iter()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        Ok(common_lines(&code(&this), &code(&other)) >= self.settings.min_lines as usize)
+    }
+
     /// The file behind an index document.
     fn other(&self, doc: usize) -> Result<Other> {
         let tree = self.cx.analysis.tree()?;
@@ -330,6 +352,9 @@ impl<'c, 'a> Search<'c, 'a> {
         if let Some(original) = copies.first().filter(|_| !tiny) {
             if facts.kind == ContentKind::Binary {
                 return Ok(Match::BinaryCopy);
+            }
+            if !self.code_alike(&change.path, side.id, side.id)? {
+                return Ok(Match::None);
             }
             let other = Other { path: original.to_string(), id: side.id, deployed: None };
             return Ok(Match::Found { other, ratio: 1.0, identical: true });
@@ -361,6 +386,9 @@ impl<'c, 'a> Search<'c, 'a> {
                 continue;
             }
             let ratio = similarity(&self.content(side.id)?, &self.content(other.id)?);
+            if ratio >= self.threshold - 1e-9 && !self.code_alike(&change.path, side.id, other.id)? {
+                continue;
+            }
             let in_release = other.deployed.is_none();
             let better = best.is_none_or(|(_, b, b_in_release)| {
                 ratio > b + 1e-9 || (ratio > b - 1e-9 && in_release && !b_in_release)
