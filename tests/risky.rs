@@ -154,3 +154,17 @@ fn a_committed_private_key_or_access_key_is_a_finding_with_the_value_masked() {
     let human = repo.gate(&["check", "--base", &base]).expect(1);
     assert!(!human.stdout.contains("IOSFODNN7EXAMPLE"), "{}", human.stdout);
 }
+
+/// Backtest (uptime-kuma 2.1.2): a notification provider turned certificate checks off only
+/// when the user ticks "unsafe TLS" for a router with a self-signed certificate. An explicit
+/// insecure opt-in guarding the line is the user's choice; the same line behind any other
+/// condition, or none, is still TLS verification off.
+#[test]
+fn tls_verification_off_behind_an_explicit_insecure_opt_in_is_the_users_choice() {
+    let guarded = "async function send(notification) {\n    const config = {};\n\
+                   if (notification.teltonikaUnsafeTls) {\n        config.httpsAgent = new https.Agent({\n\
+                   rejectUnauthorized: false, // Danger! Disables SSL verification\n        });\n    }\n}\n";
+    let unguarded = guarded.replace("notification.teltonikaUnsafeTls", "notification.debug");
+    let hits = risky(&[("server/providers/teltonika.js", guarded), ("server/providers/other.js", &unguarded)]);
+    assert_eq!(hits, [found("server/providers/other.js", 5, "tls-verify-off")]);
+}

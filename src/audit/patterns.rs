@@ -30,6 +30,9 @@ use crate::git::{ScanHit, line_hash};
 /// Lines longer than this are not matched (minified code, data); the cap keeps matching linear.
 pub const MAX_LINE: usize = 4096;
 
+/// How many lines of code before a match `unless-guarded` looks at (blank lines not counted).
+pub const GUARD_LINES: usize = 3;
+
 /// The text of a hit is cut to about this many characters, around the match on a long line.
 const SHOWN: usize = 160;
 
@@ -44,6 +47,8 @@ pub struct Rule {
     pub window: usize,
     /// Found after the match, on its line or any later one, excuses it.
     pub unless_after: Option<Regex>,
+    /// Found on one of the [`GUARD_LINES`] lines of code before the match, excuses it.
+    pub unless_guarded: Option<Regex>,
     /// A match inside a shell function or a subshell is excused.
     pub unless_scoped: bool,
     /// A match whose `var` capture is assigned a literal earlier in the file is excused.
@@ -91,6 +96,16 @@ impl Rule {
         }
         if let Some(restored) = &self.unless_after
             && (restored.is_match(after) || code[i + 1..].iter().any(|l| restored.is_match(l.as_bytes())))
+        {
+            return None;
+        }
+        if let Some(guard) = &self.unless_guarded
+            && code[..i]
+                .iter()
+                .rev()
+                .filter(|l| !l.trim().is_empty())
+                .take(GUARD_LINES)
+                .any(|l| guard.is_match(l.as_bytes()))
         {
             return None;
         }
@@ -244,8 +259,9 @@ impl Scanner {
         for rule in &self.rules {
             let unless = rule.unless.as_ref().map_or("", |u| u.as_str());
             let after = rule.unless_after.as_ref().map_or("", |u| u.as_str());
+            let guard = rule.unless_guarded.as_ref().map_or("", |u| u.as_str());
             text.push_str(&format!(
-                "{}\u{0}{}\u{0}{unless}\u{0}{}\u{0}{after}\u{0}{}{}\u{1}",
+                "{}\u{0}{}\u{0}{unless}\u{0}{}\u{0}{after}\u{0}{guard}\u{0}{}{}\u{1}",
                 rule.id,
                 rule.pattern.as_str(),
                 rule.window,
@@ -391,6 +407,7 @@ mod tests {
             unless: unless.map(|u| compile(u).unwrap()),
             window,
             unless_after: None,
+            unless_guarded: None,
             unless_scoped: false,
             unless_assigned: false,
             reason: "r".into(),

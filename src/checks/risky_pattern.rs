@@ -60,6 +60,10 @@ pub struct RuleSettings {
     /// file, excuses it (`set -e` after `set +e`).
     #[serde(default)]
     unless_after: Option<Spanned<String>>,
+    /// A regular expression that, found on one of the few lines of code before the match,
+    /// excuses it: an explicit opt-in guarding it (`if (options.unsafeTls) {`).
+    #[serde(default)]
+    unless_guarded: Option<Spanned<String>>,
     /// A match inside a shell function or a subshell is excused.
     #[serde(default)]
     unless_scoped: bool,
@@ -98,6 +102,10 @@ impl RuleSettings {
             Some(after) => regex(after, &mut problems).map(Some),
             None => Some(None),
         };
+        let unless_guarded = match &self.unless_guarded {
+            Some(guard) => regex(guard, &mut problems).map(Some),
+            None => Some(None),
+        };
         if self.unless_assigned && pattern.as_ref().is_some_and(|p| !p.capture_names().any(|n| n == Some("var"))) {
             problems.push(Problem::at(
                 &self.pattern,
@@ -119,8 +127,8 @@ impl RuleSettings {
             problems
                 .push(Problem::at(&self.reason, format!("rule `{id}` needs a reason: say why the pattern is risky")));
         }
-        let (Some(pattern), Some(unless), Some(unless_after), Ok(paths)) =
-            (pattern, unless, unless_after, paths.build())
+        let (Some(pattern), Some(unless), Some(unless_after), Some(unless_guarded), Ok(paths)) =
+            (pattern, unless, unless_after, unless_guarded, paths.build())
         else {
             return Err(problems);
         };
@@ -131,6 +139,7 @@ impl RuleSettings {
             unless,
             window: self.window,
             unless_after,
+            unless_guarded,
             unless_scoped: self.unless_scoped,
             unless_assigned: self.unless_assigned,
             reason: self.reason.get_ref().clone(),
