@@ -194,3 +194,28 @@ fn explain_says_how_to_teach_gate_the_test_layout() {
         .stdout_has("[paths]\n  tests = [")
         .stdout_has("test-files = [");
 }
+
+/// Backtest (maybe v0.5.0): ten of 23 untested-change warnings were Rails migrations. A
+/// migration is run by its tool, not by a test of its own; the report counts them in a note.
+/// A script beside them is still reported.
+#[test]
+fn migrations_are_counted_in_a_note_not_reported_one_by_one() {
+    let migration = "class AddThemeToUsers < ActiveRecord::Migration[7.2]\n  def change\n    add_column :users, :theme, :string\n  end\nend\n";
+    let json = release(
+        &[("README.md", "# app\n")],
+        &[
+            ("db/migrate/20250410144939_add_theme_to_users.rb", migration),
+            (
+                "app/migrations/0042_theme.py",
+                "from django.db import migrations\n\nclass Migration(migrations.Migration):\n    operations = []\n",
+            ),
+            ("bin/search.sh", SEARCH),
+        ],
+    );
+    assert_eq!(untested(&json), ["bin/search.sh"]);
+    let notes: Vec<&str> = json["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(
+        notes.contains(&"untested-change: 2 migrations (Django, Rails) not reported: the migration tool runs them, not a test; review them with the schema they change"),
+        "{notes:?}"
+    );
+}

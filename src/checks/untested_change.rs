@@ -83,13 +83,29 @@ impl Check for UntestedChange {
 
     fn run(&self, cx: &Context<'_>, _settings: &UntestedSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let mut comments_only = 0;
+        let mut migrations: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
         for change in cx.changes.iter().filter(|c| coverage::in_scope(cx.policy, c)) {
+            // A migration is run by its tool (`rails db:migrate`, `manage.py migrate`), once per
+            // database, not by a test of its own: one warning per migration is noise.
+            if let Some(tool) = crate::analysis::names::migration(&change.path) {
+                *migrations.entry(tool).or_default() += 1;
+                continue;
+            }
             let Err(looked) = cx.analysis.coverage(&change.path)? else { continue };
             if cx.analysis.changes_only_comments(change)? {
                 comments_only += 1;
                 continue;
             }
             out.findings.push(finding(severity, &change.path, looked));
+        }
+        if !migrations.is_empty() {
+            let n: usize = migrations.values().sum();
+            let tools: Vec<&str> = migrations.keys().copied().collect();
+            out.notes.push(format!(
+                "{ID}: {n} migration{} ({}) not reported: the migration tool runs them, not a test; review them with the schema they change",
+                if n == 1 { "" } else { "s" },
+                tools.join(", ")
+            ));
         }
         if comments_only > 0 {
             let plural = if comments_only == 1 { " changes" } else { "s change" };
