@@ -45,6 +45,12 @@ fn rolling_back_to_a_release_production_ran_passes_and_says_rollback() {
         .stdout_lacks("a typo?");
     let json = repo.gate(&["check", "--env", "production", "--release", "v1", "--format", "json"]).json();
     assert_eq!(json["rollback"]["tree"], repo.rev("v1^{tree}"), "{json:#}");
+
+    // Back on v1, a return to v2 is a rollback too, to a deploy that was forced: the header says so.
+    repo.gate(&["record", "--env", "production", "--release", "v1"]).expect(0);
+    repo.gate(&["check", "--env", "production", "--release", "v2"])
+        .stdout_has("rollback to the deploy of ")
+        .stdout_has("note: that deploy was recorded past a blocking check: hotfix, no time for staging");
 }
 
 #[test]

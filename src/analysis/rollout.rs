@@ -90,6 +90,9 @@ pub struct Rollback {
     /// Who recorded it and where it is recorded (`ledger`, `tag v1`, `deploy evidence`).
     pub by: String,
     pub from: String,
+    /// That deploy was recorded past a blocking check: the reason given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forced: Option<String>,
 }
 
 fn serialize_time<S: serde::Serializer>(at: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -161,8 +164,10 @@ impl Analysis<'_> {
         let newest = starts.last().copied().unwrap_or(current.at);
         let entry = history.iter().find(|d| d.tree == tree && starts.contains(&d.at));
         Ok(Some(match entry {
-            Some(d) => Rollback { tree, at: d.at, by: d.by.clone(), from: d.source.to_string() },
-            None => Rollback { tree, at: newest, by: String::new(), from: "deploy evidence".to_string() },
+            Some(d) => {
+                Rollback { tree, at: d.at, by: d.by.clone(), from: d.source.to_string(), forced: d.forced.clone() }
+            }
+            None => Rollback { tree, at: newest, by: String::new(), from: "deploy evidence".to_string(), forced: None },
         }))
     }
 }

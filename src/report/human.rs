@@ -33,6 +33,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             crate::time::human(rollback.at),
             rollback.from
         )?;
+        if let Some(reason) = &rollback.forced {
+            writeln!(out, "  {} that deploy was recorded past a blocking check: {reason}", style::warn("note:"))?;
+        }
     }
     writeln!(out, "  changes  {} file{}", report.files_changed, plural(report.files_changed))?;
     for note in &report.notes {
