@@ -176,7 +176,10 @@ fn an_untested_upgrade_script_is_still_reported() {
         &[("bin/deploy.sh", "#!/bin/sh\nexec deploy\n"), ("test/deploy.bats", "run bin/deploy.sh\n")],
         &[
             ("scripts/upgrade-to-v2.sh", "#!/bin/sh\npsql -f /srv/upgrade.sql\n"),
-            ("db/migrate/20250101000000_add_owner.rb", "class AddOwner < ActiveRecord::Migration[7.2]\nend\n"),
+            (
+                "db/migrate/20250101000000_add_owner.rb",
+                "class AddOwner < ActiveRecord::Migration[7.2]\n  def up\n    Account.find_each { |a| a.update!(owner: a.creator) }\n  end\nend\n",
+            ),
             ("scripts/helm/values.yaml", "replicas: 2\n"),
         ],
     );
@@ -195,9 +198,10 @@ fn explain_says_how_to_teach_gate_the_test_layout() {
         .stdout_has("test-files = [");
 }
 
-/// Backtest (maybe v0.5.0): ten of 23 untested-change warnings were Rails migrations. A
-/// migration is run by its tool, not by a test of its own; the report counts them in a note.
-/// A script beside them is still reported.
+/// Backtest (maybe v0.5.0): ten of 23 untested-change warnings were Rails migrations. A schema
+/// migration is applied by its tool, not run by a test of its own; the report counts them in a
+/// note. A script beside them is still reported, and so is a migration that rewrites data
+/// (an_untested_upgrade_script_is_still_reported, generated_migrations_are_not_copies_that_block).
 #[test]
 fn migrations_are_counted_in_a_note_not_reported_one_by_one() {
     let migration = "class AddThemeToUsers < ActiveRecord::Migration[7.2]\n  def change\n    add_column :users, :theme, :string\n  end\nend\n";
@@ -215,7 +219,7 @@ fn migrations_are_counted_in_a_note_not_reported_one_by_one() {
     assert_eq!(untested(&json), ["bin/search.sh"]);
     let notes: Vec<&str> = json["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
     assert!(
-        notes.contains(&"untested-change: 2 migrations (Django, Rails) not reported: the migration tool runs them, not a test; review them with the schema they change"),
+        notes.contains(&"untested-change: 2 schema migrations (Django, Rails) not reported: the migration tool applies them, not a test; review them with the schema they change"),
         "{notes:?}"
     );
 }

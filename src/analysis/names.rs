@@ -213,6 +213,20 @@ fn ends_with_version_range(stem: &str) -> bool {
     }
 }
 
+/// Whether a migration's code changes data, not only the schema: Django's `RunPython`/`RunSQL`,
+/// Rails' `execute`/`update_all`/`find_each`/`.save`, Alembic's `op.execute`/`bulk_insert`, an
+/// SQL `UPDATE`/`DELETE`/`INSERT`. A schema change (`add_column`, `ALTER TABLE`) is declarative
+/// and its tool applies it; code that rewrites rows is code, and an untested one is a risk.
+pub fn changes_data(migration: &str) -> bool {
+    static DATA: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(RunPython|RunSQL|execute|exec_query|update_all|update_columns?|find_each|find_in_batches|in_batches|delete_all|destroy_all|bulk_insert|bulk_update)\b|\.(save|each|update)\b|\bupdate\s+\S+\s+set\b|\bdelete\s+from\b|\binsert\s+into\b",
+        )
+        .expect("the data-migration pattern is valid")
+    });
+    DATA.is_match(migration)
+}
+
 /// The tool whose migration `path` is, if it is one: Django (`app/migrations/0042_x.py`), Rails
 /// (`db/migrate/20250220153958_x.rb`), Alembic (`alembic/versions/x.py`), Flyway
 /// (`V2.0.1__add_key.sql`), a numbered file in a migrations directory (knex, goose,
@@ -456,5 +470,25 @@ mod tests {
         let v = variant_of("app.py.bak.20250503_071148", &markers()).unwrap();
         assert_eq!(v.marker, ".bak.20250503_071148");
         assert_eq!(variant_of("search_v2.sh", &markers()).unwrap().marker, "_v2");
+    }
+}
+#[cfg(test)]
+mod data_migrations {
+    #[test]
+    fn code_that_rewrites_rows_is_a_data_migration() {
+        for code in [
+            "operations = [migrations.RunPython(fix)]",
+            "Account.find_each { |a| a.update!(owner: a.creator) }",
+            "execute \"UPDATE accounts SET owner = creator\"",
+            "UPDATE App SET Owner = '';",
+            "op.bulk_insert(table, rows)",
+        ] {
+            assert!(super::changes_data(code), "{code}");
+        }
+        for code in
+            ["add_column :imports, :mic, :string", "ALTER TABLE App ADD COLUMN Owner VARCHAR(64);", "operations = []"]
+        {
+            assert!(!super::changes_data(code), "{code}");
+        }
     }
 }

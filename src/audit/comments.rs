@@ -13,9 +13,12 @@ pub enum Syntax {
     /// `#` to the end of the line, at the start or after a space: shell, Python, Ruby, Perl,
     /// YAML, TOML, Makefiles, Dockerfiles, R, .env and .properties files.
     Hash,
-    /// `//` and `/* */`: C and its family, Java, Kotlin, Go, Rust, JavaScript, TypeScript, C#,
-    /// Swift, Scala.
+    /// `//` and `/* */`: C and its family, Java, Kotlin, Go, JavaScript, TypeScript, C#, Swift,
+    /// Scala.
     Slash,
+    /// Rust: `//` and `/* */`, and items under `#[cfg(test)]` are test code, not what ships
+    /// (see [`shipped_lines`]).
+    Rust,
     /// `#`, `//` and `/* */`: PHP.
     HashSlash,
     /// `--` and `/* */`: SQL, Lua, Haskell.
@@ -34,6 +37,7 @@ impl Syntax {
         match self {
             Syntax::Hash => "hash",
             Syntax::Slash => "slash",
+            Syntax::Rust => "rust",
             Syntax::HashSlash => "hash-slash",
             Syntax::Dash => "dash",
             Syntax::Semicolon => "semicolon",
@@ -61,8 +65,9 @@ pub fn syntax_for(path: &str) -> Syntax {
         | "hcl" | "ps1" | "psm1" | "nix" | "cmake" | "j2" | "jinja" | "jinja2" | "ex" | "exs" | "coffee" | "tcl"
         | "awk" | "sed" => Syntax::Hash,
         "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "m" | "mm" | "java" | "kt" | "kts" | "groovy" | "gradle"
-        | "scala" | "go" | "rs" | "js" | "mjs" | "cjs" | "jsx" | "ts" | "tsx" | "mts" | "cts" | "cs" | "swift"
-        | "dart" | "proto" | "zig" | "v" | "sol" | "css" | "scss" | "less" | "jsonc" | "json5" => Syntax::Slash,
+        | "scala" | "go" | "js" | "mjs" | "cjs" | "jsx" | "ts" | "tsx" | "mts" | "cts" | "cs" | "swift" | "dart"
+        | "proto" | "zig" | "v" | "sol" | "css" | "scss" | "less" | "jsonc" | "json5" => Syntax::Slash,
+        "rs" => Syntax::Rust,
         "php" | "phtml" => Syntax::HashSlash,
         "sql" | "lua" | "hs" | "elm" | "ada" | "adb" | "ads" => Syntax::Dash,
         "ini" => Syntax::Semicolon,
@@ -76,6 +81,84 @@ pub fn syntax_for(path: &str) -> Syntax {
 pub fn code_lines(text: &str, syntax: Syntax) -> Vec<&str> {
     let mut in_block = false;
     text.lines().map(|line| code_of(line, syntax, &mut in_block)).collect()
+}
+
+/// The code of every line of `text` that ships: [`code_lines`], with the lines of test code
+/// inside a source file emptied (Rust's `#[cfg(test)]` items, a `mod tests { ... }` at the end
+/// of most files). Line numbers are kept. A test's fixture strings (`"curl -k https://x"`, a fake
+/// key) are not what the release runs.
+pub fn shipped_lines(text: &str, syntax: Syntax) -> Vec<&str> {
+    let mut code = code_lines(text, syntax);
+    for (line, test) in code.iter_mut().zip(test_code(text, syntax)) {
+        if test {
+            *line = "";
+        }
+    }
+    code
+}
+
+/// Which lines of `text` are test code inside a source file (see [`shipped_lines`]).
+pub fn test_code(text: &str, syntax: Syntax) -> Vec<bool> {
+    let code = code_lines(text, syntax);
+    let mut test = vec![false; code.len()];
+    if syntax != Syntax::Rust {
+        return test;
+    }
+    let mut i = 0;
+    while i < code.len() {
+        if code[i].trim() != "#[cfg(test)]" {
+            i += 1;
+            continue;
+        }
+        // The item the attribute is on: to the `;` that ends it, or to the brace that closes
+        // its first one. Braces are counted in code outside string and char literals.
+        let start = i;
+        let mut depth = 0usize;
+        let mut opened = false;
+        let mut end = code.len() - 1;
+        'item: for (j, line) in code.iter().enumerate().skip(start + 1) {
+            let mut quote: Option<char> = None;
+            let mut escaped = false;
+            let line = line.replace("'{'", "").replace("'}'", "").replace("'\"'", "");
+            for c in line.chars() {
+                match quote {
+                    Some(q) => {
+                        if escaped {
+                            escaped = false;
+                        } else if c == '\\' {
+                            escaped = true;
+                        } else if c == q {
+                            quote = None;
+                        }
+                    }
+                    None => match c {
+                        '"' => quote = Some('"'),
+                        '{' => {
+                            depth += 1;
+                            opened = true;
+                        }
+                        '}' => {
+                            depth = depth.saturating_sub(1);
+                            if opened && depth == 0 {
+                                end = j;
+                                break 'item;
+                            }
+                        }
+                        ';' if !opened => {
+                            end = j;
+                            break 'item;
+                        }
+                        _ => {}
+                    },
+                }
+            }
+        }
+        for line in &mut test[start..=end] {
+            *line = true;
+        }
+        i = end + 1;
+    }
+    test
 }
 
 /// The code of one line; `in_block` carries a block comment from line to line. Code after a
@@ -96,7 +179,7 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
             None => return "",
         }
     }
-    let blocks = matches!(syntax, Syntax::Slash | Syntax::HashSlash | Syntax::Dash | Syntax::Generic);
+    let blocks = matches!(syntax, Syntax::Slash | Syntax::Rust | Syntax::HashSlash | Syntax::Dash | Syntax::Generic);
     let mut quote: Option<u8> = None;
     let mut i = start;
     while i < bytes.len() {
@@ -124,7 +207,7 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
                 _ => false,
             },
             b'/' if next == Some(b'/') => match syntax {
-                Syntax::Slash | Syntax::HashSlash => true,
+                Syntax::Slash | Syntax::Rust | Syntax::HashSlash => true,
                 Syntax::Generic => spaced,
                 _ => false,
             },
@@ -157,6 +240,17 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_test_items_are_test_code_to_their_closing_brace() {
+        let text = "fn main() {\n    run(\"x\");\n}\n\n#[cfg(test)]\nuse std::fs;\n\n#[cfg(test)]\nmod tests {\n    \
+                    const C: char = '{';\n    #[test]\n    fn t() {\n        let s = \"} { curl -k\";\n    }\n}\n\nfn after() {}\n";
+        let test: Vec<usize> =
+            test_code(text, Syntax::Rust).iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i + 1).collect();
+        assert_eq!(test, [5, 6, 8, 9, 10, 11, 12, 13, 14, 15]);
+        assert!(test_code(text, Syntax::Slash).iter().all(|t| !t), "only Rust has cfg(test) items");
+        assert_eq!(syntax_for("src/lib.rs"), Syntax::Rust);
+    }
 
     fn code(text: &str, path: &str) -> Vec<String> {
         code_lines(text, syntax_for(path)).into_iter().map(str::to_string).collect()

@@ -279,7 +279,7 @@ impl Scanner {
     pub fn scan_blob(&self, content: &[u8], syntax: Syntax) -> Vec<ScanHit> {
         let text = String::from_utf8_lossy(content);
         let lines: Vec<&str> = text.lines().collect();
-        let code = comments::code_lines(&text, syntax);
+        let code = comments::shipped_lines(&text, syntax);
         let everything = vec![true; lines.len()];
         let mut hits = Vec::new();
         for (rule, hit) in self.scan_lines(&code, &everything, &vec![true; self.rules.len()]) {
@@ -313,14 +313,19 @@ impl Scanner {
 
 /// What the secret scan is cached under, beside rule sets' fingerprints; it changes when what
 /// counts as a secret does.
-pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0002;
+pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0004;
+
+/// What cached secret scans of a file read with `syntax` are keyed by.
+pub fn secrets_fingerprint(syntax: Syntax) -> u64 {
+    SECRETS_FINGERPRINT ^ (u64::from(syntax == Syntax::Rust) << 16) ^ ((syntax as u64) << 24)
+}
 
 /// The lines of `content` that hold a committed private key or access key, masked (see
 /// `audit::secrets`). A private-key header counts only with key material after it, on its line
 /// or the next (a placeholder `-----BEGIN PRIVATE KEY-----\n...` in a form or a schema is not a
 /// key). A password in a URL is left to the configuration checks: defaults such as
 /// `postgres://app:app@db` are everywhere in compose files and examples.
-pub fn secret_lines(content: &[u8]) -> Vec<ScanHit> {
+pub fn secret_lines(content: &[u8], syntax: Syntax) -> Vec<ScanHit> {
     static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@]*@").expect("the userinfo pattern is valid")
     });
@@ -332,18 +337,24 @@ pub fn secret_lines(content: &[u8]) -> Vec<ScanHit> {
     });
     let text = String::from_utf8_lossy(content);
     let lines: Vec<&str> = text.lines().collect();
+    let test = comments::test_code(&text, syntax);
     let mut hits = Vec::new();
     for (i, line) in lines.iter().enumerate() {
+        if test.get(i).copied().unwrap_or(false) {
+            continue;
+        }
         let without_userinfo = USERINFO.replace_all(line, "");
         let keyed = match PEM.captures(&without_userinfo) {
             Some(pem) => {
                 let rest = pem.get(1).map_or("", |m| m.as_str()).replace("\\n", " ");
                 let next = lines.get(i + 1).map_or("", |l| l.trim());
                 let other =
-                    super::secrets::holds_secret(&without_userinfo.replace(pem.get(0).map_or("", |m| m.as_str()), ""));
+                    super::secrets::holds_key(&without_userinfo.replace(pem.get(0).map_or("", |m| m.as_str()), ""));
                 other || MATERIAL.is_match(&rest) || MATERIAL.is_match(next)
             }
-            None => super::secrets::holds_secret(&without_userinfo),
+            // A password in a URL is left to the configuration checks, even one with a `/` in it
+            // that the userinfo pattern does not strip (`postgres://app:pa/ss@db/app`).
+            None => super::secrets::holds_key(&without_userinfo),
         };
         if keyed {
             let trimmed = line.trim();
@@ -459,7 +470,7 @@ mod tests {
                         \"key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\"\n\
                         placeholder=\"-----BEGIN PRIVATE KEY-----\\n...\"\n\
                         // \"private-key\": \"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\",\n";
-        let hits = secret_lines(content);
+        let hits = secret_lines(content, Syntax::Hash);
         let shown: Vec<(u32, &str)> = hits.iter().map(|h| (h.line, h.text.as_str())).collect();
         assert_eq!(shown.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 2, 6], "{shown:?}");
         assert!(!shown[0].1.contains("IOSFODNN7EXAMPLE"), "{}", shown[0].1);

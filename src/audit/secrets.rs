@@ -54,7 +54,17 @@ pub fn mask(text: &str) -> Cow<'_, str> {
 
 /// Whether `text` holds a secret of a known shape.
 pub fn holds_secret(text: &str) -> bool {
-    matches!(mask_userinfo(text), Cow::Owned(_)) || SHAPES.iter().any(|shape| shape.regex.is_match(text))
+    holds_password(text) || holds_key(text)
+}
+
+/// Whether `text` holds a URL with a password (`postgres://app:s3cret@db/app`).
+pub fn holds_password(text: &str) -> bool {
+    matches!(mask_userinfo(text), Cow::Owned(_))
+}
+
+/// Whether `text` holds a token or key of a known shape (`ghp_`, `AKIA`, a PEM private key).
+pub fn holds_key(text: &str) -> bool {
+    SHAPES.iter().any(|shape| shape.regex.is_match(text))
 }
 
 /// `scheme://user:password@host` -> `scheme://user:(hidden)@host`. The password may hold an

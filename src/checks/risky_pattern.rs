@@ -17,7 +17,7 @@ use toml::Spanned;
 use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
 use crate::analysis::coverage;
 use crate::audit::comments;
-use crate::audit::patterns::{self, Rule, SECRETS_FINGERPRINT, Scanner, added_hits, on_added_lines, secret_lines};
+use crate::audit::patterns::{self, Rule, Scanner, added_hits, on_added_lines, secret_lines};
 use crate::config::{Problem, Settings};
 use crate::config::{Severity, compile_glob};
 use crate::git::{ContentKind, Mode, READ_LIMIT, Status, line_hash, normalized_lines};
@@ -261,7 +261,7 @@ impl Check for RiskyPattern {
                 std::sync::Arc::from(Vec::new())
             };
             let keys = if secrets && facts.kind == ContentKind::Text {
-                store.scan(side.id, SECRETS_FINGERPRINT, secret_lines)?
+                store.scan(side.id, patterns::secrets_fingerprint(syntax), |content| secret_lines(content, syntax))?
             } else {
                 std::sync::Arc::from(Vec::new())
             };

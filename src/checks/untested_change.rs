@@ -85,9 +85,13 @@ impl Check for UntestedChange {
         let mut comments_only = 0;
         let mut migrations: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
         for change in cx.changes.iter().filter(|c| coverage::in_scope(cx.policy, c)) {
-            // A migration is run by its tool (`rails db:migrate`, `manage.py migrate`), once per
-            // database, not by a test of its own: one warning per migration is noise.
-            if let Some(tool) = crate::analysis::names::migration(&change.path) {
+            // A schema migration is applied by its tool (`rails db:migrate`, `manage.py migrate`),
+            // not run by a test of its own: one warning per migration is noise. One whose code
+            // rewrites data is code, and is reported like any script.
+            if let Some(tool) = crate::analysis::names::migration(&change.path)
+                && let Some(side) = &change.new
+                && !crate::analysis::names::changes_data(&String::from_utf8_lossy(&cx.analysis.store.content(side.id)?))
+            {
                 *migrations.entry(tool).or_default() += 1;
                 continue;
             }
@@ -102,7 +106,7 @@ impl Check for UntestedChange {
             let n: usize = migrations.values().sum();
             let tools: Vec<&str> = migrations.keys().copied().collect();
             out.notes.push(format!(
-                "{ID}: {n} migration{} ({}) not reported: the migration tool runs them, not a test; review them with the schema they change",
+                "{ID}: {n} schema migration{} ({}) not reported: the migration tool applies them, not a test; review them with the schema they change",
                 if n == 1 { "" } else { "s" },
                 tools.join(", ")
             ));
