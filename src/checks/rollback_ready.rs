@@ -28,7 +28,8 @@ impl Settings for RollbackSettings {}
 
 static DOC: Doc = Doc {
     codes: &["no-last-deploy", "not-descendant"],
-    summary: "The environment has a recorded last deploy to roll back to, and the release descends from it.",
+    summary: "The environment has a recorded last deploy to roll back to, and the release descends from it. A \
+              rollback itself (a tree the environment ran before) is exempt: what runs now is the deploy to return to.",
     why: "Incidents 002 and 003: in both, the rollback failed when it was needed. A rollback needs a known-good \
           deploy to return to; a release that does not descend from what runs now (a force-push, a release cut \
           from another branch) also drops whatever that deploy carried, so rolling forward and back stop being \

@@ -45,8 +45,9 @@ impl Settings for RolloutSettings {
 
 static DOC: Doc = Doc {
     codes: &["not-deployed", "soak-incomplete"],
-    summary: "The release tree must have been deployed to the environments this one requires (`requires`), at \
-              least `soak` ago; config and dependency changes can require it everywhere.",
+    summary: "The release tree must have run in the environments this one requires (`requires`) for `soak`, \
+              unbroken (its longest period as their current deploy); config and dependency changes can require it \
+              everywhere. A rollback to a tree this environment ran before needs no new staged rollout.",
     why: "Incident 001: an upgrade went to production without passing the test environment first. Incident 003: a \
           config push with an invalid auth-server address had no staged rollout. Incidents 003 and 004 end with \
           the same corrective action: programmatically enforce staged rollouts. gate checks the ledger, so the \
