@@ -1,98 +1,187 @@
 #!/usr/bin/env bash
-# Benchmark: `gate check` on ranges of public repositories, beside the git commands that do the
-# same kind of work, with the ratio of their times.
+# Benchmark: `gate check` on releases of public and synthetic repositories, beside the git
+# commands that do the same kind of work.
 #
 #   scripts/bench.sh [RUNS]
 #
-# Repositories are cloned (bare) from GitHub into $GATE_BENCH_DIR (default: target/bench) on the
-# first run. To use clones you already have, set GATE_BENCH_RUFF and GATE_BENCH_GIT to their git
-# directories; gate writes its cache into GIT_DIR/gate/ there.
+# Every figure is CPU seconds (user + system, from GNU time: the machine may be shared, and CPU
+# time moves less than wall time under load), printed as "median (min-max)" of RUNS runs
+# (default 5). All runs read the repository from a warm page cache; "cold" means only that
+# gate's own cache (GIT_DIR/gate/) is removed before each run.
 #
-# For each range it reports the median wall time of RUNS runs (default 5) of:
-#   gate cold   gate check with its cache removed before every run
-#   gate warm   gate check run again on the same range (cache in place)
-#   git -C      git diff -M -C --find-copies-harder -l0 --name-status (git's closest operation:
-#               every added file against every file of the tree)
-#   git stat    git diff --stat
-# and gate's peak memory (from GNU time, when /usr/bin/time is there). All runs read the
-# repository from a warm page cache; "cold" means gate's own cache is empty.
+# Repositories are cloned (bare) from GitHub into $GATE_BENCH_DIR (default: target/bench) on
+# the first run. To use clones you already have, point these at their git directories (gate
+# writes its cache into GIT_DIR/gate/ there):
+#   GATE_BENCH_RUFF   astral-sh/ruff; range GATE_BENCH_RUFF_RANGE (default "0.10.0 0.14.0")
+#   GATE_BENCH_GIT    git/git;        range GATE_BENCH_GIT_RANGE (default "v2.40.0 v2.47.0")
+# Another repository can stand in for either (set both the directory and the range); `skip`
+# as the directory leaves the repository out.
+#
+# Sections:
+#   ranges     each range, and two one-commit releases picked from it: the newest commit that
+#              changes one file no script pattern matches (`.rs`, `.go`, `.java`, `.md`) and
+#              the newest that changes one script (`.py`, `.sh`)
+#   synthetic  scripts/synth-repo.sh repositories of GATE_BENCH_SIZES files (default
+#              "10000 100000 300000"), made once in $GATE_BENCH_DIR, each with ranges of
+#              GATE_BENCH_COMMITS commits (default "1 10 100 1000"), every commit changing one
+#              `.py` script
+#   junit      reading the largest JUnit report of the corpus (615 KB, 4,239 test cases) and
+#              recording it as evidence, in a throwaway repository
+# GATE_BENCH_SECTIONS (default "ranges synthetic junit") picks sections.
+#
+# Beside each release, the git commands that bound what gate does:
+#   diff --raw    git diff --raw A B                    which files changed (the floor)
+#   ls-tree       git ls-tree -r B                      listing the whole release tree
+#   cat-file      git cat-file --batch over the blobs   reading the changed files, both sides
+#                 of the changed files
+#   stat          git diff --stat A B                   reading and diffing the changed files
+#   copies        git diff -M -C --find-copies-harder -l0 --name-status A B
+#                 git's copy detection: every added file against every file of the tree
 set -euo pipefail
 
 runs=${1:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=${GATE_BENCH_DIR:-$root/target/bench}
+sections=${GATE_BENCH_SECTIONS:-ranges synthetic junit}
+sizes=${GATE_BENCH_SIZES:-10000 100000 300000}
+commit_counts=${GATE_BENCH_COMMITS:-1 10 100 1000}
 mkdir -p "$bench_dir"
 
-echo "building gate (release)..." >&2
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-gate=$root/target/release/gate
+# GATE_BENCH_GATE names a gate binary to time instead of building this checkout (to compare
+# two versions on the same machine).
+gate=${GATE_BENCH_GATE:-}
+if [ -z "$gate" ]; then
+  echo "building gate (release)..." >&2
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+  gate=$root/target/release/gate
+fi
+[ -x /usr/bin/time ] || { echo "bench.sh: GNU time (/usr/bin/time) is needed for CPU times" >&2; exit 2; }
+timing=$(mktemp)
+scratch=$(mktemp -d)
+trap 'rm -rf "${timing:?}" "${scratch:?}"' EXIT
 
-# name  url  base  release  env-var-with-an-existing-clone
-ranges=(
-  "ruff https://github.com/astral-sh/ruff.git 0.10.0 0.14.0 GATE_BENCH_RUFF"
-  "git https://github.com/git/git.git v2.40.0 v2.47.0 GATE_BENCH_GIT"
-)
+# CPU seconds of one run of "$@" (output discarded; a non-zero exit is expected: a blocked
+# release exits 1).
+cpu() {
+  /usr/bin/time -o "$timing" -f '%U %S' "$@" >/dev/null 2>&1 || true
+  # The last line: GNU time puts "Command exited with non-zero status N" before the figures.
+  tail -n 1 "$timing" | awk '{ printf "%.3f", $1 + $2 }'
+}
 
-# Median wall time in seconds of running "$@" $runs times; `before` runs untimed before each.
-median() {
+# "median (min-max)" of $runs runs of "$@"; `before` is evaluated, untimed, before each run.
+stats() {
   local before=$1
   shift
   local times=()
   for _ in $(seq "$runs"); do
     eval "$before"
-    local start end
-    start=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || true
-    end=$(date +%s%N)
-    times+=("$(( (end - start) / 1000000 ))")
+    times+=("$(cpu "$@")")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]/1000}'
+  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END {
+    printf "%.3f (%.3f-%.3f)", a[int((NR + 1) / 2)], a[1], a[NR] }'
 }
 
-peak_kb() {
-  if [ -x /usr/bin/time ]; then
-    { /usr/bin/time -f %M "$@" 2>&1 >/dev/null || true; } | tail -n 1
-  else
-    echo "n/a"
-  fi
+# Peak memory of one gate run in MiB (GNU time's maximum resident set size).
+peak() {
+  /usr/bin/time -o "$timing" -f '%M' "$@" >/dev/null 2>&1 || true
+  tail -n 1 "$timing" | awk '{ printf "%.0f", $1 / 1024 }'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# The blobs of the files changed from $1 to $2, both sides, one id a line.
+changed_blobs() {
+  git diff --raw --no-renames --no-abbrev "$1" "$2" | awk '{ print $3; print $4 }' | grep -v '^0*$' || true
+}
 
-printf '\n%-6s %-18s %8s %8s %8s %8s %10s %10s %9s\n' \
-  repo range "gate cold" "gate warm" "git -C" "git stat" "cold/git-C" "warm/stat" "peak MiB"
-for spec in "${ranges[@]}"; do
-  read -r name url base release var <<<"$spec"
-  repo=${!var:-$bench_dir/$name.git}
-  if [ ! -d "$repo" ]; then
-    echo "cloning $url into $repo (once)..." >&2
-    git clone --quiet --bare "$url" "$repo"
-  fi
-  export GIT_DIR=$repo
-  files=$(git diff --no-renames --name-only "$base" "$release" | wc -l)
-  check=("$gate" check --base "$base" --release "$release" --format json)
-  cold=$(median "rm -rf '${repo:?}/gate'" "${check[@]}")
+# One row: gate cold and warm, then the git commands, for release $3 against base $2 of repo $1.
+row() {
+  local label=$1 base=$2 release=$3
+  local check=("$gate" check --base "$base" --release "$release" --format json)
+  local blobs
+  blobs=$(mktemp)
+  changed_blobs "$base" "$release" >"$blobs"
+  local files
+  files=$(git diff --no-renames --name-only "$base" "$release" | wc -l | tr -d ' ')
+  local cold warm memory
+  cold=$(stats "rm -rf '${GIT_DIR:?}/gate'" "${check[@]}")
   "${check[@]}" >/dev/null 2>&1 || true
-  warm=$(median ":" "${check[@]}")
-  copies=$(median ":" git diff -M -C --find-copies-harder -l0 --name-status "$base" "$release")
-  stat=$(median ":" git diff --stat "$base" "$release")
-  rm -rf "${repo:?}/gate"
-  peak=$(peak_kb "${check[@]}")
-  [ "$peak" != "n/a" ] && peak=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')
-  unset GIT_DIR
-  printf '%-6s %-18s %8s %8s %8s %8s %10s %10s %9s\n' \
-    "$name" "$base..$release" "$cold" "$warm" "$copies" "$stat" "$(ratio "$cold" "$copies")x" "$(ratio "$warm" "$stat")x" "$peak"
-  echo "       ($files files changed; median of $runs runs, seconds)"
-done
+  warm=$(stats ":" "${check[@]}")
+  memory=$(peak "${check[@]}")
+  printf '%s\t%s\t%s\t%s\t%s MiB\n' "$label" "$files" "$cold" "$warm" "$memory"
+  printf '\t\tdiff --raw %s | ls-tree %s | cat-file %s | stat %s | copies %s\n' \
+    "$(stats ":" git diff --raw "$base" "$release")" \
+    "$(stats ":" git ls-tree -r "$release")" \
+    "$(stats ":" sh -c "git cat-file --batch <'$blobs'")" \
+    "$(stats ":" git diff --stat "$base" "$release")" \
+    "$(stats ":" git diff -M -C --find-copies-harder -l0 --name-status "$base" "$release")"
+  rm -f "$blobs"
+}
 
-# Reading the largest JUnit report of the corpus (615 KB, 4,239 test cases) and recording it as
-# evidence, in a throwaway repository.
-junit_repo=$(mktemp -d)
-trap 'rm -rf "${junit_repo:?}"' EXIT
-git -C "$junit_repo" init --quiet
-git -C "$junit_repo" -c user.name=bench -c user.email=bench@example.com commit --quiet --allow-empty -m bench
-report=$root/tests/fixtures/junit/jest-junit_large-4239-cases.xml
-junit=$(cd "$junit_repo" && median ":" "$gate" evidence add tests --junit "$report")
-junit_peak=$(cd "$junit_repo" && peak_kb "$gate" evidence add tests --junit "$report")
-printf '\ngate evidence add tests --junit %s: %s s (median of %s runs), peak %s KiB\n' \
-  "$(basename "$report")" "$junit" "$runs" "$junit_peak"
+# The newest non-merge commit of base..release that changes exactly one file, matching the
+# extended regular expression $3.
+one_commit() {
+  git log --no-merges --format=%H "$1..$2" | while read -r commit; do
+    local files
+    files=$(git diff-tree --no-commit-id --name-only -r "$commit")
+    if [ "$(printf '%s\n' "$files" | wc -l)" -eq 1 ] && printf '%s\n' "$files" | grep -qE "$3"; then
+      echo "$commit"
+      break
+    fi
+  done
+}
+
+header() {
+  printf '\n%s\n' "$1"
+  printf 'release\tfiles\tgate cold, CPU s\tgate warm, CPU s\tpeak\n'
+}
+
+if [[ " $sections " == *" ranges "* ]]; then
+  header "== ranges (median (min-max) of $runs runs)"
+  # name  url  default-range  env-var-with-a-clone  env-var-with-a-range
+  for spec in \
+    "ruff https://github.com/astral-sh/ruff.git 0.10.0:0.14.0 GATE_BENCH_RUFF GATE_BENCH_RUFF_RANGE" \
+    "git https://github.com/git/git.git v2.40.0:v2.47.0 GATE_BENCH_GIT GATE_BENCH_GIT_RANGE"; do
+    read -r name url range var range_var <<<"$spec"
+    repo=${!var:-$bench_dir/$name.git}
+    [ "$repo" = skip ] && continue
+    read -r base release <<<"${!range_var:-${range/:/ }}"
+    if [ ! -d "$repo" ]; then
+      echo "cloning $url into $repo (once)..." >&2
+      git clone --quiet --bare "$url" "$repo"
+    fi
+    export GIT_DIR=$repo
+    row "$name $base..$release" "$base" "$release"
+    for kind in "non-script:\.(rs|go|java|md)$" "script:\.(py|sh)$"; do
+      commit=$(one_commit "$base" "$release" "${kind#*:}")
+      if [ -n "$commit" ]; then
+        row "$name ${commit:0:10} (one ${kind%%:*} file)" "$commit^" "$commit"
+      fi
+    done
+    unset GIT_DIR
+  done
+fi
+
+if [[ " $sections " == *" synthetic "* ]]; then
+  header "== synthetic repositories, scripts/synth-repo.sh (median (min-max) of $runs runs)"
+  for size in $sizes; do
+    repo=$bench_dir/synth-$size.git
+    if [ ! -d "$repo" ]; then
+      echo "making a $size-file repository in $repo (once)..." >&2
+      "$root/scripts/synth-repo.sh" "$repo" "$size" 1000
+    fi
+    export GIT_DIR=$repo
+    for n in $commit_counts; do
+      row "synth $size files, $n commit(s)" base "r$n"
+    done
+    unset GIT_DIR
+  done
+fi
+
+if [[ " $sections " == *" junit "* ]]; then
+  junit_repo=$scratch/junit
+  git init --quiet "$junit_repo"
+  git -C "$junit_repo" -c user.name=bench -c user.email=bench@example.com commit --quiet --allow-empty -m bench
+  report=$root/tests/fixtures/junit/jest-junit_large-4239-cases.xml
+  junit=$(cd "$junit_repo" && stats ":" "$gate" evidence add tests --junit "$report")
+  junit_peak=$(cd "$junit_repo" && peak "$gate" evidence add tests --junit "$report")
+  printf '\n== gate evidence add tests --junit %s: %s CPU s, peak %s MiB\n' "$(basename "$report")" "$junit" "$junit_peak"
+fi

@@ -159,7 +159,10 @@ fn parse(store: &BlobStore<'_>, path: &str, id: Oid) -> Result<Parsed> {
 /// service reads: schemas, API descriptions, test results, icon-font projects.
 fn describes(path: &str, parsed: &Parsed) -> Option<&'static str> {
     let Parsed::Document(doc) = parsed else { return None };
-    let top = |key: &str| doc.entries.iter().any(|e| e.key == key || e.key.starts_with(&format!("{key}.")));
+    let top = |key: &str| {
+        let under = format!("{key}.");
+        doc.entries.iter().any(|e| e.key == key || e.key.starts_with(&under))
+    };
     let value = |key: &str| doc.entries.iter().find(|e| e.key == key).and_then(|e| e.text.as_deref());
     let lower = path.to_ascii_lowercase();
     if value("$schema").is_some_and(|s| s.contains("json-schema.org"))

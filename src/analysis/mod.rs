@@ -15,7 +15,7 @@ mod trust;
 pub use trust::Approvals;
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use git2::Oid;
@@ -121,6 +121,8 @@ pub struct Analysis<'a> {
     tested_nearby: OnceCell<Option<(Record, usize)>>,
     untested: RefCell<BTreeMap<String, bool>>,
     rollback: OnceCell<Option<rollout::Rollback>>,
+    /// The (key, value) pairs of each config file in the target's recent deploys, by path.
+    deployed_values: RefCell<HashMap<String, HashSet<(String, String)>>>,
 }
 
 impl<'a> Analysis<'a> {
@@ -153,6 +155,7 @@ impl<'a> Analysis<'a> {
             tested_nearby: OnceCell::new(),
             untested: RefCell::new(BTreeMap::new()),
             rollback: OnceCell::new(),
+            deployed_values: RefCell::default(),
         }
     }
 
@@ -264,20 +267,31 @@ impl<'a> Analysis<'a> {
     /// deploys before the last one (keys as the config diff writes them). Read only when a
     /// check suspects a value, so it costs nothing on most runs.
     pub fn value_deployed_before(&self, path: &str, key: &str, value: &str) -> Result<bool> {
+        let known = |values: &HashSet<(String, String)>| values.contains(&(key.to_string(), value.to_string()));
+        if let Some(values) = self.deployed_values.borrow().get(path) {
+            return Ok(known(values));
+        }
+        // Every value of those deploys, read once per file: a file with many suspect values
+        // must not be read and parsed twenty times for each.
         const DEPLOYS: usize = 20;
-        let Some(env) = self.target()? else { return Ok(false) };
-        for deploy in self.history(env)?.iter().skip(1).take(DEPLOYS) {
-            let Some(text) = git::read_file(self.repo, deploy.tree, path)? else { continue };
-            let crate::audit::document::Parsed::Document(doc) = crate::audit::document::parse(path, text.as_bytes())
-            else {
-                continue;
-            };
-            let entries = crate::audit::document::by_identity(&doc.entries);
-            if entries.iter().any(|e| e.key == key && e.text.as_deref().unwrap_or(&e.value) == value) {
-                return Ok(true);
+        let mut values = HashSet::new();
+        if let Some(env) = self.target()? {
+            for deploy in self.history(env)?.iter().skip(1).take(DEPLOYS) {
+                let Some(text) = git::read_file(self.repo, deploy.tree, path)? else { continue };
+                let crate::audit::document::Parsed::Document(doc) =
+                    crate::audit::document::parse(path, text.as_bytes())
+                else {
+                    continue;
+                };
+                for e in crate::audit::document::by_identity(&doc.entries).iter() {
+                    let shown = e.text.as_ref().unwrap_or(&e.value);
+                    values.insert((e.key.clone(), shown.clone()));
+                }
             }
         }
-        Ok(false)
+        let found = known(&values);
+        self.deployed_values.borrow_mut().insert(path.to_string(), values);
+        Ok(found)
     }
 
     /// The emergency lock on `env`, if someone stopped the line there.

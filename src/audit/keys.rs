@@ -10,8 +10,8 @@ pub struct KeyPatterns {
     /// Patterns with structure (`auth.*`, `*.timeout`): globs over the whole key, case-insensitive,
     /// `*` crossing dots.
     globs: GlobSet,
-    /// `*word*` and `*two_words*` patterns: the words, lower-case.
-    words: Vec<Vec<String>>,
+    /// `*word*` and `*two_words*` patterns: their words, lower-case, joined (`privatekey`).
+    words: Vec<String>,
 }
 
 impl KeyPatterns {
@@ -21,7 +21,7 @@ impl KeyPatterns {
         let mut words = Vec::new();
         for pattern in patterns {
             match word_pattern(pattern) {
-                Some(parts) => words.push(parts),
+                Some(parts) => words.push(parts.concat()),
                 None => {
                     let glob = GlobBuilder::new(pattern)
                         .case_insensitive(true)
@@ -113,16 +113,20 @@ pub fn words(key: &str) -> Vec<String> {
     words
 }
 
-/// Whether consecutive words of the key spell the pattern's words, the last one possibly plural
-/// (`*token*` matches `tokens`; `*apikey*` matches `apiKey` and `api_key`).
-fn contains_run(words: &[String], pattern: &[String]) -> bool {
-    let wanted: String = pattern.concat();
+/// Whether consecutive words of the key spell `wanted` (a pattern's words joined), the last one
+/// possibly plural (`*token*` matches `tokens`; `*apikey*` matches `apiKey` and `api_key`).
+fn contains_run(words: &[String], wanted: &str) -> bool {
     (0..words.len()).any(|start| {
-        let mut joined = String::new();
-        words[start..].iter().any(|word| {
-            joined.push_str(word);
-            joined == wanted || joined.strip_suffix('s') == Some(wanted.as_str())
-        })
+        // What the words from `start` on have yet to spell.
+        let mut rest = wanted;
+        for word in &words[start..] {
+            match rest.strip_prefix(word.as_str()) {
+                Some("") => return true,
+                Some(after) => rest = after,
+                None => return word.strip_suffix('s') == Some(rest),
+            }
+        }
+        false
     })
 }
 

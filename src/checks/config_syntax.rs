@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
 use crate::Result;
 use crate::analysis::Needs;
-use crate::audit::document::{Format, Parsed};
+use crate::audit::document::{Format, MAX_ENTRIES, Parsed};
 use crate::config::Settings;
 use crate::config::Severity;
 
@@ -110,6 +110,19 @@ impl Check for ConfigSyntax {
                         .at_line(error.line, error.col),
                     );
                 }
+                Some(Parsed::TooWide { format, keys }) => out.findings.push(
+                    Finding::new(
+                        ID,
+                        "too-large",
+                        severity,
+                        format!(
+                            "{format}, {keys} keys, over the {MAX_ENTRIES} gate analyses in one file: its values are \
+                             unchecked"
+                        ),
+                        "a config file this wide is unusual; split it, or review it and waive",
+                    )
+                    .at(&file.path),
+                ),
                 Some(Parsed::Unknown(reason) | Parsed::Template(reason)) => {
                     out.not_analysed.push(NotAnalysed { check: ID, path: file.path.clone(), reason: reason.clone() })
                 }
@@ -131,5 +144,6 @@ pub fn describe(parsed: &Parsed) -> String {
             error.format.map_or_else(|| "unreadable".to_string(), |f: Format| format!("{f}, does not parse"))
         }
         Parsed::Unknown(reason) | Parsed::Template(reason) => reason.clone(),
+        Parsed::TooWide { format, keys } => format!("{format}, {keys} keys, not analysed"),
     }
 }

@@ -6,7 +6,8 @@
 //! has (`steps[name=Deploy].with.token`), or else its content (`ports[=8080]`, or a short hash of
 //! an unnamed table). Identical items are numbered (`[=8080]`, `[=8080#2]`) so none is lost.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use super::Entry;
 
@@ -14,11 +15,14 @@ use super::Entry;
 const NAME_FIELDS: &[&str] = &["name", "id", "key"];
 
 /// The entries with every numbered list item renamed by its identity, outermost lists first.
-pub fn by_identity(entries: &[Entry]) -> Vec<Entry> {
+/// Entries with no numbered item are lent as they are, not copied.
+pub fn by_identity(entries: &[Entry]) -> Cow<'_, [Entry]> {
+    let Some(rename) = next_level(entries) else { return Cow::Borrowed(entries) };
     let mut entries = entries.to_vec();
     // One level of lists a round: the identity of an inner item is computed under the already
     // renamed outer one. Every round renames at least one `[N]`, so the loop ends.
-    while let Some(rename) = next_level(&entries) {
+    let mut next = Some(rename);
+    while let Some(rename) = next {
         for entry in &mut entries {
             if let Some((start, end)) = first_index(&entry.key)
                 && let Some(label) = rename.get(&entry.key[..end])
@@ -26,50 +30,62 @@ pub fn by_identity(entries: &[Entry]) -> Vec<Entry> {
                 entry.key = format!("{}[{label}]{}", &entry.key[..start], &entry.key[end..]);
             }
         }
+        next = next_level(&entries);
     }
-    entries
+    Cow::Owned(entries)
 }
 
 /// Items renamed and nothing else: an item of `new` named `[name=B]` that `old` does not have,
 /// whose keys and values are those of an item `[name=A]` of `old` that `new` does not have,
 /// but for its name. It is relabelled `[name=A]`, so the diff reads as the one name that
 /// changed (an Ansible task retitled), not as every key removed and added.
-pub fn follow_renames(old: &[Entry], new: &mut [Entry]) {
+pub fn follow_renames(old: &[Entry], new: &mut Cow<'_, [Entry]>) {
     let items = |entries: &[Entry]| -> BTreeMap<String, Vec<(String, String)>> {
         let mut items: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for entry in entries {
-            if let Some(at) = entry.key.find("[name=")
-                && let Some(close) = entry.key[at..].find(']').map(|i| i + at + 1)
-            {
-                let rest = &entry.key[close..];
+            if let Some(item) = item_of(&entry.key) {
+                let rest = &entry.key[item.len()..];
                 if rest != ".name" {
-                    items
-                        .entry(entry.key[..close].to_string())
-                        .or_default()
-                        .push((rest.to_string(), entry.value.clone()));
+                    items.entry(item.to_string()).or_default().push((rest.to_string(), entry.value.clone()));
                 }
             }
         }
         items
     };
-    let (before, after) = (items(old), items(new));
-    let mut renames: BTreeMap<String, String> = BTreeMap::new();
+    let (before, after) = (items(old), items(&new[..]));
+    // The items only the last deploy has, by content: each new item looks up its twins instead
+    // of comparing itself with every old item.
+    let mut gone: HashMap<&[(String, String)], Vec<&String>> = HashMap::new();
+    for (was, content) in before.iter().filter(|(was, _)| !after.contains_key(*was)) {
+        gone.entry(content).or_default().push(was);
+    }
+    let mut renames: HashMap<&str, &String> = HashMap::new();
     for (item, content) in after.iter().filter(|(item, _)| !before.contains_key(*item)) {
         let list = &item[..item.find("[name=").unwrap_or(0)];
-        let matches: Vec<&String> = before
-            .iter()
-            .filter(|(was, old)| !after.contains_key(*was) && was.starts_with(list) && *old == content)
-            .map(|(was, _)| was)
-            .collect();
+        // One twin is a rename; two are a guess, and no more need be looked at.
+        let twins = gone.get(content.as_slice()).into_iter().flatten();
+        let matches: Vec<&String> = twins.filter(|was| was.starts_with(list)).take(2).copied().collect();
         if let [was] = matches.as_slice() {
-            renames.insert(item.clone(), (*was).clone());
+            renames.insert(item, was);
         }
     }
-    for entry in new.iter_mut() {
-        if let Some((item, was)) = renames.iter().find(|(item, _)| entry.key.starts_with(item.as_str())) {
+    if renames.is_empty() {
+        return;
+    }
+    for entry in new.to_mut().iter_mut() {
+        if let Some(item) = item_of(&entry.key)
+            && let Some(was) = renames.get(item)
+        {
             entry.key = format!("{was}{}", &entry.key[item.len()..]);
         }
     }
+}
+
+/// The named item a key is in, `steps[name=Deploy]` of `steps[name=Deploy].with.token`: up to
+/// the first `[name=...]`.
+fn item_of(key: &str) -> Option<&str> {
+    let at = key.find("[name=")?;
+    key[at..].find(']').map(|close| &key[..at + close + 1])
 }
 
 /// Byte range of the first `[N]` in `key`: from the `[` to just after the `]`.
@@ -95,9 +111,10 @@ fn next_level(entries: &[Entry]) -> Option<BTreeMap<String, String>> {
     for entry in entries {
         let Some((start, end)) = first_index(&entry.key) else { continue };
         let item = &entry.key[..end];
-        let list = lists.entry(&entry.key[..start]).or_default();
-        if !list.contains(&item) {
-            list.push(item);
+        // An item is new to its list when it has no members yet (a search of the list would
+        // make a list of 100,000 items quadratic).
+        if !members.contains_key(item) {
+            lists.entry(&entry.key[..start]).or_default().push(item);
         }
         members.entry(item).or_default().push(entry);
     }
@@ -167,7 +184,7 @@ mod tests {
     }
 
     fn keys(entries: &[Entry]) -> Vec<String> {
-        by_identity(entries).into_iter().map(|e| e.key).collect()
+        by_identity(entries).iter().map(|e| e.key.clone()).collect()
     }
 
     #[test]
@@ -199,12 +216,9 @@ mod tests {
 
     #[test]
     fn an_item_renamed_and_otherwise_unchanged_keeps_its_old_label() {
-        let old =
-            by_identity(&[entry("tasks[0].name", "Set token across masters"), entry("tasks[0].set_fact.token", "x")]);
-        let mut new = by_identity(&[
-            entry("tasks[0].name", "Set token across control planes"),
-            entry("tasks[0].set_fact.token", "x"),
-        ]);
+        let old = [entry("tasks[0].name", "Set token across masters"), entry("tasks[0].set_fact.token", "x")];
+        let new = [entry("tasks[0].name", "Set token across control planes"), entry("tasks[0].set_fact.token", "x")];
+        let (old, mut new) = (by_identity(&old), by_identity(&new));
         follow_renames(&old, &mut new);
         assert_eq!(new[1].key, "tasks[name=Set token across masters].set_fact.token");
         assert_eq!(new[0].key, "tasks[name=Set token across masters].name");

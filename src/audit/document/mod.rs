@@ -12,13 +12,14 @@
 //! Hostile input stays bounded: YAML aliases are recorded, never expanded (no "billion laughs"),
 //! nesting is capped, binary and invalid UTF-8 content are errors, and size is capped by the caller.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 
 mod env;
 mod identity;
 mod ini;
 mod json;
+mod lines;
 mod properties;
 mod template;
 mod toml;
@@ -27,6 +28,7 @@ mod yaml;
 use self::env::read_env;
 use self::ini::read_ini;
 use self::json::read_json;
+use self::lines::Lines;
 use self::properties::read_properties;
 use self::toml::read_toml;
 use self::yaml::read_yaml;
@@ -35,6 +37,12 @@ pub use identity::by_identity;
 
 /// Deeper nesting than this is refused.
 const MAX_DEPTH: usize = 256;
+
+/// A file with more keys than this is not analysed: 8 MiB of `[0,0,0,...]` is four million
+/// entries, and each costs time and memory several times over (both versions, the diff, every
+/// config check, the report): 500,000 keys cost 3.5 s and 400 MiB. Real configuration stays
+/// far below (a large translation file has tens of thousands).
+pub const MAX_ENTRIES: usize = 200_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -101,6 +109,11 @@ pub enum Parsed {
     /// A template, rendered before the service reads it: not analysed. The reason starts with
     /// "template:" and says what gave it away.
     Template(String),
+    /// A file that parses, with more than [`MAX_ENTRIES`] keys: not analysed.
+    TooWide {
+        format: Format,
+        keys: usize,
+    },
 }
 
 /// Extensions that say a file is something other than configuration, whatever its name
@@ -156,7 +169,9 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         Ok(text) => text.strip_prefix('\u{feff}').unwrap_or(text),
         Err(err) => {
             let at = err.valid_up_to();
-            let (line, col) = line_col(&String::from_utf8_lossy(&bytes[..at]), at);
+            // The bytes before `at` are valid UTF-8: that text is where the position is counted.
+            let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+            let (line, col) = Lines::new(valid).position(at);
             let message = format!("not valid UTF-8 (byte {at})");
             return Parsed::Error(SyntaxError { format: None, line, col, message });
         }
@@ -169,6 +184,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
             return Parsed::Template(reason);
         }
         return match sniff(text, None) {
+            Some((format, entries)) if entries.len() > MAX_ENTRIES => Parsed::TooWide { format, keys: entries.len() },
             Some((format, entries)) => {
                 Parsed::Document(Document { format, entries, note: Some(format!("read as {format}")) })
             }
@@ -180,6 +196,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         return Parsed::Template(reason);
     }
     match result {
+        Ok(entries) if entries.len() > MAX_ENTRIES => Parsed::TooWide { format, keys: entries.len() },
         Ok(entries) => Parsed::Document(Document { format, entries, note: None }),
         Err(mut error) => {
             if format == Format::Env
@@ -236,13 +253,6 @@ pub fn read(format: Format, text: &str) -> Result<Vec<Entry>, SyntaxError> {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line as u32, col as u32)
-}
-
 fn error(format: Format, line: u32, col: u32, message: impl Into<String>) -> SyntaxError {
     SyntaxError { format: Some(format), line, col, message: message.into() }
 }
@@ -295,8 +305,8 @@ pub struct KeyChange {
 pub fn diff(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
     let (old, mut new) = (identity::by_identity(old), identity::by_identity(new));
     identity::follow_renames(&old, &mut new);
-    let before: BTreeMap<&str, &Entry> = old.iter().map(|e| (e.key.as_str(), e)).collect();
-    let after: BTreeMap<&str, &Entry> = new.iter().map(|e| (e.key.as_str(), e)).collect();
+    let before: HashMap<&str, &Entry> = old.iter().map(|e| (e.key.as_str(), e)).collect();
+    let after: HashMap<&str, &Entry> = new.iter().map(|e| (e.key.as_str(), e)).collect();
     let mut keys: Vec<&str> = before.keys().chain(after.keys()).copied().collect();
     keys.sort_unstable();
     keys.dedup();
@@ -490,6 +500,41 @@ mod tests {
         assert!(matches!(parse("deep.json", deep.as_bytes()), Parsed::Error(_)));
         let toml = format!("a = {}1{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(parse("deep.toml", toml.as_bytes()), Parsed::Error(_)));
+    }
+
+    #[test]
+    fn wide_files_cost_linear_time() {
+        // Regression (issue 15): positions were counted from the start of the text for every
+        // key, list items were looked up in their list, and renamed items compared with every
+        // old item, so a 40,000-key TOML took 27 s and a 500,000-key JSON never finished. At
+        // 50,000 keys the quadratic versions take minutes in a debug build; linear ones well
+        // under a second. The bound is a hundred times that, so only a quadratic step fails it.
+        const N: usize = 50_000;
+        let toml: String = (0..N).map(|i| format!("k{i} = \"v{i}\"\n")).collect();
+        let json = format!("{{\"items\": [{}]}}", (0..N).map(|i| format!("{i}")).collect::<Vec<_>>().join(",\n"));
+        let named =
+            |suffix: &str| -> String { (0..N).map(|i| format!("- name: task{i}{suffix}\n  port: {i}\n")).collect() };
+        let started = std::time::Instant::now();
+        assert_eq!(entries("wide.json", &json).len(), N);
+        let toml = entries("wide.toml", &toml);
+        assert_eq!(toml.len(), N);
+        assert!(toml.contains(&e(&format!("k{}", N - 1), &format!("\"v{}\"", N - 1), N as u32)));
+        // Every item renamed: each is matched to its old self by content, as one change.
+        let (old, new) = (read(Format::Yaml, &named("")).unwrap(), read(Format::Yaml, &named("-new")).unwrap());
+        assert_eq!(diff(&old, &new).len(), N);
+        let elapsed = started.elapsed();
+        assert!(elapsed.as_secs() < 60, "{N} keys took {elapsed:?}");
+    }
+
+    #[test]
+    fn a_file_with_more_keys_than_the_cap_is_not_analysed() {
+        let text = format!("[{}0]", "0,".repeat(MAX_ENTRIES));
+        assert_eq!(
+            parse("huge.json", text.as_bytes()),
+            Parsed::TooWide { format: Format::Json, keys: MAX_ENTRIES + 1 }
+        );
+        let text = format!("[{}0]", "0,".repeat(MAX_ENTRIES - 1));
+        assert!(matches!(parse("wide.json", text.as_bytes()), Parsed::Document(_)));
     }
 
     #[test]
