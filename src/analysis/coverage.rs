@@ -191,54 +191,90 @@ pub fn loads_code(path: &str) -> bool {
 /// imports, sources, requires or runs another covers it too (the test that runs the first runs
 /// what it loads), up to [`REACH_DEPTH`] steps from a test. References resolve as a test's do:
 /// by a path suffix, a module or package, or a Ruby constant.
+///
+/// Built once as an index from each reference to the files that make it; a question about one
+/// path walks back from it through who loads it, at most [`REACH_DEPTH`] steps, and asks
+/// whether a test covers only the files on that walk. The cost of a question follows the files
+/// that load the path, not the size of the tree.
 #[derive(Debug, Default)]
 pub struct Reach {
-    /// Covered file -> the covered file that loads it.
-    via: HashMap<String, String>,
+    /// The files of code, by index.
+    paths: Vec<String>,
+    /// A reference as written (`pkg.models`, `lib/common.sh`) -> the files that make it.
+    referrers: HashMap<String, Vec<usize>>,
+}
+
+/// What a reference to `path` may be written as: its path and each path suffix with a `/` or
+/// a `.`, its module names in languages loaded by module, its Ruby constant.
+fn reference_keys(path: &str) -> Vec<String> {
+    let lower = path.to_lowercase();
+    let mut keys: Vec<String> = std::iter::once(lower.as_str())
+        .chain(lower.match_indices('/').map(|(at, _)| &lower[at + 1..]))
+        .filter(|s| s.contains(['.', '/']))
+        .map(str::to_string)
+        .collect();
+    if extension(file_name(&lower)).is_some_and(|e| MODULE_LANGUAGES.contains(&e)) {
+        keys.extend(module_names(&lower));
+    }
+    if let Some(constant) = ruby_constant_path(&lower) {
+        keys.push(format!("const:{constant}"));
+    }
+    keys
 }
 
 impl Reach {
-    /// `files`: every file of code with what it refers to; `direct`: whether a test covers it.
-    pub fn build(files: &[(&str, &[String])], direct: &dyn Fn(&str) -> bool) -> Reach {
-        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, (path, _)) in files.iter().enumerate() {
-            let lower = path.to_lowercase();
-            let mut keys: Vec<String> = std::iter::once(lower.as_str())
-                .chain(lower.match_indices('/').map(|(at, _)| &lower[at + 1..]))
-                .filter(|s| s.contains(['.', '/']))
-                .map(str::to_string)
-                .collect();
-            if extension(file_name(&lower)).is_some_and(|e| MODULE_LANGUAGES.contains(&e)) {
-                keys.extend(module_names(&lower));
-            }
-            if let Some(constant) = ruby_constant_path(&lower) {
-                keys.push(format!("const:{constant}"));
-            }
-            for key in keys {
-                by_key.entry(key).or_default().push(i);
-            }
-        }
-        let mut depth: Vec<Option<usize>> = files.iter().map(|(path, _)| direct(path).then_some(0)).collect();
-        let mut queue: std::collections::VecDeque<usize> = (0..files.len()).filter(|i| depth[*i].is_some()).collect();
-        let mut via = HashMap::new();
-        while let Some(i) = queue.pop_front() {
-            let Some(steps) = depth[i].filter(|d| *d < REACH_DEPTH) else { continue };
-            for reference in files[i].1 {
-                for &j in by_key.get(reference).into_iter().flatten() {
-                    if depth[j].is_none() {
-                        depth[j] = Some(steps + 1);
-                        via.insert(files[j].0.to_string(), files[i].0.to_string());
-                        queue.push_back(j);
-                    }
+    /// `files`: every file of code with what it refers to.
+    pub fn build(files: &[(&str, &[String])]) -> Reach {
+        let mut referrers: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (_, refs)) in files.iter().enumerate() {
+            for reference in refs.iter() {
+                let slot = referrers.entry(reference.clone()).or_default();
+                if slot.last() != Some(&i) {
+                    slot.push(i);
                 }
             }
         }
-        Reach { via }
+        Reach { paths: files.iter().map(|(path, _)| path.to_string()).collect(), referrers }
     }
 
-    /// The covered file that loads `path`, if one does.
-    pub fn via(&self, path: &str) -> Option<&str> {
-        self.via.get(path).map(String::as_str)
+    /// The covered file that loads `path`, if one does: of the files that load it, the one
+    /// fewest steps from a test (`direct` says whether a test covers a file), the first in
+    /// tree order among equals.
+    pub fn via(&self, path: &str, direct: &dyn Fn(&str) -> bool) -> Option<&str> {
+        let loaders = |p: &str| -> Vec<usize> {
+            let mut found: Vec<usize> =
+                reference_keys(p).iter().filter_map(|k| self.referrers.get(k)).flatten().copied().collect();
+            found.sort_unstable();
+            found.dedup();
+            found
+        };
+        let first = loaders(path);
+        // Walk back level by level; `origin[f]` is the loader of `path` that the walk to `f`
+        // started from.
+        let mut origin: HashMap<usize, usize> = first.iter().map(|&f| (f, f)).collect();
+        let mut level = first;
+        for step in 1..=REACH_DEPTH {
+            let covered = level.iter().filter(|&&f| direct(&self.paths[f])).map(|f| origin[f]).min();
+            if let Some(loader) = covered {
+                return Some(&self.paths[loader]);
+            }
+            if step == REACH_DEPTH {
+                break;
+            }
+            let mut next = Vec::new();
+            for &f in &level {
+                let from = origin[&f];
+                for g in loaders(&self.paths[f]) {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = origin.entry(g) {
+                        slot.insert(from);
+                        next.push(g);
+                    }
+                }
+            }
+            next.sort_unstable();
+            level = next;
+        }
+        None
     }
 }
 
@@ -900,13 +936,15 @@ mod tests {
             ("pkg/util.py", &[]),
             ("pkg/lone.py", &lone),
         ];
-        let reach = Reach::build(&files, &|p| p == "pkg/app.py");
-        assert_eq!(reach.via("pkg/models.py"), Some("pkg/app.py"));
-        assert_eq!(reach.via("pkg/util.py"), Some("pkg/app.py"));
-        assert_eq!(reach.via("pkg/pool.py"), Some("pkg/db.py"));
+        let reach = Reach::build(&files);
+        let direct = |p: &str| p == "pkg/app.py";
+        let via = |p: &str| reach.via(p, &direct);
+        assert_eq!(via("pkg/models.py"), Some("pkg/app.py"));
+        assert_eq!(via("pkg/util.py"), Some("pkg/app.py"));
+        assert_eq!(via("pkg/pool.py"), Some("pkg/db.py"));
         // Three steps from a test, and no further; what loads a covered file is not covered.
-        assert_eq!(reach.via("pkg/deep.py"), None);
-        assert_eq!(reach.via("pkg/lone.py"), None);
+        assert_eq!(via("pkg/deep.py"), None);
+        assert_eq!(via("pkg/lone.py"), None);
     }
 
     #[test]

@@ -407,7 +407,8 @@ impl<'a> Analysis<'a> {
         let references = self.references()?;
         Ok(match coverage::tested(path, templates, tree, references) {
             Err(_) if coverage::named_by_tests(self.evidence()?, path) => Ok(coverage::Tested::NamedByTestEvidence),
-            Err(looked) => match self.reach()?.via(path) {
+            Err(looked) => match self.reach()?.via(path, &|p| coverage::tested(p, templates, tree, references).is_ok())
+            {
                 Some(via) => Ok(coverage::Tested::Reached(via.to_string())),
                 None => Err(looked),
             },
@@ -420,9 +421,7 @@ impl<'a> Analysis<'a> {
         if let Some(reach) = self.reach.get() {
             return Ok(reach);
         }
-        let templates = self.needs.test_files.as_deref().unwrap_or(&[]);
         let tree = self.tree()?;
-        let references = self.references()?;
         let mut code: Vec<(&str, std::sync::Arc<[String]>)> = Vec::new();
         for file in tree.files() {
             if self.reaches_through(&file.path)
@@ -432,8 +431,7 @@ impl<'a> Analysis<'a> {
             }
         }
         let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
-        let direct = |path: &str| coverage::tested(path, templates, tree, references).is_ok();
-        let reach = coverage::Reach::build(&files, &direct);
+        let reach = coverage::Reach::build(&files);
         Ok(self.reach.get_or_init(|| reach))
     }
 
