@@ -89,9 +89,12 @@ pub fn code_lines(text: &str, syntax: Syntax) -> Vec<&str> {
 /// key) are not what the release runs.
 pub fn shipped_lines(text: &str, syntax: Syntax) -> Vec<&str> {
     let mut code = code_lines(text, syntax);
-    for (line, test) in code.iter_mut().zip(test_code(text, syntax)) {
-        if test {
-            *line = "";
+    if syntax == Syntax::Rust {
+        let mask = rust_test_items(&code);
+        for (line, test) in code.iter_mut().zip(mask) {
+            if test {
+                *line = "";
+            }
         }
     }
     code
@@ -99,11 +102,15 @@ pub fn shipped_lines(text: &str, syntax: Syntax) -> Vec<&str> {
 
 /// Which lines of `text` are test code inside a source file (see [`shipped_lines`]).
 pub fn test_code(text: &str, syntax: Syntax) -> Vec<bool> {
-    let code = code_lines(text, syntax);
-    let mut test = vec![false; code.len()];
     if syntax != Syntax::Rust {
-        return test;
+        return vec![false; text.lines().count()];
     }
+    rust_test_items(&code_lines(text, syntax))
+}
+
+/// The lines of Rust code (comments taken out) that belong to `#[cfg(test)]` items.
+fn rust_test_items(code: &[&str]) -> Vec<bool> {
+    let mut test = vec![false; code.len()];
     let mut i = 0;
     while i < code.len() {
         if code[i].trim() != "#[cfg(test)]" {
@@ -179,9 +186,24 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
             None => return "",
         }
     }
+    // Most lines hold no byte that can start a comment: their code is the whole line.
+    let starts: &[u8] = match syntax {
+        Syntax::Hash => b"#",
+        Syntax::Slash | Syntax::Rust => b"/",
+        Syntax::HashSlash | Syntax::Generic => b"#/",
+        Syntax::Dash => b"-/",
+        Syntax::Semicolon => b";#",
+        Syntax::None => b"",
+    };
+    if !bytes[start..].iter().any(|b| starts.contains(b)) {
+        return &line[start..];
+    }
     let blocks = matches!(syntax, Syntax::Slash | Syntax::Rust | Syntax::HashSlash | Syntax::Dash | Syntax::Generic);
     let mut quote: Option<u8> = None;
     let mut i = start;
+    // Whether everything from `start` up to `i` is white space, kept as `i` moves (recounting it
+    // at every byte made a long line quadratic).
+    let mut at_start = true;
     while i < bytes.len() {
         let c = bytes[i];
         if let Some(q) = quote {
@@ -196,7 +218,9 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
             continue;
         }
         let spaced = i == 0 || bytes[i - 1].is_ascii_whitespace();
-        let at_start = bytes[start..i].iter().all(u8::is_ascii_whitespace);
+        if i > start && !bytes[i - 1].is_ascii_whitespace() {
+            at_start = false;
+        }
         let next = bytes.get(i + 1).copied();
         let comment = match c {
             b'#' => match syntax {
@@ -240,6 +264,17 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_is_read_in_one_pass() {
+        // 200,000 bytes before a comment: whether the comment starts a line was recounted from
+        // the line's start at every byte (4e10 steps); one pass is instant.
+        let long = format!("{} ; not at the start # a comment", "x".repeat(200_000));
+        assert_eq!(code_lines(&long, Syntax::Hash)[0].len(), 200_000 + " ; not at the start".len());
+        assert_eq!(code_lines(&long, Syntax::Semicolon)[0], long.as_str());
+        assert_eq!(code_lines("   ; all comment", Syntax::Semicolon), [""]);
+        assert_eq!(code_lines("a = 1 ; not a comment", Syntax::Semicolon), ["a = 1 ; not a comment"]);
+    }
 
     #[test]
     fn rust_test_items_are_test_code_to_their_closing_brace() {
