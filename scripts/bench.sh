@@ -117,7 +117,8 @@ row() {
 }
 
 # The newest non-merge commit of base..release that changes exactly one file, matching the
-# extended regular expression $3.
+# extended regular expression $3. (Leaving the loop early stops `git log` with SIGPIPE, which
+# pipefail would make an error.)
 one_commit() {
   git log --no-merges --format=%H "$1..$2" | while read -r commit; do
     local files
@@ -126,7 +127,7 @@ one_commit() {
       echo "$commit"
       break
     fi
-  done
+  done || true
 }
 
 header() {
