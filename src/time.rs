@@ -34,6 +34,11 @@ pub fn iso(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Serializes a time as [`iso`] (`#[serde(serialize_with = "crate::time::serialize_iso")]`).
+pub fn serialize_iso<S: serde::Serializer>(at: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&iso(*at))
+}
+
 /// `2026-11-20 14:02 UTC`: for people.
 pub fn human(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%d %H:%M UTC").to_string()

@@ -389,14 +389,7 @@ impl<'a> Analysis<'a> {
         };
         let (Some(before), Some(after)) = (text(old.id)?, text(new.id)?) else { return Ok(false) };
         let syntax = crate::audit::comments::syntax_for(&change.path);
-        let code = |text: &str| -> Vec<String> {
-            crate::audit::comments::code_lines(text, syntax)
-                .into_iter()
-                .map(str::trim)
-                .filter(|line| !line.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
+        let code = |text| crate::audit::comments::code_only(text, syntax);
         Ok(code(&before) == code(&after))
     }
 

@@ -85,7 +85,7 @@ pub struct Rollback {
     /// The newest earlier deploy of the tree.
     #[serde(serialize_with = "crate::git::serialize_oid")]
     pub tree: Oid,
-    #[serde(serialize_with = "serialize_time")]
+    #[serde(serialize_with = "crate::time::serialize_iso")]
     pub at: Timestamp,
     /// Who recorded it and where it is recorded (`ledger`, `tag v1`, `deploy evidence`).
     pub by: String,
@@ -93,10 +93,6 @@ pub struct Rollback {
     /// That deploy was recorded past a blocking check: the reason given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forced: Option<String>,
-}
-
-fn serialize_time<S: serde::Serializer>(at: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::time::iso(*at))
 }
 
 impl Analysis<'_> {

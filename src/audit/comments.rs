@@ -83,6 +83,12 @@ pub fn code_lines(text: &str, syntax: Syntax) -> Vec<&str> {
     text.lines().map(|line| code_of(line, syntax, &mut in_block)).collect()
 }
 
+/// The lines of code of `text`, trimmed, comments and blank lines left out: what two versions of
+/// a file must share to be the same code.
+pub fn code_only(text: &str, syntax: Syntax) -> Vec<&str> {
+    code_lines(text, syntax).into_iter().map(str::trim).filter(|line| !line.is_empty()).collect()
+}
+
 /// The code of every line of `text` that ships: [`code_lines`], with the lines of test code
 /// inside a source file emptied (Rust's `#[cfg(test)]` items, a `mod tests { ... }` at the end
 /// of most files). Line numbers are kept. A test's fixture strings (`"curl -k https://x"`, a fake

@@ -317,7 +317,7 @@ pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0004;
 
 /// What cached secret scans of a file read with `syntax` are keyed by.
 pub fn secrets_fingerprint(syntax: Syntax) -> u64 {
-    SECRETS_FINGERPRINT ^ (u64::from(syntax == Syntax::Rust) << 16) ^ ((syntax as u64) << 24)
+    SECRETS_FINGERPRINT ^ (u64::from(syntax == Syntax::Rust) << 16)
 }
 
 /// The lines of `content` that hold a committed private key or access key, masked (see

@@ -58,7 +58,7 @@ pub fn holds_secret(text: &str) -> bool {
 }
 
 /// Whether `text` holds a URL with a password (`postgres://app:s3cret@db/app`).
-pub fn holds_password(text: &str) -> bool {
+fn holds_password(text: &str) -> bool {
     matches!(mask_userinfo(text), Cow::Owned(_))
 }
 

@@ -315,14 +315,7 @@ impl<'c, 'a> Search<'c, 'a> {
         }
         let (this, other) = (self.content(this)?, self.content(other)?);
         let (this, other) = (String::from_utf8_lossy(&this), String::from_utf8_lossy(&other));
-        let code = |text: &'_ str| -> Vec<String> {
-            comments::code_lines(text, syntax)
-                .into_iter()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
+        let code = |text| comments::code_only(text, syntax);
         Ok(common_lines(&code(&this), &code(&other)) >= self.settings.min_lines as usize)
     }
 

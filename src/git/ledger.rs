@@ -63,7 +63,7 @@ pub struct Deploy {
     pub commit: Oid,
     #[serde(serialize_with = "super::serialize_oid")]
     pub tree: Oid,
-    #[serde(serialize_with = "serialize_time")]
+    #[serde(serialize_with = "crate::time::serialize_iso")]
     pub at: Timestamp,
     pub by: String,
     pub source: DeploySource,
@@ -95,10 +95,6 @@ impl std::fmt::Display for DeploySource {
             DeploySource::Tag { name } => write!(f, "tag {name}"),
         }
     }
-}
-
-fn serialize_time<S: serde::Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&time::iso(*at))
 }
 
 /// The last deploy of an environment, from its ledger ref or its deploy tags.

@@ -19,13 +19,9 @@ pub const REJECTED: &str = "refs/gate/rejected/";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stop {
     pub by: String,
-    #[serde(serialize_with = "iso")]
+    #[serde(serialize_with = "crate::time::serialize_iso")]
     pub at: Timestamp,
     pub reason: String,
-}
-
-fn iso<S: serde::Serializer>(at: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&time::iso(*at))
 }
 
 /// The lock on `environment`, if there is one.
