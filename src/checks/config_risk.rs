@@ -122,9 +122,16 @@ impl Check for ConfigRisk {
                 .filter(|c| changes_a_value(c, &moved) && keys.is_match(&c.key) && !c.key.contains(".labels."))
                 .filter(|c| {
                     !(c.old.is_none()
-                        && (off.iter().any(|s| s.covers(&c.key)) || c.new.as_deref().is_some_and(from_environment)))
+                        && (off.iter().any(|s| s.covers(&c.key)) || c.new.as_deref().is_some_and(sets_nothing)))
                 })
                 .collect();
+            let mut kept = Vec::with_capacity(risky.len());
+            for change in risky {
+                if !(change.old.is_none() && is_on(change.new.as_deref()) && keeps_rendering(cx, &file.path, &change.key)?) {
+                    kept.push(change);
+                }
+            }
+            let risky = kept;
             if risky.is_empty() {
                 continue;
             }
@@ -210,8 +217,65 @@ fn changes_a_value(change: &KeyChange, moved: &std::collections::BTreeSet<(Strin
                 "{}" | "[]" | "" | "null" | "~" | "false" | "off" | "no" | "disabled"
             ) && !moved.contains(&(leaf(&change.key).to_string(), new.clone()))
         }
-        (Some(old), Some(new)) => squeezed(old) != squeezed(new),
+        (Some(old), Some(new)) => squeezed(old) != squeezed(new) && !(is_placeholder(old) && is_placeholder(new)),
     }
+}
+
+/// Whether a value is a placeholder for a person to fill in (`"<your-secure-token>"`): the
+/// release sets nothing a service could run with, the person who copies the file does.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim().trim_matches(['"', '\'']).trim();
+    v.strip_prefix('<').and_then(|r| r.strip_suffix('>')).is_some_and(|inner| {
+        !inner.starts_with(['%', '<', '!', '/'])
+            && !inner.ends_with('/')
+            && !inner.contains(['<', '>'])
+            && inner.chars().any(char::is_alphabetic)
+    })
+}
+
+fn is_on(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim().trim_matches(['"', '\'']).eq_ignore_ascii_case("true"))
+}
+
+/// Whether a new switch, on, in a Helm chart's `values.yaml` keeps what the chart renders: every
+/// template that reads it only wraps lines it already had in an `if` on it (external-secrets
+/// v2.5.0 made the `serviceaccounts/token` rule optional with `rbac.serviceAccountTokenCreate:
+/// true`). A template that reads it any other way, or reads it at all while the release leaves
+/// the template as it was, changes what renders.
+fn keeps_rendering(cx: &Context<'_>, values: &str, key: &str) -> Result<bool> {
+    let name = crate::git::file_name(values);
+    if name != "values.yaml" && name != "values.yml" {
+        return Ok(false);
+    }
+    let chart = crate::git::dir_name(values);
+    let tree = cx.analysis.tree()?;
+    let prefix = if chart.is_empty() { String::new() } else { format!("{chart}/") };
+    if !tree.contains(&format!("{prefix}Chart.yaml")) {
+        return Ok(false);
+    }
+    let templates = format!("{prefix}templates/");
+    let needle = format!(".Values.{key}");
+    let files = tree.files();
+    let start = files.partition_point(|f| f.path.as_str() < templates.as_str());
+    let mut guards = 0;
+    for file in files[start..].iter().take_while(|f| f.path.starts_with(&templates)) {
+        let new = String::from_utf8_lossy(&cx.analysis.store.content(file.id)?).into_owned();
+        if !new.contains(&needle) {
+            continue;
+        }
+        let old = match cx.changes.touches(&file.path) {
+            Some(change) if change.path == file.path => match &change.old {
+                Some(side) => Some(String::from_utf8_lossy(&cx.analysis.store.content(side.id)?).into_owned()),
+                None => None,
+            },
+            _ => Some(new.clone()),
+        };
+        match crate::audit::helm::guards_only(old.as_deref(), &new, key) {
+            Some(n) => guards += n,
+            None => return Ok(false),
+        }
+    }
+    Ok(guards > 0)
 }
 
 /// A switch the release adds, off (`vault.enableTokenCache: false`, `metrics.enabled: false`):
@@ -265,42 +329,72 @@ fn switched_off(changes: &[KeyChange]) -> Vec<OffSwitch> {
         .collect()
 }
 
-/// Whether a value only names an environment variable to read (`<%= ENV["R2_SECRET"] %>`,
-/// `${R2_SECRET}`, `{{ env "R2_SECRET" }}`, `lookup('env', 'R2_SECRET')`), with no default: a new
-/// key so written sets nothing the release controls; the deployment's environment does.
-fn from_environment(value: &str) -> bool {
+/// Whether a new key's value sets nothing of its own: a placeholder for a person to fill in, or
+/// a value that only passes on something set elsewhere. An environment variable with no
+/// default (`<%= ENV["R2_SECRET"] %>`, `${R2_SECRET}`, `{{ env "R2_SECRET" }}`,
+/// `lookup('env', 'R2_SECRET')`): the deployment's environment sets it. Another setting, or a
+/// template file rendered, through filters that take no argument (`{{ .Values.auth.token }}`,
+/// `{{ vault_token }}`, `{{ lookup('template', 'cloud-config.j2') | b64encode }}`): the
+/// settings it reads are audited where they are set. A default (`${R2_SECRET:-x}`,
+/// `| default('x')`) is a value the release sets.
+fn sets_nothing(value: &str) -> bool {
     let v = value.trim().trim_matches(['"', '\'']).trim();
-    let name = |s: &str| {
-        let s = s.trim().trim_matches(['"', '\'']);
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
     let inner = |open: &str, close: &str| v.strip_prefix(open).and_then(|r| r.strip_suffix(close)).map(str::trim);
+    if is_placeholder(v) {
+        return true;
+    }
     if let Some(var) = inner("${", "}") {
-        return name(var);
+        return is_name(var);
     }
     if let Some(code) = inner("<%=", "%>") {
         return code
             .strip_prefix("ENV[")
             .and_then(|r| r.strip_suffix(']'))
             .or_else(|| code.strip_prefix("ENV.fetch(").and_then(|r| r.strip_suffix(')')))
-            .is_some_and(name);
+            .is_some_and(is_name);
     }
     if let Some(code) = inner("{{", "}}") {
         let code = code.trim_start_matches('-').trim_end_matches('-').trim();
-        if let Some(var) = code.strip_prefix("env ") {
-            return name(var);
-        }
-        return code
-            .strip_prefix("lookup(")
-            .and_then(|r| r.strip_suffix(')'))
-            .and_then(|args| args.split_once(','))
-            .is_some_and(|(kind, var)| kind.trim().trim_matches(['"', '\'']) == "env" && name(var));
+        let mut parts = code.split('|').map(str::trim);
+        let head = parts.next().unwrap_or("");
+        return parts.all(|filter| is_name(filter)) && passes_on(head);
     }
     false
 }
 
-/// Where a deleted config file is reported: its directory when the release deletes the whole
-/// directory (no file of the release tree is left under it), else the file.
+/// The head of a template expression that reads a value set elsewhere: `env "X"`, a setting's
+/// name or path (`vault_token`, `.Values.auth.token`), or `lookup('env'|'template'|'file', ...)`.
+fn passes_on(head: &str) -> bool {
+    if let Some(var) = head.strip_prefix("env ") {
+        return is_name(var);
+    }
+    if let Some(args) = head.strip_prefix("lookup(").and_then(|r| r.strip_suffix(')')) {
+        let Some((kind, arg)) = args.split_once(',') else { return false };
+        let arg = arg.trim();
+        let quoted = arg.len() >= 2 && arg.starts_with(['"', '\'']) && arg.ends_with(['"', '\'']);
+        let path = arg.trim_matches(['"', '\'']);
+        return match kind.trim().trim_matches(['"', '\'']) {
+            "env" => is_name(arg),
+            "template" | "file" => {
+                quoted
+                    && !path.is_empty()
+                    && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+            }
+            _ => false,
+        };
+    }
+    let path = head.strip_prefix('.').unwrap_or(head);
+    !path.is_empty()
+        && !path.starts_with(|c: char| c.is_ascii_digit())
+        && path.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        && !matches!(path, "true" | "false" | "none" | "None" | "null" | "nil")
+}
+
+fn is_name(s: &str) -> bool {
+    let s = s.trim().trim_matches(['"', '\'']);
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn deleted_dir(cx: &Context<'_>, path: &str) -> String {
     let dir = crate::git::dir_name(path);
     let emptied = !dir.is_empty()
@@ -354,19 +448,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_value_that_only_names_an_environment_variable_is_read_from_the_environment() {
+    fn a_value_that_only_passes_on_what_is_set_elsewhere_or_a_placeholder_sets_nothing() {
         for value in [
             "<%= ENV['R2_SECRET'] %>",
             "<%= ENV.fetch(\"R2_SECRET\") %>",
             "${R2_SECRET}",
             "\"{{ env \"R2_SECRET\" }}\"",
             "{{ lookup('env', 'R2_SECRET') }}",
+            "{{ r2_secret }}",
+            "{{ .Values.auth.token | quote }}",
+            "\"{{ lookup('template', 'external-oci-cloud-config.yml.j2') | b64encode }}\"",
+            "\"<your-secure-token>\"",
         ] {
-            assert!(from_environment(value), "{value}");
+            assert!(sets_nothing(value), "{value}");
         }
-        for value in ["${R2_SECRET:-hunter2}", "<%= ENV['A'] || 'x' %>", "{{ r2_secret }}", "hunter2", "${}"] {
-            assert!(!from_environment(value), "{value}");
+        for value in [
+            "${R2_SECRET:-hunter2}",
+            "<%= ENV['A'] || 'x' %>",
+            "{{ r2_secret | default('hunter2') }}",
+            "{{ lookup('password', '/dev/null length=20') }}",
+            "{{ lookup('template', x) }}",
+            "{{ 600 }}",
+            "{{ true }}",
+            "hunter2",
+            "${}",
+            "<%= secret %>",
+            "<>",
+        ] {
+            assert!(!sets_nothing(value), "{value}");
         }
+        assert!(is_placeholder("<your-API-Key>") && !is_placeholder("<br/>") && !is_placeholder("<!-- x -->"));
     }
 
     #[test]

@@ -332,3 +332,65 @@ fn settings_of_a_feature_a_new_switch_leaves_off_and_new_keys_read_from_the_envi
     );
     assert!(messages.contains(&"changes 2 high-risk keys (cloudflare.password, cloudflare.api_token)"), "{messages:?}");
 }
+
+#[test]
+fn a_helm_switch_that_keeps_what_renders_a_computed_secret_and_a_placeholder_set_nothing_new() {
+    // Backtest: external-secrets v2.5.0 wrapped its `serviceaccounts/token` rule in a new switch
+    // that defaults on; kubespray v2.27.0 computed a new secret from a template; mailcow renamed
+    // a key of its example override, whose value is `<your-secure-token>`.
+    let rule = "  - apiGroups: [\"\"]\n    resources: [\"serviceaccounts/token\"]\n    verbs: [create]\n";
+    let role = |guarded: bool, extra: &str| {
+        let rule = if guarded { format!("  {{{{- if .Values.rbac.tokenCreate }}}}\n{rule}  {{{{- end }}}}\n") } else { rule.to_string() };
+        format!("kind: ClusterRole\nrules:\n  - apiGroups: [\"\"]\n    resources: [secrets]\n{rule}{extra}")
+    };
+    let repo = deployed(&[
+        ("charts/eso/Chart.yaml", "apiVersion: v2\nname: eso\nversion: 1.0.0\n"),
+        ("charts/eso/values.yaml", "rbac:\n  create: true\n"),
+        ("charts/eso/templates/role.yaml", &role(false, "")),
+        ("roles/oci/tasks/main.yml", "- name: check\n  assert:\n    that: [oci_key | length > 0]\n"),
+        ("exporter/docker-compose.override.yml", "services:\n  exporter:\n    environment:\n      EXPORTER_TOKEN: \"<your-secure-token>\"\n"),
+    ]);
+    repo.write("charts/eso/values.yaml", "rbac:\n  create: true\n  tokenCreate: true\n");
+    repo.write("charts/eso/templates/role.yaml", &role(true, ""));
+    repo.write(
+        "roles/oci/tasks/main.yml",
+        "- name: check\n  assert:\n    that: [oci_key | length > 0]\n- name: cloud config\n  set_fact:\n    oci_cloud_config_secret: \"{{ lookup('template', 'cloud-config.yml.j2') | b64encode }}\"\n",
+    );
+    repo.write(
+        "exporter/docker-compose.override.yml",
+        "services:\n  exporter:\n    environment:\n      EXPORTER_SECURITY_TOKEN: \"<your-secure-token>\"\n",
+    );
+    repo.commit("an optional token rule, on; OCI cloud config; the exporter's new variable name");
+    let (code, risk) = findings(&repo, "config-risk");
+    assert_eq!((code, risk.len()), (0, 0), "{risk:?}");
+    repo.gate(&["record", "--env", "staging"]);
+
+    // A switch that adds what renders, a computed secret whose computation changes, and a
+    // placeholder replaced by a value are risky changes.
+    repo.write("charts/eso/values.yaml", "rbac:\n  create: true\n  tokenCreate: true\n  tokenReview: true\n");
+    repo.write(
+        "charts/eso/templates/role.yaml",
+        &role(true, "  {{- if .Values.rbac.tokenReview }}\n  - apiGroups: [\"\"]\n    resources: [tokenreviews]\n    verbs: [create]\n  {{- end }}\n"),
+    );
+    repo.write(
+        "roles/oci/tasks/main.yml",
+        "- name: check\n  assert:\n    that: [oci_key | length > 0]\n- name: cloud config\n  set_fact:\n    oci_cloud_config_secret: \"{{ lookup('template', 'cloud-config-v2.yml.j2') | b64encode }}\"\n",
+    );
+    repo.write(
+        "exporter/docker-compose.override.yml",
+        "services:\n  exporter:\n    environment:\n      EXPORTER_SECURITY_TOKEN: \"3f9c1a\"\n",
+    );
+    repo.commit("token reviews, a new cloud config, a real token");
+    let (_, risk) = findings(&repo, "config-risk");
+    let mut messages: Vec<String> =
+        risk.iter().map(|f| format!("{}: {}", f["path"].as_str().unwrap(), f["message"].as_str().unwrap())).collect();
+    messages.sort();
+    assert_eq!(
+        messages,
+        [
+            "charts/eso/values.yaml: changes 1 high-risk key (rbac.tokenReview)",
+            "exporter/docker-compose.override.yml: changes 1 high-risk key (services.exporter.environment.EXPORTER_SECURITY_TOKEN)",
+            "roles/oci/tasks/main.yml: changes 1 high-risk key ([name=cloud config].set_fact.oci_cloud_config_secret)",
+        ]
+    );
+}
