@@ -53,7 +53,8 @@ fn comments_are_not_code() {
 }
 
 /// Guards against: docker-mailserver's `rm -rf "${SERVICEDIR}"`, set from a fixed prefix on the
-/// line before, blocking; and `set +e` that the script turns back on.
+/// line before, blocking; traefik's `trap 'rm -rf "${workdir}"' EXIT` (empty, `rm -rf ""` names
+/// no file); and `set +e` that the script turns back on.
 #[test]
 fn patterns_made_safe_by_the_lines_around_them_are_excused() {
     let found_ = risky(&[
@@ -62,12 +63,21 @@ fn patterns_made_safe_by_the_lines_around_them_are_excused() {
             "#!/bin/bash\nfor SERVICEDIR in lib/amavis lib/clamav; do\n  SERVICEDIR=\"/var/${SERVICEDIR}\"\n  rm -rf \"${SERVICEDIR}\"\ndone\n",
         ),
         ("bin/guarded.sh", "#!/bin/sh\nrm -rf \"${BUILD_DIR:?}\"/\n"),
+        ("hack/test-changelog.sh", "#!/bin/bash\nworkdir=\"$(mktemp -d)\"\ntrap 'rm -rf \"${workdir}\"' EXIT\n"),
+        ("bin/contents.sh", "#!/bin/sh\nrm -rf \"${WORKDIR}\"/*\n"),
         ("bin/probe.sh", "#!/bin/sh\nset -e\nset +e\nping -c1 db\nset -e\nrestart\n"),
         ("bin/scoped.sh", "#!/bin/sh\nset -e\nprobe() {\n  set +e\n  ping -c1 \"$1\"\n}\n( set +e; probe db )\n"),
         ("bin/unguarded.sh", "#!/bin/sh\nTARGET=\"$1\"\nrm -rf \"$TARGET\"/\n"),
         ("bin/errexit.sh", "#!/bin/sh\nset +e\nmigrate\nrestart\n"),
     ]);
-    assert_eq!(found_, [found("bin/errexit.sh", 2, "errexit-off"), found("bin/unguarded.sh", 3, "rm-rf-variable")]);
+    assert_eq!(
+        found_,
+        [
+            found("bin/contents.sh", 2, "rm-rf-variable"),
+            found("bin/errexit.sh", 2, "errexit-off"),
+            found("bin/unguarded.sh", 3, "rm-rf-variable")
+        ]
+    );
 }
 
 /// `--verify=false` and `verify=False` are TLS only where they are TLS options.

@@ -59,7 +59,9 @@ const SCHEME_BY_PORT: &str = "80:http 389:ldap 636:ldaps 5432:postgres 3306:mysq
 /// where `host:port` is right (`endpoint: minio:9000`).
 pub fn check(expect: Expect, name: &str, old: Option<&str>, new: &str, cx: &Context) -> Vec<Problem> {
     let value = new.trim();
-    if value.is_empty() || is_templated(value) || not_an_address(expect, name, value) {
+    // YAML's and JSON's null (`nodePort: null`, `~`) leaves the setting unset: nothing to judge.
+    let unset = value.is_empty() || matches!(value, "null" | "Null" | "NULL" | "~");
+    if unset || is_templated(value) || not_an_address(expect, name, value) {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -244,6 +246,11 @@ fn check_url(value: &str, needs_scheme: bool, cx: &Context, out: &mut Vec<Proble
     };
     if let Some(p) = unescaped_credentials(value, rest) {
         return out.push(p);
+    }
+    // `http://unix:/run/app.sock:/api` (nginx, NGINX Unit, requests-unixsocket): a Unix socket's
+    // path where the host would be, with no host or port to judge.
+    if rest.starts_with("unix:/") {
+        return;
     }
     let hosts = address_head(rest);
     // `file:///etc/app.conf` has no host and needs none; `https:///token` does.
@@ -618,6 +625,21 @@ mod tests {
         assert!(found[0].contains("a URL where a host name is expected: the client will try to resolve `ldaps://"));
         assert!(found[0].contains("write ldap.acme.io (and put the scheme/port in their own settings)"));
         fires(Expect::Host, "https://x:443/", "write x (and");
+    }
+
+    #[test]
+    fn a_unix_socket_in_a_url_has_no_port_to_judge() {
+        assert!(check(Expect::Url, "proxy", None, "http://unix:/opt/unit/unit.sock", &Context::default()).is_empty());
+        assert!(!check(Expect::Url, "proxy", None, "http://unixhost:/x", &Context::default()).is_empty());
+    }
+
+    #[test]
+    fn a_null_leaves_the_setting_unset() {
+        for value in ["null", "~", "NULL"] {
+            assert!(check(Expect::Port, "nodePort", Some("30080"), value, &Context::default()).is_empty(), "{value}");
+            assert!(check(Expect::Host, "host", None, value, &Context::default()).is_empty(), "{value}");
+        }
+        assert!(!check(Expect::Port, "port", None, "\"null\"", &Context::default()).is_empty());
     }
 
     #[test]

@@ -127,7 +127,10 @@ impl Check for ConfigRisk {
                 .collect();
             let mut kept = Vec::with_capacity(risky.len());
             for change in risky {
-                if !(change.old.is_none() && is_on(change.new.as_deref()) && keeps_rendering(cx, &file.path, &change.key)?) {
+                if !(change.old.is_none()
+                    && is_on(change.new.as_deref())
+                    && keeps_rendering(cx, &file.path, &change.key)?)
+                {
                     kept.push(change);
                 }
             }

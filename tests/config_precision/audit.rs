@@ -138,6 +138,11 @@ fn kubernetes_and_listener_conventions_are_valid_addresses() {
          id:\n  server: 3f2504e0-4f89-11d3-9a0c-0305e82c3301\nreject_unknown_client_hostname: \"0\"\n",
     );
     repo.write("playbooks/site.yml", "- hosts: bastion[0]\n  roles: [ssh]\n");
+    // netbox-docker 2.5.0: NGINX Unit proxies to a Unix socket.
+    repo.write(
+        "docker/nginx-unit.json",
+        "{\"routes\": {\"status\": [{\"action\": {\"proxy\": \"http://unix:/opt/unit/unit.sock\"}}]}}\n",
+    );
     repo.commit("conventions");
     let (code, found) = findings(&repo, "config-address");
     assert_eq!((code, found.len()), (0, 0), "{found:?}");
@@ -340,7 +345,11 @@ fn a_helm_switch_that_keeps_what_renders_a_computed_secret_and_a_placeholder_set
     // a key of its example override, whose value is `<your-secure-token>`.
     let rule = "  - apiGroups: [\"\"]\n    resources: [\"serviceaccounts/token\"]\n    verbs: [create]\n";
     let role = |guarded: bool, extra: &str| {
-        let rule = if guarded { format!("  {{{{- if .Values.rbac.tokenCreate }}}}\n{rule}  {{{{- end }}}}\n") } else { rule.to_string() };
+        let rule = if guarded {
+            format!("  {{{{- if .Values.rbac.tokenCreate }}}}\n{rule}  {{{{- end }}}}\n")
+        } else {
+            rule.to_string()
+        };
         format!("kind: ClusterRole\nrules:\n  - apiGroups: [\"\"]\n    resources: [secrets]\n{rule}{extra}")
     };
     let repo = deployed(&[
@@ -348,7 +357,10 @@ fn a_helm_switch_that_keeps_what_renders_a_computed_secret_and_a_placeholder_set
         ("charts/eso/values.yaml", "rbac:\n  create: true\n"),
         ("charts/eso/templates/role.yaml", &role(false, "")),
         ("roles/oci/tasks/main.yml", "- name: check\n  assert:\n    that: [oci_key | length > 0]\n"),
-        ("exporter/docker-compose.override.yml", "services:\n  exporter:\n    environment:\n      EXPORTER_TOKEN: \"<your-secure-token>\"\n"),
+        (
+            "exporter/docker-compose.override.yml",
+            "services:\n  exporter:\n    environment:\n      EXPORTER_TOKEN: \"<your-secure-token>\"\n",
+        ),
     ]);
     repo.write("charts/eso/values.yaml", "rbac:\n  create: true\n  tokenCreate: true\n");
     repo.write("charts/eso/templates/role.yaml", &role(true, ""));
@@ -393,4 +405,28 @@ fn a_helm_switch_that_keeps_what_renders_a_computed_secret_and_a_placeholder_set
             "roles/oci/tasks/main.yml: changes 1 high-risk key ([name=cloud config].set_fact.oci_cloud_config_secret)",
         ]
     );
+}
+
+#[test]
+fn a_chart_unit_test_suite_and_a_null_port_are_not_deployed_mistakes() {
+    // Held-out backtest, prometheus-community/helm-charts: kube-prometheus-stack keeps its
+    // helm-unittest suites in `unittests/`; a chart's values leave `nodePort: null` for the
+    // cluster to pick.
+    let repo = deployed(&[
+        ("charts/stack/values.yaml", "service:\n  port: 9113\n  nodePort: 30113\n"),
+        ("charts/stack/unittests/ingress_test.yaml", "tests:\n  - it: works\n    set:\n      tls: []\n"),
+    ]);
+    repo.write("charts/stack/values.yaml", "service:\n  port: 9113\n  nodePort: null\n");
+    repo.write(
+        "charts/stack/unittests/ingress_test.yaml",
+        "tests:\n  - it: works\n    set:\n      tls:\n        - secretName: web-tls\n",
+    );
+    repo.commit("let the cluster pick the node port; test the ingress TLS secret");
+    assert_eq!(findings(&repo, "config-address").1.len(), 0);
+    assert_eq!(findings(&repo, "config-risk").1.len(), 0);
+    // A port that is not a number still is a finding.
+    repo.write("charts/stack/values.yaml", "service:\n  port: 9113\n  nodePort: nul\n");
+    repo.commit("typo");
+    let (code, found) = findings(&repo, "config-address");
+    assert_eq!((code, found.len()), (1, 1), "{found:?}");
 }
