@@ -360,7 +360,7 @@ fn sets_nothing(value: &str) -> bool {
         let code = code.trim_start_matches('-').trim_end_matches('-').trim();
         let mut parts = code.split('|').map(str::trim);
         let head = parts.next().unwrap_or("");
-        return parts.all(|filter| is_name(filter)) && passes_on(head);
+        return parts.all(is_name) && passes_on(head);
     }
     false
 }
