@@ -273,3 +273,44 @@ fn files_alike_only_in_their_licence_header_are_not_near_duplicates() {
     let found = paths(&json, "near-duplicate");
     assert_eq!(found, ["bin/deploy_v2.sh"], "{:#}", json["findings"]);
 }
+
+/// Guards against: vcpkg's new test ports blocking a release as copies of other ports, each port
+/// a directory with its own `portfile.cmake`. A file every package of a layout has warns; a
+/// distinctive script in a second place, or a package directory named like a copy, still blocks.
+#[test]
+fn a_file_each_package_of_a_layout_has_warns_and_a_copied_script_still_blocks() {
+    let run = |service: &str| format!("#!/bin/sh\nset -eu\ncd /srv/{service}\nexec ./server --port 8080\necho started\n");
+    let repo = TestRepo::with_files(&[
+        ("services/api/run.sh", &run("app")),
+        ("services/web/run.sh", &run("web")),
+        ("services/mail/run.sh", &run("mail")),
+        ("services/queue/run.sh", &run("queue")),
+        ("bin/search.sh", DEPLOY),
+    ]);
+    let base = repo.rev("HEAD");
+    repo.write("services/billing/run.sh", &run("app"));
+    repo.commit("a billing service");
+    let json = check_json(&repo, &base);
+    let found = findings(&json, "near-duplicate");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["severity"], "warn");
+    assert!(
+        found[0]["message"].as_str().unwrap().ends_with(
+            "and no test covers it; 3 other directories have a run.sh too: a file each package of a layout has, so it warns"
+        ),
+        "{}",
+        found[0]["message"]
+    );
+    assert_eq!(json["verdict"], "pass");
+
+    repo.write("tools/search.sh", DEPLOY);
+    repo.write("services/api-v2/run.sh", &run("app"));
+    repo.commit("search again, and the api once more");
+    let json = check_json(&repo, &base);
+    let denied: Vec<&str> = findings(&json, "near-duplicate")
+        .iter()
+        .filter(|f| f["severity"] == "deny")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(denied, ["services/api-v2/run.sh", "tools/search.sh"], "{json}");
+}

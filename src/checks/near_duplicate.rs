@@ -26,11 +26,14 @@ use crate::analysis::{Needs, coverage};
 use crate::audit::comments;
 use crate::config::Severity;
 use crate::config::{Problem, Settings};
-use crate::git::{Change, ContentKind, Facts, Mode, Status, file_name};
+use crate::git::{Change, ContentKind, Facts, Mode, Status, dir_name, file_name};
 
 pub struct NearDuplicate;
 
 const ID: &str = "near-duplicate";
+
+/// How many other directories must have a file of the same name for a pair to be a layout's.
+const LAYOUT_DIRS: usize = 3;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
@@ -404,6 +407,25 @@ impl<'c, 'a> Search<'c, 'a> {
         })
     }
 
+    /// When the pair is one file name in two directories, and at least [`LAYOUT_DIRS`] other
+    /// directories of the release have a file of that name too: the file each package of a layout
+    /// has (vcpkg's `ports/*/portfile.cmake`, a `main.go` per command, a `Dockerfile` per
+    /// service), alike by design. Returns how many other directories have it. A distinctive name
+    /// in two places (`bin/search.sh` and `tools/search.sh`) is not a layout.
+    fn layout(&self, change: &Change, other: &Other) -> Result<Option<usize>> {
+        let name = file_name(&change.path);
+        if name != file_name(&other.path) || dir_name(&change.path) == dir_name(&other.path) {
+            return Ok(None);
+        }
+        // A directory named like a copy (`search-v2/run.sh`) is a copy, whatever the layout.
+        let markers = Markers::builtin();
+        if change.path.split('/').any(|part| variant_of(part, &markers).is_some()) {
+            return Ok(None);
+        }
+        let others = self.cx.analysis.tree()?.named(name).filter(|f| f.path != change.path && f.path != other.path).count();
+        Ok((others >= LAYOUT_DIRS).then_some(others))
+    }
+
     fn finding(
         &self,
         change: &Change,
@@ -440,6 +462,13 @@ impl<'c, 'a> Search<'c, 'a> {
         if untested {
             message.push_str(", and no test covers it");
         }
+        let layout = self.layout(change, other)?;
+        if let Some(others) = layout {
+            message.push_str(&format!(
+                "; {others} other directories have a {} too: a file each package of a layout has, so it warns",
+                file_name(&change.path)
+            ));
+        }
         let help = match other.deployed {
             Some(_) => format!(
                 "if it is the old {} kept for safety, keep it out of the release; if both must ship, test the new one \
@@ -454,7 +483,7 @@ impl<'c, 'a> Search<'c, 'a> {
                 change.path
             ),
         };
-        let severity = if untested { severity.max(self.settings.when_untested) } else { severity };
+        let severity = if untested && layout.is_none() { severity.max(self.settings.when_untested) } else { severity };
         let code = if identical { "exact-copy" } else { "near-copy" };
         let diff_more = changed.saturating_sub(diff.len());
         Ok(Finding::new(ID, code, severity, message, help).at(&change.path).about(&other.path).with_data(
