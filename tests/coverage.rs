@@ -223,3 +223,78 @@ fn migrations_are_counted_in_a_note_not_reported_one_by_one() {
         "{notes:?}"
     );
 }
+
+/// Guards against: 152 warnings on docker-mailserver, whose bats tests run the container image.
+/// The Dockerfile installs `target/scripts/` under `/usr/local/bin/`; a test names files by their
+/// installed path, and starting the image runs the start command (here supervisord and the
+/// programs it starts on its own), the build runs its `RUN` scripts, and what those source by
+/// installed path or by pattern is loaded too. A program started only on demand, and a copied
+/// script nothing runs, stay untested.
+#[test]
+fn a_test_that_runs_the_image_covers_what_the_image_installs_and_runs() {
+    let dockerfile = "FROM debian:13 AS build\n\
+        COPY target/scripts/build/packages.sh /build/\n\
+        RUN /bin/bash /build/packages.sh && rm -r /build\n\n\
+        FROM build\n\
+        COPY target/supervisor/supervisord.conf /etc/supervisor/supervisord.conf\n\
+        COPY target/supervisor/conf.d/* /etc/supervisor/conf.d/\n\
+        COPY \\\n  target/scripts/*.sh \\\n  /usr/local/bin/\n\
+        COPY target/scripts/helpers /usr/local/bin/helpers\n\
+        COPY target/scripts/setup.d /usr/local/bin/setup.d\n\
+        RUN chmod +x /usr/local/bin/*\n\
+        ENTRYPOINT [\"/usr/bin/dumb-init\", \"--\"]\n\
+        CMD [\"supervisord\", \"-c\", \"/etc/supervisor/supervisord.conf\"]\n";
+    let json = release(
+        &[("README.md", "# mail\n")],
+        &[
+            ("Dockerfile", dockerfile),
+            (
+                "target/supervisor/supervisord.conf",
+                "[supervisord]\nnodaemon=true\n\n[include]\nfiles = /etc/supervisor/conf.d/*.conf\n",
+            ),
+            (
+                "target/supervisor/conf.d/services.conf",
+                "[program:mailserver]\nautostart=true\ncommand=/usr/local/bin/start-mailserver.sh\n\n\
+                 [program:update-check]\nautostart=false\ncommand=/bin/bash -l -c /usr/local/bin/update-check.sh\n",
+            ),
+            ("target/scripts/build/packages.sh", "#!/bin/bash\napt-get install -y postfix\n"),
+            (
+                "target/scripts/start-mailserver.sh",
+                "#!/bin/bash\nsource /usr/local/bin/helpers/index.sh\nsource /usr/local/bin/setup-stack.sh\n_setup\n",
+            ),
+            (
+                "target/scripts/setup-stack.sh",
+                "function _setup() {\n  for FILE in /usr/local/bin/setup.d/*.sh; do\n    source \"${FILE}\"\n  done\n}\n",
+            ),
+            ("target/scripts/setup.d/postfix.sh", "function _setup_postfix() { postconf -e 'a=b'; }\n"),
+            ("target/scripts/helpers/index.sh", "DIR='/usr/local/bin/helpers'\nsource \"${DIR}/log.sh\"\n"),
+            ("target/scripts/helpers/log.sh", "function _log() { echo \"$*\"; }\n"),
+            ("target/scripts/update-check.sh", "#!/bin/bash\ncurl -fsS https://example.com/VERSION\n"),
+            ("target/scripts/unused.sh", "#!/bin/bash\necho unused\n"),
+            (
+                "test/tests/accounts.bats",
+                "@test \"accounts are listed\" {\n  run docker exec mail /usr/local/bin/list-accounts.sh\n  assert_success\n}\n",
+            ),
+            ("target/scripts/list-accounts.sh", "#!/bin/bash\ncat /tmp/accounts\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["target/scripts/unused.sh", "target/scripts/update-check.sh"], "{json:#}");
+}
+
+/// Without a test that names a path of the image, starting the image is not a test: the same
+/// scripts stay untested.
+#[test]
+fn an_image_no_test_runs_covers_nothing() {
+    let json = release(
+        &[("README.md", "# mail\n")],
+        &[
+            (
+                "Dockerfile",
+                "FROM debian:13\nCOPY target/scripts/*.sh /usr/local/bin/\nCMD [\"/usr/local/bin/start.sh\"]\n",
+            ),
+            ("target/scripts/start.sh", "#!/bin/bash\nexec postfix start-fg\n"),
+            ("test/tests/unit.bats", "@test \"math\" {\n  run expr 1 + 1\n}\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["target/scripts/start.sh"], "{json:#}");
+}

@@ -92,6 +92,9 @@ pub enum Tested {
     Reached(String),
     /// A test file refers to it.
     ReferencedBy(String),
+    /// The image built from the Dockerfile named runs it while it builds or when a container
+    /// starts, and the test named runs that image (it names a path the image installs).
+    RunByImage { dockerfile: String, test: String },
     /// The test results recorded for the release tree name it.
     NamedByTestEvidence,
 }
@@ -122,6 +125,8 @@ pub struct References {
     pub tests_searched: usize,
     /// Test files not read because the run's read budget ran out.
     pub unread: usize,
+    /// What the repository's container images install and run.
+    pub images: super::images::Images,
 }
 
 impl References {
@@ -202,6 +207,13 @@ pub struct Reach {
     paths: Vec<String>,
     /// A reference as written (`pkg.models`, `lib/common.sh`) -> the files that make it.
     referrers: HashMap<String, Vec<usize>>,
+    /// References that are patterns (`for f in /usr/local/bin/setup.d/*.sh; do source "$f"`),
+    /// and the files that make each.
+    patterns: GlobSet,
+    pattern_referrers: Vec<Vec<usize>>,
+    /// A file, lower-cased -> the paths a container image installs it at: code in the image
+    /// loads it by those.
+    installed: HashMap<String, Vec<String>>,
 }
 
 /// What a reference to `path` may be written as: its path and each path suffix with a `/` or
@@ -226,15 +238,41 @@ impl Reach {
     /// `files`: every file of code with what it refers to.
     pub fn build(files: &[(&str, &[String])]) -> Reach {
         let mut referrers: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut patterns: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, (_, refs)) in files.iter().enumerate() {
             for reference in refs.iter() {
-                let slot = referrers.entry(reference.clone()).or_default();
+                let slot = if reference.contains('*') {
+                    patterns.entry(reference).or_default()
+                } else {
+                    referrers.entry(reference.clone()).or_default()
+                };
                 if slot.last() != Some(&i) {
                     slot.push(i);
                 }
             }
         }
-        Reach { paths: files.iter().map(|(path, _)| path.to_string()).collect(), referrers }
+        let mut set = globset::GlobSetBuilder::new();
+        let mut pattern_referrers = Vec::new();
+        for (pattern, files) in patterns {
+            if let Ok(glob) = globset::GlobBuilder::new(pattern).literal_separator(true).build() {
+                set.add(glob);
+                pattern_referrers.push(files);
+            }
+        }
+        Reach {
+            paths: files.iter().map(|(path, _)| path.to_string()).collect(),
+            referrers,
+            patterns: set.build().unwrap_or_else(|_| GlobSet::empty()),
+            pattern_referrers,
+            installed: HashMap::new(),
+        }
+    }
+
+    /// Where container images install the files (see [`super::images::Images`]): code that
+    /// refers to a file by its installed path loads it.
+    pub fn with_installed(mut self, installed: &HashMap<String, Vec<String>>) -> Reach {
+        self.installed = installed.clone();
+        self
     }
 
     /// The covered file that loads `path`, if one does: of the files that load it, the one
@@ -242,8 +280,16 @@ impl Reach {
     /// tree order among equals.
     pub fn via(&self, path: &str, direct: &dyn Fn(&str) -> bool) -> Option<&str> {
         let loaders = |p: &str| -> Vec<usize> {
-            let mut found: Vec<usize> =
-                reference_keys(p).iter().filter_map(|k| self.referrers.get(k)).flatten().copied().collect();
+            let mut keys = reference_keys(p);
+            for installed in self.installed.get(&p.to_lowercase()).into_iter().flatten() {
+                keys.extend(suffixes(installed).map(str::to_string));
+            }
+            let mut found: Vec<usize> = keys.iter().filter_map(|k| self.referrers.get(k)).flatten().copied().collect();
+            if !self.patterns.is_empty() {
+                for key in keys.iter().filter(|k| k.contains('/')) {
+                    found.extend(self.patterns.matches(key).into_iter().flat_map(|at| &self.pattern_referrers[at]));
+                }
+            }
             found.sort_unstable();
             found.dedup();
             found
@@ -362,9 +408,14 @@ pub fn tested(path: &str, templates: &[String], tree: &TreeIndex, refs: &Referen
     // A bare name (`search.sh`) refers to any file of that name; a path (`bin/search.sh`) only
     // to the files it is a suffix of, so `ops/search.sh` is not tested by a test of `bin/`'s.
     let lower = path.to_lowercase();
-    let suffixes = std::iter::once(lower.as_str()).chain(lower.match_indices('/').map(|(i, _)| &lower[i + 1..]));
-    let by_name = suffixes.filter(|s| s.contains(['.', '/'])).filter_map(|suffix| refs.find(suffix)).next();
+    let by_name = suffixes(&lower).filter_map(|suffix| refs.find(suffix)).next();
     if let Some(test) = by_name.filter(|t| *t != path) {
+        return Ok(Tested::ReferencedBy(test.to_string()));
+    }
+    // A test that runs a command in a container names the file by the path the image installs
+    // it at (`/usr/local/bin/notify`), or a path that ends it.
+    let installed = refs.images.installed(&lower).iter().flat_map(|p| suffixes(p));
+    if let Some(test) = installed.filter_map(|suffix| refs.find(suffix)).next() {
         return Ok(Tested::ReferencedBy(test.to_string()));
     }
     if extension(name).is_some_and(|e| MODULE_LANGUAGES.contains(&e))
@@ -375,12 +426,23 @@ pub fn tested(path: &str, templates: &[String], tree: &TreeIndex, refs: &Referen
     if let Some(test) = loaded_by_tests(&lower, tree, refs) {
         return Ok(Tested::LoadedByTests(test.to_string()));
     }
+    if let Some((dockerfile, test)) = refs.images.run_by_tested_image(path, &|p| refs.find(p)) {
+        return Ok(Tested::RunByImage { dockerfile: dockerfile.to_string(), test: test.to_string() });
+    }
     if let Some(constant) = ruby_constant_path(&lower)
         && let Some(test) = refs.find(&format!("const:{constant}")).filter(|t| *t != path)
     {
         return Ok(Tested::ReferencedBy(test.to_string()));
     }
     Err(Looked { test_files: expanded, tests_searched: refs.tests_searched })
+}
+
+/// What a path reference to `lower` may be written as: the path and each of its suffixes after a
+/// `/` that has a `.` or a `/` (`bin/search.sh`, `search.sh`; not a bare `search`).
+fn suffixes(lower: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(lower)
+        .chain(lower.match_indices('/').map(|(i, _)| &lower[i + 1..]))
+        .filter(|s| s.contains(['.', '/']))
 }
 
 /// The `mod:` references that load the module at `path` (lower-cased): its dotted path and
@@ -680,6 +742,9 @@ pub fn references(content: &[u8]) -> Vec<String> {
                 refs.insert(token.to_string());
             }
         }
+        if line.contains('*') {
+            patterns(line, &mut refs);
+        }
         if refs.len() > MAX_REFS_PER_FILE {
             break;
         }
@@ -696,6 +761,19 @@ pub fn references(content: &[u8]) -> Vec<String> {
     }
     refs.into_iter().take(MAX_REFS_PER_FILE).collect()
 }
+/// Path patterns in a line of code (`/usr/local/bin/setup.d/**/*.sh`): a loop that sources or
+/// runs each file a pattern matches loads them all. A pattern must start with a directory
+/// (`lib/*.sh`, not `*.sh` or `**/*.js`).
+fn patterns(line: &str, refs: &mut std::collections::BTreeSet<String>) {
+    for token in line.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | '*'))) {
+        let path = token.trim_start_matches("./").trim_start_matches("../").trim_start_matches('/');
+        let Some(literal) = path.split('*').next() else { continue };
+        if path.contains('*') && literal.contains('/') && literal.chars().any(char::is_alphabetic) && path.len() < 300 {
+            refs.insert(path.to_string());
+        }
+    }
+}
+
 /// Modules named by an import-like line in the common languages:
 /// `import a.b`, `from a.b import c, d`, `require('x')`, `require_relative 'x'`,
 /// `import x from './y'`, `use X;`.

@@ -7,6 +7,7 @@
 pub mod config_files;
 pub mod coverage;
 pub mod dependencies;
+pub mod images;
 pub mod names;
 pub mod rollout;
 pub mod similarity;
@@ -424,7 +425,7 @@ impl<'a> Analysis<'a> {
             }
         }
         let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
-        let reach = coverage::Reach::build(&files);
+        let reach = coverage::Reach::build(&files).with_installed(self.references()?.images.installed_map());
         Ok(self.reach.get_or_init(|| reach))
     }
 
@@ -513,6 +514,8 @@ impl<'a> Analysis<'a> {
                 }
             }
         }
+        let read = |f: &git::TreeFile| self.store.content(f.id).ok().map(|c| String::from_utf8_lossy(&c).into_owned());
+        refs.images = images::Images::build(tree, &read);
         Ok(self.references.get_or_init(|| refs))
     }
 
