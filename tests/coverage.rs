@@ -298,3 +298,65 @@ fn an_image_no_test_runs_covers_nothing() {
     );
     assert_eq!(untested(&json), ["target/scripts/start.sh"], "{json:#}");
 }
+
+/// Guards against: docuseal's request and system specs call controllers by route, not by a file
+/// named for them. A route helper (`visit submit_form_path(slug:)`) covers the controller of
+/// its resource, a URL (`get '/api/submitters'`) a namespaced controller; a controller no test
+/// requests stays untested.
+#[test]
+fn request_and_system_tests_cover_the_controllers_they_route_to() {
+    let controller =
+        |name: &str| format!("class {name} < ApplicationController\n  def show\n    head :ok\n  end\nend\n");
+    let json = release(
+        &[("spec/rails_helper.rb", "require 'spec_helper'\n")],
+        &[
+            ("app/controllers/submit_form_controller.rb", &controller("SubmitFormController")),
+            ("app/controllers/api/submitters_controller.rb", &controller("Api::SubmittersController")),
+            ("app/controllers/submit_form_decline_controller.rb", &controller("SubmitFormDeclineController")),
+            (
+                "spec/system/signing_form_spec.rb",
+                "RSpec.describe 'Signing Form' do\n  it 'opens' do\n    visit submit_form_path(slug: 'x')\n  end\nend\n",
+            ),
+            (
+                "spec/requests/submitters_spec.rb",
+                "describe 'Submitter API' do\n  it 'lists' do\n    get '/api/submitters', headers: {}\n  end\nend\n",
+            ),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/controllers/submit_form_decline_controller.rb"], "{json:#}");
+}
+
+/// Guards against: maybe's 56 helper warnings. Rails mixes helpers into the views; a helper
+/// whose method a view calls is exercised by the test of the controller that renders the view
+/// (or, for a layout, of any controller). A helper no rendered view calls stays untested, and a
+/// word in the markup is not a call.
+#[test]
+fn a_helper_called_by_a_view_of_a_tested_controller_is_covered() {
+    let json = release(
+        &[("test/test_helper.rb", "require 'rails/test_help'\n")],
+        &[
+            (
+                "app/controllers/accounts_controller.rb",
+                "class AccountsController < ApplicationController\n  def index; end\nend\n",
+            ),
+            (
+                "test/controllers/accounts_controller_test.rb",
+                "class AccountsControllerTest < ActionDispatch::IntegrationTest\n  test 'index' do\n    get '/accounts'\n  end\nend\n",
+            ),
+            ("app/views/accounts/index.html.erb", "<h1>Accounts</h1>\n<%= account_balance(@account) %>\n"),
+            ("app/views/layouts/application.html.erb", "<title><%= page_title %></title>\n"),
+            ("app/views/budgets/show.html.erb", "<p>budget_label is shown</p>\n<%= budget_label(@b) %>\n"),
+            (
+                "app/helpers/accounts_helper.rb",
+                "module AccountsHelper\n  def account_balance(a)\n    a.balance\n  end\nend\n",
+            ),
+            (
+                "app/helpers/application_helper.rb",
+                "module ApplicationHelper\n  def page_title\n    'Maybe'\n  end\nend\n",
+            ),
+            ("app/helpers/budgets_helper.rb", "module BudgetsHelper\n  def budget_label(b)\n    b.name\n  end\nend\n"),
+            ("app/helpers/unused_helper.rb", "module UnusedHelper\n  def accounts\n    []\n  end\nend\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/helpers/budgets_helper.rb", "app/helpers/unused_helper.rb"], "{json:#}");
+}

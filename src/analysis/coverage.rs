@@ -95,6 +95,9 @@ pub enum Tested {
     /// The image built from the Dockerfile named runs it while it builds or when a container
     /// starts, and the test named runs that image (it names a path the image installs).
     RunByImage { dockerfile: String, test: String },
+    /// A Rails helper: the view named calls one of its methods, and a test covers the controller
+    /// that renders the view.
+    Rendered { view: String, controller: String },
     /// The test results recorded for the release tree name it.
     NamedByTestEvidence,
 }
@@ -607,6 +610,9 @@ fn mirrored<'r>(path: &str, refs: &'r References) -> Option<&'r str> {
     if let Some(test) = named_for(stem(name), &dirs, false, false) {
         return Some(test);
     }
+    if let Some(test) = routed(&lower, refs) {
+        return Some(test);
+    }
     if family == "rb"
         && dirs.last() == Some(&"controllers")
         && let Some(resource) = stem(name).strip_suffix("_controller")
@@ -618,6 +624,85 @@ fn mirrored<'r>(path: &str, refs: &'r References) -> Option<&'r str> {
     // of a test tree (`tests/test_api.py`) is not taken to cover a whole directory.
     let first = dirs.iter().position(|d| !SOURCE_ROOTS.contains(d) && !KINDS.contains(d)).unwrap_or(dirs.len());
     (first..dirs.len()).rev().find_map(|at| named_for(dirs[at], &dirs[..at], false, true))
+}
+
+/// The Ruby test that requests a Rails controller by its route, as Rails names routes by default:
+/// the route helper of its resource (`submit_form_path` for `app/controllers/
+/// submit_form_controller.rb`; `settings_webhooks_path` or `settings_webhook_path` for
+/// `app/controllers/settings/webhooks_controller.rb`), or, for a namespaced controller, its URL
+/// (`get '/api/submitters'` for `app/controllers/api/submitters_controller.rb`).
+fn routed<'r>(lower: &str, refs: &'r References) -> Option<&'r str> {
+    let (root, rest) = lower.split_once("app/controllers/")?;
+    let rest = rest.strip_suffix("_controller.rb").filter(|_| root.is_empty() || root.ends_with('/'))?;
+    let (namespace, resource) = rest.rsplit_once('/').unwrap_or(("", rest));
+    let singular = resource
+        .strip_suffix("ies")
+        .map(|r| format!("{r}y"))
+        .or_else(|| resource.strip_suffix('s').map(str::to_string))
+        .unwrap_or_else(|| resource.to_string());
+    let prefix = if namespace.is_empty() { String::new() } else { format!("{}_", namespace.replace('/', "_")) };
+    let mut keys = vec![format!("route:{prefix}{resource}"), format!("route:{prefix}{singular}")];
+    if !namespace.is_empty() {
+        keys.push(format!("{namespace}/{resource}"));
+    }
+    keys.iter().filter_map(|k| refs.find(k)).find(|test| test.to_lowercase().ends_with(".rb"))
+}
+
+/// The directory a Rails app lives in (`""` or `web/`) when `path` is one of its helpers
+/// (`app/helpers/accounts_helper.rb`), which Rails mixes into the views.
+pub fn rails_helper_root(path: &str) -> Option<&str> {
+    let at = path.find("app/helpers/")?;
+    let root = &path[..at];
+    (path.ends_with(".rb") && (root.is_empty() || root.ends_with('/'))).then_some(root)
+}
+
+/// The methods a Ruby file defines (`def format_money(x)`, `def self.x` is left out: a view
+/// does not call it by its bare name).
+pub fn ruby_methods(code: &str) -> Vec<String> {
+    comments::code_lines(code, Syntax::Hash)
+        .iter()
+        .filter_map(|line| line.trim().strip_prefix("def "))
+        .filter(|rest| !rest.starts_with("self."))
+        .filter_map(|rest| rest.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '?' | '!'))).next())
+        .filter(|name| name.len() > 2 && !matches!(*name, "initialize" | "call" | "to_s"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The words of a template's code (identifiers, with a trailing `?` or `!`): in ERB, what is
+/// between `<%` and `%>`, not the markup and text around it.
+pub fn words(text: &str) -> std::collections::HashSet<String> {
+    let code: String = if text.contains("<%") {
+        text.split("<%").skip(1).filter_map(|part| part.split("%>").next()).collect::<Vec<_>>().join(" ")
+    } else {
+        text.to_string()
+    };
+    code.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '?' | '!')))
+        .filter(|w| w.len() > 2)
+        .flat_map(|w| [w.to_string(), w.trim_end_matches(['?', '!']).to_string()])
+        .collect()
+}
+
+/// The controllers that render a view, by Rails' convention: `app/views/accounts/show.html.erb`
+/// (and its partials) is rendered by `app/controllers/accounts_controller.rb`,
+/// `app/views/account/entries/_entry.html.erb` by `app/controllers/account/entries_controller.rb`;
+/// a view of `layouts/`, `shared/` or `application/` by every controller.
+pub fn view_controllers(view: &str, root: &str, tree: &TreeIndex) -> Vec<String> {
+    let Some(dir) = view.strip_prefix(&format!("{root}app/views/")).map(dir_name) else { return Vec::new() };
+    if dir.is_empty() {
+        return Vec::new();
+    }
+    let shared = ["layouts", "shared", "application"].iter().any(|d| dir == *d || dir.starts_with(&format!("{d}/")));
+    if shared {
+        let prefix = format!("{root}app/controllers/");
+        return tree
+            .files()
+            .iter()
+            .filter(|f| f.path.starts_with(&prefix) && f.path.ends_with("_controller.rb"))
+            .map(|f| f.path.clone())
+            .collect();
+    }
+    vec![format!("{root}app/controllers/{dir}_controller.rb")]
 }
 
 /// The kinds of code a framework keeps apart (`app/models/`, `app/controllers/`): directories
@@ -745,6 +830,9 @@ pub fn references(content: &[u8]) -> Vec<String> {
         if line.contains('*') {
             patterns(line, &mut refs);
         }
+        if line.contains("_path") || line.contains("_url") {
+            route_helpers(line, &mut refs);
+        }
         if refs.len() > MAX_REFS_PER_FILE {
             break;
         }
@@ -761,6 +849,20 @@ pub fn references(content: &[u8]) -> Vec<String> {
     }
     refs.into_iter().take(MAX_REFS_PER_FILE).collect()
 }
+/// The Rails route helpers a line calls (`visit submit_form_path(slug: s)`, `edit_template_url`),
+/// as `route:NAME` with the name of the route's resource: `new_` and `edit_` before it and
+/// `_index` after it are left out (`submit_form`, `template`).
+fn route_helpers(line: &str, refs: &mut std::collections::BTreeSet<String>) {
+    for token in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let Some(name) = token.strip_suffix("_path").or_else(|| token.strip_suffix("_url")) else { continue };
+        let name = name.strip_prefix("new_").or_else(|| name.strip_prefix("edit_")).unwrap_or(name);
+        let name = name.strip_suffix("_index").unwrap_or(name);
+        if !name.is_empty() && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            refs.insert(format!("route:{name}"));
+        }
+    }
+}
+
 /// Path patterns in a line of code (`/usr/local/bin/setup.d/**/*.sh`): a loop that sources or
 /// runs each file a pattern matches loads them all. A pattern must start with a directory
 /// (`lib/*.sh`, not `*.sh` or `**/*.js`).
