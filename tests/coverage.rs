@@ -223,3 +223,140 @@ fn migrations_are_counted_in_a_note_not_reported_one_by_one() {
         "{notes:?}"
     );
 }
+
+/// Guards against: 152 warnings on docker-mailserver, whose bats tests run the container image.
+/// The Dockerfile installs `target/scripts/` under `/usr/local/bin/`; a test names files by their
+/// installed path, and starting the image runs the start command (here supervisord and the
+/// programs it starts on its own), the build runs its `RUN` scripts, and what those source by
+/// installed path or by pattern is loaded too. A program started only on demand, and a copied
+/// script nothing runs, stay untested.
+#[test]
+fn a_test_that_runs_the_image_covers_what_the_image_installs_and_runs() {
+    let dockerfile = "FROM debian:13 AS build\n\
+        COPY target/scripts/build/packages.sh /build/\n\
+        RUN /bin/bash /build/packages.sh && rm -r /build\n\n\
+        FROM build\n\
+        COPY target/supervisor/supervisord.conf /etc/supervisor/supervisord.conf\n\
+        COPY target/supervisor/conf.d/* /etc/supervisor/conf.d/\n\
+        COPY \\\n  target/scripts/*.sh \\\n  /usr/local/bin/\n\
+        COPY target/scripts/helpers /usr/local/bin/helpers\n\
+        COPY target/scripts/setup.d /usr/local/bin/setup.d\n\
+        RUN chmod +x /usr/local/bin/*\n\
+        ENTRYPOINT [\"/usr/bin/dumb-init\", \"--\"]\n\
+        CMD [\"supervisord\", \"-c\", \"/etc/supervisor/supervisord.conf\"]\n";
+    let json = release(
+        &[("README.md", "# mail\n")],
+        &[
+            ("Dockerfile", dockerfile),
+            (
+                "target/supervisor/supervisord.conf",
+                "[supervisord]\nnodaemon=true\n\n[include]\nfiles = /etc/supervisor/conf.d/*.conf\n",
+            ),
+            (
+                "target/supervisor/conf.d/services.conf",
+                "[program:mailserver]\nautostart=true\ncommand=/usr/local/bin/start-mailserver.sh\n\n\
+                 [program:update-check]\nautostart=false\ncommand=/bin/bash -l -c /usr/local/bin/update-check.sh\n",
+            ),
+            ("target/scripts/build/packages.sh", "#!/bin/bash\napt-get install -y postfix\n"),
+            (
+                "target/scripts/start-mailserver.sh",
+                "#!/bin/bash\nsource /usr/local/bin/helpers/index.sh\nsource /usr/local/bin/setup-stack.sh\n_setup\n",
+            ),
+            (
+                "target/scripts/setup-stack.sh",
+                "function _setup() {\n  for FILE in /usr/local/bin/setup.d/*.sh; do\n    source \"${FILE}\"\n  done\n}\n",
+            ),
+            ("target/scripts/setup.d/postfix.sh", "function _setup_postfix() { postconf -e 'a=b'; }\n"),
+            ("target/scripts/helpers/index.sh", "DIR='/usr/local/bin/helpers'\nsource \"${DIR}/log.sh\"\n"),
+            ("target/scripts/helpers/log.sh", "function _log() { echo \"$*\"; }\n"),
+            ("target/scripts/update-check.sh", "#!/bin/bash\ncurl -fsS https://example.com/VERSION\n"),
+            ("target/scripts/unused.sh", "#!/bin/bash\necho unused\n"),
+            (
+                "test/tests/accounts.bats",
+                "@test \"accounts are listed\" {\n  run docker exec mail /usr/local/bin/list-accounts.sh\n  assert_success\n}\n",
+            ),
+            ("target/scripts/list-accounts.sh", "#!/bin/bash\ncat /tmp/accounts\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["target/scripts/unused.sh", "target/scripts/update-check.sh"], "{json:#}");
+}
+
+/// Without a test that names a path of the image, starting the image is not a test: the same
+/// scripts stay untested.
+#[test]
+fn an_image_no_test_runs_covers_nothing() {
+    let json = release(
+        &[("README.md", "# mail\n")],
+        &[
+            (
+                "Dockerfile",
+                "FROM debian:13\nCOPY target/scripts/*.sh /usr/local/bin/\nCMD [\"/usr/local/bin/start.sh\"]\n",
+            ),
+            ("target/scripts/start.sh", "#!/bin/bash\nexec postfix start-fg\n"),
+            ("test/tests/unit.bats", "@test \"math\" {\n  run expr 1 + 1\n}\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["target/scripts/start.sh"], "{json:#}");
+}
+
+/// Guards against: docuseal's request and system specs call controllers by route, not by a file
+/// named for them. A route helper (`visit submit_form_path(slug:)`) covers the controller of
+/// its resource, a URL (`get '/api/submitters'`) a namespaced controller; a controller no test
+/// requests stays untested.
+#[test]
+fn request_and_system_tests_cover_the_controllers_they_route_to() {
+    let controller =
+        |name: &str| format!("class {name} < ApplicationController\n  def show\n    head :ok\n  end\nend\n");
+    let json = release(
+        &[("spec/rails_helper.rb", "require 'spec_helper'\n")],
+        &[
+            ("app/controllers/submit_form_controller.rb", &controller("SubmitFormController")),
+            ("app/controllers/api/submitters_controller.rb", &controller("Api::SubmittersController")),
+            ("app/controllers/submit_form_decline_controller.rb", &controller("SubmitFormDeclineController")),
+            (
+                "spec/system/signing_form_spec.rb",
+                "RSpec.describe 'Signing Form' do\n  it 'opens' do\n    visit submit_form_path(slug: 'x')\n  end\nend\n",
+            ),
+            (
+                "spec/requests/submitters_spec.rb",
+                "describe 'Submitter API' do\n  it 'lists' do\n    get '/api/submitters', headers: {}\n  end\nend\n",
+            ),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/controllers/submit_form_decline_controller.rb"], "{json:#}");
+}
+
+/// Guards against: maybe's 56 helper warnings. Rails mixes helpers into the views; a helper
+/// whose method a view calls is exercised by the test of the controller that renders the view
+/// (or, for a layout, of any controller). A helper no rendered view calls stays untested, and a
+/// word in the markup is not a call.
+#[test]
+fn a_helper_called_by_a_view_of_a_tested_controller_is_covered() {
+    let json = release(
+        &[("test/test_helper.rb", "require 'rails/test_help'\n")],
+        &[
+            (
+                "app/controllers/accounts_controller.rb",
+                "class AccountsController < ApplicationController\n  def index; end\nend\n",
+            ),
+            (
+                "test/controllers/accounts_controller_test.rb",
+                "class AccountsControllerTest < ActionDispatch::IntegrationTest\n  test 'index' do\n    get '/accounts'\n  end\nend\n",
+            ),
+            ("app/views/accounts/index.html.erb", "<h1>Accounts</h1>\n<%= account_balance(@account) %>\n"),
+            ("app/views/layouts/application.html.erb", "<title><%= page_title %></title>\n"),
+            ("app/views/budgets/show.html.erb", "<p>budget_label is shown</p>\n<%= budget_label(@b) %>\n"),
+            (
+                "app/helpers/accounts_helper.rb",
+                "module AccountsHelper\n  def account_balance(a)\n    a.balance\n  end\nend\n",
+            ),
+            (
+                "app/helpers/application_helper.rb",
+                "module ApplicationHelper\n  def page_title\n    'Maybe'\n  end\nend\n",
+            ),
+            ("app/helpers/budgets_helper.rb", "module BudgetsHelper\n  def budget_label(b)\n    b.name\n  end\nend\n"),
+            ("app/helpers/unused_helper.rb", "module UnusedHelper\n  def accounts\n    []\n  end\nend\n"),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/helpers/budgets_helper.rb", "app/helpers/unused_helper.rb"], "{json:#}");
+}

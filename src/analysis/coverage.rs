@@ -92,6 +92,12 @@ pub enum Tested {
     Reached(String),
     /// A test file refers to it.
     ReferencedBy(String),
+    /// The image built from the Dockerfile named runs it while it builds or when a container
+    /// starts, and the test named runs that image (it names a path the image installs).
+    RunByImage { dockerfile: String, test: String },
+    /// A Rails helper: the view named calls one of its methods, and a test covers the controller
+    /// that renders the view.
+    Rendered { view: String, controller: String },
     /// The test results recorded for the release tree name it.
     NamedByTestEvidence,
 }
@@ -122,6 +128,8 @@ pub struct References {
     pub tests_searched: usize,
     /// Test files not read because the run's read budget ran out.
     pub unread: usize,
+    /// What the repository's container images install and run.
+    pub images: super::images::Images,
 }
 
 impl References {
@@ -202,6 +210,13 @@ pub struct Reach {
     paths: Vec<String>,
     /// A reference as written (`pkg.models`, `lib/common.sh`) -> the files that make it.
     referrers: HashMap<String, Vec<usize>>,
+    /// References that are patterns (`for f in /usr/local/bin/setup.d/*.sh; do source "$f"`),
+    /// and the files that make each.
+    patterns: GlobSet,
+    pattern_referrers: Vec<Vec<usize>>,
+    /// A file, lower-cased -> the paths a container image installs it at: code in the image
+    /// loads it by those.
+    installed: HashMap<String, Vec<String>>,
 }
 
 /// What a reference to `path` may be written as: its path and each path suffix with a `/` or
@@ -226,15 +241,41 @@ impl Reach {
     /// `files`: every file of code with what it refers to.
     pub fn build(files: &[(&str, &[String])]) -> Reach {
         let mut referrers: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut patterns: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, (_, refs)) in files.iter().enumerate() {
             for reference in refs.iter() {
-                let slot = referrers.entry(reference.clone()).or_default();
+                let slot = if reference.contains('*') {
+                    patterns.entry(reference).or_default()
+                } else {
+                    referrers.entry(reference.clone()).or_default()
+                };
                 if slot.last() != Some(&i) {
                     slot.push(i);
                 }
             }
         }
-        Reach { paths: files.iter().map(|(path, _)| path.to_string()).collect(), referrers }
+        let mut set = globset::GlobSetBuilder::new();
+        let mut pattern_referrers = Vec::new();
+        for (pattern, files) in patterns {
+            if let Ok(glob) = globset::GlobBuilder::new(pattern).literal_separator(true).build() {
+                set.add(glob);
+                pattern_referrers.push(files);
+            }
+        }
+        Reach {
+            paths: files.iter().map(|(path, _)| path.to_string()).collect(),
+            referrers,
+            patterns: set.build().unwrap_or_else(|_| GlobSet::empty()),
+            pattern_referrers,
+            installed: HashMap::new(),
+        }
+    }
+
+    /// Where container images install the files (see [`super::images::Images`]): code that
+    /// refers to a file by its installed path loads it.
+    pub fn with_installed(mut self, installed: &HashMap<String, Vec<String>>) -> Reach {
+        self.installed = installed.clone();
+        self
     }
 
     /// The covered file that loads `path`, if one does: of the files that load it, the one
@@ -242,8 +283,16 @@ impl Reach {
     /// tree order among equals.
     pub fn via(&self, path: &str, direct: &dyn Fn(&str) -> bool) -> Option<&str> {
         let loaders = |p: &str| -> Vec<usize> {
-            let mut found: Vec<usize> =
-                reference_keys(p).iter().filter_map(|k| self.referrers.get(k)).flatten().copied().collect();
+            let mut keys = reference_keys(p);
+            for installed in self.installed.get(&p.to_lowercase()).into_iter().flatten() {
+                keys.extend(suffixes(installed).map(str::to_string));
+            }
+            let mut found: Vec<usize> = keys.iter().filter_map(|k| self.referrers.get(k)).flatten().copied().collect();
+            if !self.patterns.is_empty() {
+                for key in keys.iter().filter(|k| k.contains('/')) {
+                    found.extend(self.patterns.matches(key).into_iter().flat_map(|at| &self.pattern_referrers[at]));
+                }
+            }
             found.sort_unstable();
             found.dedup();
             found
@@ -362,9 +411,14 @@ pub fn tested(path: &str, templates: &[String], tree: &TreeIndex, refs: &Referen
     // A bare name (`search.sh`) refers to any file of that name; a path (`bin/search.sh`) only
     // to the files it is a suffix of, so `ops/search.sh` is not tested by a test of `bin/`'s.
     let lower = path.to_lowercase();
-    let suffixes = std::iter::once(lower.as_str()).chain(lower.match_indices('/').map(|(i, _)| &lower[i + 1..]));
-    let by_name = suffixes.filter(|s| s.contains(['.', '/'])).filter_map(|suffix| refs.find(suffix)).next();
+    let by_name = suffixes(&lower).filter_map(|suffix| refs.find(suffix)).next();
     if let Some(test) = by_name.filter(|t| *t != path) {
+        return Ok(Tested::ReferencedBy(test.to_string()));
+    }
+    // A test that runs a command in a container names the file by the path the image installs
+    // it at (`/usr/local/bin/notify`), or a path that ends it.
+    let installed = refs.images.installed(&lower).iter().flat_map(|p| suffixes(p));
+    if let Some(test) = installed.filter_map(|suffix| refs.find(suffix)).next() {
         return Ok(Tested::ReferencedBy(test.to_string()));
     }
     if extension(name).is_some_and(|e| MODULE_LANGUAGES.contains(&e))
@@ -375,12 +429,23 @@ pub fn tested(path: &str, templates: &[String], tree: &TreeIndex, refs: &Referen
     if let Some(test) = loaded_by_tests(&lower, tree, refs) {
         return Ok(Tested::LoadedByTests(test.to_string()));
     }
+    if let Some((dockerfile, test)) = refs.images.run_by_tested_image(path, &|p| refs.find(p)) {
+        return Ok(Tested::RunByImage { dockerfile: dockerfile.to_string(), test: test.to_string() });
+    }
     if let Some(constant) = ruby_constant_path(&lower)
         && let Some(test) = refs.find(&format!("const:{constant}")).filter(|t| *t != path)
     {
         return Ok(Tested::ReferencedBy(test.to_string()));
     }
     Err(Looked { test_files: expanded, tests_searched: refs.tests_searched })
+}
+
+/// What a path reference to `lower` may be written as: the path and each of its suffixes after a
+/// `/` that has a `.` or a `/` (`bin/search.sh`, `search.sh`; not a bare `search`).
+fn suffixes(lower: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(lower)
+        .chain(lower.match_indices('/').map(|(i, _)| &lower[i + 1..]))
+        .filter(|s| s.contains(['.', '/']))
 }
 
 /// The `mod:` references that load the module at `path` (lower-cased): its dotted path and
@@ -545,6 +610,9 @@ fn mirrored<'r>(path: &str, refs: &'r References) -> Option<&'r str> {
     if let Some(test) = named_for(stem(name), &dirs, false, false) {
         return Some(test);
     }
+    if let Some(test) = routed(&lower, refs) {
+        return Some(test);
+    }
     if family == "rb"
         && dirs.last() == Some(&"controllers")
         && let Some(resource) = stem(name).strip_suffix("_controller")
@@ -556,6 +624,85 @@ fn mirrored<'r>(path: &str, refs: &'r References) -> Option<&'r str> {
     // of a test tree (`tests/test_api.py`) is not taken to cover a whole directory.
     let first = dirs.iter().position(|d| !SOURCE_ROOTS.contains(d) && !KINDS.contains(d)).unwrap_or(dirs.len());
     (first..dirs.len()).rev().find_map(|at| named_for(dirs[at], &dirs[..at], false, true))
+}
+
+/// The Ruby test that requests a Rails controller by its route, as Rails names routes by default:
+/// the route helper of its resource (`submit_form_path` for `app/controllers/
+/// submit_form_controller.rb`; `settings_webhooks_path` or `settings_webhook_path` for
+/// `app/controllers/settings/webhooks_controller.rb`), or, for a namespaced controller, its URL
+/// (`get '/api/submitters'` for `app/controllers/api/submitters_controller.rb`).
+fn routed<'r>(lower: &str, refs: &'r References) -> Option<&'r str> {
+    let (root, rest) = lower.split_once("app/controllers/")?;
+    let rest = rest.strip_suffix("_controller.rb").filter(|_| root.is_empty() || root.ends_with('/'))?;
+    let (namespace, resource) = rest.rsplit_once('/').unwrap_or(("", rest));
+    let singular = resource
+        .strip_suffix("ies")
+        .map(|r| format!("{r}y"))
+        .or_else(|| resource.strip_suffix('s').map(str::to_string))
+        .unwrap_or_else(|| resource.to_string());
+    let prefix = if namespace.is_empty() { String::new() } else { format!("{}_", namespace.replace('/', "_")) };
+    let mut keys = vec![format!("route:{prefix}{resource}"), format!("route:{prefix}{singular}")];
+    if !namespace.is_empty() {
+        keys.push(format!("{namespace}/{resource}"));
+    }
+    keys.iter().filter_map(|k| refs.find(k)).find(|test| test.to_lowercase().ends_with(".rb"))
+}
+
+/// The directory a Rails app lives in (`""` or `web/`) when `path` is one of its helpers
+/// (`app/helpers/accounts_helper.rb`), which Rails mixes into the views.
+pub fn rails_helper_root(path: &str) -> Option<&str> {
+    let at = path.find("app/helpers/")?;
+    let root = &path[..at];
+    (path.ends_with(".rb") && (root.is_empty() || root.ends_with('/'))).then_some(root)
+}
+
+/// The methods a Ruby file defines (`def format_money(x)`, `def self.x` is left out: a view
+/// does not call it by its bare name).
+pub fn ruby_methods(code: &str) -> Vec<String> {
+    comments::code_lines(code, Syntax::Hash)
+        .iter()
+        .filter_map(|line| line.trim().strip_prefix("def "))
+        .filter(|rest| !rest.starts_with("self."))
+        .filter_map(|rest| rest.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '?' | '!'))).next())
+        .filter(|name| name.len() > 2 && !matches!(*name, "initialize" | "call" | "to_s"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The words of a template's code (identifiers, with a trailing `?` or `!`): in ERB, what is
+/// between `<%` and `%>`, not the markup and text around it.
+pub fn words(text: &str) -> std::collections::HashSet<String> {
+    let code: String = if text.contains("<%") {
+        text.split("<%").skip(1).filter_map(|part| part.split("%>").next()).collect::<Vec<_>>().join(" ")
+    } else {
+        text.to_string()
+    };
+    code.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '?' | '!')))
+        .filter(|w| w.len() > 2)
+        .flat_map(|w| [w.to_string(), w.trim_end_matches(['?', '!']).to_string()])
+        .collect()
+}
+
+/// The controllers that render a view, by Rails' convention: `app/views/accounts/show.html.erb`
+/// (and its partials) is rendered by `app/controllers/accounts_controller.rb`,
+/// `app/views/account/entries/_entry.html.erb` by `app/controllers/account/entries_controller.rb`;
+/// a view of `layouts/`, `shared/` or `application/` by every controller.
+pub fn view_controllers(view: &str, root: &str, tree: &TreeIndex) -> Vec<String> {
+    let Some(dir) = view.strip_prefix(&format!("{root}app/views/")).map(dir_name) else { return Vec::new() };
+    if dir.is_empty() {
+        return Vec::new();
+    }
+    let shared = ["layouts", "shared", "application"].iter().any(|d| dir == *d || dir.starts_with(&format!("{d}/")));
+    if shared {
+        let prefix = format!("{root}app/controllers/");
+        return tree
+            .files()
+            .iter()
+            .filter(|f| f.path.starts_with(&prefix) && f.path.ends_with("_controller.rb"))
+            .map(|f| f.path.clone())
+            .collect();
+    }
+    vec![format!("{root}app/controllers/{dir}_controller.rb")]
 }
 
 /// The kinds of code a framework keeps apart (`app/models/`, `app/controllers/`): directories
@@ -680,6 +827,12 @@ pub fn references(content: &[u8]) -> Vec<String> {
                 refs.insert(token.to_string());
             }
         }
+        if line.contains('*') {
+            patterns(line, &mut refs);
+        }
+        if line.contains("_path") || line.contains("_url") {
+            route_helpers(line, &mut refs);
+        }
         if refs.len() > MAX_REFS_PER_FILE {
             break;
         }
@@ -696,6 +849,33 @@ pub fn references(content: &[u8]) -> Vec<String> {
     }
     refs.into_iter().take(MAX_REFS_PER_FILE).collect()
 }
+/// The Rails route helpers a line calls (`visit submit_form_path(slug: s)`, `edit_template_url`),
+/// as `route:NAME` with the name of the route's resource: `new_` and `edit_` before it and
+/// `_index` after it are left out (`submit_form`, `template`).
+fn route_helpers(line: &str, refs: &mut std::collections::BTreeSet<String>) {
+    for token in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let Some(name) = token.strip_suffix("_path").or_else(|| token.strip_suffix("_url")) else { continue };
+        let name = name.strip_prefix("new_").or_else(|| name.strip_prefix("edit_")).unwrap_or(name);
+        let name = name.strip_suffix("_index").unwrap_or(name);
+        if !name.is_empty() && name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            refs.insert(format!("route:{name}"));
+        }
+    }
+}
+
+/// Path patterns in a line of code (`/usr/local/bin/setup.d/**/*.sh`): a loop that sources or
+/// runs each file a pattern matches loads them all. A pattern must start with a directory
+/// (`lib/*.sh`, not `*.sh` or `**/*.js`).
+fn patterns(line: &str, refs: &mut std::collections::BTreeSet<String>) {
+    for token in line.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | '*'))) {
+        let path = token.trim_start_matches("./").trim_start_matches("../").trim_start_matches('/');
+        let Some(literal) = path.split('*').next() else { continue };
+        if path.contains('*') && literal.contains('/') && literal.chars().any(char::is_alphabetic) && path.len() < 300 {
+            refs.insert(path.to_string());
+        }
+    }
+}
+
 /// Modules named by an import-like line in the common languages:
 /// `import a.b`, `from a.b import c, d`, `require('x')`, `require_relative 'x'`,
 /// `import x from './y'`, `use X;`.

@@ -7,6 +7,7 @@
 pub mod config_files;
 pub mod coverage;
 pub mod dependencies;
+pub mod images;
 pub mod names;
 pub mod rollout;
 pub mod similarity;
@@ -109,6 +110,8 @@ pub struct Analysis<'a> {
     prefetched: OnceCell<usize>,
     references: OnceCell<coverage::References>,
     reach: OnceCell<coverage::Reach>,
+    /// The words of each Rails view template, read when a helper is first asked about.
+    views: OnceCell<Vec<(String, HashSet<String>)>>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
     dependencies: OnceCell<Vec<dependencies::ManifestChange>>,
     histories: RefCell<BTreeMap<String, Rc<[Deploy]>>>,
@@ -143,6 +146,7 @@ impl<'a> Analysis<'a> {
             prefetched: OnceCell::new(),
             references: OnceCell::new(),
             reach: OnceCell::new(),
+            views: OnceCell::new(),
             config_files: OnceCell::new(),
             dependencies: OnceCell::new(),
             histories: RefCell::new(BTreeMap::new()),
@@ -403,10 +407,54 @@ impl<'a> Analysis<'a> {
             Err(looked) => match self.reach()?.via(path, &|p| coverage::tested(p, templates, tree, references).is_ok())
             {
                 Some(via) => Ok(coverage::Tested::Reached(via.to_string())),
-                None => Err(looked),
+                None => match self.rendered(path)? {
+                    Some((view, controller)) => Ok(coverage::Tested::Rendered { view, controller }),
+                    None => Err(looked),
+                },
             },
             other => other,
         })
+    }
+
+    /// For a Rails helper, a view that calls one of its methods and the tested controller that
+    /// renders that view (see [`coverage::view_controllers`]).
+    fn rendered(&self, path: &str) -> Result<Option<(String, String)>> {
+        let tree = self.tree()?;
+        let Some(root) = coverage::rails_helper_root(path) else { return Ok(None) };
+        let Some(file) = tree.get(path) else { return Ok(None) };
+        let methods = coverage::ruby_methods(&String::from_utf8_lossy(&self.store.content(file.id)?));
+        if methods.is_empty() {
+            return Ok(None);
+        }
+        let views = self.views(root)?;
+        let templates = self.needs.test_files.as_deref().unwrap_or(&[]);
+        let references = self.references()?;
+        let direct = |p: &str| coverage::tested(p, templates, tree, references).is_ok();
+        let covered = |p: &str| -> Result<bool> {
+            Ok(tree.contains(p) && (direct(p) || self.reach()?.via(p, &direct).is_some()))
+        };
+        for (view, _) in views.iter().filter(|(_, words)| methods.iter().any(|m| words.contains(m))) {
+            for controller in coverage::view_controllers(view, root, tree) {
+                if covered(&controller)? {
+                    return Ok(Some((view.clone(), controller)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The view templates under `{root}app/views/` with the words of each, read once.
+    fn views(&self, root: &str) -> Result<&[(String, HashSet<String>)]> {
+        if let Some(views) = self.views.get() {
+            return Ok(views);
+        }
+        let prefix = format!("{root}app/views/");
+        let mut views = Vec::new();
+        for file in self.tree()?.files().iter().filter(|f| f.path.starts_with(&prefix)) {
+            let text = String::from_utf8_lossy(&self.store.content(file.id)?).into_owned();
+            views.push((file.path.clone(), coverage::words(&text)));
+        }
+        Ok(self.views.get_or_init(|| views))
     }
 
     /// The files covered code loads (see [`coverage::Reach`]), computed once.
@@ -424,7 +472,7 @@ impl<'a> Analysis<'a> {
             }
         }
         let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
-        let reach = coverage::Reach::build(&files);
+        let reach = coverage::Reach::build(&files).with_installed(self.references()?.images.installed_map());
         Ok(self.reach.get_or_init(|| reach))
     }
 
@@ -513,6 +561,8 @@ impl<'a> Analysis<'a> {
                 }
             }
         }
+        let read = |f: &git::TreeFile| self.store.content(f.id).ok().map(|c| String::from_utf8_lossy(&c).into_owned());
+        refs.images = images::Images::build(tree, &read);
         Ok(self.references.get_or_init(|| refs))
     }
 
