@@ -279,7 +279,8 @@ fn files_alike_only_in_their_licence_header_are_not_near_duplicates() {
 /// distinctive script in a second place, or a package directory named like a copy, still blocks.
 #[test]
 fn a_file_each_package_of_a_layout_has_warns_and_a_copied_script_still_blocks() {
-    let run = |service: &str| format!("#!/bin/sh\nset -eu\ncd /srv/{service}\nexec ./server --port 8080\necho started\n");
+    let run =
+        |service: &str| format!("#!/bin/sh\nset -eu\ncd /srv/{service}\nexec ./server --port 8080\necho started\n");
     let repo = TestRepo::with_files(&[
         ("services/api/run.sh", &run("app")),
         ("services/web/run.sh", &run("web")),

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use globset::{GlobBuilder, GlobMatcher};
 
+use crate::Result;
 use crate::git::{TreeFile, TreeIndex, dir_name, file_name};
 
 /// Where a command without a `/` is looked up in an image, in order.
@@ -52,11 +53,11 @@ pub fn is_dockerfile(name: &str) -> bool {
 impl Images {
     /// Reads every Dockerfile of `tree`; `read` gives a file's text (a Dockerfile, or a process
     /// supervisor's configuration its start command names).
-    pub fn build(tree: &TreeIndex, read: &dyn Fn(&TreeFile) -> Option<String>) -> Images {
+    pub fn build(tree: &TreeIndex, read: &dyn Fn(&TreeFile) -> Result<String>) -> Result<Images> {
         let mut images = Images::default();
         for file in tree.files().iter().filter(|f| is_dockerfile(file_name(&f.path))) {
-            let Some(text) = read(file) else { continue };
-            let image = Image::read(&file.path, &text, tree, read);
+            let text = read(file)?;
+            let image = Image::read(&file.path, &text, tree, read)?;
             for (installed, source) in &image.sources {
                 images.installed.entry(source.to_lowercase()).or_default().push(installed.clone());
             }
@@ -66,7 +67,7 @@ impl Images {
             paths.sort();
             paths.dedup();
         }
-        images
+        Ok(images)
     }
 
     /// The paths `path` (lower-cased) is installed at in an image, without the leading `/`.
@@ -181,7 +182,12 @@ fn under<'t>(tree: &'t TreeIndex, dir: &str) -> impl Iterator<Item = &'t TreeFil
 }
 
 impl Image {
-    fn read(dockerfile: &str, text: &str, tree: &TreeIndex, read: &dyn Fn(&TreeFile) -> Option<String>) -> Image {
+    fn read(
+        dockerfile: &str,
+        text: &str,
+        tree: &TreeIndex,
+        read: &dyn Fn(&TreeFile) -> Result<String>,
+    ) -> Result<Image> {
         let context = dir_name(dockerfile).to_string();
         let mut image = Image { dockerfile: dockerfile.to_string(), ..Image::default() };
         let mut workdir = String::new();
@@ -203,12 +209,12 @@ impl Image {
         }
         let mut configs = 0;
         for (dir, command) in build_commands {
-            image.run(&dir, &executed(&command), tree, read, &mut configs);
+            image.run(&dir, &executed(&command), tree, read, &mut configs)?;
         }
         // The start command and its arguments: `dumb-init -- supervisord -c /etc/supervisord.conf`.
         let start: Vec<String> = start.iter().flat_map(|c| words(c)).collect();
-        image.run(&workdir, &start, tree, read, &mut configs);
-        image
+        image.run(&workdir, &start, tree, read, &mut configs)?;
+        Ok(image)
     }
 
     /// `COPY [--chown=...] SRC... DEST`: each source file of the build context and where it
@@ -251,9 +257,9 @@ impl Image {
         workdir: &str,
         words: &[String],
         tree: &TreeIndex,
-        read: &dyn Fn(&TreeFile) -> Option<String>,
+        read: &dyn Fn(&TreeFile) -> Result<String>,
         configs: &mut usize,
-    ) {
+    ) -> Result<()> {
         for word in words {
             let word = word.rsplit('=').next().unwrap_or(word);
             let candidates: Vec<String> = if word.contains('/') {
@@ -265,7 +271,7 @@ impl Image {
             if !self.runs.insert(source.clone()) {
                 continue;
             }
-            let text = tree.get(&source).and_then(read);
+            let text = tree.get(&source).map(read).transpose()?;
             if let Some(text) = text.filter(|t| is_supervisor_config(t))
                 && *configs < MAX_CONFIGS
             {
@@ -274,9 +280,10 @@ impl Image {
                 let (programs, included) = supervised(&text, dir_name(&installed), &self.sources);
                 let mut run: Vec<String> = programs.iter().flat_map(|p| executed(p)).collect();
                 run.extend(included);
-                self.run(workdir, &run, tree, read, configs);
+                self.run(workdir, &run, tree, read, configs)?;
             }
         }
+        Ok(())
     }
 
     fn installed_at(&self, source: &str) -> String {
@@ -433,20 +440,20 @@ mod tests {
             COPY target/supervisor/conf.d/* /etc/supervisor/conf.d/\n\
             RUN <<EOF\n  chmod +x /usr/local/bin/*\nEOF\n\
             CMD [\"supervisord\", \"-c\", \"/etc/supervisor/supervisord.conf\"]\n";
-        let read = |f: &TreeFile| -> Option<String> {
-            Some(
+        let read = |f: &TreeFile| -> Result<String> {
+            Ok(
                 match f.path.as_str() {
                     "Dockerfile" => dockerfile,
                     "target/supervisor/supervisord.conf" => "[supervisord]\n[include]\nfiles = conf.d/*.conf\n",
                     "target/supervisor/conf.d/services.conf" => {
                         "[program:main]\ncommand=/usr/local/bin/start.sh\n[program:check]\nautostart=false\ncommand=/usr/local/bin/check.sh\n"
                     }
-                    _ => return None,
+                    _ => "echo\n",
                 }
                 .to_string(),
             )
         };
-        let images = Images::build(&tree, &read);
+        let images = Images::build(&tree, &read).unwrap();
         assert_eq!(images.installed("target/scripts/start.sh"), ["usr/local/bin/start.sh"]);
         assert_eq!(images.installed("target/scripts/build/packages.sh"), ["build/packages.sh"]);
         assert_eq!(images.installed("target/scripts/helpers/db/accounts.sh"), ["usr/local/bin/helpers/db/accounts.sh"]);

@@ -561,8 +561,8 @@ impl<'a> Analysis<'a> {
                 }
             }
         }
-        let read = |f: &git::TreeFile| self.store.content(f.id).ok().map(|c| String::from_utf8_lossy(&c).into_owned());
-        refs.images = images::Images::build(tree, &read);
+        let read = |f: &git::TreeFile| Ok(String::from_utf8_lossy(&self.store.content(f.id)?).into_owned());
+        refs.images = images::Images::build(tree, &read)?;
         Ok(self.references.get_or_init(|| refs))
     }
 

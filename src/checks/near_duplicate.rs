@@ -422,7 +422,8 @@ impl<'c, 'a> Search<'c, 'a> {
         if change.path.split('/').any(|part| variant_of(part, &markers).is_some()) {
             return Ok(None);
         }
-        let others = self.cx.analysis.tree()?.named(name).filter(|f| f.path != change.path && f.path != other.path).count();
+        let others =
+            self.cx.analysis.tree()?.named(name).filter(|f| f.path != change.path && f.path != other.path).count();
         Ok((others >= LAYOUT_DIRS).then_some(others))
     }
 
