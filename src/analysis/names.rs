@@ -213,18 +213,27 @@ fn ends_with_version_range(stem: &str) -> bool {
     }
 }
 
-/// Whether a migration's code changes data, not only the schema: Django's `RunPython`/`RunSQL`,
-/// Rails' `execute`/`update_all`/`find_each`/`.save`, Alembic's `op.execute`/`bulk_insert`, an
-/// SQL `UPDATE`/`DELETE`/`INSERT`. A schema change (`add_column`, `ALTER TABLE`) is declarative
-/// and its tool applies it; code that rewrites rows is code, and an untested one is a risk.
+/// Whether a migration's code changes data, not only the schema: Django's `RunPython`, Rails'
+/// `update_all`/`find_each`/`.save`, Alembic's `bulk_insert`, an SQL `UPDATE`/`DELETE`/`INSERT`/
+/// `MERGE`/`TRUNCATE`, or SQL run as a string (`execute`, `RunSQL`, `exec_query`) unless all the
+/// SQL the file spells out is schema (`execute "CREATE TYPE ..."`, `ALTER TABLE`, `CREATE INDEX`).
+/// A schema change is declarative and its tool applies it; code that rewrites rows is code, and
+/// an untested one is a risk.
 pub fn changes_data(migration: &str) -> bool {
     static DATA: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?i)\b(RunPython|RunSQL|execute|exec_query|update_all|update_columns?|find_each|find_in_batches|in_batches|delete_all|destroy_all|bulk_insert|bulk_update)\b|\.(save|each|update)\b|\bupdate\s+\S+\s+set\b|\bdelete\s+from\b|\binsert\s+into\b",
+            r"(?i)\b(RunPython|update_all|update_columns?|find_each|find_in_batches|in_batches|delete_all|destroy_all|bulk_insert|bulk_update)\b|\.(save|each|update)\b|\bupdate\s+\S+\s+set\b|\bdelete\s+from\b|\binsert\s+into\b|\bmerge\s+into\b|\btruncate\b",
         )
         .expect("the data-migration pattern is valid")
     });
-    DATA.is_match(migration)
+    static RAW_SQL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(RunSQL|execute|exec_query)\b").expect("the raw-SQL pattern is valid")
+    });
+    static SCHEMA: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(create|alter|drop|comment\s+on)\s+(unique\s+)?(table|type|index|view|extension|schema|sequence|column|constraint|function|trigger)\b|\badd\s+(column|constraint)\b")
+            .expect("the schema pattern is valid")
+    });
+    DATA.is_match(migration) || (RAW_SQL.is_match(migration) && !SCHEMA.is_match(migration))
 }
 
 /// The tool whose migration `path` is, if it is one: Django (`app/migrations/0042_x.py`), Rails
@@ -485,9 +494,17 @@ mod data_migrations {
         ] {
             assert!(super::changes_data(code), "{code}");
         }
-        for code in
-            ["add_column :imports, :mic, :string", "ALTER TABLE App ADD COLUMN Owner VARCHAR(64);", "operations = []"]
-        {
+        // SQL run as a string counts unless what it spells out is schema.
+        assert!(super::changes_data("execute(sql)"));
+        assert!(super::changes_data("execute \"SELECT setval('accounts_id_seq', 1)\""));
+        for code in [
+            "add_column :imports, :mic, :string",
+            "ALTER TABLE App ADD COLUMN Owner VARCHAR(64);",
+            "operations = []",
+            "execute <<~SQL\n  CREATE TYPE account_status AS ENUM ('ok', 'draft');\nSQL",
+            "execute \"DROP TYPE IF EXISTS account_status\"",
+            "execute 'CREATE INDEX CONCURRENTLY idx ON t (a)'",
+        ] {
             assert!(!super::changes_data(code), "{code}");
         }
     }
