@@ -20,7 +20,7 @@ pub const DEFAULT_SUFFIXES: &[&str] = &[
     "prev", "updated",
 ];
 pub const DEFAULT_EXTENSIONS: &[&str] =
-    &["bak", "backup", "orig", "old", "swp", "swo", "tmp", "save", "sav", "rej", "prev"];
+    &["bak", "bk", "bkp", "bck", "backup", "orig", "old", "swp", "swo", "tmp", "save", "sav", "rej", "prev"];
 
 /// The markers in force, from `[checks.variant-name]`.
 #[derive(Debug, Clone, Default)]
@@ -126,8 +126,10 @@ fn strip_once(name: &str, markers: &Markers) -> Option<(String, String, bool)> {
 
     let (base, ext) = split_extension(name);
     if let Some(ext) = ext {
-        // A timestamp after the extension: `app.py.bak.20250503_071148`, `app.py.2025-05-03`.
-        if is_timestamp(ext) && !base.is_empty() {
+        // A timestamp after the extension: `app.py.bak.20250503_071148`, `app.py.2025-05-03`,
+        // and seconds since 1970 after a marker extension (`deploy.sh.bak.1744999690`).
+        let after_marker = split_extension(base).1.is_some_and(|e| markers.is_extension(e));
+        if (is_timestamp(ext) || (after_marker && is_epoch(ext))) && !base.is_empty() {
             return found(base.to_string(), format!(".{ext}"));
         }
         // A marker extension on a whole name: `app.py.bak`, `config.old`.
@@ -326,6 +328,13 @@ fn strip_file_manager_copy(stem: &str) -> Option<&str> {
 }
 
 /// `20250503`, `20250503_071148`, `20250503T071148`, `2025-05-03`, `2025-05-03_07-11-48`.
+/// Ten digits that read as seconds since 1970 between the years 2000 and 2100.
+fn is_epoch(text: &str) -> bool {
+    text.len() == 10
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<u64>().is_ok_and(|t| (946_684_800..4_102_444_800).contains(&t))
+}
+
 fn is_timestamp(text: &str) -> bool {
     let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
     let separators_ok = text.chars().all(|c| c.is_ascii_digit() || matches!(c, '_' | '-' | 'T' | ':'));
@@ -344,7 +353,7 @@ mod tests {
 
     fn markers() -> Markers {
         let words = ["v{n}", "new", "old", "backup", "bak", "orig", "final", "fixed", "copy", "tmp"];
-        let exts = ["bak", "orig", "old", "swp", "tmp", "save"];
+        let exts = ["bak", "bk", "orig", "old", "swp", "tmp", "save"];
         Markers::new(&words.map(String::from), &exts.map(String::from))
     }
 
@@ -372,10 +381,12 @@ mod tests {
             ("report - Copy (2).sh", "report.sh"),
             ("app.py.bak", "app.py"),
             ("app.py.orig", "app.py"),
+            ("start.sh.bk", "start.sh"),
             ("config.old", "config"),
             ("app.py~", "app.py"),
             (".app.py.swp", "app.py"),
             ("app.py.bak.20250503_071148", "app.py"),
+            ("deploy.sh.bak.1744999690", "deploy.sh"),
             ("app.py.20250503", "app.py"),
             ("compose.yml_v2", "compose.yml"),
             ("compose.yml-old", "compose.yml"),
@@ -395,6 +406,7 @@ mod tests {
         for name in [
             "sha1.js",
             "sha.js",
+            "events.1744999690",
             "md5.py",
             "base64.sh",
             "http2.go",
