@@ -232,7 +232,7 @@ pub fn changes_data(migration: &str) -> bool {
         regex::Regex::new(r"(?i)\b(RunSQL|execute|exec_query)\b").expect("the raw-SQL pattern is valid")
     });
     static SCHEMA: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?i)\b(create|alter|drop|comment\s+on)\s+(unique\s+)?(table|type|index|view|extension|schema|sequence|column|constraint|function|trigger)\b|\badd\s+(column|constraint)\b")
+        regex::Regex::new(r"(?i)\b(create|alter|drop|comment\s+on)\s+(unique\s+)?((non)?clustered\s+)?(table|type|index|view|extension|schema|sequence|column|constraint|function|trigger)\b|\badd\s+(column|constraint)\b")
             .expect("the schema pattern is valid")
     });
     DATA.is_match(migration) || (RAW_SQL.is_match(migration) && !SCHEMA.is_match(migration))
@@ -516,6 +516,9 @@ mod data_migrations {
             "execute <<~SQL\n  CREATE TYPE account_status AS ENUM ('ok', 'draft');\nSQL",
             "execute \"DROP TYPE IF EXISTS account_status\"",
             "execute 'CREATE INDEX CONCURRENTLY idx ON t (a)'",
+            "execute <<~SQL.squish
+  CREATE UNIQUE NONCLUSTERED INDEX i ON t(a) WHERE a IS NOT NULL
+SQL",
         ] {
             assert!(!super::changes_data(code), "{code}");
         }
