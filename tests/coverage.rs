@@ -144,6 +144,35 @@ fn what_covered_code_loads_is_covered_too() {
     assert_eq!(untested(&json), ["app/report.py"], "{json:#}");
 }
 
+/// Guards against: maybe's model concerns (`app/models/transaction/transferable.rb`) reported
+/// untested although the tested model includes them by their bare name, which Ruby looks up in
+/// the class first. A concern nothing includes stays untested.
+#[test]
+fn a_concern_a_tested_class_includes_by_its_bare_name_is_covered() {
+    let json = release(
+        &[("README.md", "# x\n")],
+        &[
+            (
+                "app/models/transaction.rb",
+                "class Transaction < ApplicationRecord\n  include Entryable, Transferable\nend\n",
+            ),
+            (
+                "app/models/transaction/transferable.rb",
+                "module Transaction::Transferable\n  def transfer?\n    true\n  end\nend\n",
+            ),
+            (
+                "app/models/transaction/splittable.rb",
+                "module Transaction::Splittable\n  def split?\n    false\n  end\nend\n",
+            ),
+            (
+                "test/controllers/transfers_controller_test.rb",
+                "class TransfersControllerTest < ActionDispatch::IntegrationTest\n  test 'x' do\n    assert Transaction.new.transfer?\n  end\nend\n",
+            ),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/models/transaction/splittable.rb"], "{json:#}");
+}
+
 /// Guards against: 483 warnings on taiga-back 6.8.0, a release that changed the copyright line
 /// of every file. A script whose code did not change is not an untested change; the report says
 /// how many were left out.

@@ -20,6 +20,9 @@ use crate::git::{Change, Mode, Status, TreeIndex, dir_name, extension, file_name
 /// Upper bound on the references kept per test file, so a generated test cannot bloat the cache.
 const MAX_REFS_PER_FILE: usize = 20_000;
 
+/// How many classes and modules of one file bare constants are looked up in.
+const MAX_NAMESPACES: usize = 8;
+
 /// Languages whose files are loaded by module name (`import search`), not only by path.
 const MODULE_LANGUAGES: &[&str] = &["py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "pl", "pm", "lua", "ex", "exs"];
 
@@ -562,6 +565,19 @@ fn ruby_constants(code: &str, refs: &mut std::collections::BTreeSet<String>) {
     }
 }
 
+/// The class or module a Ruby line opens (`class Transaction < ApplicationRecord`,
+/// `module Provider::Openai`), as a constant path (`transaction`, `provider/openai`).
+fn ruby_namespace(line: &str) -> Option<String> {
+    let rest = line.trim_start();
+    let rest = rest.strip_prefix("class ").or_else(|| rest.strip_prefix("module "))?.trim_start();
+    let name: &str =
+        &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len())];
+    if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    Some(name.split("::").map(underscore).collect::<Vec<_>>().join("/"))
+}
+
 /// `SynthComboboxOption` -> `synth_combobox_option`, `HTTPClient` -> `http_client`.
 fn underscore(word: &str) -> String {
     let chars: Vec<char> = word.chars().collect();
@@ -802,10 +818,26 @@ pub fn expand(template: &str, path: &str) -> String {
 pub fn references(content: &[u8]) -> Vec<String> {
     let original = String::from_utf8_lossy(content);
     let mut refs = std::collections::BTreeSet::new();
+    let mut namespaces = Vec::new();
     for line in comments::code_lines(&original, Syntax::Generic) {
         ruby_constants(line, &mut refs);
+        if let Some(declared) = ruby_namespace(line)
+            && namespaces.len() < MAX_NAMESPACES
+        {
+            namespaces.push(declared);
+        }
         if refs.len() > MAX_REFS_PER_FILE {
             break;
+        }
+    }
+    // Ruby looks a bare constant up in the class or module it is written in first:
+    // `include Transferable` in `class Transaction` is `Transaction::Transferable`
+    // (app/models/transaction/transferable.rb).
+    let bare: Vec<String> =
+        refs.iter().filter_map(|r| r.strip_prefix("const:")).filter(|c| !c.contains('/')).map(str::to_string).collect();
+    for namespace in &namespaces {
+        for constant in bare.iter().filter(|c| !namespace.ends_with(c.as_str())) {
+            refs.insert(format!("const:{namespace}/{constant}"));
         }
     }
     // Lower-cased once: every name is compared lower-cased.

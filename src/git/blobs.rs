@@ -58,7 +58,7 @@ pub struct BlobStore<'r> {
 }
 
 impl<'r> BlobStore<'r> {
-    /// A store backed by the cache in the repository's git directory (`gate/cache-v5.bin`),
+    /// A store backed by the cache in the repository's git directory (`gate/cache-v6.bin`),
     /// authenticated with this user's key; without a key, a store with no cache.
     pub fn open(repo: &'r Repo) -> BlobStore<'r> {
         let cache = CacheFile::in_git_dir(&repo.git_dir());

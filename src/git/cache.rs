@@ -1,5 +1,5 @@
 //! The on-disk cache of blob facts (size, kind, line hashes), test references and rule matches:
-//! `GIT_DIR/gate/cache-v5.bin`.
+//! `GIT_DIR/gate/cache-v6.bin`.
 //!
 //! A compact binary file, written whole to a temporary file and renamed into place, so readers
 //! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry.
@@ -21,7 +21,7 @@ use sha2::Sha256;
 use super::facts::{ContentKind, Facts, ScanHit};
 
 const MAGIC: &[u8; 8] = b"GATECCH\x05";
-const FILE_NAME: &str = "cache-v5.bin";
+const FILE_NAME: &str = "cache-v6.bin";
 const TAG_LEN: usize = 32;
 const KEY_LEN: usize = 32;
 

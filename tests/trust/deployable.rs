@@ -138,7 +138,7 @@ fn a_poisoned_cache_is_rebuilt_not_believed() {
     repo.write("bin/sync.sh", LOOP);
     repo.commit("the sync daemon");
     staging(&repo).expect(1).stdout_has("deny   bin/sync.sh:2: an unbounded loop");
-    let cache = repo.path().join(".git/gate/cache-v5.bin");
+    let cache = repo.path().join(".git/gate/cache-v6.bin");
     let bytes = std::fs::read(&cache).unwrap();
     let (magic, rest) = bytes.split_at(8);
     let body = without_scan_hits(&rest[..rest.len() - 32]);
