@@ -487,16 +487,24 @@ fn loaded_by_tests<'r>(lower: &str, tree: &TreeIndex, refs: &'r References) -> O
     let family = language_family(extension(name)?);
     let test = refs.by_family.get(family).map(String::as_str)?;
     if family == "rb" {
-        let (root, rest) = match lower.split_once("config/") {
-            Some((root, rest)) if root.is_empty() || root.ends_with('/') => (root, rest),
-            _ => return None,
+        let at_root = |root: &str| root.is_empty() || root.ends_with('/');
+        // The test database is loaded from `db/schema.rb` before the tests run.
+        let (root, booted) = match lower.strip_suffix("db/schema.rb").filter(|root| at_root(root)) {
+            Some(root) => (root, true),
+            None => {
+                let (root, rest) = match lower.split_once("config/") {
+                    Some((root, rest)) if at_root(root) => (root, rest),
+                    _ => return None,
+                };
+                let booted = rest.starts_with("initializers/")
+                    || rest.starts_with("routes")
+                    || matches!(
+                        rest,
+                        "application.rb" | "environment.rb" | "boot.rb" | "environments/test.rb" | "importmap.rb"
+                    );
+                (root, booted)
+            }
         };
-        let booted = rest.starts_with("initializers/")
-            || rest.starts_with("routes")
-            || matches!(
-                rest,
-                "application.rb" | "environment.rb" | "boot.rb" | "environments/test.rb" | "importmap.rb"
-            );
         let rails_tests =
             ["test/test_helper.rb", "spec/rails_helper.rb"].iter().any(|h| tree.contains(&format!("{root}{h}")));
         return (booted && rails_tests).then_some(test);
@@ -1117,6 +1125,7 @@ mod tests {
         for path in [
             "config/initializers/sentry.rb",
             "config/routes.rb",
+            "db/schema.rb",
             "config/environments/test.rb",
             "hc/settings.py",
             "hc/urls.py",
