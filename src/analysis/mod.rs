@@ -107,6 +107,8 @@ pub struct Analysis<'a> {
     tree: OnceCell<TreeIndex>,
     /// Set once the tree is read: how many blobs the read budget left unread.
     prefetched: OnceCell<usize>,
+    /// Set once the files whose references count are read (all of them, or only those).
+    prefetched_references: OnceCell<()>,
     references: OnceCell<coverage::References>,
     reach: OnceCell<coverage::Reach>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
@@ -141,6 +143,7 @@ impl<'a> Analysis<'a> {
             needs,
             tree: OnceCell::new(),
             prefetched: OnceCell::new(),
+            prefetched_references: OnceCell::new(),
             references: OnceCell::new(),
             reach: OnceCell::new(),
             config_files: OnceCell::new(),
@@ -474,6 +477,24 @@ impl<'a> Analysis<'a> {
         if let Some(unread) = self.prefetched.get() {
             return Ok(*unread);
         }
+        let unread = self.read_tree(self.needs.all_files)?;
+        self.prefetched_references.get_or_init(|| ());
+        Ok(*self.prefetched.get_or_init(|| unread))
+    }
+
+    /// Reads the files whose references the tests' coverage needs, and only those: a release
+    /// that adds no file has nothing for near-duplicate to compare, so the rest of the tree is
+    /// not read for it.
+    fn prefetch_references(&self) -> Result<()> {
+        if self.prefetched_references.get().is_none() {
+            self.read_tree(false)?;
+        }
+        Ok(*self.prefetched_references.get_or_init(|| ()))
+    }
+
+    /// Reads the blobs of the tree that are not known yet: every file when `everything`, else
+    /// those whose references count. Returns how many the read budget left unread.
+    fn read_tree(&self, everything: bool) -> Result<usize> {
         let tree = self.tree()?;
         let paths = &self.policy.paths;
         let wanted: Vec<(git2::Oid, bool)> = tree
@@ -483,14 +504,13 @@ impl<'a> Analysis<'a> {
             .filter_map(|f| {
                 let is_test = self.needs.test_references
                     && ((paths.tests.matches(&f.path) && coverage::refers(&f.path)) || self.reaches_through(&f.path));
-                (self.needs.all_files || is_test).then_some((f.id, is_test))
+                (everything || is_test).then_some((f.id, is_test))
             })
             .collect();
         let progress = |done: usize, total: usize| self.progress.update("reading the release tree", done, total);
         let result = self.store.prefetch(&wanted, coverage::references, self.needs.read_budget, &progress);
         self.progress.finish();
-        let unread = result?;
-        Ok(*self.prefetched.get_or_init(|| unread))
+        result
     }
 
     /// What the files of the `tests` class refer to, and which files they are named for.
@@ -498,7 +518,7 @@ impl<'a> Analysis<'a> {
         if let Some(refs) = self.references.get() {
             return Ok(refs);
         }
-        self.prefetch()?;
+        self.prefetch_references()?;
         let tree = self.tree()?;
         let mut refs = coverage::References::default();
         for file in tree.files() {
