@@ -108,7 +108,7 @@ pub struct Analysis<'a> {
     /// Set once the tree is read: how many blobs the read budget left unread.
     prefetched: OnceCell<usize>,
     /// Set once the files whose references count are read (all of them, or only those).
-    prefetched_references: OnceCell<()>,
+    prefetched_references: std::cell::Cell<bool>,
     references: OnceCell<coverage::References>,
     reach: OnceCell<coverage::Reach>,
     config_files: OnceCell<Vec<config_files::ConfigFile>>,
@@ -143,7 +143,7 @@ impl<'a> Analysis<'a> {
             needs,
             tree: OnceCell::new(),
             prefetched: OnceCell::new(),
-            prefetched_references: OnceCell::new(),
+            prefetched_references: std::cell::Cell::new(false),
             references: OnceCell::new(),
             reach: OnceCell::new(),
             config_files: OnceCell::new(),
@@ -478,7 +478,7 @@ impl<'a> Analysis<'a> {
             return Ok(*unread);
         }
         let unread = self.read_tree(self.needs.all_files)?;
-        self.prefetched_references.get_or_init(|| ());
+        self.prefetched_references.set(true);
         Ok(*self.prefetched.get_or_init(|| unread))
     }
 
@@ -486,10 +486,11 @@ impl<'a> Analysis<'a> {
     /// that adds no file has nothing for near-duplicate to compare, so the rest of the tree is
     /// not read for it.
     fn prefetch_references(&self) -> Result<()> {
-        if self.prefetched_references.get().is_none() {
+        if !self.prefetched_references.get() {
             self.read_tree(false)?;
+            self.prefetched_references.set(true);
         }
-        Ok(*self.prefetched_references.get_or_init(|| ()))
+        Ok(())
     }
 
     /// Reads the blobs of the tree that are not known yet: every file when `everything`, else

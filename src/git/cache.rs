@@ -36,38 +36,75 @@ pub struct Contents {
 /// Rule matches by (blob, fingerprint of the rule set).
 pub type Scans = HashMap<(Oid, u64), Arc<[ScanHit]>>;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct CacheFile {
-    path: PathBuf,
-    key: [u8; KEY_LEN],
-}
-
-impl std::fmt::Debug for CacheFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CacheFile").field("path", &self.path).finish_non_exhaustive()
-    }
+    file: Sealed,
 }
 
 impl CacheFile {
     /// The cache of a repository, with this user's key; none when there is no key to be had (no
     /// home directory, a state directory gate cannot write): gate then runs without a cache.
     pub fn in_git_dir(git_dir: &Path) -> Option<CacheFile> {
-        let key = user_key()?;
-        Some(CacheFile { path: git_dir.join("gate").join(FILE_NAME), key })
+        Some(CacheFile { file: Sealed::in_git_dir(git_dir, FILE_NAME)? })
     }
 
     /// The cache's contents, or nothing when it is missing, from another version, damaged, or
     /// not written with this user's key.
     pub fn load(&self) -> Contents {
-        std::fs::read(&self.path).ok().and_then(|bytes| decode(&bytes, &self.key)).unwrap_or_default()
+        std::fs::read(&self.file.path).ok().and_then(|bytes| decode(&bytes, &self.file.key)).unwrap_or_default()
     }
 
     pub fn save(&self, contents: &Contents) -> std::io::Result<()> {
-        let bytes = encode(contents, &self.key);
+        self.file.write(&encode(contents, &self.file.key))
+    }
+}
+
+/// A file of `GIT_DIR/gate/` that ends with an HMAC of its body under this user's key: what
+/// gate keeps between runs, which only this user's runs can have written.
+#[derive(Clone)]
+pub(super) struct Sealed {
+    path: PathBuf,
+    key: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealed").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Sealed {
+    /// `GIT_DIR/gate/NAME`, with this user's key; none without a key.
+    pub(super) fn in_git_dir(git_dir: &Path, name: &str) -> Option<Sealed> {
+        let key = user_key()?;
+        Some(Sealed { path: git_dir.join("gate").join(name), key })
+    }
+
+    /// The body, when the file is there and its tag verifies.
+    pub(super) fn read(&self) -> Option<Vec<u8>> {
+        let mut bytes = std::fs::read(&self.path).ok()?;
+        let body_len = bytes.len().checked_sub(TAG_LEN)?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).ok()?;
+        mac.update(&bytes[..body_len]);
+        mac.verify_slice(&bytes[body_len..]).ok()?;
+        bytes.truncate(body_len);
+        Some(bytes)
+    }
+
+    /// Writes `body` and its tag to a temporary file renamed into place, so readers see an old
+    /// or a new file, never a torn one.
+    pub(super) fn seal_and_write(&self, mut body: Vec<u8>) -> std::io::Result<()> {
+        let tag = tag(&self.key, &body);
+        body.extend_from_slice(&tag);
+        self.write(&body)
+    }
+
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        let temp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        std::fs::write(&temp, &bytes)?;
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        std::fs::write(&temp, bytes)?;
         std::fs::rename(&temp, &self.path).inspect_err(|_| {
             let _ = std::fs::remove_file(&temp);
         })

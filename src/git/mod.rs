@@ -9,6 +9,7 @@ mod facts;
 pub mod lease;
 pub mod ledger;
 mod links;
+mod listing;
 pub mod notes;
 pub mod push;
 mod repo;
