@@ -3,7 +3,7 @@
 //! Checks that relate a changed file to the rest of the release (the original of a `_v2`, the
 //! test file for a script, an exact copy) look things up here instead of walking the tree again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use git2::{ObjectType, Oid, TreeWalkMode, TreeWalkResult};
@@ -32,10 +32,15 @@ impl TreeFile {
 pub struct TreeIndex {
     /// Sorted by path (bytewise), so a path or a directory is found by bisection.
     files: Vec<TreeFile>,
-    by_blob: OnceLock<HashMap<Oid, Vec<usize>>>,
-    by_name: OnceLock<HashMap<String, Vec<usize>>>,
-    by_stem: OnceLock<HashMap<String, Vec<usize>>>,
+    by_blob: OnceLock<Lookup>,
+    by_name: OnceLock<Lookup>,
+    by_stem: OnceLock<Lookup>,
 }
+
+/// The positions of the files, sorted by the hash of a key (then by position): one flat vector,
+/// not a map of vectors, because it is built for the whole tree and a run asks it a few times.
+/// A hash is only a candidate; each lookup compares the key itself.
+type Lookup = Vec<(u64, u32)>;
 
 impl TreeIndex {
     /// Lists the tree `id` recursively. Submodules are listed with their commit id. The listing
@@ -99,29 +104,59 @@ impl TreeIndex {
 
     /// Files with this blob id.
     pub fn with_blob(&self, id: Oid) -> impl Iterator<Item = &TreeFile> {
-        let by_blob = self.by_blob.get_or_init(|| self.group(|f| f.id));
-        by_blob.get(&id).into_iter().flatten().map(|&i| &self.files[i])
+        let by_blob = self.by_blob.get_or_init(|| self.lookup(|f| hash(f.id.as_bytes())));
+        self.matching(by_blob, hash(id.as_bytes())).filter(move |f| f.id == id)
     }
 
     /// Files with this name (case-insensitive), anywhere in the tree.
     pub fn named(&self, name: &str) -> impl Iterator<Item = &TreeFile> {
-        let by_name = self.by_name.get_or_init(|| self.group(|f| f.name().to_lowercase()));
-        by_name.get(&name.to_lowercase()).into_iter().flatten().map(|&i| &self.files[i])
+        let by_name = self.by_name.get_or_init(|| self.lookup(|f| lower_hash(f.name())));
+        let name = name.to_lowercase();
+        self.matching(by_name, hash(name.as_bytes())).filter(move |f| same_lowercase(f.name(), &name))
     }
 
     /// Files whose stem (name without its last extension) is `stem`, case-insensitive.
     pub fn with_stem(&self, stem: &str) -> impl Iterator<Item = &TreeFile> {
-        let by_stem = self.by_stem.get_or_init(|| self.group(|f| self::stem(f.name()).to_lowercase()));
-        by_stem.get(&stem.to_lowercase()).into_iter().flatten().map(|&i| &self.files[i])
+        let by_stem = self.by_stem.get_or_init(|| self.lookup(|f| lower_hash(self::stem(f.name()))));
+        let stem = stem.to_lowercase();
+        self.matching(by_stem, hash(stem.as_bytes())).filter(move |f| same_lowercase(self::stem(f.name()), &stem))
     }
 
-    /// The positions of the files, grouped by `key`, in tree order within a group.
-    fn group<K: std::hash::Hash + Eq>(&self, key: impl Fn(&TreeFile) -> K) -> HashMap<K, Vec<usize>> {
-        let mut groups: HashMap<K, Vec<usize>> = HashMap::new();
-        for (i, file) in self.files.iter().enumerate() {
-            groups.entry(key(file)).or_default().push(i);
-        }
-        groups
+    fn lookup(&self, key: impl Fn(&TreeFile) -> u64) -> Lookup {
+        let mut lookup: Lookup = self.files.iter().enumerate().map(|(i, f)| (key(f), i as u32)).collect();
+        lookup.sort_unstable();
+        lookup
+    }
+
+    /// The files whose key hashes to `hash`, in tree order.
+    fn matching<'s>(&'s self, lookup: &'s Lookup, hash: u64) -> impl Iterator<Item = &'s TreeFile> {
+        let start = lookup.partition_point(|(h, _)| *h < hash);
+        lookup[start..].iter().take_while(move |(h, _)| *h == hash).map(|&(_, i)| &self.files[i as usize])
+    }
+}
+
+/// FNV-1a, 64 bits.
+fn hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// The hash of `text` lower-cased, without making a lower-cased copy when it is ASCII.
+fn lower_hash(text: &str) -> u64 {
+    if text.is_ascii() {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    } else {
+        hash(text.to_lowercase().as_bytes())
+    }
+}
+
+/// Whether `text` lower-cased is `lower`.
+fn same_lowercase(text: &str, lower: &str) -> bool {
+    if text.is_ascii() {
+        text.len() == lower.len() && text.eq_ignore_ascii_case(lower)
+    } else {
+        text.to_lowercase() == lower
     }
 }
 
