@@ -4,6 +4,7 @@
 //! the policy that was deployed, and the approval that covers the tree. Checks read these facts;
 //! they never walk git themselves.
 
+mod classes;
 pub mod config_files;
 pub mod coverage;
 pub mod dependencies;
@@ -105,6 +106,7 @@ pub struct Analysis<'a> {
     progress: &'a dyn Progress,
     needs: Needs,
     tree: OnceCell<TreeIndex>,
+    classes: OnceCell<classes::Classes>,
     /// Set once the tree is read: how many blobs the read budget left unread.
     prefetched: OnceCell<usize>,
     /// Set once the files whose references count are read (all of them, or only those).
@@ -142,6 +144,7 @@ impl<'a> Analysis<'a> {
             progress,
             needs,
             tree: OnceCell::new(),
+            classes: OnceCell::new(),
             prefetched: OnceCell::new(),
             prefetched_references: std::cell::Cell::new(false),
             references: OnceCell::new(),
@@ -417,10 +420,10 @@ impl<'a> Analysis<'a> {
         if let Some(reach) = self.reach.get() {
             return Ok(reach);
         }
-        let tree = self.tree()?;
+        let (tree, classes) = (self.tree()?, self.classes()?);
         let mut code: Vec<(&str, std::sync::Arc<[String]>)> = Vec::new();
-        for file in tree.files() {
-            if self.reaches_through(&file.path)
+        for (position, file) in tree.files().iter().enumerate() {
+            if classes.reaches_through(position)
                 && let Some(refs) = self.store.known_refs(file.id)
             {
                 code.push((&file.path, refs));
@@ -429,12 +432,6 @@ impl<'a> Analysis<'a> {
         let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
         let reach = coverage::Reach::build(&files);
         Ok(self.reach.get_or_init(|| reach))
-    }
-
-    /// Whether what `path` loads is followed from covered code: code that is neither a test nor
-    /// ignored.
-    fn reaches_through(&self, path: &str) -> bool {
-        coverage::loads_code(path) && !self.policy.paths.tests.matches(path) && !self.policy.paths.ignore.matches(path)
     }
 
     /// The changed configuration files, read on both sides and diffed.
@@ -459,6 +456,15 @@ impl<'a> Analysis<'a> {
     /// test dependencies alone), if any.
     pub fn runtime_dependency_change(&self) -> Result<Option<String>> {
         Ok(self.dependency_changes()?.iter().find(|m| m.touches_runtime()).map(|m| m.path.clone()))
+    }
+
+    /// The path classes of the files of the release tree, by position in [`Analysis::tree`].
+    fn classes(&self) -> Result<&classes::Classes> {
+        if let Some(classes) = self.classes.get() {
+            return Ok(classes);
+        }
+        let classes = classes::Classes::of(self.repo, self.range.release.tree, self.tree()?, &self.policy.paths);
+        Ok(self.classes.get_or_init(|| classes))
     }
 
     /// Every file of the release tree.
@@ -496,15 +502,15 @@ impl<'a> Analysis<'a> {
     /// Reads the blobs of the tree that are not known yet: every file when `everything`, else
     /// those whose references count. Returns how many the read budget left unread.
     fn read_tree(&self, everything: bool) -> Result<usize> {
-        let tree = self.tree()?;
-        let paths = &self.policy.paths;
+        let (tree, classes) = (self.tree()?, self.classes()?);
         let wanted: Vec<(git2::Oid, bool)> = tree
             .files()
             .iter()
-            .filter(|f| f.mode != git::Mode::Submodule && !paths.ignore.matches(&f.path))
-            .filter_map(|f| {
+            .enumerate()
+            .filter(|(i, f)| f.mode != git::Mode::Submodule && !classes.ignored(*i))
+            .filter_map(|(i, f)| {
                 let is_test = self.needs.test_references
-                    && ((paths.tests.matches(&f.path) && coverage::refers(&f.path)) || self.reaches_through(&f.path));
+                    && ((classes.reads_references(i) && classes.refers(i)) || classes.reaches_through(i));
                 (everything || is_test).then_some((f.id, is_test))
             })
             .collect();
@@ -520,14 +526,14 @@ impl<'a> Analysis<'a> {
             return Ok(refs);
         }
         self.prefetch_references()?;
-        let tree = self.tree()?;
+        let (tree, classes) = (self.tree()?, self.classes()?);
         let mut refs = coverage::References::default();
-        for file in tree.files() {
-            if !self.reads_references(&file.path) || file.mode == git::Mode::Submodule {
+        for (position, file) in tree.files().iter().enumerate() {
+            if !classes.reads_references(position) || file.mode == git::Mode::Submodule {
                 continue;
             }
             refs.add_test_file(&file.path);
-            if coverage::refers(&file.path) {
+            if classes.refers(position) {
                 match self.store.known_refs(file.id) {
                     Some(names) => refs.add(&file.path, &names),
                     None => refs.unread += 1,
@@ -535,11 +541,6 @@ impl<'a> Analysis<'a> {
             }
         }
         Ok(self.references.get_or_init(|| refs))
-    }
-
-    /// Whether `path` is a test file whose references count.
-    fn reads_references(&self, path: &str) -> bool {
-        self.policy.paths.tests.matches(path) && !self.policy.paths.ignore.matches(path)
     }
 }
 
