@@ -86,9 +86,10 @@ impl Classes {
     }
 }
 
-/// What the kept classes must have been computed for: the tree and the globs of the classes
-/// read here (with gate's version, which decides what the built-in tests below mean).
-fn key(id: Oid, paths: &PathClasses) -> [u8; 32] {
+/// What the kept classes, and what is derived from them, must have been computed for: the tree
+/// and the globs of the classes read here (with gate's version, which decides what the built-in
+/// tests below mean).
+pub(super) fn key(id: Oid, paths: &PathClasses) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(env!("CARGO_PKG_VERSION"));
     hash.update(id.as_bytes());

@@ -9,6 +9,7 @@ pub mod config_files;
 pub mod coverage;
 pub mod dependencies;
 pub mod names;
+mod reach;
 pub mod rollout;
 pub mod similarity;
 mod trust;
@@ -415,22 +416,35 @@ impl<'a> Analysis<'a> {
         })
     }
 
-    /// The files covered code loads (see [`coverage::Reach`]), computed once.
+    /// The files covered code loads (see [`coverage::Reach`]): the index kept for this tree and
+    /// these classes, else built from the references of every file of code, and kept when no
+    /// file of code went unread.
     fn reach(&self) -> Result<&coverage::Reach> {
         if let Some(reach) = self.reach.get() {
             return Ok(reach);
         }
         let (tree, classes) = (self.tree()?, self.classes()?);
+        let file = coverage::Reach::file(&self.repo.git_dir());
+        let key = classes::key(self.range.release.tree, &self.policy.paths);
+        if let Some(kept) = file.as_ref().and_then(|file| coverage::Reach::kept(file, &key)) {
+            return Ok(self.reach.get_or_init(|| kept));
+        }
         let mut code: Vec<(&str, std::sync::Arc<[String]>)> = Vec::new();
+        let mut unread = 0;
         for (position, file) in tree.files().iter().enumerate() {
-            if classes.reaches_through(position)
-                && let Some(refs) = self.store.known_refs(file.id)
-            {
-                code.push((&file.path, refs));
+            if !classes.reaches_through(position) {
+                continue;
+            }
+            match self.store.known_refs(file.id) {
+                Some(refs) => code.push((&file.path, refs)),
+                None => unread += 1,
             }
         }
         let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
         let reach = coverage::Reach::build(&files);
+        if let Some(file) = file.filter(|_| unread == 0) {
+            reach.keep(&file, &key);
+        }
         Ok(self.reach.get_or_init(|| reach))
     }
 
