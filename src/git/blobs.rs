@@ -146,9 +146,11 @@ impl<'r> BlobStore<'r> {
             // whichever path comes first, cold or warm.
             let mut position: HashMap<Oid, usize> = HashMap::new();
             let mut missing: Vec<(Oid, bool)> = Vec::new();
-            for &(id, want_refs) in wanted {
-                let has_facts = facts.contains_key(&id) || self.disk.has_facts(id);
-                if has_facts && (!want_refs || refs.contains_key(&id) || self.disk.has_refs(id)) {
+            let ids: Vec<Oid> = wanted.iter().map(|(id, _)| *id).collect();
+            let on_disk = self.disk.have(&ids);
+            for (&(id, want_refs), (facts_on_disk, refs_on_disk)) in wanted.iter().zip(on_disk) {
+                let has_facts = facts_on_disk || facts.contains_key(&id);
+                if has_facts && (!want_refs || refs_on_disk || refs.contains_key(&id)) {
                     continue;
                 }
                 match position.get(&id) {

@@ -107,6 +107,33 @@ impl Loaded {
         self.find(&self.refs, id, 0).is_some()
     }
 
+    /// For each of `ids`, whether the cache has its facts and its references: one walk along
+    /// the sections in key order, not a lookup each (a warm run on a large tree asks about
+    /// every blob of it, and lookups at random cost it more than all the rest).
+    pub fn have(&self, ids: &[Oid]) -> Vec<(bool, bool)> {
+        let mut order: Vec<(u64, u32)> =
+            ids.iter().enumerate().map(|(i, id)| (prefix(id.as_bytes()), i as u32)).collect();
+        order.sort_unstable();
+        let facts = self.present(&self.facts, ids, &order);
+        let refs = self.present(&self.refs, ids, &order);
+        facts.into_iter().zip(refs).collect()
+    }
+
+    /// Whether each of `ids` has an entry in `section`; `order` lists them by key prefix.
+    fn present(&self, section: &Section, ids: &[Oid], order: &[(u64, u32)]) -> Vec<bool> {
+        let entries = &section.entries;
+        let mut found = vec![false; ids.len()];
+        let mut at = 0;
+        for &(prefix, i) in order {
+            while entries.get(at).is_some_and(|e| e.prefix < prefix) {
+                at += 1;
+            }
+            let mut same_prefix = entries[at..].iter().take_while(|e| e.prefix == prefix);
+            found[i as usize] = same_prefix.any(|e| self.key(e) == ids[i as usize].as_bytes());
+        }
+        found
+    }
+
     pub fn facts(&self, id: Oid) -> Option<Facts> {
         let entry = self.find(&self.facts, id, 0)?;
         facts_record(&mut self.record(entry))
