@@ -5,7 +5,8 @@
 //! more than everything else it did; the answers depend only on the tree and the globs, so they
 //! are kept in `GIT_DIR/gate/classes-v1.bin`, sealed like the blob cache, for the last tree and
 //! globs they were computed for. A file that does not verify, or that is of another tree or
-//! other globs, is not used: the paths are matched again.
+//! other globs, is not used: the paths are matched again. The version in the name and header
+//! changes whenever what is stored changes meaning.
 
 use git2::Oid;
 use sha2::{Digest, Sha256};
@@ -87,11 +88,12 @@ impl Classes {
 }
 
 /// What the kept classes, and what is derived from them, must have been computed for: the tree
-/// and the globs of the classes read here (with gate's version, which decides what the built-in
-/// tests below mean).
+/// and the globs of the classes read here, with gate's version (which decides what the built-in
+/// tests above mean) and the blob cache's (which decides what a file's references are).
 pub(super) fn key(id: Oid, paths: &PathClasses) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(env!("CARGO_PKG_VERSION"));
+    hash.update(crate::git::CACHE_FILE_NAME);
     hash.update(id.as_bytes());
     for class in [&paths.ignore, &paths.tests] {
         for glob in &class.globs {

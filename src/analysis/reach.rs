@@ -11,6 +11,7 @@
 //! The index is one byte table, read by bisection where it lies: built from every file of code
 //! of the release tree when the tree is new, and kept in `GIT_DIR/gate/reach-v1.bin`, sealed,
 //! for the tree and path classes it was built for, so that a run on the same tree builds nothing.
+//! The version in the name and header changes whenever what is stored changes meaning.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -84,6 +85,9 @@ impl Reach {
     /// Finds where each path and reference starts; `None` unless the table reads whole, its
     /// references are in order and every position names a file.
     fn index(table: Vec<u8>) -> Option<Reach> {
+        // Offsets are 32-bit: a table past 4 GiB is refused, and its tree then has no reach
+        // (more untested changes, never fewer).
+        u32::try_from(table.len()).ok()?;
         let mut r = Reader { table: &table, at: 0 };
         let files = r.u32()?;
         let mut paths = Vec::with_capacity(files.min(1 << 22) as usize);

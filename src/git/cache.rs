@@ -24,7 +24,9 @@ use sha2::Sha256;
 use super::facts::{ContentKind, Facts, ScanHit};
 
 const MAGIC: &[u8; 8] = b"GATECCH\x04";
-const FILE_NAME: &str = "cache-v4.bin";
+/// The cache's file name, with the version of what it stores: what is derived from the cache
+/// (the reach index) is kept under this version too.
+pub const FILE_NAME: &str = "cache-v4.bin";
 const TAG_LEN: usize = 32;
 const KEY_LEN: usize = 32;
 
@@ -99,11 +101,11 @@ struct Entry {
 }
 
 impl Loaded {
-    pub fn has_facts(&self, id: Oid) -> bool {
+    fn has_facts(&self, id: Oid) -> bool {
         self.find(&self.facts, id, 0).is_some()
     }
 
-    pub fn has_refs(&self, id: Oid) -> bool {
+    fn has_refs(&self, id: Oid) -> bool {
         self.find(&self.refs, id, 0).is_some()
     }
 
@@ -432,6 +434,8 @@ fn put_oid(out: &mut Vec<u8>, id: &Oid) {
 /// Indexes a verified body; `None` if any entry does not read whole. Each record is walked over,
 /// not decoded; a damaged record (bad UTF-8) is found when it is decoded, and then unknown.
 fn index(body: Vec<u8>) -> Option<Loaded> {
+    // Offsets are 32-bit; a larger cache is not used (and is replaced by the next save).
+    u32::try_from(body.len()).ok()?;
     let mut r = Reader { bytes: body.strip_prefix(MAGIC.as_slice())? };
     let at = |r: &Reader<'_>| (body.len() - r.bytes.len()) as u32;
     let mut sections = [Section::default(), Section::default(), Section::default()];
