@@ -389,3 +389,24 @@ fn a_helper_called_by_a_view_of_a_tested_controller_is_covered() {
     );
     assert_eq!(untested(&json), ["app/helpers/budgets_helper.rb", "app/helpers/unused_helper.rb"], "{json:#}");
 }
+
+/// Guards against: the reach index kept for the release tree (`GIT_DIR/gate/reach-v1.bin`)
+/// answering other than a fresh one. A second run reads it and says the same; a damaged one is
+/// built again, never believed.
+#[test]
+fn a_kept_reach_index_says_what_a_fresh_one_says() {
+    let repo = TestRepo::with_files(&[("README.md", "# x\n")]);
+    let base = repo.rev("HEAD");
+    repo.write("app/views.py", "from app.format import money\n\ndef index():\n    return money(1)\n");
+    repo.write("app/format.py", "def money(x):\n    return f'{x} EUR'\n");
+    repo.write("app/report.py", "def report():\n    return 'r'\n");
+    repo.write("tests/test_views.py", "from app.views import index\n\ndef test_index():\n    assert index()\n");
+    repo.commit("views");
+    let kept = repo.path().join(".git/gate/reach-v1.bin");
+    let fresh = check_json(&repo, &base);
+    assert!(kept.exists(), "the run should keep its reach index");
+    assert_eq!(untested(&fresh), ["app/report.py"], "{fresh:#}");
+    assert_eq!(check_json(&repo, &base), fresh);
+    std::fs::write(&kept, b"GATERCH\x01 not what gate wrote").unwrap();
+    assert_eq!(check_json(&repo, &base), fresh);
+}

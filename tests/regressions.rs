@@ -94,3 +94,33 @@ fn cold_and_warm_runs_print_the_same_bytes() {
     assert!(cold.stdout.contains("\"tests_searched\": 2"), "{}", cold.stdout);
     assert_eq!(cold.stdout, warm.stdout);
 }
+
+/// Guards against: the kept listing of the release tree (`GIT_DIR/gate/listing-v1.bin`) saying
+/// something the tree does not. A listing of an earlier tree is brought up to date by the
+/// trees' diff, and a damaged or foreign one is walked past: each run prints what a run without
+/// any listing prints.
+#[test]
+fn a_kept_listing_is_updated_by_the_diff_and_never_believed_when_damaged() {
+    let repo = TestRepo::with_files(&[
+        ("app/core.py", "def core():\n    return 1\n"),
+        ("app/old.py", "def old():\n    return 0\n"),
+        ("tests/test_core.py", "from app.core import core\n"),
+    ]);
+    let listing = repo.path().join(".git/gate/listing-v1.bin");
+    let base = repo.rev("HEAD");
+    repo.write("app/extra.py", "def extra():\n    return 3\n");
+    repo.commit("extra");
+    repo.gate(&["check", "--base", &base, "--format", "json"]);
+    assert!(listing.exists(), "a run should keep the listing of its release tree");
+    repo.remove("app/old.py");
+    repo.write("app/helper.py", "def helper():\n    return 2\n");
+    repo.write("tests/test_helper.py", "from app.helper import helper\n");
+    repo.commit("helper");
+    let patched = repo.gate(&["check", "--base", &base, "--format", "json"]);
+    std::fs::remove_file(&listing).unwrap();
+    let walked = repo.gate(&["check", "--base", &base, "--format", "json"]);
+    assert_eq!(patched.stdout, walked.stdout);
+    std::fs::write(&listing, b"GATELST\x01 a listing gate did not write").unwrap();
+    let damaged = repo.gate(&["check", "--base", &base, "--format", "json"]);
+    assert_eq!(walked.stdout, damaged.stdout);
+}

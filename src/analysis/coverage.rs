@@ -185,9 +185,6 @@ impl References {
     }
 }
 
-/// How many steps from a test the files covered code loads are followed.
-const REACH_DEPTH: usize = 3;
-
 /// Languages whose files load others by import, require, source or path: what [`Reach`]
 /// follows.
 pub fn loads_code(path: &str) -> bool {
@@ -198,33 +195,9 @@ pub fn loads_code(path: &str) -> bool {
     extension(file_name(path)).is_some_and(|e| CODE.contains(&e.to_lowercase().as_str()))
 }
 
-/// The files reached from the tests through what covered code loads: a covered file that
-/// imports, sources, requires or runs another covers it too (the test that runs the first runs
-/// what it loads), up to [`REACH_DEPTH`] steps from a test. References resolve as a test's do:
-/// by a path suffix, a module or package, or a Ruby constant.
-///
-/// Built once as an index from each reference to the files that make it; a question about one
-/// path walks back from it through who loads it, at most [`REACH_DEPTH`] steps, and asks
-/// whether a test covers only the files on that walk. The cost of a question follows the files
-/// that load the path, not the size of the tree.
-#[derive(Debug, Default)]
-pub struct Reach {
-    /// The files of code, by index.
-    paths: Vec<String>,
-    /// A reference as written (`pkg.models`, `lib/common.sh`) -> the files that make it.
-    referrers: HashMap<String, Vec<usize>>,
-    /// References that are patterns (`for f in /usr/local/bin/setup.d/*.sh; do source "$f"`),
-    /// and the files that make each.
-    patterns: GlobSet,
-    pattern_referrers: Vec<Vec<usize>>,
-    /// A file, lower-cased -> the paths a container image installs it at: code in the image
-    /// loads it by those.
-    installed: HashMap<String, Vec<String>>,
-}
-
 /// What a reference to `path` may be written as: its path and each path suffix with a `/` or
 /// a `.`, its module names in languages loaded by module, its Ruby constant.
-fn reference_keys(path: &str) -> Vec<String> {
+pub(super) fn reference_keys(path: &str) -> Vec<String> {
     let lower = path.to_lowercase();
     let mut keys: Vec<String> = std::iter::once(lower.as_str())
         .chain(lower.match_indices('/').map(|(at, _)| &lower[at + 1..]))
@@ -240,95 +213,7 @@ fn reference_keys(path: &str) -> Vec<String> {
     keys
 }
 
-impl Reach {
-    /// `files`: every file of code with what it refers to.
-    pub fn build(files: &[(&str, &[String])]) -> Reach {
-        let mut referrers: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut patterns: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, (_, refs)) in files.iter().enumerate() {
-            for reference in refs.iter() {
-                let slot = if reference.contains('*') {
-                    patterns.entry(reference).or_default()
-                } else {
-                    referrers.entry(reference.clone()).or_default()
-                };
-                if slot.last() != Some(&i) {
-                    slot.push(i);
-                }
-            }
-        }
-        let mut set = globset::GlobSetBuilder::new();
-        let mut pattern_referrers = Vec::new();
-        for (pattern, files) in patterns {
-            if let Ok(glob) = globset::GlobBuilder::new(pattern).literal_separator(true).build() {
-                set.add(glob);
-                pattern_referrers.push(files);
-            }
-        }
-        Reach {
-            paths: files.iter().map(|(path, _)| path.to_string()).collect(),
-            referrers,
-            patterns: set.build().unwrap_or_else(|_| GlobSet::empty()),
-            pattern_referrers,
-            installed: HashMap::new(),
-        }
-    }
-
-    /// Where container images install the files (see [`super::images::Images`]): code that
-    /// refers to a file by its installed path loads it.
-    pub fn with_installed(mut self, installed: &HashMap<String, Vec<String>>) -> Reach {
-        self.installed = installed.clone();
-        self
-    }
-
-    /// The covered file that loads `path`, if one does: of the files that load it, the one
-    /// fewest steps from a test (`direct` says whether a test covers a file), the first in
-    /// tree order among equals.
-    pub fn via(&self, path: &str, direct: &dyn Fn(&str) -> bool) -> Option<&str> {
-        let loaders = |p: &str| -> Vec<usize> {
-            let mut keys = reference_keys(p);
-            for installed in self.installed.get(&p.to_lowercase()).into_iter().flatten() {
-                keys.extend(suffixes(installed).map(str::to_string));
-            }
-            let mut found: Vec<usize> = keys.iter().filter_map(|k| self.referrers.get(k)).flatten().copied().collect();
-            if !self.patterns.is_empty() {
-                for key in keys.iter().filter(|k| k.contains('/')) {
-                    found.extend(self.patterns.matches(key).into_iter().flat_map(|at| &self.pattern_referrers[at]));
-                }
-            }
-            found.sort_unstable();
-            found.dedup();
-            found
-        };
-        let first = loaders(path);
-        // Walk back level by level; `origin[f]` is the loader of `path` that the walk to `f`
-        // started from.
-        let mut origin: HashMap<usize, usize> = first.iter().map(|&f| (f, f)).collect();
-        let mut level = first;
-        for step in 1..=REACH_DEPTH {
-            let covered = level.iter().filter(|&&f| direct(&self.paths[f])).map(|f| origin[f]).min();
-            if let Some(loader) = covered {
-                return Some(&self.paths[loader]);
-            }
-            if step == REACH_DEPTH {
-                break;
-            }
-            let mut next = Vec::new();
-            for &f in &level {
-                let from = origin[&f];
-                for g in loaders(&self.paths[f]) {
-                    if let std::collections::hash_map::Entry::Vacant(slot) = origin.entry(g) {
-                        slot.insert(from);
-                        next.push(g);
-                    }
-                }
-            }
-            next.sort_unstable();
-            level = next;
-        }
-        None
-    }
-}
+pub use super::reach::Reach;
 
 /// Whether untested-change looks at `change`: a script that ships content and is not a test.
 pub fn in_scope(policy: &Policy, change: &Change) -> bool {
@@ -445,7 +330,7 @@ pub fn tested(path: &str, templates: &[String], tree: &TreeIndex, refs: &Referen
 
 /// What a path reference to `lower` may be written as: the path and each of its suffixes after a
 /// `/` that has a `.` or a `/` (`bin/search.sh`, `search.sh`; not a bare `search`).
-fn suffixes(lower: &str) -> impl Iterator<Item = &str> {
+pub(super) fn suffixes(lower: &str) -> impl Iterator<Item = &str> {
     std::iter::once(lower)
         .chain(lower.match_indices('/').map(|(i, _)| &lower[i + 1..]))
         .filter(|s| s.contains(['.', '/']))

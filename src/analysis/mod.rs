@@ -4,11 +4,13 @@
 //! the policy that was deployed, and the approval that covers the tree. Checks read these facts;
 //! they never walk git themselves.
 
+mod classes;
 pub mod config_files;
 pub mod coverage;
 pub mod dependencies;
 pub mod images;
 pub mod names;
+mod reach;
 pub mod rollout;
 pub mod similarity;
 mod trust;
@@ -106,8 +108,11 @@ pub struct Analysis<'a> {
     progress: &'a dyn Progress,
     needs: Needs,
     tree: OnceCell<TreeIndex>,
+    classes: OnceCell<classes::Classes>,
     /// Set once the tree is read: how many blobs the read budget left unread.
     prefetched: OnceCell<usize>,
+    /// Set once the files whose references count are read (all of them, or only those).
+    prefetched_references: std::cell::Cell<bool>,
     references: OnceCell<coverage::References>,
     reach: OnceCell<coverage::Reach>,
     /// The words of each Rails view template, read when a helper is first asked about.
@@ -143,7 +148,9 @@ impl<'a> Analysis<'a> {
             progress,
             needs,
             tree: OnceCell::new(),
+            classes: OnceCell::new(),
             prefetched: OnceCell::new(),
+            prefetched_references: std::cell::Cell::new(false),
             references: OnceCell::new(),
             reach: OnceCell::new(),
             views: OnceCell::new(),
@@ -457,29 +464,38 @@ impl<'a> Analysis<'a> {
         Ok(self.views.get_or_init(|| views))
     }
 
-    /// The files covered code loads (see [`coverage::Reach`]), computed once.
+    /// The files covered code loads (see [`coverage::Reach`]): the index kept for this tree and
+    /// these classes, else built from the references of every file of code, and kept when no
+    /// file of code went unread.
     fn reach(&self) -> Result<&coverage::Reach> {
         if let Some(reach) = self.reach.get() {
             return Ok(reach);
         }
-        let tree = self.tree()?;
+        let (tree, classes) = (self.tree()?, self.classes()?);
+        let file = coverage::Reach::file(&self.repo.git_dir());
+        let key = classes::key(self.range.release.tree, &self.policy.paths);
+        if let Some(kept) = file.as_ref().and_then(|file| coverage::Reach::kept(file, &key)) {
+            let kept = kept.with_installed(self.references()?.images.installed_map());
+            return Ok(self.reach.get_or_init(|| kept));
+        }
         let mut code: Vec<(&str, std::sync::Arc<[String]>)> = Vec::new();
-        for file in tree.files() {
-            if self.reaches_through(&file.path)
-                && let Some(refs) = self.store.known_refs(file.id)
-            {
-                code.push((&file.path, refs));
+        let mut unread = 0;
+        for (position, file) in tree.files().iter().enumerate() {
+            if !classes.reaches_through(position) {
+                continue;
+            }
+            match self.store.known_refs(file.id) {
+                Some(refs) => code.push((&file.path, refs)),
+                None => unread += 1,
             }
         }
         let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
-        let reach = coverage::Reach::build(&files).with_installed(self.references()?.images.installed_map());
+        let reach = coverage::Reach::build(&files);
+        if let Some(file) = file.filter(|_| unread == 0) {
+            reach.keep(&file, &key);
+        }
+        let reach = reach.with_installed(self.references()?.images.installed_map());
         Ok(self.reach.get_or_init(|| reach))
-    }
-
-    /// Whether what `path` loads is followed from covered code: code that is neither a test nor
-    /// ignored.
-    fn reaches_through(&self, path: &str) -> bool {
-        coverage::loads_code(path) && !self.policy.paths.tests.matches(path) && !self.policy.paths.ignore.matches(path)
     }
 
     /// The changed configuration files, read on both sides and diffed.
@@ -506,6 +522,15 @@ impl<'a> Analysis<'a> {
         Ok(self.dependency_changes()?.iter().find(|m| m.touches_runtime()).map(|m| m.path.clone()))
     }
 
+    /// The path classes of the files of the release tree, by position in [`Analysis::tree`].
+    fn classes(&self) -> Result<&classes::Classes> {
+        if let Some(classes) = self.classes.get() {
+            return Ok(classes);
+        }
+        let classes = classes::Classes::of(self.repo, self.range.release.tree, self.tree()?, &self.policy.paths);
+        Ok(self.classes.get_or_init(|| classes))
+    }
+
     /// Every file of the release tree.
     pub fn tree(&self) -> Result<&TreeIndex> {
         if let Some(tree) = self.tree.get() {
@@ -522,23 +547,41 @@ impl<'a> Analysis<'a> {
         if let Some(unread) = self.prefetched.get() {
             return Ok(*unread);
         }
-        let tree = self.tree()?;
-        let paths = &self.policy.paths;
+        let unread = self.read_tree(self.needs.all_files)?;
+        self.prefetched_references.set(true);
+        Ok(*self.prefetched.get_or_init(|| unread))
+    }
+
+    /// Reads the files whose references the tests' coverage needs, and only those: a release
+    /// that adds no file has nothing for near-duplicate to compare, so the rest of the tree is
+    /// not read for it.
+    fn prefetch_references(&self) -> Result<()> {
+        if !self.prefetched_references.get() {
+            self.read_tree(false)?;
+            self.prefetched_references.set(true);
+        }
+        Ok(())
+    }
+
+    /// Reads the blobs of the tree that are not known yet: every file when `everything`, else
+    /// those whose references count. Returns how many the read budget left unread.
+    fn read_tree(&self, everything: bool) -> Result<usize> {
+        let (tree, classes) = (self.tree()?, self.classes()?);
         let wanted: Vec<(git2::Oid, bool)> = tree
             .files()
             .iter()
-            .filter(|f| f.mode != git::Mode::Submodule && !paths.ignore.matches(&f.path))
-            .filter_map(|f| {
+            .enumerate()
+            .filter(|(i, f)| f.mode != git::Mode::Submodule && !classes.ignored(*i))
+            .filter_map(|(i, f)| {
                 let is_test = self.needs.test_references
-                    && ((paths.tests.matches(&f.path) && coverage::refers(&f.path)) || self.reaches_through(&f.path));
-                (self.needs.all_files || is_test).then_some((f.id, is_test))
+                    && ((classes.reads_references(i) && classes.refers(i)) || classes.reaches_through(i));
+                (everything || is_test).then_some((f.id, is_test))
             })
             .collect();
         let progress = |done: usize, total: usize| self.progress.update("reading the release tree", done, total);
         let result = self.store.prefetch(&wanted, coverage::references, self.needs.read_budget, &progress);
         self.progress.finish();
-        let unread = result?;
-        Ok(*self.prefetched.get_or_init(|| unread))
+        result
     }
 
     /// What the files of the `tests` class refer to, and which files they are named for.
@@ -546,15 +589,15 @@ impl<'a> Analysis<'a> {
         if let Some(refs) = self.references.get() {
             return Ok(refs);
         }
-        self.prefetch()?;
-        let tree = self.tree()?;
+        self.prefetch_references()?;
+        let (tree, classes) = (self.tree()?, self.classes()?);
         let mut refs = coverage::References::default();
-        for file in tree.files() {
-            if !self.reads_references(&file.path) || file.mode == git::Mode::Submodule {
+        for (position, file) in tree.files().iter().enumerate() {
+            if !classes.reads_references(position) || file.mode == git::Mode::Submodule {
                 continue;
             }
             refs.add_test_file(&file.path);
-            if coverage::refers(&file.path) {
+            if classes.refers(position) {
                 match self.store.known_refs(file.id) {
                     Some(names) => refs.add(&file.path, &names),
                     None => refs.unread += 1,
@@ -564,11 +607,6 @@ impl<'a> Analysis<'a> {
         let read = |f: &git::TreeFile| Ok(String::from_utf8_lossy(&self.store.content(f.id)?).into_owned());
         refs.images = images::Images::build(tree, &read)?;
         Ok(self.references.get_or_init(|| refs))
-    }
-
-    /// Whether `path` is a test file whose references count.
-    fn reads_references(&self, path: &str) -> bool {
-        self.policy.paths.tests.matches(path) && !self.policy.paths.ignore.matches(path)
     }
 }
 

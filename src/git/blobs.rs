@@ -15,15 +15,12 @@ use std::sync::mpsc;
 use git2::{ErrorCode, Oid, Repository};
 
 use super::Repo;
-use super::cache::{self, CacheFile};
+use super::cache::{self, CacheFile, Loaded};
 use super::facts::{ContentKind, Facts, ScanHit};
 use crate::{Error, Result};
 
 /// Blobs larger than this are never read whole; their facts say `Unread`.
 pub const READ_LIMIT: u64 = 8 * 1024 * 1024;
-
-/// Past this many cached blobs, a save keeps only the blobs this run used.
-const MAX_CACHED: usize = 150_000;
 
 /// Extracts what a test file refers to; see `analysis::coverage`.
 pub type RefsFn = fn(&[u8]) -> Vec<String>;
@@ -46,14 +43,14 @@ struct Read {
 pub struct BlobStore<'r> {
     repo: &'r Repo,
     git_dir: PathBuf,
+    /// The cache as loaded: entries are decoded from it when asked for, into the maps below.
+    disk: Loaded,
     facts: RefCell<HashMap<Oid, Arc<Facts>>>,
     refs: RefCell<HashMap<Oid, Arc<[String]>>>,
     scans: RefCell<cache::Scans>,
     cache: Option<CacheFile>,
     /// Whether anything was computed that the cache does not have yet.
     dirty: Cell<bool>,
-    /// Blobs this run asked about, kept when the cache must shrink.
-    touched: RefCell<std::collections::HashSet<Oid>>,
     bytes_read: Cell<u64>,
 }
 
@@ -62,16 +59,16 @@ impl<'r> BlobStore<'r> {
     /// authenticated with this user's key; without a key, a store with no cache.
     pub fn open(repo: &'r Repo) -> BlobStore<'r> {
         let cache = CacheFile::in_git_dir(&repo.git_dir());
-        let loaded = cache.as_ref().map(CacheFile::load).unwrap_or_default();
+        let disk = cache.as_ref().map(CacheFile::load).unwrap_or_default();
         BlobStore {
             repo,
             git_dir: repo.git_dir(),
-            facts: RefCell::new(loaded.facts),
-            refs: RefCell::new(loaded.refs),
-            scans: RefCell::new(loaded.scans),
+            disk,
+            facts: RefCell::default(),
+            refs: RefCell::default(),
+            scans: RefCell::default(),
             cache,
             dirty: Cell::new(false),
-            touched: RefCell::default(),
             bytes_read: Cell::new(0),
         }
     }
@@ -83,9 +80,8 @@ impl<'r> BlobStore<'r> {
 
     /// Facts about one blob, from memory, the cache, or by reading it.
     pub fn facts(&self, id: Oid) -> Result<Arc<Facts>> {
-        self.touched.borrow_mut().insert(id);
-        if let Some(facts) = self.facts.borrow().get(&id) {
-            return Ok(facts.clone());
+        if let Some(facts) = self.known_facts(id) {
+            return Ok(facts);
         }
         let read = read_blob(&self.repo.git, id, None).map_err(|err| self.error(id, &err))?;
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
@@ -94,9 +90,8 @@ impl<'r> BlobStore<'r> {
 
     /// What a test file refers to, from memory, the cache, or by reading it.
     pub fn refs(&self, id: Oid, refs_fn: RefsFn) -> Result<Arc<[String]>> {
-        self.touched.borrow_mut().insert(id);
-        if let Some(refs) = self.refs.borrow().get(&id) {
-            return Ok(refs.clone());
+        if let Some(refs) = self.known_refs(id) {
+            return Ok(refs);
         }
         let read = read_blob(&self.repo.git, id, Some(refs_fn)).map_err(|err| self.error(id, &err))?;
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
@@ -105,20 +100,19 @@ impl<'r> BlobStore<'r> {
 
     /// What a test file refers to, if it has been read (by [`BlobStore::prefetch`] or the cache).
     pub fn known_refs(&self, id: Oid) -> Option<Arc<[String]>> {
-        self.refs.borrow().get(&id).cloned()
+        known(&self.refs, id, || self.disk.refs(id).map(Arc::from))
     }
 
     /// Facts already known, without reading anything.
     pub fn known_facts(&self, id: Oid) -> Option<Arc<Facts>> {
-        self.facts.borrow().get(&id).cloned()
+        known(&self.facts, id, || self.disk.facts(id).map(Arc::new))
     }
 
     /// The matches of a rule set (`fingerprint`) in a blob, from memory, the cache, or by
     /// reading the blob and running `scan` on its content.
     pub fn scan(&self, id: Oid, fingerprint: u64, scan: impl FnOnce(&[u8]) -> Vec<ScanHit>) -> Result<Arc<[ScanHit]>> {
-        self.touched.borrow_mut().insert(id);
-        if let Some(hits) = self.scans.borrow().get(&(id, fingerprint)) {
-            return Ok(hits.clone());
+        if let Some(hits) = known(&self.scans, (id, fingerprint), || self.disk.scan(id, fingerprint).map(Arc::from)) {
+            return Ok(hits);
         }
         let hits: Arc<[ScanHit]> = Arc::from(scan(&self.content(id)?));
         self.scans.borrow_mut().insert((id, fingerprint), hits.clone());
@@ -144,7 +138,6 @@ impl<'r> BlobStore<'r> {
         budget: u64,
         progress: &dyn Fn(usize, usize),
     ) -> Result<usize> {
-        self.touched.borrow_mut().extend(wanted.iter().map(|(id, _)| *id));
         let missing: Vec<(Oid, bool)> = {
             let facts = self.facts.borrow();
             let refs = self.refs.borrow();
@@ -153,8 +146,11 @@ impl<'r> BlobStore<'r> {
             // whichever path comes first, cold or warm.
             let mut position: HashMap<Oid, usize> = HashMap::new();
             let mut missing: Vec<(Oid, bool)> = Vec::new();
-            for &(id, want_refs) in wanted {
-                if facts.contains_key(&id) && (!want_refs || refs.contains_key(&id)) {
+            let ids: Vec<Oid> = wanted.iter().map(|(id, _)| *id).collect();
+            let on_disk = self.disk.have(&ids);
+            for (&(id, want_refs), (facts_on_disk, refs_on_disk)) in wanted.iter().zip(on_disk) {
+                let has_facts = facts_on_disk || facts.contains_key(&id);
+                if has_facts && (!want_refs || refs_on_disk || refs.contains_key(&id)) {
                     continue;
                 }
                 match position.get(&id) {
@@ -245,24 +241,32 @@ impl<'r> BlobStore<'r> {
         }
     }
 
-    /// Writes what this run learnt to the cache. A cache that cannot be written only costs
-    /// time on the next run, so failures are ignored.
+    /// Writes what this run learnt to the cache, beside everything it had: a small run must not
+    /// leave the next one cold. A cache that cannot be written only costs time on the next run,
+    /// so failures are ignored.
     pub fn save(&self) {
         if !self.dirty.get() {
             return;
         }
         if let Some(cache) = &self.cache {
-            let mut contents =
-                cache::Contents { facts: self.facts.take(), refs: self.refs.take(), scans: self.scans.take() };
-            if contents.facts.len() > MAX_CACHED {
-                let touched = self.touched.borrow();
-                contents.facts.retain(|id, _| touched.contains(id));
-                contents.refs.retain(|id, _| touched.contains(id));
-                contents.scans.retain(|(id, _), _| touched.contains(id));
-            }
-            let _ = cache.save(&contents);
+            let learnt = cache::Contents { facts: self.facts.take(), refs: self.refs.take(), scans: self.scans.take() };
+            let _ = cache.save(&self.disk, &learnt);
         }
     }
+}
+
+/// What `memo` has for `key`, else what `from_disk` decodes, remembered.
+fn known<K: std::hash::Hash + Eq + Copy, V: ?Sized>(
+    memo: &RefCell<HashMap<K, Arc<V>>>,
+    key: K,
+    from_disk: impl FnOnce() -> Option<Arc<V>>,
+) -> Option<Arc<V>> {
+    if let Some(value) = memo.borrow().get(&key) {
+        return Some(value.clone());
+    }
+    let value = from_disk()?;
+    memo.borrow_mut().insert(key, value.clone());
+    Some(value)
 }
 
 fn read_bytes(facts: &Facts) -> u64 {

@@ -3,6 +3,9 @@
 //!
 //! A compact binary file, written whole to a temporary file and renamed into place, so readers
 //! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry.
+//! It is read indexed, not decoded: loading finds where each entry starts, and an entry is
+//! decoded when a run asks for its blob (a warm run on a 100,000-file tree asks for few). A save
+//! copies the entries it did not decode as they are, so the cache only grows.
 //! The file is authenticated: an HMAC-SHA256 over the body with a key that is not in the cache
 //! but in the user's state directory (`$XDG_STATE_HOME/gate/cache.key`, else
 //! `~/.local/state/gate/cache.key`, mode 0600). A cache restored from somewhere else (a shared
@@ -20,11 +23,14 @@ use sha2::Sha256;
 
 use super::facts::{ContentKind, Facts, ScanHit};
 
-const MAGIC: &[u8; 8] = b"GATECCH\x05";
-const FILE_NAME: &str = "cache-v6.bin";
+const MAGIC: &[u8; 8] = b"GATECCH\x06";
+/// The cache's file name, with the version of what it stores: what is derived from the cache
+/// (the reach index) is kept under this version too.
+pub const FILE_NAME: &str = "cache-v6.bin";
 const TAG_LEN: usize = 32;
 const KEY_LEN: usize = 32;
 
+/// What a run computed that the cache may not have yet.
 #[derive(Debug, Default)]
 pub struct Contents {
     pub facts: HashMap<Oid, Arc<Facts>>,
@@ -36,38 +42,206 @@ pub struct Contents {
 /// Rule matches by (blob, fingerprint of the rule set).
 pub type Scans = HashMap<(Oid, u64), Arc<[ScanHit]>>;
 
-#[derive(Clone)]
-pub struct CacheFile {
-    path: PathBuf,
-    key: [u8; KEY_LEN],
+/// A verified cache, indexed: each section's entries by key, pointing into the body.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    body: Vec<u8>,
+    facts: Section,
+    refs: Section,
+    scans: Section,
 }
 
-impl std::fmt::Debug for CacheFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CacheFile").field("path", &self.path).finish_non_exhaustive()
+/// The entries of one section, sorted by key: a blob id, then for scans a fingerprint.
+#[derive(Debug, Default)]
+struct Section {
+    entries: Vec<Entry>,
+    /// Where the entries whose key starts with each 16-bit value begin (as in git's pack
+    /// index): blob ids are uniform, so a lookup bisects a handful of entries, not the section.
+    fanout: Vec<u32>,
+}
+
+impl Section {
+    fn with_fanout(entries: Vec<Entry>) -> Section {
+        let mut fanout = Vec::with_capacity(FANOUT + 1);
+        let mut at = 0;
+        for bucket in 0..=FANOUT {
+            while at < entries.len() && bucket_of(entries[at].prefix) < bucket {
+                at += 1;
+            }
+            fanout.push(at as u32);
+        }
+        Section { entries, fanout }
     }
+
+    /// The entries whose key starts as `prefix` does, in its first 16 bits.
+    fn bucket(&self, prefix: u64) -> &[Entry] {
+        let Some(&end) = self.fanout.get(bucket_of(prefix) + 1) else { return &[] };
+        &self.entries[self.fanout[bucket_of(prefix)] as usize..end as usize]
+    }
+}
+
+const FANOUT: usize = 1 << 16;
+
+fn bucket_of(prefix: u64) -> usize {
+    (prefix >> 48) as usize
+}
+
+/// Where one entry's key (the blob id's bytes) and record (what follows the key) lie in the body.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The key's first 8 bytes, big-endian: bisection compares these, and only reads the body
+    /// to tell apart ids that share them.
+    prefix: u64,
+    key: u32,
+    key_len: u8,
+    /// The rule set's fingerprint, for scans; 0 otherwise.
+    fingerprint: u64,
+    record: u32,
+    end: u32,
+}
+
+impl Loaded {
+    fn has_facts(&self, id: Oid) -> bool {
+        self.find(&self.facts, id, 0).is_some()
+    }
+
+    fn has_refs(&self, id: Oid) -> bool {
+        self.find(&self.refs, id, 0).is_some()
+    }
+
+    /// For each of `ids`, whether the cache has its facts and its references: one walk along
+    /// the sections in key order, not a lookup each (a warm run on a large tree asks about
+    /// every blob of it, and lookups at random cost it more than all the rest).
+    pub fn have(&self, ids: &[Oid]) -> Vec<(bool, bool)> {
+        let mut order: Vec<(u64, u32)> =
+            ids.iter().enumerate().map(|(i, id)| (prefix(id.as_bytes()), i as u32)).collect();
+        order.sort_unstable();
+        let facts = self.present(&self.facts, ids, &order);
+        let refs = self.present(&self.refs, ids, &order);
+        facts.into_iter().zip(refs).collect()
+    }
+
+    /// Whether each of `ids` has an entry in `section`; `order` lists them by key prefix.
+    fn present(&self, section: &Section, ids: &[Oid], order: &[(u64, u32)]) -> Vec<bool> {
+        let entries = &section.entries;
+        let mut found = vec![false; ids.len()];
+        let mut at = 0;
+        for &(prefix, i) in order {
+            while entries.get(at).is_some_and(|e| e.prefix < prefix) {
+                at += 1;
+            }
+            let mut same_prefix = entries[at..].iter().take_while(|e| e.prefix == prefix);
+            found[i as usize] = same_prefix.any(|e| self.key(e) == ids[i as usize].as_bytes());
+        }
+        found
+    }
+
+    pub fn facts(&self, id: Oid) -> Option<Facts> {
+        let entry = self.find(&self.facts, id, 0)?;
+        facts_record(&mut self.record(entry))
+    }
+
+    pub fn refs(&self, id: Oid) -> Option<Vec<String>> {
+        let entry = self.find(&self.refs, id, 0)?;
+        refs_record(&mut self.record(entry))
+    }
+
+    pub fn scan(&self, id: Oid, fingerprint: u64) -> Option<Vec<ScanHit>> {
+        let entry = self.find(&self.scans, id, fingerprint)?;
+        scan_record(&mut self.record(entry))
+    }
+
+    fn key(&self, entry: &Entry) -> &[u8] {
+        &self.body[entry.key as usize..entry.key as usize + entry.key_len as usize]
+    }
+
+    fn record(&self, entry: &Entry) -> Reader<'_> {
+        Reader { bytes: &self.body[entry.record as usize..entry.end as usize] }
+    }
+
+    fn find<'s>(&self, section: &'s Section, id: Oid, fingerprint: u64) -> Option<&'s Entry> {
+        let wanted = (prefix(id.as_bytes()), id.as_bytes(), fingerprint);
+        let bucket = section.bucket(wanted.0);
+        let at = bucket.binary_search_by(|e| self.order(e).cmp(&wanted)).ok()?;
+        Some(&bucket[at])
+    }
+
+    /// What entries are sorted by.
+    fn order(&self, entry: &Entry) -> (u64, &[u8], u64) {
+        (entry.prefix, self.key(entry), entry.fingerprint)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CacheFile {
+    file: Sealed,
 }
 
 impl CacheFile {
     /// The cache of a repository, with this user's key; none when there is no key to be had (no
     /// home directory, a state directory gate cannot write): gate then runs without a cache.
     pub fn in_git_dir(git_dir: &Path) -> Option<CacheFile> {
-        let key = user_key()?;
-        Some(CacheFile { path: git_dir.join("gate").join(FILE_NAME), key })
+        Some(CacheFile { file: Sealed::in_git_dir(git_dir, FILE_NAME)? })
     }
 
-    /// The cache's contents, or nothing when it is missing, from another version, damaged, or
+    /// The cache, indexed, or an empty one when it is missing, from another version, damaged, or
     /// not written with this user's key.
-    pub fn load(&self) -> Contents {
-        std::fs::read(&self.path).ok().and_then(|bytes| decode(&bytes, &self.key)).unwrap_or_default()
+    pub fn load(&self) -> Loaded {
+        self.file.read().and_then(index).unwrap_or_default()
     }
 
-    pub fn save(&self, contents: &Contents) -> std::io::Result<()> {
-        let bytes = encode(contents, &self.key);
+    /// Writes the entries of `old` and those of `new` that `old` does not have.
+    pub fn save(&self, old: &Loaded, new: &Contents) -> std::io::Result<()> {
+        self.file.seal_and_write(encode(old, new))
+    }
+}
+
+/// A file of `GIT_DIR/gate/` that ends with an HMAC of its body under this user's key: what
+/// gate keeps between runs, which only this user's runs can have written.
+#[derive(Clone)]
+pub struct Sealed {
+    path: PathBuf,
+    key: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealed").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Sealed {
+    /// `GIT_DIR/gate/NAME`, with this user's key; none without a key.
+    pub fn in_git_dir(git_dir: &Path, name: &str) -> Option<Sealed> {
+        let key = user_key()?;
+        Some(Sealed { path: git_dir.join("gate").join(name), key })
+    }
+
+    /// The body, when the file is there and its tag verifies.
+    pub fn read(&self) -> Option<Vec<u8>> {
+        let mut bytes = std::fs::read(&self.path).ok()?;
+        let body_len = bytes.len().checked_sub(TAG_LEN)?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).ok()?;
+        mac.update(&bytes[..body_len]);
+        mac.verify_slice(&bytes[body_len..]).ok()?;
+        bytes.truncate(body_len);
+        Some(bytes)
+    }
+
+    /// Writes `body` and its tag to a temporary file renamed into place, so readers see an old
+    /// or a new file, never a torn one.
+    pub fn seal_and_write(&self, mut body: Vec<u8>) -> std::io::Result<()> {
+        let tag = tag(&self.key, &body);
+        body.extend_from_slice(&tag);
+        self.write(&body)
+    }
+
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        let temp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        std::fs::write(&temp, &bytes)?;
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        std::fs::write(&temp, bytes)?;
         std::fs::rename(&temp, &self.path).inspect_err(|_| {
             let _ = std::fs::remove_file(&temp);
         })
@@ -145,59 +319,106 @@ fn tag(key: &[u8; KEY_LEN], body: &[u8]) -> [u8; TAG_LEN] {
     mac.finalize().into_bytes().into()
 }
 
-fn encode(contents: &Contents, key: &[u8; KEY_LEN]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 << 20);
+/// One entry of a section in the order of the file: one kept from the old cache, as it is, or
+/// one this run computed.
+enum Out<'a, T> {
+    Kept(&'a Entry),
+    New(Oid, u64, &'a T),
+}
+
+fn encode(old: &Loaded, new: &Contents) -> Vec<u8> {
+    let mut out = Vec::with_capacity(old.body.len() + (1 << 20));
     out.extend_from_slice(MAGIC);
-    let mut facts: Vec<(&Oid, &Arc<Facts>)> = contents.facts.iter().collect();
-    facts.sort_by_key(|(id, _)| **id);
-    put_u32(&mut out, facts.len() as u32);
-    for (id, facts) in facts {
-        put_oid(&mut out, id);
-        out.extend_from_slice(&facts.size.to_le_bytes());
-        out.push(match facts.kind {
-            ContentKind::Text => 0,
-            ContentKind::Binary => 1,
-            ContentKind::Unread => 2,
-        });
-        put_u32(&mut out, facts.lines);
-        put_u32(&mut out, facts.longest_line);
-        put_u32(&mut out, facts.hashes.len() as u32);
-        for (hash, count) in facts.hashes.iter() {
-            put_u32(&mut out, *hash);
-            put_u32(&mut out, *count);
-        }
-    }
-    let mut refs: Vec<(&Oid, &Arc<[String]>)> = contents.refs.iter().collect();
-    refs.sort_by_key(|(id, _)| **id);
-    put_u32(&mut out, refs.len() as u32);
-    for (id, names) in refs {
-        put_oid(&mut out, id);
-        put_u32(&mut out, names.len() as u32);
-        for name in names.iter() {
-            let bytes = &name.as_bytes()[..name.len().min(u16::MAX as usize)];
-            out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
-            out.extend_from_slice(bytes);
-        }
-    }
-    let mut scans: Vec<_> = contents.scans.iter().collect();
-    scans.sort_by_key(|(key, _)| **key);
-    put_u32(&mut out, scans.len() as u32);
-    for ((id, fingerprint), hits) in scans {
-        put_oid(&mut out, id);
-        out.extend_from_slice(&fingerprint.to_le_bytes());
-        put_u32(&mut out, hits.len() as u32);
-        for hit in hits.iter() {
-            out.extend_from_slice(&hit.rule.to_le_bytes());
-            put_u32(&mut out, hit.line);
-            put_u32(&mut out, hit.hash);
-            let text = &hit.text.as_bytes()[..hit.text.len().min(u16::MAX as usize)];
-            out.extend_from_slice(&(text.len() as u16).to_le_bytes());
-            out.extend_from_slice(text);
-        }
-    }
-    let tag = tag(key, &out);
-    out.extend_from_slice(&tag);
+    let facts = new.facts.iter().map(|(id, f)| (*id, 0, f)).filter(|(id, _, _)| !old.has_facts(*id));
+    write_section(&mut out, old, &old.facts, (facts.collect(), false), put_facts);
+    let refs = new.refs.iter().map(|(id, r)| (*id, 0, r)).filter(|(id, _, _)| !old.has_refs(*id));
+    write_section(&mut out, old, &old.refs, (refs.collect(), false), put_refs);
+    let scans = new.scans.iter().map(|((id, fp), h)| (*id, *fp, h));
+    let scans = scans.filter(|(id, fp, _)| old.find(&old.scans, *id, *fp).is_none());
+    write_section(&mut out, old, &old.scans, (scans.collect(), true), put_hits);
     out
+}
+
+/// A section: its count, then its entries in key order, old and new merged. `new` comes with
+/// whether its keys are followed by their fingerprint (scans).
+fn write_section<T>(
+    out: &mut Vec<u8>,
+    old: &Loaded,
+    section: &Section,
+    (mut new, fingerprinted): (Vec<(Oid, u64, &T)>, bool),
+    put: fn(&mut Vec<u8>, &T),
+) {
+    new.sort_by(|a, b| (a.0.as_bytes(), a.1).cmp(&(b.0.as_bytes(), b.1)));
+    let mut merged: Vec<Out<'_, T>> = Vec::with_capacity(section.entries.len() + new.len());
+    let (mut kept, mut fresh) = (section.entries.iter().peekable(), new.into_iter().peekable());
+    loop {
+        let take_kept = match (kept.peek(), fresh.peek()) {
+            (Some(k), Some(n)) => (old.key(k), k.fingerprint) < (n.0.as_bytes(), n.1),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        match take_kept {
+            true => merged.extend(kept.next().map(Out::Kept)),
+            false => merged.extend(fresh.next().map(|(id, fp, value)| Out::New(id, fp, value))),
+        }
+    }
+    put_u32(out, merged.len() as u32);
+    for item in merged {
+        match item {
+            Out::Kept(entry) => {
+                out.push(entry.key_len);
+                out.extend_from_slice(&old.body[entry.key as usize..entry.end as usize]);
+            }
+            Out::New(id, fingerprint, value) => {
+                put_oid(out, &id);
+                if fingerprinted {
+                    out.extend_from_slice(&fingerprint.to_le_bytes());
+                }
+                put(out, value);
+            }
+        }
+    }
+}
+
+fn put_facts(out: &mut Vec<u8>, facts: &Arc<Facts>) {
+    out.extend_from_slice(&facts.size.to_le_bytes());
+    out.push(match facts.kind {
+        ContentKind::Text => 0,
+        ContentKind::Binary => 1,
+        ContentKind::Unread => 2,
+    });
+    put_u32(out, facts.lines);
+    put_u32(out, facts.longest_line);
+    put_u32(out, facts.hashes.len() as u32);
+    for (hash, count) in facts.hashes.iter() {
+        put_u32(out, *hash);
+        put_u32(out, *count);
+    }
+}
+
+fn put_refs(out: &mut Vec<u8>, names: &Arc<[String]>) {
+    put_u32(out, names.len() as u32);
+    for name in names.iter() {
+        put_text(out, name);
+    }
+}
+
+fn put_hits(out: &mut Vec<u8>, hits: &Arc<[ScanHit]>) {
+    put_u32(out, hits.len() as u32);
+    for hit in hits.iter() {
+        out.extend_from_slice(&hit.rule.to_le_bytes());
+        put_u32(out, hit.line);
+        put_u32(out, hit.hash);
+        put_text(out, &hit.text);
+    }
+}
+
+/// A string of at most 64 KiB, cut there.
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    let bytes = &text.as_bytes()[..text.len().min(u16::MAX as usize)];
+    out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+    out.extend_from_slice(bytes);
 }
 
 fn put_u32(out: &mut Vec<u8>, value: u32) {
@@ -210,57 +431,101 @@ fn put_oid(out: &mut Vec<u8>, id: &Oid) {
     out.extend_from_slice(bytes);
 }
 
-/// Reads a cache; `None` if anything about it is off, first of all its tag.
-fn decode(bytes: &[u8], key: &[u8; KEY_LEN]) -> Option<Contents> {
-    let (body, expected) = bytes.split_at_checked(bytes.len().checked_sub(TAG_LEN)?)?;
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).ok()?;
-    mac.update(body);
-    mac.verify_slice(expected).ok()?;
+/// Indexes a verified body; `None` if any entry does not read whole. Each record is walked over,
+/// not decoded; a damaged record (bad UTF-8) is found when it is decoded, and then unknown.
+fn index(body: Vec<u8>) -> Option<Loaded> {
+    // Offsets are 32-bit; a larger cache is not used (and is replaced by the next save).
+    u32::try_from(body.len()).ok()?;
     let mut r = Reader { bytes: body.strip_prefix(MAGIC.as_slice())? };
-    let mut contents = Contents::default();
-    for _ in 0..r.u32()? {
-        let id = r.oid()?;
-        let size = u64::from_le_bytes(r.take(8)?.try_into().ok()?);
-        let kind = match r.take(1)?[0] {
-            0 => ContentKind::Text,
-            1 => ContentKind::Binary,
-            2 => ContentKind::Unread,
-            _ => return None,
-        };
-        let (lines, longest_line) = (r.u32()?, r.u32()?);
-        let n = r.u32()? as usize;
-        let mut hashes = Vec::with_capacity(n.min(1 << 20));
-        for _ in 0..n {
-            hashes.push((r.u32()?, r.u32()?));
+    let at = |r: &Reader<'_>| (body.len() - r.bytes.len()) as u32;
+    let mut sections = [Section::default(), Section::default(), Section::default()];
+    for (number, section) in sections.iter_mut().enumerate() {
+        let count = r.u32()? as usize;
+        section.entries.reserve(count.min(1 << 22));
+        for _ in 0..count {
+            let key_len = r.take(1)?[0];
+            let key = at(&r);
+            let prefix = prefix(r.take(key_len as usize)?);
+            let fingerprint = if number == 2 { u64::from_le_bytes(r.take(8)?.try_into().ok()?) } else { 0 };
+            let record = at(&r);
+            match number {
+                0 => skip_facts(&mut r)?,
+                1 => skip_texts(&mut r, 0)?,
+                _ => skip_texts(&mut r, 10)?,
+            }
+            section.entries.push(Entry { prefix, key, key_len, fingerprint, record, end: at(&r) });
         }
-        let facts = Facts { size, kind, lines, longest_line, hashes: hashes.into_boxed_slice() };
-        contents.facts.insert(id, Arc::new(facts));
     }
+    if !r.bytes.is_empty() {
+        return None;
+    }
+    let [facts, refs, scans] = sections.map(|s| Section::with_fanout(s.entries));
+    let loaded = Loaded { facts, refs, scans, body };
+    // Written in key order; checked, since the lookups bisect.
+    let sorted = |s: &Section| s.entries.is_sorted_by(|a, b| loaded.order(a) < loaded.order(b));
+    (sorted(&loaded.facts) && sorted(&loaded.refs) && sorted(&loaded.scans)).then_some(loaded)
+}
+
+/// The first 8 bytes of a key as a number that sorts as the bytes do.
+fn prefix(key: &[u8]) -> u64 {
+    let mut first = [0u8; 8];
+    let n = key.len().min(8);
+    first[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(first)
+}
+
+fn skip_facts(r: &mut Reader<'_>) -> Option<()> {
+    r.take(8 + 1 + 4 + 4)?;
+    let n = r.u32()? as usize;
+    r.take(n.checked_mul(8)?)?;
+    Some(())
+}
+
+/// Skips a count and that many items of `fixed` bytes each followed by a string.
+fn skip_texts(r: &mut Reader<'_>, fixed: usize) -> Option<()> {
     for _ in 0..r.u32()? {
-        let id = r.oid()?;
-        let n = r.u32()? as usize;
-        let mut names = Vec::with_capacity(n.min(1 << 16));
-        for _ in 0..n {
-            let len = u16::from_le_bytes(r.take(2)?.try_into().ok()?) as usize;
-            names.push(String::from_utf8(r.take(len)?.to_vec()).ok()?);
-        }
-        contents.refs.insert(id, Arc::from(names));
+        r.take(fixed)?;
+        let len = u16::from_le_bytes(r.take(2)?.try_into().ok()?) as usize;
+        r.take(len)?;
     }
-    for _ in 0..r.u32()? {
-        let id = r.oid()?;
-        let fingerprint = u64::from_le_bytes(r.take(8)?.try_into().ok()?);
-        let n = r.u32()? as usize;
-        let mut hits = Vec::with_capacity(n.min(1 << 16));
-        for _ in 0..n {
-            let rule = u16::from_le_bytes(r.take(2)?.try_into().ok()?);
-            let (line, hash) = (r.u32()?, r.u32()?);
-            let len = u16::from_le_bytes(r.take(2)?.try_into().ok()?) as usize;
-            let text = String::from_utf8(r.take(len)?.to_vec()).ok()?;
-            hits.push(ScanHit { rule, line, hash, text });
-        }
-        contents.scans.insert((id, fingerprint), Arc::from(hits));
+    Some(())
+}
+
+fn facts_record(r: &mut Reader<'_>) -> Option<Facts> {
+    let size = u64::from_le_bytes(r.take(8)?.try_into().ok()?);
+    let kind = match r.take(1)?[0] {
+        0 => ContentKind::Text,
+        1 => ContentKind::Binary,
+        2 => ContentKind::Unread,
+        _ => return None,
+    };
+    let (lines, longest_line) = (r.u32()?, r.u32()?);
+    let n = r.u32()? as usize;
+    let mut hashes = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        hashes.push((r.u32()?, r.u32()?));
     }
-    r.bytes.is_empty().then_some(contents)
+    Some(Facts { size, kind, lines, longest_line, hashes: hashes.into_boxed_slice() })
+}
+
+fn refs_record(r: &mut Reader<'_>) -> Option<Vec<String>> {
+    let n = r.u32()? as usize;
+    let mut names = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        names.push(r.text()?);
+    }
+    Some(names)
+}
+
+fn scan_record(r: &mut Reader<'_>) -> Option<Vec<ScanHit>> {
+    let n = r.u32()? as usize;
+    let mut hits = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        let rule = u16::from_le_bytes(r.take(2)?.try_into().ok()?);
+        let (line, hash) = (r.u32()?, r.u32()?);
+        hits.push(ScanHit { rule, line, hash, text: r.text()? });
+    }
+    Some(hits)
 }
 
 struct Reader<'a> {
@@ -278,9 +543,9 @@ impl<'a> Reader<'a> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 
-    fn oid(&mut self) -> Option<Oid> {
-        let len = self.take(1)?[0] as usize;
-        Oid::from_bytes(self.take(len)?).ok()
+    fn text(&mut self) -> Option<String> {
+        let len = u16::from_le_bytes(self.take(2)?.try_into().ok()?) as usize;
+        String::from_utf8(self.take(len)?.to_vec()).ok()
     }
 }
 
@@ -288,25 +553,42 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trips_and_rejects_damage() {
-        let id = Oid::from_bytes(&[7; 20]).unwrap();
+    fn contents(id: Oid, text: &[u8], reference: &str, hit: &ScanHit) -> Contents {
         let mut contents = Contents::default();
-        contents.facts.insert(id, Arc::new(Facts::of(b"x\ny\nx\n")));
-        contents.refs.insert(id, Arc::from(vec!["search.sh".to_string()]));
-        let hit = ScanHit { rule: 2, line: 14, hash: 99, text: "while true; do".into() };
+        contents.facts.insert(id, Arc::new(Facts::of(text)));
+        contents.refs.insert(id, Arc::from(vec![reference.to_string()]));
         contents.scans.insert((id, 7), Arc::from(vec![hit.clone()]));
-        let key = [9u8; KEY_LEN];
-        let bytes = encode(&contents, &key);
-        let back = decode(&bytes, &key).unwrap();
-        assert_eq!(back.facts[&id], contents.facts[&id]);
-        assert_eq!(&*back.refs[&id], &["search.sh".to_string()]);
-        assert_eq!(&*back.scans[&(id, 7)], &[hit]);
+        contents
+    }
 
-        let mut damaged = bytes.clone();
-        damaged[20] ^= 1;
-        assert!(decode(&damaged, &key).is_none());
-        assert!(decode(&bytes[..bytes.len() - 3], &key).is_none());
-        assert!(decode(&bytes, &[8u8; KEY_LEN]).is_none(), "another user's key does not verify it");
+    #[test]
+    fn round_trips_keeps_what_it_did_not_decode_and_rejects_damage() {
+        let (a, b) = (Oid::from_bytes(&[7; 20]).unwrap(), Oid::from_bytes(&[3; 20]).unwrap());
+        let hit = ScanHit { rule: 2, line: 14, hash: 99, text: "while true; do".into() };
+        let first = index(encode(&Loaded::default(), &contents(a, b"x\ny\nx\n", "search.sh", &hit))).unwrap();
+        // A second run adds a blob that sorts first; the first run's entries are kept as they are.
+        let second = index(encode(&first, &contents(b, b"z\n", "lib.sh", &hit))).unwrap();
+        assert_eq!(second.facts(a), Some(Facts::of(b"x\ny\nx\n")));
+        assert_eq!(second.facts(b), Some(Facts::of(b"z\n")));
+        assert_eq!(second.refs(a), Some(vec!["search.sh".to_string()]));
+        assert_eq!(second.scan(a, 7), Some(vec![hit.clone()]));
+        assert_eq!(second.scan(a, 8), None);
+        assert!(!second.has_facts(Oid::from_bytes(&[5; 20]).unwrap()));
+
+        let body = encode(&second, &Contents::default());
+        assert!(index(body[..body.len() - 3].to_vec()).is_none());
+    }
+
+    #[test]
+    fn a_sealed_file_is_read_only_with_the_key_that_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed = |key: u8| Sealed { path: dir.path().join("kept.bin"), key: [key; KEY_LEN] };
+        sealed(9).seal_and_write(b"what gate kept".to_vec()).unwrap();
+        assert_eq!(sealed(9).read().as_deref(), Some(b"what gate kept".as_slice()));
+        assert_eq!(sealed(8).read(), None, "another user's key does not verify it");
+        let mut damaged = std::fs::read(dir.path().join("kept.bin")).unwrap();
+        damaged[3] ^= 1;
+        std::fs::write(dir.path().join("kept.bin"), damaged).unwrap();
+        assert_eq!(sealed(9).read(), None);
     }
 }

@@ -3,10 +3,12 @@
 //! Checks that relate a changed file to the rest of the release (the original of a `_v2`, the
 //! test file for a script, an exact copy) look things up here instead of walking the tree again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use git2::{ObjectType, Oid, TreeWalkMode, TreeWalkResult};
 
+use super::listing::Listing;
 use super::{Mode, Repo, short};
 use crate::{Error, Result};
 
@@ -24,56 +26,47 @@ impl TreeFile {
     }
 }
 
+/// The lookups by blob, name and stem are built on first use: most runs ask a path or two, and
+/// building every map for a 100,000-file tree cost more than listing it.
 #[derive(Debug, Default)]
 pub struct TreeIndex {
-    /// Sorted by path.
+    /// Sorted by path (bytewise), so a path or a directory is found by bisection.
     files: Vec<TreeFile>,
-    by_path: HashMap<String, usize>,
-    by_blob: HashMap<Oid, Vec<usize>>,
-    by_name: HashMap<String, Vec<usize>>,
-    by_stem: HashMap<String, Vec<usize>>,
-    dirs: HashSet<String>,
+    by_blob: OnceLock<Lookup>,
+    by_name: OnceLock<Lookup>,
+    by_stem: OnceLock<Lookup>,
 }
 
+/// The positions of the files, sorted by the hash of a key (then by position): one flat vector,
+/// not a map of vectors, because it is built for the whole tree and a run asks it a few times.
+/// A hash is only a candidate; each lookup compares the key itself.
+type Lookup = Vec<(u64, u32)>;
+
 impl TreeIndex {
-    /// Lists the tree `id` recursively. Submodules are listed with their commit id.
+    /// Lists the tree `id` recursively. Submodules are listed with their commit id. The listing
+    /// of the last tree asked about is kept in the git directory (see [`super::listing`]): the
+    /// same tree again is read from there, another one is that listing with the trees' diff
+    /// applied, so only the directories that changed are read.
     pub fn build(repo: &Repo, id: Oid) -> Result<TreeIndex> {
-        let fail = |err: git2::Error| Error::git(format!("cannot read tree {}", short(id)), &err);
-        let tree = repo.git.find_tree(id).map_err(fail)?;
-        let mut files = Vec::new();
-        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-            let mode = match (entry.kind(), entry.filemode()) {
-                (Some(ObjectType::Tree), _) => return TreeWalkResult::Ok,
-                (_, 0o100755) => Mode::Executable,
-                (_, 0o120000) => Mode::Symlink,
-                (_, 0o160000) => Mode::Submodule,
-                _ => Mode::File,
-            };
-            let name = String::from_utf8_lossy(entry.name_bytes());
-            files.push(TreeFile { path: format!("{dir}{name}"), id: entry.id(), mode });
-            TreeWalkResult::Ok
-        })
-        .map_err(fail)?;
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let kept = Listing::in_git_dir(&repo.git_dir());
+        let cached = kept.as_ref().and_then(Listing::load);
+        let files = match cached {
+            Some((tree, files)) if tree == id => return Ok(TreeIndex::from_files(files)),
+            Some((tree, files)) => patched(repo, tree, files, id)?,
+            None => walk(repo, id)?,
+        };
+        if let Some(kept) = &kept {
+            // A listing that cannot be kept only costs the next run a walk.
+            let _ = kept.save(id, &files);
+        }
         Ok(TreeIndex::from_files(files))
     }
 
-    pub fn from_files(files: Vec<TreeFile>) -> TreeIndex {
-        let mut index = TreeIndex { files, ..TreeIndex::default() };
-        for (i, file) in index.files.iter().enumerate() {
-            index.by_path.insert(file.path.clone(), i);
-            index.by_blob.entry(file.id).or_default().push(i);
-            index.by_name.entry(file.name().to_lowercase()).or_default().push(i);
-            index.by_stem.entry(stem(file.name()).to_lowercase()).or_default().push(i);
-            let mut dir = file.path.as_str();
-            while let Some((parent, _)) = dir.rsplit_once('/') {
-                if !index.dirs.insert(parent.to_string()) {
-                    break;
-                }
-                dir = parent;
-            }
+    pub fn from_files(mut files: Vec<TreeFile>) -> TreeIndex {
+        if !files.is_sorted_by(|a, b| a.path <= b.path) {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
         }
-        index
+        TreeIndex { files, ..TreeIndex::default() }
     }
 
     pub fn files(&self) -> &[TreeFile] {
@@ -90,35 +83,122 @@ impl TreeIndex {
 
     /// The position of `path` in [`TreeIndex::files`].
     pub fn position(&self, path: &str) -> Option<usize> {
-        self.by_path.get(path).copied()
+        self.files.binary_search_by(|f| f.path.as_str().cmp(path)).ok()
     }
 
     pub fn get(&self, path: &str) -> Option<&TreeFile> {
-        self.by_path.get(path).map(|&i| &self.files[i])
+        self.position(path).map(|i| &self.files[i])
     }
 
     pub fn contains(&self, path: &str) -> bool {
-        self.by_path.contains_key(path)
+        self.position(path).is_some()
     }
 
-    /// Whether `dir` (no trailing slash) is a directory of the tree.
+    /// Whether `dir` (no trailing slash) is a directory of the tree: some path starts with
+    /// `dir/`, and the paths that do are next to each other in sorted order.
     pub fn has_dir(&self, dir: &str) -> bool {
-        self.dirs.contains(dir)
+        let prefix = format!("{dir}/");
+        let at = self.files.partition_point(|f| f.path.as_str() < prefix.as_str());
+        !dir.is_empty() && self.files.get(at).is_some_and(|f| f.path.starts_with(&prefix))
     }
 
     /// Files with this blob id.
     pub fn with_blob(&self, id: Oid) -> impl Iterator<Item = &TreeFile> {
-        self.by_blob.get(&id).into_iter().flatten().map(|&i| &self.files[i])
+        let by_blob = self.by_blob.get_or_init(|| self.lookup(|f| hash(f.id.as_bytes())));
+        self.matching(by_blob, hash(id.as_bytes())).filter(move |f| f.id == id)
     }
 
     /// Files with this name (case-insensitive), anywhere in the tree.
     pub fn named(&self, name: &str) -> impl Iterator<Item = &TreeFile> {
-        self.by_name.get(&name.to_lowercase()).into_iter().flatten().map(|&i| &self.files[i])
+        let by_name = self.by_name.get_or_init(|| self.lookup(|f| lower_hash(f.name())));
+        let name = name.to_lowercase();
+        self.matching(by_name, hash(name.as_bytes())).filter(move |f| same_lowercase(f.name(), &name))
     }
 
     /// Files whose stem (name without its last extension) is `stem`, case-insensitive.
     pub fn with_stem(&self, stem: &str) -> impl Iterator<Item = &TreeFile> {
-        self.by_stem.get(&stem.to_lowercase()).into_iter().flatten().map(|&i| &self.files[i])
+        let by_stem = self.by_stem.get_or_init(|| self.lookup(|f| lower_hash(self::stem(f.name()))));
+        let stem = stem.to_lowercase();
+        self.matching(by_stem, hash(stem.as_bytes())).filter(move |f| same_lowercase(self::stem(f.name()), &stem))
+    }
+
+    fn lookup(&self, key: impl Fn(&TreeFile) -> u64) -> Lookup {
+        let mut lookup: Lookup = self.files.iter().enumerate().map(|(i, f)| (key(f), i as u32)).collect();
+        lookup.sort_unstable();
+        lookup
+    }
+
+    /// The files whose key hashes to `hash`, in tree order.
+    fn matching<'s>(&'s self, lookup: &'s Lookup, hash: u64) -> impl Iterator<Item = &'s TreeFile> {
+        let start = lookup.partition_point(|(h, _)| *h < hash);
+        lookup[start..].iter().take_while(move |(h, _)| *h == hash).map(|&(_, i)| &self.files[i as usize])
+    }
+}
+
+/// FNV-1a, 64 bits.
+fn hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// The hash of `text` lower-cased, without making a lower-cased copy when it is ASCII.
+fn lower_hash(text: &str) -> u64 {
+    if text.is_ascii() {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    } else {
+        hash(text.to_lowercase().as_bytes())
+    }
+}
+
+/// Whether `text` lower-cased is `lower`.
+fn same_lowercase(text: &str, lower: &str) -> bool {
+    if text.is_ascii() {
+        text.len() == lower.len() && text.eq_ignore_ascii_case(lower)
+    } else {
+        text.to_lowercase() == lower
+    }
+}
+
+/// Every file of the tree `id`, read from the object database.
+fn walk(repo: &Repo, id: Oid) -> Result<Vec<TreeFile>> {
+    let fail = |err: git2::Error| Error::git(format!("cannot read tree {}", short(id)), &err);
+    let tree = repo.git.find_tree(id).map_err(fail)?;
+    let mut files = Vec::new();
+    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        let mode = match entry.kind() {
+            Some(ObjectType::Tree) => return TreeWalkResult::Ok,
+            _ => mode_of(entry.filemode()),
+        };
+        let name = String::from_utf8_lossy(entry.name_bytes());
+        files.push(TreeFile { path: format!("{dir}{name}"), id: entry.id(), mode });
+        TreeWalkResult::Ok
+    })
+    .map_err(fail)?;
+    Ok(files)
+}
+
+/// The files of tree `id`, from the listing of tree `kept` and the diff between the two.
+fn patched(repo: &Repo, kept: Oid, mut files: Vec<TreeFile>, id: Oid) -> Result<Vec<TreeFile>> {
+    let changed = super::diff::changed_files(repo, kept, id)?;
+    let gone: HashSet<&str> = changed.iter().map(|(path, _)| path.as_str()).collect();
+    files.retain(|f| !gone.contains(f.path.as_str()));
+    for (path, now) in &changed {
+        if let Some((id, raw_mode)) = now {
+            files.push(TreeFile { path: path.clone(), id: *id, mode: mode_of(*raw_mode) });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// A file's mode as git writes it in a tree.
+pub(super) fn mode_of(raw: i32) -> Mode {
+    match raw {
+        0o100755 => Mode::Executable,
+        0o120000 => Mode::Symlink,
+        0o160000 => Mode::Submodule,
+        _ => Mode::File,
     }
 }
 

@@ -1,0 +1,112 @@
+//! Which path classes each file of the release tree is in, as far as reading the tree goes:
+//! ignored, a test, a test whose code counts, code that loads other files.
+//!
+//! Matching every path of a 100,000-file tree against the globs of the classes cost a warm run
+//! more than everything else it did; the answers depend only on the tree and the globs, so they
+//! are kept in `GIT_DIR/gate/classes-v1.bin`, sealed like the blob cache, for the last tree and
+//! globs they were computed for. A file that does not verify, or that is of another tree or
+//! other globs, is not used: the paths are matched again. The version in the name and header
+//! changes whenever what is stored changes meaning.
+
+use git2::Oid;
+use sha2::{Digest, Sha256};
+
+use super::coverage;
+use crate::config::PathClasses;
+use crate::git::{Repo, Sealed, TreeIndex};
+
+const MAGIC: &[u8; 8] = b"GATECLS\x01";
+const FILE_NAME: &str = "classes-v1.bin";
+
+const IGNORED: u8 = 1;
+const TEST: u8 = 2;
+/// What the file names is worth reading as a reference (see [`coverage::refers`]).
+const REFERS: u8 = 4;
+/// Its language loads other files (see [`coverage::loads_code`]).
+const LOADS_CODE: u8 = 8;
+
+/// The classes of each file of a tree, by position in its [`TreeIndex`].
+pub struct Classes {
+    bits: Vec<u8>,
+}
+
+impl Classes {
+    /// The classes of the files of `tree` (the tree `id`), from the kept file when it is of this
+    /// tree and these globs.
+    pub fn of(repo: &Repo, id: Oid, tree: &TreeIndex, paths: &PathClasses) -> Classes {
+        let kept = Sealed::in_git_dir(&repo.git_dir(), FILE_NAME);
+        let key = key(id, paths);
+        let body = kept.as_ref().and_then(Sealed::read);
+        if let Some(bits) = body.as_deref().and_then(|body| decode(body, &key, tree.len())) {
+            return Classes { bits: bits.to_vec() };
+        }
+        let classes = Classes::matched(tree, paths);
+        if let Some(kept) = kept {
+            // Classes that cannot be kept only cost the next run the matching.
+            let _ = kept.seal_and_write([MAGIC.as_slice(), &key, &classes.bits].concat());
+        }
+        classes
+    }
+
+    /// Every path matched against the globs.
+    fn matched(tree: &TreeIndex, paths: &PathClasses) -> Classes {
+        let bit = |yes: bool, bit: u8| if yes { bit } else { 0 };
+        let bits = tree
+            .files()
+            .iter()
+            .map(|f| {
+                let path = f.path.as_str();
+                bit(paths.ignore.matches(path), IGNORED)
+                    | bit(paths.tests.matches(path), TEST)
+                    | bit(coverage::refers(path), REFERS)
+                    | bit(coverage::loads_code(path), LOADS_CODE)
+            })
+            .collect();
+        Classes { bits }
+    }
+
+    /// Whether the file at `position` is ignored.
+    pub fn ignored(&self, position: usize) -> bool {
+        self.bits[position] & IGNORED != 0
+    }
+
+    /// Whether it is a test file whose references count: of the `tests` class, not ignored.
+    pub fn reads_references(&self, position: usize) -> bool {
+        self.bits[position] & (TEST | IGNORED) == TEST
+    }
+
+    /// Whether what it names is worth reading as a reference.
+    pub fn refers(&self, position: usize) -> bool {
+        self.bits[position] & REFERS != 0
+    }
+
+    /// Whether what it loads is followed from covered code: code that is neither a test nor
+    /// ignored.
+    pub fn reaches_through(&self, position: usize) -> bool {
+        self.bits[position] & (LOADS_CODE | TEST | IGNORED) == LOADS_CODE
+    }
+}
+
+/// What the kept classes, and what is derived from them, must have been computed for: the tree
+/// and the globs of the classes read here, with gate's version (which decides what the built-in
+/// tests above mean) and the blob cache's (which decides what a file's references are).
+pub(super) fn key(id: Oid, paths: &PathClasses) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(env!("CARGO_PKG_VERSION"));
+    hash.update(crate::git::CACHE_FILE_NAME);
+    hash.update(id.as_bytes());
+    for class in [&paths.ignore, &paths.tests] {
+        for glob in &class.globs {
+            hash.update((glob.len() as u64).to_le_bytes());
+            hash.update(glob);
+        }
+        hash.update(u64::MAX.to_le_bytes());
+    }
+    hash.finalize().into()
+}
+
+/// The kept bits, when they are of `key` and of a tree of `files` files.
+fn decode<'b>(body: &'b [u8], key: &[u8; 32], files: usize) -> Option<&'b [u8]> {
+    let bits = body.strip_prefix(MAGIC.as_slice())?.strip_prefix(key.as_slice())?;
+    (bits.len() == files).then_some(bits)
+}
