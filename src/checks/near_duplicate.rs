@@ -90,7 +90,8 @@ static DOC: Doc = Doc {
     why: "Incident 000: an untested copy of a script, search_v2, shipped beside the original. Its author asked for \
           a tool that marks similar scripts and shows their similarities and differences, so nothing untested \
           ships. A near-copy is either a replacement that forgot to remove the original, or a fork that needs \
-          its own tests. One that no test covers blocks.",
+          its own tests. One that no test covers blocks, unless it is a file each package of a layout has \
+          (`ports/*/portfile.cmake`), which warns.",
     example: "near-duplicate  deny\n  bin/search_v2.sh: 94% similar to bin/search.sh (file names 83% alike); differs in 2 lines, and no test covers it\n    \
               -    3: grep -r \"$1\" .\n    +    3: grep -rn \"$1\" . | sort",
     config: "[checks.near-duplicate]\nseverity        = \"warn\"   # a near-duplicate that is tested\nwhen-untested   = \"deny\"   # one no test covers\n\
