@@ -379,3 +379,21 @@ fn the_indexed_search_misses_no_pair_that_brute_force_finds() {
     }
     assert!(above >= 8 && above < added.len(), "the fixture must have pairs on both sides of the threshold ({above})");
 }
+
+/// Held-out repositories (backtest/variants.toml): Financial-Times' `deploy_legacy.sh`, a 97%
+/// copy of `deploy.sh`, blocked through near-duplicate only. `legacy` marks a copy beside its
+/// original; alone it names a real thing (the legacy auth provider).
+#[test]
+fn legacy_beside_its_original_is_a_copy_and_alone_is_a_name() {
+    let repo = deployed(&[("bin/deploy.sh", "#!/bin/sh\nrsync -a build/ /srv/app/\n")]);
+    repo.write("bin/deploy_legacy.sh", "#!/bin/sh\nscp -r build/ app:/srv/app/\nssh app restart\n");
+    repo.write("auth/provider_legacy.py", "def login(user):\n    return user.password_ok()\n");
+    repo.commit("the old deploy kept; the legacy provider");
+    let (code, json) = check_json(&repo);
+    let found = findings(&json, "variant-name");
+    let flagged: Vec<(&str, &str)> =
+        found.iter().map(|f| (f["path"].as_str().unwrap(), f["severity"].as_str().unwrap())).collect();
+    assert_eq!(flagged, [("bin/deploy_legacy.sh", "deny")], "{json:#}");
+    assert_eq!(found[0]["data"]["original"], "bin/deploy.sh");
+    assert_eq!(code, 1);
+}

@@ -22,6 +22,10 @@ pub const DEFAULT_SUFFIXES: &[&str] = &[
 pub const DEFAULT_EXTENSIONS: &[&str] =
     &["bak", "bk", "bkp", "bck", "backup", "orig", "old", "swp", "swo", "tmp", "save", "sav", "rej", "prev"];
 
+/// Words that end the name of a copy only when the original is beside it: they also name real
+/// things.
+const WEAK_SUFFIXES: &[&str] = &["legacy"];
+
 /// The markers in force, from `[checks.variant-name]`.
 #[derive(Debug, Clone, Default)]
 pub struct Markers {
@@ -162,14 +166,17 @@ fn strip_once(name: &str, markers: &Markers) -> Option<(String, String, bool)> {
         return None;
     }
 
-    // A marker word at the end of the stem: `search_v2.sh`, `app-new.py`, `deploy.old.sh`.
+    // A marker word at the end of the stem: `search_v2.sh`, `app-new.py`, `deploy.old.sh`. A word
+    // that also names real things (`legacy`: `auth_legacy.py` can be the legacy auth provider)
+    // marks a copy only beside its original (`deploy_legacy.sh` beside `deploy.sh`).
     if let Some(cut) = stem.rfind(['_', '-', '.', ' '])
         && cut > 0
-        && markers.is_suffix(&stem[cut + 1..])
     {
+        let word = &stem[cut + 1..];
+        let weak = WEAK_SUFFIXES.iter().any(|w| w.eq_ignore_ascii_case(word));
         let original = stem[..cut].trim_end_matches(['_', '-', '.', ' ']);
-        if !original.is_empty() {
-            return found(format!("{original}{suffix}"), stem[cut..].to_string());
+        if (markers.is_suffix(word) || weak) && !original.is_empty() {
+            return Some((format!("{original}{suffix}"), stem[cut..].to_string(), weak));
         }
     }
 
@@ -442,6 +449,8 @@ mod tests {
         // After an extension a marker is never an accident of naming.
         assert!(!variant_of("docker-compose.yml_v1_v2_coexisting", &markers()).unwrap().inner);
         assert!(!variant_of("search_v2_final.sh", &markers()).unwrap().inner);
+        let v = variant_of("deploy_legacy.sh", &markers()).unwrap();
+        assert_eq!((v.original.as_str(), v.marker.as_str(), v.inner), ("deploy.sh", "_legacy", true));
         // The first word of a name is what the file does, not a marker.
         assert_eq!(original("backup-db.sh"), None);
         assert_eq!(original("new-user-form.js"), None);
