@@ -19,6 +19,7 @@ use globset::GlobSet;
 
 use super::coverage::{reference_keys, suffixes};
 use crate::git::Sealed;
+use crate::git::bytes::{Reader, put_bytes32, put_u32};
 
 /// How many steps from a test the files covered code loads are followed.
 const REACH_DEPTH: usize = 3;
@@ -60,11 +61,11 @@ impl Reach {
         let mut table = Vec::new();
         put_u32(&mut table, files.len() as u32);
         for (path, _) in files {
-            put_text(&mut table, path);
+            put_bytes32(&mut table, path.as_bytes());
         }
         put_u32(&mut table, referrers.len() as u32);
         for (reference, loaders) in &referrers {
-            put_text(&mut table, reference);
+            put_bytes32(&mut table, reference.as_bytes());
             put_u32(&mut table, loaders.len() as u32);
             for &loader in loaders {
                 put_u32(&mut table, loader);
@@ -97,19 +98,19 @@ impl Reach {
         // Offsets are 32-bit: a table past 4 GiB is refused, and its tree then has no reach
         // (more untested changes, never fewer).
         u32::try_from(table.len()).ok()?;
-        let mut r = Reader { table: &table, at: 0 };
+        let mut r = Reader::new(&table);
         let files = r.u32()?;
         let mut paths = Vec::with_capacity(files.min(1 << 22) as usize);
         for _ in 0..files {
-            paths.push(r.at as u32);
-            r.text()?;
+            paths.push(r.position(&table) as u32);
+            r.bytes32()?;
         }
         let count = r.u32()?;
         let mut refs = Vec::with_capacity(count.min(1 << 22) as usize);
         let mut previous: Option<&[u8]> = None;
         for _ in 0..count {
-            refs.push(r.at as u32);
-            let reference = r.text()?;
+            refs.push(r.position(&table) as u32);
+            let reference = r.bytes32()?;
             if previous.is_some_and(|p| p >= reference) {
                 return None;
             }
@@ -120,7 +121,7 @@ impl Reach {
                 }
             }
         }
-        if r.at != table.len() {
+        if !r.is_empty() {
             return None;
         }
         let mut reach = Reach { table, paths, refs, ..Reach::default() };
@@ -132,7 +133,7 @@ impl Reach {
     fn compile_patterns(&mut self) {
         let mut set = globset::GlobSetBuilder::new();
         for (at, &start) in self.refs.iter().enumerate() {
-            let text = Reader { table: &self.table, at: start as usize }.text().unwrap_or_default();
+            let text = Reader::at(&self.table, start as usize).bytes32().unwrap_or_default();
             let Ok(text) = std::str::from_utf8(text) else { continue };
             if !text.contains('*') {
                 continue;
@@ -204,13 +205,13 @@ impl Reach {
 
     /// The path of file `i`.
     fn path(&self, i: u32) -> &str {
-        let mut r = Reader { table: &self.table, at: self.paths[i as usize] as usize };
-        r.text().and_then(|bytes| std::str::from_utf8(bytes).ok()).unwrap_or_default()
+        let mut r = Reader::at(&self.table, self.paths[i as usize] as usize);
+        r.bytes32().and_then(|bytes| std::str::from_utf8(bytes).ok()).unwrap_or_default()
     }
 
     /// The files that make `reference`.
     fn loaders(&self, reference: &str) -> Vec<u32> {
-        let text_at = |at: u32| Reader { table: &self.table, at: at as usize }.text().unwrap_or_default();
+        let text_at = |at: u32| Reader::at(&self.table, at as usize).bytes32().unwrap_or_default();
         match self.refs.binary_search_by(|&at| text_at(at).cmp(reference.as_bytes())) {
             Ok(found) => self.loaders_at(found),
             Err(_) => Vec::new(),
@@ -219,41 +220,10 @@ impl Reach {
 
     /// The files that make the reference at position `found` of `refs`.
     fn loaders_at(&self, found: usize) -> Vec<u32> {
-        let mut r = Reader { table: &self.table, at: self.refs[found] as usize };
-        r.text();
+        let mut r = Reader::at(&self.table, self.refs[found] as usize);
+        r.bytes32();
         let count = r.u32().unwrap_or(0);
         (0..count).filter_map(|_| r.u32()).collect()
-    }
-}
-
-fn put_u32(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    put_u32(out, text.len() as u32);
-    out.extend_from_slice(text.as_bytes());
-}
-
-struct Reader<'t> {
-    table: &'t [u8],
-    at: usize,
-}
-
-impl<'t> Reader<'t> {
-    fn take(&mut self, n: usize) -> Option<&'t [u8]> {
-        let bytes = self.table.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(bytes)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn text(&mut self) -> Option<&'t [u8]> {
-        let len = self.u32()? as usize;
-        self.take(len)
     }
 }
 

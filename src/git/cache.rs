@@ -21,6 +21,7 @@ use git2::Oid;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::bytes::{Reader, put_oid, put_text16, put_u32};
 use super::facts::{ContentKind, Facts, ScanHit};
 
 const MAGIC: &[u8; 8] = b"GATECCH\x06";
@@ -156,7 +157,7 @@ impl Loaded {
     }
 
     fn record(&self, entry: &Entry) -> Reader<'_> {
-        Reader { bytes: &self.body[entry.record as usize..entry.end as usize] }
+        Reader::new(&self.body[entry.record as usize..entry.end as usize])
     }
 
     fn find<'s>(&self, section: &'s Section, id: Oid, fingerprint: u64) -> Option<&'s Entry> {
@@ -400,7 +401,7 @@ fn put_facts(out: &mut Vec<u8>, facts: &Arc<Facts>) {
 fn put_refs(out: &mut Vec<u8>, names: &Arc<[String]>) {
     put_u32(out, names.len() as u32);
     for name in names.iter() {
-        put_text(out, name);
+        put_text16(out, name);
     }
 }
 
@@ -410,25 +411,8 @@ fn put_hits(out: &mut Vec<u8>, hits: &Arc<[ScanHit]>) {
         out.extend_from_slice(&hit.rule.to_le_bytes());
         put_u32(out, hit.line);
         put_u32(out, hit.hash);
-        put_text(out, &hit.text);
+        put_text16(out, &hit.text);
     }
-}
-
-/// A string of at most 64 KiB, cut there.
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    let bytes = &text.as_bytes()[..text.len().min(u16::MAX as usize)];
-    out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
-    out.extend_from_slice(bytes);
-}
-
-fn put_u32(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
-fn put_oid(out: &mut Vec<u8>, id: &Oid) {
-    let bytes = id.as_bytes();
-    out.push(bytes.len() as u8);
-    out.extend_from_slice(bytes);
 }
 
 /// Indexes a verified body; `None` if any entry does not read whole. Each record is walked over,
@@ -436,8 +420,8 @@ fn put_oid(out: &mut Vec<u8>, id: &Oid) {
 fn index(body: Vec<u8>) -> Option<Loaded> {
     // Offsets are 32-bit; a larger cache is not used (and is replaced by the next save).
     u32::try_from(body.len()).ok()?;
-    let mut r = Reader { bytes: body.strip_prefix(MAGIC.as_slice())? };
-    let at = |r: &Reader<'_>| (body.len() - r.bytes.len()) as u32;
+    let mut r = Reader::new(body.strip_prefix(MAGIC.as_slice())?);
+    let at = |r: &Reader<'_>| r.position(&body) as u32;
     let mut sections = [Section::default(), Section::default(), Section::default()];
     for (number, section) in sections.iter_mut().enumerate() {
         let count = r.u32()? as usize;
@@ -456,7 +440,7 @@ fn index(body: Vec<u8>) -> Option<Loaded> {
             section.entries.push(Entry { prefix, key, key_len, fingerprint, record, end: at(&r) });
         }
     }
-    if !r.bytes.is_empty() {
+    if !r.is_empty() {
         return None;
     }
     let [facts, refs, scans] = sections.map(|s| Section::with_fanout(s.entries));
@@ -512,7 +496,7 @@ fn refs_record(r: &mut Reader<'_>) -> Option<Vec<String>> {
     let n = r.u32()? as usize;
     let mut names = Vec::with_capacity(n.min(1 << 16));
     for _ in 0..n {
-        names.push(r.text()?);
+        names.push(r.text16()?);
     }
     Some(names)
 }
@@ -523,30 +507,9 @@ fn scan_record(r: &mut Reader<'_>) -> Option<Vec<ScanHit>> {
     for _ in 0..n {
         let rule = u16::from_le_bytes(r.take(2)?.try_into().ok()?);
         let (line, hash) = (r.u32()?, r.u32()?);
-        hits.push(ScanHit { rule, line, hash, text: r.text()? });
+        hits.push(ScanHit { rule, line, hash, text: r.text16()? });
     }
     Some(hits)
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, tail) = self.bytes.split_at_checked(n)?;
-        self.bytes = tail;
-        Some(head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn text(&mut self) -> Option<String> {
-        let len = u16::from_le_bytes(self.take(2)?.try_into().ok()?) as usize;
-        String::from_utf8(self.take(len)?.to_vec()).ok()
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::path::Path;
 use git2::Oid;
 
 use super::Mode;
+use super::bytes::{Reader, put_bytes32, put_oid, put_u32};
 use super::cache::Sealed;
 use super::tree::TreeFile;
 
@@ -41,19 +42,18 @@ fn encode(tree: Oid, files: &[TreeFile]) -> Vec<u8> {
     let size: usize = files.iter().map(|f| f.path.len() + 26).sum();
     let mut out = Vec::with_capacity(size + 64);
     out.extend_from_slice(MAGIC);
-    put_oid(&mut out, tree);
-    out.extend_from_slice(&(files.len() as u32).to_le_bytes());
+    put_oid(&mut out, &tree);
+    put_u32(&mut out, files.len() as u32);
     for file in files {
         out.push(mode_byte(file.mode));
-        put_oid(&mut out, file.id);
-        out.extend_from_slice(&(file.path.len() as u32).to_le_bytes());
-        out.extend_from_slice(file.path.as_bytes());
+        put_oid(&mut out, &file.id);
+        put_bytes32(&mut out, file.path.as_bytes());
     }
     out
 }
 
 fn decode(body: &[u8]) -> Option<(Oid, Vec<TreeFile>)> {
-    let mut r = Reader { bytes: body.strip_prefix(MAGIC.as_slice())? };
+    let mut r = Reader::new(body.strip_prefix(MAGIC.as_slice())?);
     let tree = r.oid()?;
     let count = r.u32()? as usize;
     let mut files = Vec::with_capacity(count.min(1 << 22));
@@ -66,11 +66,10 @@ fn decode(body: &[u8]) -> Option<(Oid, Vec<TreeFile>)> {
             _ => return None,
         };
         let id = r.oid()?;
-        let len = r.u32()? as usize;
-        let path = String::from_utf8(r.take(len)?.to_vec()).ok()?;
+        let path = String::from_utf8(r.bytes32()?.to_vec()).ok()?;
         files.push(TreeFile { path, id, mode });
     }
-    r.bytes.is_empty().then_some((tree, files))
+    r.is_empty().then_some((tree, files))
 }
 
 fn mode_byte(mode: Mode) -> u8 {
@@ -79,33 +78,6 @@ fn mode_byte(mode: Mode) -> u8 {
         Mode::Executable => 1,
         Mode::Symlink => 2,
         Mode::Submodule => 3,
-    }
-}
-
-fn put_oid(out: &mut Vec<u8>, id: Oid) {
-    let bytes = id.as_bytes();
-    out.push(bytes.len() as u8);
-    out.extend_from_slice(bytes);
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, tail) = self.bytes.split_at_checked(n)?;
-        self.bytes = tail;
-        Some(head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn oid(&mut self) -> Option<Oid> {
-        let len = self.take(1)?[0] as usize;
-        Oid::from_bytes(self.take(len)?).ok()
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod attributes;
 mod blobs;
+pub mod bytes;
 mod cache;
 mod diff;
 mod facts;
