@@ -26,20 +26,14 @@ if [ ! -x "$gate" ]; then
 fi
 mkdir -p "$work"
 
-exec python3 - "$corpus" "$dir" "$work" "$gate" <<'PY'
+PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" exec python3 - "$corpus" "$dir" "$work" "$gate" <<'PY'
 import fnmatch, json, os, subprocess, sys, tomllib
+
+from corpus import find_repo, work_clone
 
 corpus_path, source_dir, work, gate = sys.argv[1:5]
 with open(corpus_path, "rb") as f:
     corpus = tomllib.load(f)
-
-def find_repo(name):
-    owner, repo = name.split("/")
-    for candidate in (f"{owner}+{repo}/repo", f"{owner}+{repo}", f"{owner}/{repo}", repo, f"{repo}.git"):
-        path = os.path.join(source_dir, candidate)
-        if os.path.isdir(path):
-            return path
-    return None
 
 def judgement(judged, release, finding):
     """The first judgement that matches a blocking finding: `release` and `path` are globs
@@ -58,12 +52,9 @@ def judgement(judged, release, finding):
 
 def backtest(entry):
     name = entry["name"]
-    source = find_repo(name)
-    if source is None:
+    clone = work_clone(source_dir, work, name)
+    if clone is None:
         return None, f"not found in {source_dir}"
-    clone = os.path.join(work, name.replace("/", "+") + ".git")
-    if not os.path.isdir(clone):
-        subprocess.run(["git", "clone", "--quiet", "--bare", "--shared", source, clone], check=True)
     args = [gate, "backtest", "--last", str(entry.get("last", 15)), "--format", "json", "--keep-going"]
     for pattern in entry["tags"]:
         args += ["--tags", pattern]
@@ -149,7 +140,7 @@ if unjudged:
     for name, _, release, finding in unjudged:
         path = finding.get("path") or ""
         print(f"  {name} {release['release_rev']} {finding['check']} {path}: {finding['message']}")
-        print(f"      git -C {find_repo(name)} diff {release['base']} {release['release']} -- '{path}'")
+        print(f"      git -C {find_repo(source_dir, name)} diff {release['base']} {release['release']} -- '{path}'")
 if stale:
     print(f"\n{len(stale)} judgement(s) match no blocking finding any more (gate changed, or the corpus did):")
     for name, j in stale:

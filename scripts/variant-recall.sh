@@ -37,8 +37,10 @@ if [ ! -x "$gate" ]; then
 fi
 mkdir -p "$work"
 
-exec python3 - "$list" "$dir" "$work" "$gate" <<'PY'
+PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" exec python3 - "$list" "$dir" "$work" "$gate" <<'PY'
 import json, os, subprocess, sys, tomllib
+
+from corpus import work_clone
 
 list_path, source_dir, work, gate = sys.argv[1:5]
 with open(list_path, "rb") as f:
@@ -53,14 +55,6 @@ FIXED = {
     "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
 }
 CLEAN = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GATE_"))}
-
-def find_repo(name):
-    owner, repo = name.split("/")
-    for candidate in (f"{owner}+{repo}/repo", f"{owner}+{repo}", f"{owner}/{repo}", repo, f"{repo}.git"):
-        path = os.path.join(source_dir, candidate)
-        if os.path.isdir(path):
-            return path
-    return None
 
 def git(clone, *args, env=None, stdin=None):
     run = subprocess.run(["git", "-C", clone, *args], env={**CLEAN, **(env or {})},
@@ -106,12 +100,9 @@ def rebuilt(clone, commit, parents, force=False):
 
 def measure(row):
     name = row["repository"]
-    source = find_repo(name)
-    if source is None:
+    clone = work_clone(source_dir, work, name, env=CLEAN)
+    if clone is None:
         return None, f"not found in {source_dir}"
-    clone = os.path.join(work, name.replace("/", "+") + ".git")
-    if not os.path.isdir(clone):
-        subprocess.run(["git", "clone", "--quiet", "--bare", "--shared", source, clone], check=True, env=CLEAN)
     commit = row["commit"]
     try:
         parents = git(clone, "rev-list", "--parents", "-n1", commit).split()[1:]
