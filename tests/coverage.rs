@@ -253,6 +253,36 @@ fn migrations_are_counted_in_a_note_not_reported_one_by_one() {
     );
 }
 
+/// Backtest (sampled warnings, issue 11 part 4): a CI docs script under `.github/` is not
+/// deployed; a root `test.sh` is the repository's test runner, not an untested script; Rails'
+/// `config/environments/production.rb` and a service's `configuration/configuration.py` are
+/// configuration no test runs (named in a note). A script beside them is still reported, and so
+/// is a Python module that merely has "config" in its name.
+#[test]
+fn ci_scripts_test_runners_and_configuration_code_are_not_untested_scripts() {
+    let json = release(
+        &[("README.md", "# app\n")],
+        &[
+            (".github/workflows/scripts/docs/build-docs.sh", "#!/bin/sh\nmkdocs build\n"),
+            ("test.sh", "#!/bin/sh\nset -e\ndocker compose -f docker-compose.test.yml up -d\n"),
+            ("config/environments/production.rb", "Rails.application.configure do\n  config.force_ssl = true\nend\n"),
+            ("config/environments/test.rb", "Rails.application.configure do\n  config.eager_load = false\nend\n"),
+            (
+                "configuration/configuration.py",
+                "import os\nALLOWED_HOSTS = os.environ.get('ALLOWED_HOSTS', '*').split(' ')\n",
+            ),
+            ("app/services/modules_config.py", "def modules_config(project):\n    return project.modules\n"),
+            ("bin/search.sh", SEARCH),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/services/modules_config.py", "bin/search.sh", "config/environments/test.rb"]);
+    let notes: Vec<&str> = json["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(
+        notes.contains(&"untested-change: 2 files of configuration written as code (Python configuration, Rails environment) not reported: configuration/configuration.py, config/environments/production.rb; no test runs the configuration of the environment it is for, so a staged rollout is what proves it"),
+        "{notes:?}"
+    );
+}
+
 /// Guards against: 152 warnings on docker-mailserver, whose bats tests run the container image.
 /// The Dockerfile installs `target/scripts/` under `/usr/local/bin/`; a test names files by their
 /// installed path, and starting the image runs the start command (here supervisord and the
@@ -353,6 +383,42 @@ fn request_and_system_tests_cover_the_controllers_they_route_to() {
         ],
     );
     assert_eq!(untested(&json), ["app/controllers/submit_form_decline_controller.rb"], "{json:#}");
+}
+
+/// Sampled warning (docuseal): `resource :esign, controller: 'esign_settings'` inside
+/// `scope '/settings', as: :settings` is requested as `settings_esign_path`, and a resource
+/// nested in `resources :templates` as `template_versions_path`; the routes file says which
+/// controller answers. A renamed controller no test requests stays untested.
+#[test]
+fn controllers_the_routes_rename_or_nest_are_covered_by_the_names_the_routes_give() {
+    let controller =
+        |name: &str| format!("class {name} < ApplicationController\n  def show\n    head :ok\n  end\nend\n");
+    let routes = "Rails.application.routes.draw do\n\
+        \x20 resources :templates, only: %i[show] do\n\
+        \x20   resources :versions, only: %i[index], controller: 'templates_versions'\n\
+        \x20   resources :restore, only: %i[create], controller: 'templates_restore'\n\
+        \x20 end\n\
+        \x20 scope '/settings', as: :settings do\n\
+        \x20   resource :esign, only: %i[show], controller: 'esign_settings'\n\
+        \x20 end\n\
+        end\n";
+    let json = release(
+        &[("spec/rails_helper.rb", "require 'spec_helper'\n"), ("config/routes.rb", routes)],
+        &[
+            ("app/controllers/esign_settings_controller.rb", &controller("EsignSettingsController")),
+            ("app/controllers/templates_versions_controller.rb", &controller("TemplatesVersionsController")),
+            ("app/controllers/templates_restore_controller.rb", &controller("TemplatesRestoreController")),
+            (
+                "spec/system/esign_spec.rb",
+                "RSpec.describe 'eSign' do\n  it 'opens' do\n    visit settings_esign_path\n  end\nend\n",
+            ),
+            (
+                "spec/requests/versions_spec.rb",
+                "describe 'Versions' do\n  it 'lists' do\n    get template_versions_path(template)\n  end\nend\n",
+            ),
+        ],
+    );
+    assert_eq!(untested(&json), ["app/controllers/templates_restore_controller.rb"], "{json:#}");
 }
 
 /// Guards against: maybe's 56 helper warnings. Rails mixes helpers into the views; a helper

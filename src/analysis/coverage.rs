@@ -133,6 +133,8 @@ pub struct References {
     pub unread: usize,
     /// What the repository's container images install and run.
     pub images: super::images::Images,
+    /// The route names Rails apps' routes give controllers they rename or nest.
+    pub routes: super::routes::Routes,
 }
 
 impl References {
@@ -215,14 +217,14 @@ pub(super) fn reference_keys(path: &str) -> Vec<String> {
 
 pub use super::reach::Reach;
 
-/// Whether untested-change looks at `change`: a script that ships content and is not a test.
+/// Whether untested-change looks at `change`: a script that ships content and is deployed (not a
+/// test, not ignored, not documentation, an example or a CI script; see [`deployable`]).
 pub fn in_scope(policy: &Policy, change: &Change) -> bool {
     let paths = &policy.paths;
     change.status != Status::Deleted
         && change.new.as_ref().is_some_and(|side| matches!(side.mode, Mode::File | Mode::Executable))
         && paths.scripts.matches(&change.path)
-        && !paths.tests.matches(&change.path)
-        && !paths.ignore.matches(&change.path)
+        && deployable(policy, &change.path)
 }
 
 /// Whether `path` is deployed: not ignored, not a test, not documentation, an example or a
@@ -535,7 +537,9 @@ fn mirrored<'r>(path: &str, refs: &'r References) -> Option<&'r str> {
     (first..dirs.len()).rev().find_map(|at| named_for(dirs[at], &dirs[..at], false, true))
 }
 
-/// The Ruby test that requests a Rails controller by its route, as Rails names routes by default:
+/// The Ruby test that requests a Rails controller by its route, as the app's routes name it
+/// (`resource :esign, controller: 'esign_settings'` in `scope as: :settings` is
+/// `settings_esign_path`; see [`super::routes`]) or as Rails names routes by default:
 /// the route helper of its resource (`submit_form_path` for `app/controllers/
 /// submit_form_controller.rb`; `settings_webhooks_path` or `settings_webhook_path` for
 /// `app/controllers/settings/webhooks_controller.rb`), or, for a namespaced controller, its URL
@@ -554,6 +558,7 @@ fn routed<'r>(lower: &str, refs: &'r References) -> Option<&'r str> {
     if !namespace.is_empty() {
         keys.push(format!("{namespace}/{resource}"));
     }
+    keys.extend(refs.routes.names(lower).iter().map(|name| format!("route:{name}")));
     keys.iter().filter_map(|k| refs.find(k)).find(|test| test.to_lowercase().ends_with(".rb"))
 }
 

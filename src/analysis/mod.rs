@@ -12,6 +12,7 @@ pub mod images;
 pub mod names;
 mod reach;
 pub mod rollout;
+mod routes;
 pub mod similarity;
 mod trust;
 
@@ -606,6 +607,7 @@ impl<'a> Analysis<'a> {
         }
         let read = |f: &git::TreeFile| Ok(String::from_utf8_lossy(&self.store.content(f.id)?).into_owned());
         refs.images = images::Images::build(tree, &read)?;
+        refs.routes = routes::Routes::build(tree, &read)?;
         Ok(self.references.get_or_init(|| refs))
     }
 }

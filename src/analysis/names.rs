@@ -245,6 +245,29 @@ pub fn changes_data(migration: &str) -> bool {
     DATA.is_match(migration) || (RAW_SQL.is_match(migration) && !SCHEMA.is_match(migration))
 }
 
+/// What kind of configuration written as code `path` is, if it is one: a Rails environment's
+/// settings (`config/environments/production.rb`; not `test.rb`, which every test run loads), or
+/// a Python service's configuration module (`configuration/configuration.py`,
+/// `docker/config.py`, `settings/production.py`, a root `local_settings.py`). A test does not
+/// run another environment's configuration; the staged rollout is what proves it.
+pub fn configuration_code(path: &str) -> Option<&'static str> {
+    let lower = path.to_lowercase();
+    let parts: Vec<&str> = lower.split('/').collect();
+    let (name, dirs) = parts.split_last()?;
+    let (stem, ext) = split_extension(name);
+    match ext? {
+        "rb" if dirs.ends_with(&["config", "environments"]) && stem != "test" => Some("Rails environment"),
+        "py" => {
+            let top = if dirs.is_empty() { "" } else { dirs[0] };
+            let config_dir = matches!(top, "configuration" | "config" | "conf" | "settings");
+            let config_name = matches!(stem, "settings" | "local_settings" | "config" | "configuration");
+            let deploy_dir = dirs.len() <= 1 && matches!(top, "" | "docker" | "deploy" | "deployment");
+            (config_dir || (config_name && deploy_dir)).then_some("Python configuration")
+        }
+        _ => None,
+    }
+}
+
 /// The tool whose migration `path` is, if it is one: Django (`app/migrations/0042_x.py`), Rails
 /// (`db/migrate/20250220153958_x.rb`), Alembic (`alembic/versions/x.py`), Flyway
 /// (`V2.0.1__add_key.sql`), a numbered file in a migrations directory (knex, goose,

@@ -84,6 +84,7 @@ impl Check for UntestedChange {
     fn run(&self, cx: &Context<'_>, _settings: &UntestedSettings, severity: Severity, out: &mut Output) -> Result<()> {
         let mut comments_only = 0;
         let mut migrations: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        let mut configuration: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
         for change in cx.changes.iter().filter(|c| coverage::in_scope(cx.policy, c)) {
             // A schema migration is applied by its tool (`rails db:migrate`, `manage.py migrate`),
             // not run by a test of its own: one warning per migration is noise. One whose code
@@ -100,6 +101,10 @@ impl Check for UntestedChange {
                 comments_only += 1;
                 continue;
             }
+            if let Some(kind) = crate::analysis::names::configuration_code(&change.path) {
+                configuration.entry(kind).or_default().push(&change.path);
+                continue;
+            }
             out.findings.push(finding(severity, &change.path, looked));
         }
         if !migrations.is_empty() {
@@ -109,6 +114,19 @@ impl Check for UntestedChange {
                 "{ID}: {n} schema migration{} ({}) not reported: the migration tool applies them, not a test; review them with the schema they change",
                 if n == 1 { "" } else { "s" },
                 tools.join(", ")
+            ));
+        }
+        if !configuration.is_empty() {
+            let paths: Vec<&str> = configuration.values().flatten().copied().collect();
+            let kinds: Vec<&str> = configuration.keys().copied().collect();
+            let shown = paths.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+            let more = if paths.len() > 5 { format!(" and {} more", paths.len() - 5) } else { String::new() };
+            out.notes.push(format!(
+                "{ID}: {n} file{s} of configuration written as code ({kinds}) not reported: {shown}{more}; \
+                 no test runs the configuration of the environment it is for, so a staged rollout is what proves it",
+                n = paths.len(),
+                s = if paths.len() == 1 { "" } else { "s" },
+                kinds = kinds.join(", "),
             ));
         }
         if comments_only > 0 {
