@@ -166,6 +166,33 @@ fn a_copy_of_an_original_the_release_renames_or_removes_is_compared_with_the_dep
     assert!(util["message"].as_str().unwrap().contains("and this release removes it"), "{}", util["message"]);
 }
 
+/// Variant recall (mitexleo/backup101): the release rewrites `backup101.sh` and adds
+/// `backup_old.sh`, byte for byte the script as the base had it. git calls it a copy of
+/// `backup101.sh`, and a copy of a file is not excused as "where it came from" (only a rename
+/// is): near-duplicate names the original, as the last deploy had it.
+#[test]
+fn a_copy_of_the_deployed_version_of_a_file_the_release_rewrites_names_it() {
+    let repo = TestRepo::with_files(&[("backup101.sh", DEPLOY)]);
+    let base = repo.rev("HEAD");
+    repo.write("backup_old.sh", DEPLOY);
+    repo.write("backup101.sh", &DEPLOY.replace("echo deployed", "echo deployed at \"$(date)\"\nlogger deployed"));
+    repo.commit("Updated the script");
+
+    let json = check_json(&repo, &base);
+    let copies = findings(&json, "near-duplicate");
+    let old = copies.iter().find(|f| f["path"] == "backup_old.sh").unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(old["data"]["other"], "backup101.sh");
+    assert_eq!(old["severity"], "deny", "{old:#}");
+    assert!(
+        old["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("an exact copy of backup101.sh as the last deploy had it (this release rewrites it)"),
+        "{}",
+        old["message"]
+    );
+}
+
 /// Markers in the middle of a name, as the corpus has them; a marker word inside a name whose
 /// original does not exist beside it is a name, not a copy.
 #[test]

@@ -376,8 +376,11 @@ impl<'c, 'a> Search<'c, 'a> {
             let other = self.other(candidate.doc)?;
             // A renamed file is not a copy of where it came from, and a file that moves with
             // edits is not a copy at all: only a file named like a copy (`server_old.js`) is
-            // compared with what the release removes, renames away or rewrites.
-            if (other.deployed.is_some() && (!marked || change.old_path.as_deref() == Some(other.path.as_str())))
+            // compared with what the release removes, renames away or rewrites. A copy of a file
+            // the release rewrites (`backup_old.sh`, the old `backup101.sh`) is a copy of it.
+            let renamed_from =
+                change.status == Status::Renamed && change.old_path.as_deref() == Some(other.path.as_str());
+            if (other.deployed.is_some() && (!marked || renamed_from))
                 || (other.deployed.is_none() && skip(&other.path))
             {
                 continue;
@@ -400,7 +403,9 @@ impl<'c, 'a> Search<'c, 'a> {
                 if capped {
                     Match::Capped { other: Some(other), ratio }
                 } else {
-                    Match::Found { other, ratio, identical: false }
+                    // The same blob as a file the release removes or rewrites is a copy of it.
+                    let identical = other.id == side.id;
+                    Match::Found { other, ratio, identical }
                 }
             }
             None if capped => Match::Capped { other: None, ratio: 0.0 },
