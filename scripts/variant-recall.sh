@@ -5,6 +5,10 @@
 #
 #   scripts/variant-recall.sh DIR [LIST]
 #
+# LIST is the list to measure (default backtest/variants.toml; backtest/variants-heldout.toml is
+# the second held-out list). A row's `path` ending in `/` is a copied directory (`app_old/`): the
+# commit adds files under it, and gate's finding on the directory decides. A merge commit's
+# changes are those against its first parent, the base.
 # DIR holds the repositories, as bare or normal clones, each at DIR/owner+name/repo,
 # DIR/owner+name, DIR/owner/name or DIR/name. Each is cloned once more with --shared into
 # $RECALL_WORK (default target/variant-recall), so gate's cache is written there and never into
@@ -106,8 +110,16 @@ def measure(row):
     commit = row["commit"]
     try:
         parents = git(clone, "rev-list", "--parents", "-n1", commit).split()[1:]
-        added = git(clone, "diff-tree", "--no-commit-id", "--name-status", "--no-renames", "-r", "--root", commit)
-        if f"A\t{row['path']}" not in added.splitlines():
+        # Against the first parent, so that a merge commit lists what it adds to the branch it
+        # lands on (the same as `diff-tree COMMIT` for any other commit).
+        added = git(clone, "diff-tree", "--no-commit-id", "--name-status", "--no-renames", "-r", "--root",
+                    *parents[:1], commit).splitlines()
+        if row["path"].endswith("/"):
+            # A copied directory: some file is added under it.
+            adds = any(line.startswith(f"A\t{row['path']}") for line in added)
+        else:
+            adds = f"A\t{row['path']}" in added
+        if not adds:
             return None, f"{commit[:10]} does not add {row['path']}"
         if parents:
             base = parents[0]
@@ -134,7 +146,12 @@ def measure(row):
     return report, None
 
 def verdict(report, path):
-    on_copy = [f for f in report["findings"] if f.get("path") == path]
+    # A directory (`app_old/`) is the directory's finding and those on the files under it.
+    def on(f):
+        return f.get("path") == path or (path.endswith("/") and (f.get("path") or "").startswith(path))
+    on_copy = [f for f in report["findings"] if on(f)]
+    # variant-name's finding first, so a directory's columns read from its own finding.
+    on_copy.sort(key=lambda f: f.get("path") != path)
     copy_checks = [f for f in on_copy if f["check"] in ("variant-name", "near-duplicate")]
     if any(f["severity"] == "deny" for f in copy_checks):
         got = "block"

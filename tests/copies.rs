@@ -193,6 +193,23 @@ fn a_copy_of_the_deployed_version_of_a_file_the_release_rewrites_names_it() {
     );
 }
 
+/// Held-out (merge leftovers): `deploy.sh.orig` and `deploy.sh~` are copies of a script, though
+/// their own names match no script pattern; near-duplicate blocks them as it blocks an untested
+/// copy of a script, not only variant-name.
+#[test]
+fn a_script_name_with_a_marker_after_it_is_a_copy_of_a_script() {
+    let repo = TestRepo::with_files(&[("ops/deploy.sh", DEPLOY)]);
+    let base = repo.rev("HEAD");
+    repo.write("ops/deploy.sh.orig", &DEPLOY.replace("echo deployed", "echo deployed to prod"));
+    repo.write("ops/deploy.sh~", DEPLOY);
+    repo.commit("merge");
+    let json = check_json(&repo, &base);
+    let copies = findings(&json, "near-duplicate");
+    let severities: Vec<(&str, &str)> =
+        copies.iter().map(|f| (f["path"].as_str().unwrap(), f["severity"].as_str().unwrap())).collect();
+    assert_eq!(severities, [("ops/deploy.sh.orig", "deny"), ("ops/deploy.sh~", "deny")], "{json:#}");
+}
+
 /// Markers in the middle of a name, as the corpus has them; a marker word inside a name whose
 /// original does not exist beside it is a name, not a copy.
 #[test]

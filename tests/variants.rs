@@ -225,6 +225,68 @@ fn the_original_may_live_in_another_directory() {
     let orphan = findings(&json, "variant-name").into_iter().find(|f| f["path"] == "tools/index_v2.sh").unwrap();
     assert_eq!(orphan["data"]["original"], serde_json::Value::Null);
     assert!(orphan["message"].as_str().unwrap().contains("no original `index.sh` exists in the release"));
+    assert_eq!(orphan["severity"], "warn", "a name alone is not a copy: {orphan:#}");
+    let v2 = findings(&json, "variant-name").into_iter().find(|f| f["path"] == "tools/search_v2.sh").unwrap();
+    assert_eq!(v2["severity"], "deny");
+}
+
+/// Held-out controls (backtest/variants-heldout.toml): `mysql_backup.sh` dumps a database,
+/// `remove_old.sh` is a deploy hook that deletes the old build, `deploy-backup.sh` deploys the
+/// backup service. Each is named with a marker and has no original anywhere: they warn, and the
+/// release passes. `installv2.sh` beside `install.sh` is a copy (a version glued to the word);
+/// `ipv6.sh` beside `ip.sh` is not.
+#[test]
+fn a_marked_name_with_no_original_warns_and_a_glued_version_beside_its_original_blocks() {
+    let repo = deployed(&[("ops/ip.sh", "#!/bin/sh\nip -4 addr show\n")]);
+    repo.write("ops/mysql_backup.sh", "#!/bin/sh\nmysqldump --all-databases | gzip > /backup/db.sql.gz\n");
+    repo.write("ops/remove_old.sh", "#!/bin/sh\nrm -f /srv/app/app-*.jar\n");
+    repo.write("ops/deploy-backup.sh", "#!/bin/sh\nkubectl apply -f backup/\n");
+    repo.write("ops/ipv6.sh", "#!/bin/sh\nip -6 addr show\n");
+    repo.commit("ops scripts");
+    let (code, json) = check_json(&repo);
+    assert_eq!(code, 0, "{json:#}");
+    let severities: Vec<(String, String)> = findings(&json, "variant-name")
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        severities,
+        [
+            ("ops/deploy-backup.sh".to_string(), "warn".to_string()),
+            ("ops/mysql_backup.sh".into(), "warn".into()),
+            ("ops/remove_old.sh".into(), "warn".into())
+        ]
+    );
+
+    repo.write("ops/install.sh", "#!/bin/sh\nset -e\ncurl -fsSL https://get.example.com | sh\nsystemctl enable edge\n");
+    repo.commit("installer");
+    repo.gate(&["record", "--env", "staging"]).expect(0);
+    repo.write("ops/installv2.sh", "#!/bin/sh\nset -e\ncurl -fsSL https://get.example.com/v2 | sh\n");
+    repo.commit("second installer");
+    let (code, json) = check_json(&repo);
+    assert_eq!(code, 1, "{json:#}");
+    let v2 = &findings(&json, "variant-name")[0];
+    assert_eq!(
+        (v2["path"].as_str(), v2["data"]["original"].as_str()),
+        (Some("ops/installv2.sh"), Some("ops/install.sh"))
+    );
+    assert_eq!(v2["severity"], "deny");
+}
+
+/// Held-out (ericmichael/llm-deployment): `app/` moved to `app_old/` while a new app is written
+/// elsewhere. The copied directory names the one the last deploy had, and blocks.
+#[test]
+fn a_copied_directory_names_the_directory_the_release_moves_away() {
+    let repo = deployed(&[("app/main.py", "print('v1')\n"), ("app/agent.py", "def run():\n    return 1\n")]);
+    repo.git(&["mv", "app", "app_old"]);
+    repo.write("service/main.py", "print('v2')\n");
+    repo.commit("keep the old app");
+    let (code, json) = check_json(&repo);
+    assert_eq!(code, 1, "{json:#}");
+    let dir = findings(&json, "variant-name").into_iter().find(|f| f["path"] == "app_old/").unwrap();
+    assert_eq!(dir["data"]["original"], "app/");
+    assert_eq!(dir["severity"], "deny");
+    assert!(dir["message"].as_str().unwrap().contains("a copy of app/, and this release moves it away"), "{dir:#}");
 }
 
 #[test]

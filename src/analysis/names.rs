@@ -180,6 +180,20 @@ fn strip_once(name: &str, markers: &Markers) -> Option<(String, String, bool)> {
         }
     }
 
+    // A version glued to a word of at least three letters (`installv2.sh`) marks a copy only beside
+    // its original, as `legacy` does: alone, `oauthv2.py` or `apiv1` is a name, and `ipv6.sh` has
+    // too short a word before it.
+    let letters = stem.trim_end_matches(|c: char| c.is_ascii_digit());
+    if letters.len() < stem.len()
+        && let Some(word) = letters.strip_suffix(['v', 'V'])
+        && word.len() >= 3
+        && word.ends_with(|c: char| c.is_ascii_alphabetic())
+        && markers.is_suffix(&stem[word.len()..])
+        && word.rsplit(['_', '-', '.', ' ']).next().is_some_and(|w| w.len() >= 3)
+    {
+        return Some((format!("{word}{suffix}"), stem[word.len()..].to_string(), true));
+    }
+
     // A marker word with more words after it: `app-backup-before-typescript-fixes`. Only the first
     // word of a name is never a marker (`backup-db.sh` backs something up).
     let words = words_of(stem);
@@ -474,6 +488,11 @@ mod tests {
         assert!(!variant_of("search_v2_final.sh", &markers()).unwrap().inner);
         let v = variant_of("deploy_legacy.sh", &markers()).unwrap();
         assert_eq!((v.original.as_str(), v.marker.as_str(), v.inner), ("deploy.sh", "_legacy", true));
+        let v = variant_of("installv2.sh", &markers()).unwrap();
+        assert_eq!((v.original.as_str(), v.marker.as_str(), v.inner), ("install.sh", "v2", true));
+        assert!(variant_of("ipv6.sh", &markers()).is_none());
+        assert!(variant_of("setup_ipv4.sh", &markers()).is_none());
+        assert!(variant_of("http2.py", &markers()).is_none());
         // The first word of a name is what the file does, not a marker.
         assert_eq!(original("backup-db.sh"), None);
         assert_eq!(original("new-user-form.js"), None);

@@ -413,6 +413,21 @@ impl<'c, 'a> Search<'c, 'a> {
         })
     }
 
+    /// Whether `change` is a whole script's name with a marker after it (`deploy.sh~`,
+    /// `deploy.sh.orig`, `run.py.bak`): a copy of a script, of the scripts class as its original
+    /// is, though its own name matches no script pattern.
+    fn marked_script(&self, change: &Change) -> bool {
+        let name = file_name(&change.path);
+        let Some(variant) = variant_of(name, &Markers::builtin()) else { return false };
+        let whole = name.starts_with(&variant.original) && name.len() > variant.original.len();
+        let dir = dir_name(&change.path);
+        let original = if dir.is_empty() { variant.original.clone() } else { format!("{dir}/{}", variant.original) };
+        whole
+            && self.cx.policy.paths.scripts.matches(&original)
+            && coverage::deployable(self.cx.policy, &change.path)
+            && change.status != Status::Deleted
+    }
+
     /// When the pair is one file name in two directories, and at least [`LAYOUT_DIRS`] other
     /// directories of the release have a file of that name too: the file each package of a layout
     /// has (vcpkg's `ports/*/portfile.cmake`, a `main.go` per command, a `Dockerfile` per
@@ -450,7 +465,7 @@ impl<'c, 'a> Search<'c, 'a> {
         // A copy of code blocks when nothing tests it; a copy of configuration or a template
         // (per-environment manifests, views) is alike by design and warns.
         let tested = self.cx.analysis.is_tested(&change.path)?;
-        let untested = !tested && coverage::in_scope(self.cx.policy, change);
+        let untested = !tested && (coverage::in_scope(self.cx.policy, change) || self.marked_script(change));
         let names = strsim::normalized_levenshtein(file_name(&change.path), file_name(&other.path));
         let shown = match other.deployed {
             Some(fate) => format!("{} as the last deploy had it ({fate})", other.path),

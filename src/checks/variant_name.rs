@@ -7,7 +7,10 @@
 //! Not variants: migrations (named with versions by their tools), upgrade steps named by a
 //! version range (`delta/v170-v180/`), and names that an earlier deploy of the target
 //! environment already had (a file re-added every release cycle). A variant of any deployable
-//! file blocks when no test covers it; `tested` in the JSON says whether a test was found.
+//! file blocks when no test covers it and its original exists (beside it, elsewhere by name, or
+//! leaving with this release); a marked name with no original anywhere warns: a name alone
+//! (`mysql_backup.sh`, `remove_old.sh`) is not a copy. `tested` in the JSON says whether a test
+//! was found.
 
 use std::collections::BTreeMap;
 
@@ -65,7 +68,11 @@ static DOC: Doc = Doc {
     example: "variant-name  deny\n  bin/search_v2.sh: named like a new version of bin/search.sh (marker `_v2`), and no test covers it\n    \
               help: if it replaces search.sh, rename it over the original in this release; if both must ship, test it",
     config: "[checks.variant-name]\nseverity      = \"warn\"   # a variant that is tested\nwhen-untested = \"deny\"   # a variant no test covers\n\
-             suffixes   = [\"v{n}\", \"new\", \"old\", \"backup\", \"copy\", \"final\", \"fixed\"]\nextensions = [\"bak\", \"orig\", \"old\", \"swp\"]",
+             # Words that end a name after `_`, `-`, `.` or a space (search_v2.sh); `v{n}` glued to a word\n\
+             # (installv2.sh) and `legacy` count only beside their original\n\
+             suffixes   = [\"v{n}\", \"new\", \"old\", \"backup\", \"bak\", \"orig\", \"copy\", \"final\", \"fixed\",\n              \
+             \"tmp\", \"temp\", \"draft\", \"wip\", \"dup\", \"prev\", \"updated\"]\n\
+             extensions = [\"bak\", \"bk\", \"bkp\", \"bck\", \"backup\", \"orig\", \"old\", \"swp\", \"swo\", \"tmp\", \"save\", \"sav\", \"rej\", \"prev\"]",
 };
 
 impl Check for VariantName {
@@ -100,7 +107,7 @@ impl Check for VariantName {
         let mut directories: BTreeMap<String, (Variant, Option<Original>, Vec<&Change>)> = BTreeMap::new();
         let mut earlier = 0;
         for change in added {
-            if let Some((dir, variant, original)) = variant_directory(tree, &change.path, &markers) {
+            if let Some((dir, variant, original)) = variant_directory(tree, cx.changes, &change.path, &markers) {
                 directories.entry(dir).or_insert_with(|| (variant, original, Vec::new())).2.push(change);
             }
             let Some(variant) = variant_of(file_name(&change.path), &markers) else { continue };
@@ -192,7 +199,12 @@ pub fn variant_pairs(policy: &Policy, tree: &TreeIndex, changes: &ChangeSet) -> 
 /// The outermost directory of `path` whose name is a variant, with its reading and the
 /// directory it is a copy of, if that exists beside it. A marker inside a name
 /// (`app-backup-before-fixes/`) counts only when that directory exists.
-fn variant_directory(tree: &TreeIndex, path: &str, markers: &Markers) -> Option<(String, Variant, Option<Original>)> {
+fn variant_directory(
+    tree: &TreeIndex,
+    changes: &ChangeSet,
+    path: &str,
+    markers: &Markers,
+) -> Option<(String, Variant, Option<Original>)> {
     let components: Vec<&str> = path.split('/').collect();
     let dirs = &components[..components.len().saturating_sub(1)];
     dirs.iter().enumerate().find_map(|(i, name)| {
@@ -200,7 +212,23 @@ fn variant_directory(tree: &TreeIndex, path: &str, markers: &Markers) -> Option<
         let parent = dirs[..i].join("/");
         let sibling =
             if parent.is_empty() { variant.original.clone() } else { format!("{parent}/{}", variant.original) };
-        let original = tree.has_dir(&sibling).then_some(Original { path: sibling, fate: None });
+        let original = if tree.has_dir(&sibling) {
+            Some(Original { path: sibling, fate: None })
+        } else {
+            // The directory as the last deploy had it, when this release removes or moves it
+            // (`app/` renamed to `app_old/`).
+            let prefix = format!("{sibling}/");
+            let leaves = |c: &Change| match c.status {
+                Status::Deleted => c.path.starts_with(&prefix),
+                Status::Renamed => c.old_path.as_deref().is_some_and(|old| old.starts_with(&prefix)),
+                _ => false,
+            };
+            let moved = changes.iter().filter(|c| leaves(c)).any(|c| c.status == Status::Renamed);
+            changes.iter().any(leaves).then(|| Original {
+                path: sibling,
+                fate: Some(if moved { "this release moves it away" } else { "this release removes it" }.to_string()),
+            })
+        };
         if variant.inner && original.is_none() {
             return None;
         }
@@ -265,12 +293,17 @@ fn file_finding(path: &str, found: &Found<'_>, settings: &VariantSettings, sever
             format!("named like a copy or version of {original}, and {fate} (marker `{}`)", variant.marker)
         }
         None => format!(
-            "named like a copy or version (marker `{}`), but no original `{}` exists in the release",
+            "named like a copy or version (marker `{}`), but no original `{}` exists in the release or leaves with it",
             variant.marker, variant.original
         ),
     };
     if found.untested {
         message.push_str(", and no test covers it");
+    }
+    if found.untested && found.original.is_none() {
+        message.push_str(
+            "; a name alone does not make a copy, so it warns (near-duplicate blocks a copy of another file)",
+        );
     }
     let help = match &found.original {
         Some(Original { path: original, fate: None }) => format!(
@@ -287,13 +320,12 @@ fn file_finding(path: &str, found: &Found<'_>, settings: &VariantSettings, sever
             "if it is a leftover, remove it; if the name is right, waive: gate waive {ID} --path {path} --reason \"...\" --expires YYYY-MM-DD"
         ),
     };
-    Finding::new(ID, "marked-file", raised(severity, found.untested, settings), message, help).at(path).with_data(
-        FindingData::Variant {
-            marker: variant.marker.clone(),
-            original: found.original.as_ref().map(|o| o.path.clone()),
-            tested: found.tested,
-        },
-    )
+    let level = raised(severity, found.untested && found.original.is_some(), settings);
+    Finding::new(ID, "marked-file", level, message, help).at(path).with_data(FindingData::Variant {
+        marker: variant.marker.clone(),
+        original: found.original.as_ref().map(|o| o.path.clone()),
+        tested: found.tested,
+    })
 }
 
 fn directory_finding(
@@ -306,9 +338,15 @@ fn directory_finding(
     let variant = found.variant;
     let plural = if files == 1 { "" } else { "s" };
     let mut message = match &found.original {
-        Some(original) => format!(
-            "directory named like a copy of {}/ (marker `{}`), {files} file{plural} added under it",
-            original.path, variant.marker
+        Some(Original { path, fate: None }) => {
+            format!(
+                "directory named like a copy of {path}/ (marker `{}`), {files} file{plural} added under it",
+                variant.marker
+            )
+        }
+        Some(Original { path, fate: Some(fate) }) => format!(
+            "directory named like a copy of {path}/, and {fate} (marker `{}`), {files} file{plural} added under it",
+            variant.marker
         ),
         None => {
             format!("directory named like a copy (marker `{}`), {files} file{plural} added under it", variant.marker)
@@ -317,15 +355,24 @@ fn directory_finding(
     if found.untested {
         message.push_str("; files in it have no test");
     }
+    if found.untested && found.original.is_none() {
+        message.push_str("; no directory it copies exists or leaves with it, so it warns");
+    }
     let help = format!(
         "if it is a copy kept for safety, keep it out of the release; if it is meant to ship, waive: \
          gate waive {ID} --path '{dir}/' --reason \"...\" --expires YYYY-MM-DD"
     );
-    Finding::new(ID, "marked-directory", raised(severity, found.untested, settings), message, help)
-        .at(format!("{dir}/"))
-        .with_data(FindingData::Variant {
-            marker: variant.marker.clone(),
-            original: found.original.as_ref().map(|o| format!("{}/", o.path)),
-            tested: found.tested,
-        })
+    Finding::new(
+        ID,
+        "marked-directory",
+        raised(severity, found.untested && found.original.is_some(), settings),
+        message,
+        help,
+    )
+    .at(format!("{dir}/"))
+    .with_data(FindingData::Variant {
+        marker: variant.marker.clone(),
+        original: found.original.as_ref().map(|o| format!("{}/", o.path)),
+        tested: found.tested,
+    })
 }
