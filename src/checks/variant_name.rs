@@ -64,7 +64,8 @@ static DOC: Doc = Doc {
               report copy.sh, compose.yml_v2, scripts_old/.",
     why: "Incident 000: a proposed search_v2 script, untested, sat beside search and was deployed to two \
           production servers by accident. A name with a version or backup marker is a file that was never \
-          meant to ship, or was meant to replace another and did not. One that no test covers blocks.",
+          meant to ship, or was meant to replace another and did not. One that no test covers blocks when its \
+          original exists; a marked name with no original anywhere warns (a name alone is not a copy).",
     example: "variant-name  deny\n  bin/search_v2.sh: named like a new version of bin/search.sh (marker `_v2`), and no test covers it\n    \
               help: if it replaces search.sh, rename it over the original in this release; if both must ship, test it",
     config: "[checks.variant-name]\nseverity      = \"warn\"   # a variant that is tested\nwhen-untested = \"deny\"   # a variant no test covers\n\
