@@ -18,7 +18,6 @@
 //! Survivors are compared exactly, best bound first, stopping once no remaining bound can beat
 //! the best exact match.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use similar::{Algorithm, DiffOp};
@@ -37,10 +36,8 @@ pub struct Doc {
 #[derive(Debug, Default)]
 pub struct LineIndex {
     docs: Vec<Doc>,
-    /// (line hash, document), sorted.
+    /// (line hash, document), sorted: a hash's postings are found by bisection.
     postings: Vec<(u32, u32)>,
-    /// Where each hash's run of postings starts and ends.
-    runs: HashMap<u32, (u32, u32)>,
 }
 
 /// A candidate that passed the filters, with its upper bound.
@@ -58,18 +55,7 @@ impl LineIndex {
             postings.extend(doc.facts.hashes.iter().map(|(hash, _)| (*hash, i as u32)));
         }
         postings.sort_unstable();
-        let mut runs = HashMap::new();
-        let mut start = 0;
-        for (i, window) in postings.windows(2).enumerate() {
-            if window[0].0 != window[1].0 {
-                runs.insert(window[0].0, (start as u32, i as u32 + 1));
-                start = i + 1;
-            }
-        }
-        if let Some(last) = postings.last() {
-            runs.insert(last.0, (start as u32, postings.len() as u32));
-        }
-        LineIndex { docs, postings, runs }
+        LineIndex { docs, postings }
     }
 
     pub fn doc(&self, i: usize) -> &Doc {
@@ -85,10 +71,9 @@ impl LineIndex {
     }
 
     fn postings(&self, hash: u32) -> &[(u32, u32)] {
-        match self.runs.get(&hash) {
-            Some(&(start, end)) => &self.postings[start as usize..end as usize],
-            None => &[],
-        }
+        let start = self.postings.partition_point(|&(h, _)| h < hash);
+        let end = start + self.postings[start..].partition_point(|&(h, _)| h == hash);
+        &self.postings[start..end]
     }
 
     /// The documents that may be at least `threshold` similar to `a`, best bound first.
