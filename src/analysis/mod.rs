@@ -537,6 +537,9 @@ impl<'a> Analysis<'a> {
         if let Some(tree) = self.tree.get() {
             return Ok(tree);
         }
+        if let Some(tree) = &self.changes.release_index {
+            return Ok(tree);
+        }
         let tree = TreeIndex::build(self.repo, self.range.release.tree)?;
         Ok(self.tree.get_or_init(|| tree))
     }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use git2::{FileMode, ObjectType, Oid, Tree, TreeWalkMode, TreeWalkResult};
+use git2::{FileMode, ObjectType, Oid, Tree};
 use serde::Serialize;
 
 use super::{Repo, file_name};
@@ -105,6 +105,10 @@ impl Change {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ChangeSet {
     pub changes: Vec<Change>,
+    /// The release tree's index, when finding the changes needed it (a release that adds files:
+    /// see [`find_exact_copies`]), so that the run does not list the tree twice.
+    #[serde(skip)]
+    pub release_index: Option<std::sync::Arc<super::TreeIndex>>,
 }
 
 impl ChangeSet {
@@ -167,13 +171,14 @@ pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> R
     }
 
     pair_exact_renames(&mut changes);
-    if changes.iter().any(|c| c.status == Status::Added)
-        && let Some(base) = base
-    {
-        find_exact_copies(base, &mut changes)?;
+    let mut release_index = None;
+    if changes.iter().any(|c| c.status == Status::Added) && base.is_some() {
+        let index = super::TreeIndex::build(repo, release.id())?;
+        find_exact_copies(&index, &mut changes);
+        release_index = Some(std::sync::Arc::new(index));
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path).then(a.status.cmp(&b.status)));
-    Ok(ChangeSet { changes })
+    Ok(ChangeSet { changes, release_index })
 }
 
 /// A path that differs between two trees, with the blob id and raw mode the second tree has
@@ -352,30 +357,37 @@ fn pair_exact_renames(changes: &mut Vec<Change>) {
 }
 
 /// An added file whose blob already exists at another path of the base tree is a copy of it.
-fn find_exact_copies(base: &Tree<'_>, changes: &mut [Change]) -> Result<()> {
-    let wanted: HashMap<Oid, ()> = changes
+///
+/// The base tree is not walked: a base path holds blob B either unchanged in the release (then
+/// the release listing has B there, at a path no change touches) or as the old side of a change.
+/// So the kept listing of the release tree and the changes answer it, at the cost of the change.
+fn find_exact_copies(tree: &super::TreeIndex, changes: &mut [Change]) {
+    let changed: std::collections::HashSet<String> =
+        changes.iter().flat_map(|c| std::iter::once(c.path.clone()).chain(c.old_path.clone())).collect();
+    let mut gone: BTreeMap<Oid, String> = BTreeMap::new();
+    for change in changes
         .iter()
-        .filter(|c| c.status == Status::Added)
-        .filter_map(|c| c.new.as_ref())
-        .filter(|side| side.mode != Mode::Submodule)
-        .map(|side| (side.id, ()))
-        .collect();
-    let mut sources: BTreeMap<Oid, String> = BTreeMap::new();
-    base.walk(TreeWalkMode::PreOrder, |dir, entry| {
-        if entry.kind() == Some(ObjectType::Blob) && wanted.contains_key(&entry.id()) {
-            let path = format!("{dir}{}", entry.name().unwrap_or(""));
-            sources.entry(entry.id()).or_insert(path);
-        }
-        TreeWalkResult::Ok
-    })
-    .map_err(|err| Error::git("cannot read the base tree", &err))?;
-    for change in changes.iter_mut().filter(|c| c.status == Status::Added) {
-        if let Some(source) = change.new.as_ref().and_then(|side| sources.get(&side.id)) {
-            change.status = Status::Copied;
-            change.old_path = Some(source.clone());
+        .filter(|c| matches!(c.status, Status::Modified | Status::Deleted | Status::Renamed | Status::TypeChanged))
+    {
+        if let Some(old) = change.old.as_ref().filter(|side| side.mode != Mode::Submodule) {
+            let path = change.old_path.clone().unwrap_or_else(|| change.path.clone());
+            gone.entry(old.id).and_modify(|p| *p = std::cmp::min(p.clone(), path.clone())).or_insert(path);
         }
     }
-    Ok(())
+    for change in changes.iter_mut().filter(|c| c.status == Status::Added) {
+        let Some(side) = change.new.as_ref().filter(|side| side.mode != Mode::Submodule) else { continue };
+        let unchanged = tree.with_blob(side.id).map(|f| f.path.as_str()).filter(|p| !changed.contains(*p)).min();
+        let source = match (unchanged, gone.get(&side.id)) {
+            (Some(a), Some(b)) => Some(std::cmp::min(a, b.as_str()).to_string()),
+            (Some(a), None) => Some(a.to_string()),
+            (None, Some(b)) => Some(b.clone()),
+            (None, None) => None,
+        };
+        if let Some(source) = source {
+            change.status = Status::Copied;
+            change.old_path = Some(source);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -477,5 +489,39 @@ mod tests {
                 diff_trees(&repo, base, &release).unwrap().changes.into_iter().map(|c| (c.status, c.path)).collect();
             assert_eq!(ours, libgit2(&repo.git, base, &release));
         }
+    }
+
+    #[test]
+    fn an_added_file_with_a_blob_the_base_had_is_a_copy_of_where_the_base_had_it() {
+        // Found from the release listing and the changes, without walking the base tree: a blob
+        // at a path the release leaves alone, and the old side of a file the release rewrites.
+        let dir = tempfile::tempdir().unwrap();
+        let git = Repository::init_bare(dir.path()).unwrap();
+        let base = [("keep.sh", "echo keep\n", 0o100644), ("old.sh", "echo v1\n", 0o100644)];
+        let release = [
+            ("keep.sh", "echo keep\n", 0o100644),
+            ("old.sh", "echo v2\n", 0o100644),
+            ("tools/keep_copy.sh", "echo keep\n", 0o100644),
+            ("old_v1.sh", "echo v1\n", 0o100644),
+            ("fresh.sh", "echo new\n", 0o100644),
+        ];
+        let repo = Repo { git };
+        let (base, release) = (tree(&repo.git, &base), tree(&repo.git, &release));
+        let (base, release) = (repo.git.find_tree(base).unwrap(), repo.git.find_tree(release).unwrap());
+        let changes: Vec<(Status, String, Option<String>)> = diff_trees(&repo, Some(&base), &release)
+            .unwrap()
+            .changes
+            .into_iter()
+            .map(|c| (c.status, c.path, c.old_path))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (Status::Added, "fresh.sh".to_string(), None),
+                (Status::Modified, "old.sh".into(), None),
+                (Status::Copied, "old_v1.sh".into(), Some("old.sh".into())),
+                (Status::Copied, "tools/keep_copy.sh".into(), Some("keep.sh".into())),
+            ]
+        );
     }
 }
