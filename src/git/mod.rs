@@ -30,7 +30,7 @@ pub use facts::{ContentKind, Facts, ScanHit, line_hash, normalized_lines};
 pub use ledger::{Deploy, DeploySource};
 pub use links::{Link, LinkProblem, follow_links};
 pub use repo::{Actor, Repo, short};
-pub use tree::{TreeFile, TreeIndex, dir_name, extension, file_name, stem};
+pub use tree::{ChangedPath, Patch, TreeFile, TreeIndex, dir_name, extension, file_name, stem};
 
 /// The release and what it is compared with.
 #[derive(Debug, Clone, Serialize)]
