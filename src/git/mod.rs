@@ -26,7 +26,7 @@ use crate::{Error, Result};
 pub use blobs::{BlobStore, READ_LIMIT};
 pub use cache::{FILE_NAME as CACHE_FILE_NAME, Sealed};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
-pub use facts::{ContentKind, Facts, ScanHit, line_hash, normalized_lines};
+pub use facts::{ContentKind, Facts, ScanHit, is_binary, line_hash, normalized_lines};
 pub use ledger::{Deploy, DeploySource};
 pub use links::{Link, LinkProblem, follow_links};
 pub use repo::{Actor, Repo, short};
