@@ -24,7 +24,8 @@
 #   synthetic  scripts/synth-repo.sh repositories of GATE_BENCH_SIZES files (default
 #              "10000 100000 300000"), made once in $GATE_BENCH_DIR, each with ranges of
 #              GATE_BENCH_COMMITS commits (default "1 10 100 1000"), every commit changing one
-#              `.py` script
+#              `.py` script; and the next release's run: HEAD~1..HEAD right after HEAD~2..HEAD~1
+#              (the blob cache warm, the files kept for the previous release tree)
 #   junit      reading the largest JUnit report of the corpus (615 KB, 4,239 test cases) and
 #              recording it as evidence, in a throwaway repository
 # GATE_BENCH_SECTIONS (default "ranges synthetic junit") picks sections.
@@ -116,6 +117,25 @@ row() {
   rm -f "$blobs"
 }
 
+# The next release's run on the repository in GIT_DIR: `gate check` of HEAD~1..HEAD, each run
+# right after one of HEAD~2..HEAD~1 (untimed), so the blob cache is warm and what gate keeps
+# per release tree is the previous tree's, as when every release is checked after the one
+# before it. Beside it, the git commands on the same range.
+next_release() {
+  local label=$1
+  local previous="'$gate' check --base HEAD~2 --release HEAD~1 --format json >/dev/null 2>&1 || true"
+  local check=("$gate" check --base HEAD~1 --release HEAD --format json)
+  eval "$previous"
+  "${check[@]}" >/dev/null 2>&1 || true
+  local next memory
+  next=$(stats "$previous" "${check[@]}")
+  eval "$previous"
+  memory=$(peak "${check[@]}")
+  printf '%s\t%s\t%s\t%s\t%s MiB\n' "$label" 1 "-" "$next" "$memory"
+  printf '\t\tdiff --raw %s | ls-tree %s\n' \
+    "$(stats ":" git diff --raw HEAD~1 HEAD)" "$(stats ":" git ls-tree -r HEAD)"
+}
+
 # The newest non-merge commit of base..release that changes exactly one file, matching the
 # extended regular expression $3. (Leaving the loop early stops `git log` with SIGPIPE, which
 # pipefail would make an error.)
@@ -173,6 +193,7 @@ if [[ " $sections " == *" synthetic "* ]]; then
     for n in $commit_counts; do
       row "synth $size files, $n commit(s)" base "r$n"
     done
+    next_release "synth $size files, the next release (HEAD~1..HEAD)"
     unset GIT_DIR
   done
 fi

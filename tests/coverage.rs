@@ -456,7 +456,7 @@ fn a_helper_called_by_a_view_of_a_tested_controller_is_covered() {
     assert_eq!(untested(&json), ["app/helpers/budgets_helper.rb", "app/helpers/unused_helper.rb"], "{json:#}");
 }
 
-/// Guards against: the reach index kept for the release tree (`GIT_DIR/gate/reach-v1.bin`)
+/// Guards against: the reach index kept for the release tree (`GIT_DIR/gate/reach-v2.bin`)
 /// answering other than a fresh one. A second run reads it and says the same; a damaged one is
 /// built again, never believed.
 #[test]
@@ -468,11 +468,58 @@ fn a_kept_reach_index_says_what_a_fresh_one_says() {
     repo.write("app/report.py", "def report():\n    return 'r'\n");
     repo.write("tests/test_views.py", "from app.views import index\n\ndef test_index():\n    assert index()\n");
     repo.commit("views");
-    let kept = repo.path().join(".git/gate/reach-v1.bin");
+    let kept = repo.path().join(".git/gate/reach-v2.bin");
     let fresh = check_json(&repo, &base);
     assert!(kept.exists(), "the run should keep its reach index");
     assert_eq!(untested(&fresh), ["app/report.py"], "{fresh:#}");
     assert_eq!(check_json(&repo, &base), fresh);
-    std::fs::write(&kept, b"GATERCH\x01 not what gate wrote").unwrap();
+    std::fs::write(&kept, b"GATERCH\x02 not what gate wrote").unwrap();
     assert_eq!(check_json(&repo, &base), fresh);
+}
+
+/// Guards against: the next release's run, which updates the path classes and the reach index
+/// kept for the previous release tree by the diff between the two trees, answering other than a
+/// run with nothing kept. The next release deletes a file that loaded another, changes a tested
+/// file to load one that was untested, adds an untested file that loads one and a test with the
+/// file it tests; the one after changes the `tests` class itself.
+#[test]
+fn a_reach_index_updated_by_the_diff_says_what_a_fresh_one_says() {
+    let repo = TestRepo::with_files(&[("README.md", "# x\n")]);
+    let base = repo.rev("HEAD");
+    let check = |release: &str| repo.gate(&["check", "--base", &base, "--release", release, "--format", "json"]).json();
+    let fresh = |release: &str| {
+        std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
+        check(release)
+    };
+    repo.write("app/views.py", "from app.format import money\n\ndef index():\n    return money(1)\n");
+    repo.write("app/format.py", "from app.util import pad\n\ndef money(x):\n    return pad(x)\n");
+    repo.write("app/util.py", "def pad(x):\n    return f' {x}'\n");
+    repo.write("app/report.py", "def report():\n    return 'r'\n");
+    repo.write("tests/test_views.py", "from app.views import index\n\ndef test_index():\n    assert index()\n");
+    let first = repo.commit("views");
+    assert_eq!(untested(&check(&first)), ["app/report.py"]);
+
+    repo.remove("app/format.py");
+    repo.write("app/views.py", "from app.report import report\n\ndef index():\n    return report()\n");
+    repo.write("app/charts.py", "from app.util import pad\n\ndef draw():\n    return pad(2)\n");
+    repo.write("app/jobs.py", "def run():\n    return 3\n");
+    repo.write("tests/test_jobs.py", "from app.jobs import run\n\ndef test_run():\n    assert run()\n");
+    let next = repo.commit("report");
+    let updated = check(&next);
+    assert_eq!(untested(&updated), ["app/charts.py", "app/util.py"], "{updated:#}");
+    assert_eq!(updated, fresh(&next));
+
+    // A kept index that does not verify is not updated: the next run builds one.
+    check(&first);
+    std::fs::write(repo.path().join(".git/gate/reach-v2.bin"), b"GATERCH\x02 not what gate wrote").unwrap();
+    assert_eq!(check(&next), updated);
+
+    repo.write("gate.toml", "[paths]\ntests = [\"tests/test_views.py\"]\n");
+    let classes = repo.commit("tests class");
+    check(&next);
+    let reclassed = check(&classes);
+    // tests/test_jobs.py is a script now, and untested; app/jobs.py still has a test at the
+    // path its test template names.
+    assert_eq!(untested(&reclassed), ["app/charts.py", "app/util.py", "tests/test_jobs.py"], "{reclassed:#}");
+    assert_eq!(reclassed, fresh(&classes));
 }

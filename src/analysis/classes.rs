@@ -2,18 +2,20 @@
 //! ignored, a test, a test whose code counts, code that loads other files.
 //!
 //! Matching every path of a 100,000-file tree against the globs of the classes cost a warm run
-//! more than everything else it did; the answers depend only on the tree and the globs, so they
+//! more than everything else it did; the answers depend only on the path and the globs, so they
 //! are kept in `GIT_DIR/gate/classes-v1.bin`, sealed like the blob cache, for the last tree and
-//! globs they were computed for. A file that does not verify, or that is of another tree or
-//! other globs, is not used: the paths are matched again. The version in the name and header
-//! changes whenever what is stored changes meaning.
+//! globs they were computed for. A run on that tree reads them; a run on a tree whose listing
+//! was updated from that one (see [`crate::git::Patch`]) keeps the classes of the paths the
+//! trees share and matches only the paths the diff adds. A file that does not verify, or that is
+//! of another tree or other globs, is not used: the paths are matched again. The version in the
+//! name and header changes whenever what is stored changes meaning.
 
 use git2::Oid;
 use sha2::{Digest, Sha256};
 
 use super::coverage;
 use crate::config::PathClasses;
-use crate::git::{Repo, Sealed, TreeIndex};
+use crate::git::{Patch, Repo, Sealed, TreeIndex};
 
 const MAGIC: &[u8; 8] = b"GATECLS\x01";
 const FILE_NAME: &str = "classes-v1.bin";
@@ -40,7 +42,16 @@ impl Classes {
         if let Some(bits) = body.as_deref().and_then(|body| decode(body, &key, tree.len())) {
             return Classes { bits: bits.to_vec() };
         }
-        let classes = Classes::matched(tree, paths);
+        let patched = tree.patch().and_then(|patch| {
+            let (added, deleted) = patch.changed.iter().fold((0, 0), |(a, d), c| match (c.before, c.after) {
+                (false, true) => (a + 1, d),
+                (true, false) => (a, d + 1),
+                _ => (a, d),
+            });
+            let old_len = (tree.len() + deleted).checked_sub(added)?;
+            Classes::patched(decode(body.as_deref()?, &self::key(patch.from, paths), old_len)?, patch, tree, paths)
+        });
+        let classes = patched.unwrap_or_else(|| Classes::matched(tree, paths));
         if let Some(kept) = kept {
             // Classes that cannot be kept only cost the next run the matching.
             let _ = kept.seal_and_write([MAGIC.as_slice(), &key, &classes.bits].concat());
@@ -50,19 +61,32 @@ impl Classes {
 
     /// Every path matched against the globs.
     fn matched(tree: &TreeIndex, paths: &PathClasses) -> Classes {
-        let bit = |yes: bool, bit: u8| if yes { bit } else { 0 };
-        let bits = tree
-            .files()
-            .iter()
-            .map(|f| {
-                let path = f.path.as_str();
-                bit(paths.ignore.matches(path), IGNORED)
-                    | bit(paths.tests.matches(path), TEST)
-                    | bit(coverage::refers(path), REFERS)
-                    | bit(coverage::loads_code(path), LOADS_CODE)
-            })
-            .collect();
-        Classes { bits }
+        Classes { bits: tree.files().iter().map(|f| matched(&f.path, paths)).collect() }
+    }
+
+    /// The classes of `tree` from `old`, those of the tree its listing was updated from: a path
+    /// both trees have keeps its classes, a path the diff adds is matched. Both listings are in
+    /// path order, so the old tree's files are this tree's, less the added paths, with the
+    /// deleted ones put back in order. `None` if they do not line up that way.
+    fn patched(old: &[u8], patch: &Patch, tree: &TreeIndex, paths: &PathClasses) -> Option<Classes> {
+        let mut deleted = patch.changed.iter().filter(|c| c.before && !c.after).map(|c| c.path.as_str()).peekable();
+        let mut added = patch.changed.iter().filter(|c| !c.before && c.after).map(|c| c.path.as_str()).peekable();
+        let mut old = old.iter();
+        let mut bits = Vec::with_capacity(tree.len());
+        for file in tree.files() {
+            while deleted.next_if(|d| *d < file.path.as_str()).is_some() {
+                old.next()?;
+            }
+            if added.next_if(|a| *a == file.path).is_some() {
+                bits.push(matched(&file.path, paths));
+            } else {
+                bits.push(*old.next()?);
+            }
+        }
+        for _ in deleted {
+            old.next()?;
+        }
+        (old.next().is_none() && added.next().is_none()).then_some(Classes { bits })
     }
 
     /// Whether the file at `position` is ignored.
@@ -85,6 +109,15 @@ impl Classes {
     pub fn reaches_through(&self, position: usize) -> bool {
         self.bits[position] & (LOADS_CODE | TEST | IGNORED) == LOADS_CODE
     }
+}
+
+/// The classes of one path.
+fn matched(path: &str, paths: &PathClasses) -> u8 {
+    let bit = |yes: bool, bit: u8| if yes { bit } else { 0 };
+    bit(paths.ignore.matches(path), IGNORED)
+        | bit(paths.tests.matches(path), TEST)
+        | bit(coverage::refers(path), REFERS)
+        | bit(coverage::loads_code(path), LOADS_CODE)
 }
 
 /// What the kept classes, and what is derived from them, must have been computed for: the tree

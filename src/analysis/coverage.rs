@@ -1049,7 +1049,8 @@ mod tests {
         ];
         let reach = Reach::build(&files);
         let direct = |p: &str| p == "pkg/app.py";
-        let via = |p: &str| reach.via(p, &direct);
+        let refers = |p: &str| Ok(files.iter().find(|f| f.0 == p).map_or(&[][..], |f| f.1).into());
+        let via = |p: &str| reach.via(p, &direct, &refers).unwrap();
         assert_eq!(via("pkg/models.py"), Some("pkg/app.py"));
         assert_eq!(via("pkg/util.py"), Some("pkg/app.py"));
         assert_eq!(via("pkg/pool.py"), Some("pkg/db.py"));

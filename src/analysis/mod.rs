@@ -9,6 +9,7 @@ pub mod config_files;
 pub mod coverage;
 pub mod dependencies;
 pub mod images;
+mod mentions;
 pub mod names;
 mod reach;
 pub mod rollout;
@@ -412,14 +413,18 @@ impl<'a> Analysis<'a> {
         let references = self.references()?;
         Ok(match coverage::tested(path, templates, tree, references) {
             Err(_) if coverage::named_by_tests(self.evidence()?, path) => Ok(coverage::Tested::NamedByTestEvidence),
-            Err(looked) => match self.reach()?.via(path, &|p| coverage::tested(p, templates, tree, references).is_ok())
-            {
-                Some(via) => Ok(coverage::Tested::Reached(via.to_string())),
-                None => match self.rendered(path)? {
-                    Some((view, controller)) => Ok(coverage::Tested::Rendered { view, controller }),
-                    None => Err(looked),
-                },
-            },
+            Err(looked) => {
+                match self
+                    .reach()?
+                    .via(path, &|p| coverage::tested(p, templates, tree, references).is_ok(), &|p| self.refers(p))?
+                {
+                    Some(via) => Ok(coverage::Tested::Reached(via.to_string())),
+                    None => match self.rendered(path)? {
+                        Some((view, controller)) => Ok(coverage::Tested::Rendered { view, controller }),
+                        None => Err(looked),
+                    },
+                }
+            }
             other => other,
         })
     }
@@ -439,7 +444,7 @@ impl<'a> Analysis<'a> {
         let references = self.references()?;
         let direct = |p: &str| coverage::tested(p, templates, tree, references).is_ok();
         let covered = |p: &str| -> Result<bool> {
-            Ok(tree.contains(p) && (direct(p) || self.reach()?.via(p, &direct).is_some()))
+            Ok(tree.contains(p) && (direct(p) || self.reach()?.via(p, &direct, &|p| self.refers(p))?.is_some()))
         };
         for (view, _) in views.iter().filter(|(_, words)| methods.iter().any(|m| words.contains(m))) {
             for controller in coverage::view_controllers(view, root, tree) {
@@ -466,37 +471,83 @@ impl<'a> Analysis<'a> {
     }
 
     /// The files covered code loads (see [`coverage::Reach`]): the index kept for this tree and
-    /// these classes, else built from the references of every file of code, and kept when no
-    /// file of code went unread.
+    /// these classes; else the one kept for the tree this listing was updated from, with the
+    /// changed files of code taken out and put back; else built from every file of code. Kept
+    /// when no file of code went unread.
     fn reach(&self) -> Result<&coverage::Reach> {
         if let Some(reach) = self.reach.get() {
             return Ok(reach);
         }
         let (tree, classes) = (self.tree()?, self.classes()?);
+        let installed = self.references()?.images.installed_map();
         let file = coverage::Reach::file(&self.repo.git_dir());
+        let kept = |key: &[u8; 32]| file.as_ref().and_then(|file| coverage::Reach::kept(file, key));
         let key = classes::key(self.range.release.tree, &self.policy.paths);
-        if let Some(kept) = file.as_ref().and_then(|file| coverage::Reach::kept(file, &key)) {
-            let kept = kept.with_installed(self.references()?.images.installed_map());
-            return Ok(self.reach.get_or_init(|| kept));
+        if let Some(kept) = kept(&key) {
+            return Ok(self.reach.get_or_init(|| kept.with_installed(installed)));
         }
-        let mut code: Vec<(&str, std::sync::Arc<[String]>)> = Vec::new();
-        let mut unread = 0;
-        for (position, file) in tree.files().iter().enumerate() {
-            if !classes.reaches_through(position) {
-                continue;
+        // A submodule is not a file of code: it loads nothing.
+        let code = |i: &usize| classes.reaches_through(*i) && tree.files()[*i].mode != git::Mode::Submodule;
+        let previous =
+            tree.patch().and_then(|patch| Some((patch, kept(&classes::key(patch.from, &self.policy.paths))?)));
+        let patched = match previous {
+            Some((patch, previous)) => {
+                let removed: Vec<&str> = patch.changed.iter().filter(|c| c.before).map(|c| c.path.as_str()).collect();
+                let added: Vec<&git::TreeFile> = (patch.changed.iter().filter(|c| c.after))
+                    .filter_map(|c| tree.position(&c.path).filter(code))
+                    .map(|i| &tree.files()[i])
+                    .collect();
+                let (added, unread) = self.mentions(&added)?;
+                previous.patched(&removed, added).map(|reach| (reach, unread))
             }
-            match self.store.known_refs(file.id) {
-                Some(refs) => code.push((&file.path, refs)),
-                None => unread += 1,
+            None => None,
+        };
+        let (reach, unread) = match patched {
+            Some(patched) => patched,
+            None => {
+                let files: Vec<&git::TreeFile> = (0..tree.len()).filter(code).map(|i| &tree.files()[i]).collect();
+                let (files, unread) = self.mentions(&files)?;
+                (coverage::Reach::from_mentions(files), unread)
             }
-        }
-        let files: Vec<(&str, &[String])> = code.iter().map(|(path, refs)| (*path, &refs[..])).collect();
-        let reach = coverage::Reach::build(&files);
+        };
         if let Some(file) = file.filter(|_| unread == 0) {
             reach.keep(&file, &key);
         }
-        let reach = reach.with_installed(self.references()?.images.installed_map());
-        Ok(self.reach.get_or_init(|| reach))
+        Ok(self.reach.get_or_init(|| reach.with_installed(installed)))
+    }
+
+    /// What each of `files` mentions (see [`mentions`]): from the references the cache knows,
+    /// else read, in one parallel pass within the run's read budget. The files the budget left
+    /// unread are left out, and counted.
+    fn mentions<'t>(&self, files: &[&'t git::TreeFile]) -> Result<(Vec<(&'t str, mentions::Mentions)>, usize)> {
+        let mut found = Vec::with_capacity(files.len());
+        let mut unknown = Vec::new();
+        for &file in files {
+            match self.store.known_refs(file.id) {
+                Some(refs) => found.push((file.path.as_str(), mentions::Mentions::of_refs(&refs))),
+                None => unknown.push(file),
+            }
+        }
+        let ids: Vec<Oid> = unknown.iter().map(|f| f.id).collect();
+        let progress = |done: usize, total: usize| self.progress.update("reading the release tree", done, total);
+        let read = self.store.each_content(&ids, mentions::Mentions::of_content, self.needs.read_budget, &progress);
+        self.progress.finish();
+        let mut unread = 0;
+        for (file, mentions) in unknown.into_iter().zip(read?) {
+            match mentions {
+                Some(mentions) => found.push((file.path.as_str(), mentions)),
+                None => unread += 1,
+            }
+        }
+        Ok((found, unread))
+    }
+
+    /// What the file of the release tree at `path` refers to (see [`coverage::references`]).
+    fn refers(&self, path: &str) -> Result<std::sync::Arc<[String]>> {
+        match self.tree()?.get(path) {
+            Some(file) => self.store.refs(file.id, coverage::references),
+            None => Ok(std::sync::Arc::from(Vec::new())),
+        }
     }
 
     /// The changed configuration files, read on both sides and diffed.
@@ -577,8 +628,8 @@ impl<'a> Analysis<'a> {
             .enumerate()
             .filter(|(i, f)| f.mode != git::Mode::Submodule && !classes.ignored(*i))
             .filter_map(|(i, f)| {
-                let is_test = self.needs.test_references
-                    && ((classes.reads_references(i) && classes.refers(i)) || classes.reaches_through(i));
+                // Files of code are read for what they mention when reach needs them, not here.
+                let is_test = self.needs.test_references && classes.reads_references(i) && classes.refers(i);
                 (everything || is_test).then_some((f.id, is_test))
             })
             .collect();

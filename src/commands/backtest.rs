@@ -245,7 +245,8 @@ fn judge(
     let base_rev = base_commit.to_string();
     let range =
         git::resolve_range(repo, Some(&release.rev), Some(&base_rev), env.map(crate::analysis::rollout::target))?;
-    let report = super::check::report(repo, &policy, range, config, false, progress, SKIPPED)?;
+    let report =
+        super::check::report(repo, &policy, range, config, false, progress, SKIPPED, super::check::Then::Continue)?;
 
     let mut judgement = Judgement {
         verdict: report.verdict(),

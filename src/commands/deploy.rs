@@ -92,7 +92,8 @@ fn under_lease(
     let already = record::already_recorded(&range).cloned();
     let mut report = {
         let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal);
-        check::report(repo, policy, range, config, args.deny_warnings, &progress, &[])?.at_stage(Stage::Deploy)
+        check::report(repo, policy, range, config, args.deny_warnings, &progress, &[], check::Then::Continue)?
+            .at_stage(Stage::Deploy)
     };
     report.quiet = args.quiet;
     let mut bytes = Vec::new();

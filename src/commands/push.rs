@@ -228,7 +228,8 @@ fn judge(
     let progress = TerminalProgress::new(&mut *io.err, io.err_is_terminal);
     // A push is a review: what the release still needs before its environment is said, not
     // blocking; the deploy job's `gate check --env` enforces it.
-    let mut report = check::report(repo, &policy, range, config, false, &progress, &[])?.at_stage(Stage::Review);
+    let mut report = check::report(repo, &policy, range, config, false, &progress, &[], check::Then::Continue)?
+        .at_stage(Stage::Review);
     report.notes.splice(0..0, notes);
     let mut bytes = Vec::new();
     report::write(&report, Format::Human, &mut bytes).map_err(|err| Error::io("cannot render the report", &err))?;

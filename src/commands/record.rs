@@ -46,7 +46,7 @@ pub fn run(args: &RecordArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
     // runs already, and every later deploy is checked against it. There is nothing to compare it
     // with, no staging soak or test run to ask of what is already running.
     let adoption = range.base.is_first_deploy();
-    let report = check::report(&repo, &policy, range, config, false, &Silent, &[])?;
+    let report = check::report(&repo, &policy, range, config, false, &Silent, &[], check::Then::Exit)?;
     let blocked = report.verdict() == Verdict::Blocked && !adoption;
     if blocked && forced.is_none() {
         let mut bytes = Vec::new();

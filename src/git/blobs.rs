@@ -221,6 +221,89 @@ impl<'r> BlobStore<'r> {
         })
     }
 
+    /// Runs `f` on the content of each blob of `ids`, in parallel, and keeps nothing else: for
+    /// what a run needs of many blobs once and the cache does not hold. A blob larger than
+    /// [`READ_LIMIT`] is not read; its value is `T::default()`. At most `budget` bytes are read,
+    /// counting what this run read before; a blob left unread by the budget is `None`.
+    /// `progress(done, total)` is called from this thread.
+    pub fn each_content<T: Send + Default>(
+        &self,
+        ids: &[Oid],
+        f: fn(&[u8]) -> T,
+        budget: u64,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Vec<Option<T>>> {
+        /// Blobs a thread reads before it reports: a message per blob costs more than a small
+        /// blob's read.
+        const BATCH: usize = 64;
+        let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(ids.len()).collect();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8).min(ids.len());
+        let spent = AtomicU64::new(self.bytes_read.get());
+        let (sender, receiver) = mpsc::channel::<std::result::Result<Vec<(usize, Option<T>)>, (Oid, git2::Error)>>();
+        let git_dir = &self.git_dir;
+        std::thread::scope(|scope| -> Result<()> {
+            for worker in 0..threads {
+                let sender = sender.clone();
+                let spent = &spent;
+                scope.spawn(move || {
+                    let read = |repo: &Repository, id: Oid| -> std::result::Result<(u64, T), git2::Error> {
+                        let (size, _) = repo.odb()?.read_header(id)?;
+                        if size as u64 > READ_LIMIT {
+                            return Ok((0, T::default()));
+                        }
+                        let blob = repo.find_blob(id)?;
+                        Ok((blob.size() as u64, f(blob.content())))
+                    };
+                    let repo = match Repository::open(git_dir) {
+                        Ok(repo) => repo,
+                        Err(err) => {
+                            let _ = sender.send(Err((Oid::ZERO_SHA1, err)));
+                            return;
+                        }
+                    };
+                    let mut batch = Vec::with_capacity(BATCH);
+                    for at in (worker..ids.len()).step_by(threads) {
+                        let value = if spent.load(Ordering::Relaxed) >= budget {
+                            None
+                        } else {
+                            match read(&repo, ids[at]) {
+                                Ok((size, value)) => {
+                                    spent.fetch_add(size, Ordering::Relaxed);
+                                    Some(value)
+                                }
+                                Err(err) => {
+                                    let _ = sender.send(Err((ids[at], err)));
+                                    return;
+                                }
+                            }
+                        };
+                        batch.push((at, value));
+                        if batch.len() == BATCH && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
+                            return;
+                        }
+                    }
+                    let _ = sender.send(Ok(batch));
+                });
+            }
+            drop(sender);
+            let mut done = 0;
+            for message in receiver {
+                let batch = message.map_err(|(id, err)| self.error(id, &err))?;
+                done += batch.len();
+                for (at, value) in batch {
+                    out[at] = value;
+                }
+                progress(done, ids.len());
+            }
+            Ok(())
+        })?;
+        self.bytes_read.set(spent.load(Ordering::Relaxed));
+        Ok(out)
+    }
+
     fn insert(&self, read: Read) -> (Arc<Facts>, Option<Arc<[String]>>) {
         self.dirty.set(true);
         let facts = Arc::new(read.facts);

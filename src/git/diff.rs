@@ -181,17 +181,24 @@ pub fn diff_trees(repo: &Repo, base: Option<&Tree<'_>>, release: &Tree<'_>) -> R
     Ok(ChangeSet { changes, release_index })
 }
 
-/// A path that differs between two trees, with the blob id and raw mode the second tree has
-/// there (none when it has no file there).
-pub(super) type Changed = (String, Option<(Oid, i32)>);
+/// A path that differs between two trees: whether the first tree has a file there, and the
+/// blob id and raw mode the second tree has there (none when it has no file there).
+pub(super) type Changed = (String, bool, Option<(Oid, i32)>);
 
-/// The files that differ between trees `old` and `new`. Subtrees with equal ids are not read.
+/// The files that differ between trees `old` and `new`, in path order. Subtrees with equal ids
+/// are not read.
 pub(super) fn changed_files(repo: &Repo, old: Oid, new: Oid) -> Result<Vec<Changed>> {
     let fail = |err: git2::Error| Error::git("cannot diff two listings of the release tree", &err);
     let (old, new) = (repo.git.find_tree(old).map_err(fail)?, repo.git.find_tree(new).map_err(fail)?);
     let mut deltas = Vec::new();
     walk_pair(repo, Some(&old), Some(&new), "", &mut deltas).map_err(fail)?;
-    Ok(deltas.into_iter().map(|(path, _, now)| (path, now.map(|e| (e.id, i32::from(e.mode))))).collect())
+    let mut changed: Vec<Changed> = deltas
+        .into_iter()
+        .map(|(path, before, now)| (path, before.is_some(), now.map(|e| (e.id, i32::from(e.mode)))))
+        .collect();
+    // Trees sort a directory as if its name ended in `/`; listings sort paths bytewise.
+    changed.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(changed)
 }
 
 /// A non-tree entry of a tree: a file, a symlink or a submodule.

@@ -31,7 +31,7 @@ pub struct Facts {
 impl Facts {
     pub fn of(content: &[u8]) -> Facts {
         let size = content.len() as u64;
-        if content[..content.len().min(BINARY_SNIFF)].contains(&0) {
+        if is_binary(content) {
             return Facts { size, kind: ContentKind::Binary, lines: 0, longest_line: 0, hashes: Box::new([]) };
         }
         let mut counts: HashMap<u32, u32> = HashMap::new();
@@ -50,6 +50,11 @@ impl Facts {
     pub(super) fn unread(size: u64) -> Facts {
         Facts { size, kind: ContentKind::Unread, lines: 0, longest_line: 0, hashes: Box::new([]) }
     }
+}
+
+/// Whether content is binary, as git decides it: a NUL byte in its first 8000 bytes.
+pub fn is_binary(content: &[u8]) -> bool {
+    content[..content.len().min(BINARY_SNIFF)].contains(&0)
 }
 
 /// The lines similarity works on: trimmed, blank lines dropped.

@@ -26,11 +26,11 @@ use crate::{Error, Result};
 pub use blobs::{BlobStore, READ_LIMIT};
 pub use cache::{FILE_NAME as CACHE_FILE_NAME, Sealed};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
-pub use facts::{ContentKind, Facts, ScanHit, line_hash, normalized_lines};
+pub use facts::{ContentKind, Facts, ScanHit, is_binary, line_hash, normalized_lines};
 pub use ledger::{Deploy, DeploySource};
 pub use links::{Link, LinkProblem, follow_links};
 pub use repo::{Actor, Repo, short};
-pub use tree::{TreeFile, TreeIndex, dir_name, extension, file_name, stem};
+pub use tree::{ChangedPath, Patch, TreeFile, TreeIndex, dir_name, extension, file_name, stem};
 
 /// The release and what it is compared with.
 #[derive(Debug, Clone, Serialize)]

@@ -32,9 +32,31 @@ impl TreeFile {
 pub struct TreeIndex {
     /// Sorted by path (bytewise), so a path or a directory is found by bisection.
     files: Vec<TreeFile>,
+    /// When the listing is the kept listing of another tree with the two trees' diff applied:
+    /// that tree and the diff, so that what is kept beside the listing can be updated the same
+    /// way.
+    patch: Option<Patch>,
     by_blob: OnceLock<Lookup>,
     by_name: OnceLock<Lookup>,
     by_stem: OnceLock<Lookup>,
+}
+
+/// The tree a listing was updated from, and the paths that differ between it and this one.
+#[derive(Debug)]
+pub struct Patch {
+    pub from: Oid,
+    /// In path order.
+    pub changed: Vec<ChangedPath>,
+}
+
+/// A path whose file differs between two trees.
+#[derive(Debug)]
+pub struct ChangedPath {
+    pub path: String,
+    /// Whether the older tree has a file there.
+    pub before: bool,
+    /// Whether this tree has one.
+    pub after: bool,
 }
 
 /// The positions of the files, sorted by the hash of a key (then by position): one flat vector,
@@ -50,16 +72,24 @@ impl TreeIndex {
     pub fn build(repo: &Repo, id: Oid) -> Result<TreeIndex> {
         let kept = Listing::in_git_dir(&repo.git_dir());
         let cached = kept.as_ref().and_then(Listing::load);
-        let files = match cached {
+        let (files, patch) = match cached {
             Some((tree, files)) if tree == id => return Ok(TreeIndex::from_files(files)),
-            Some((tree, files)) => patched(repo, tree, files, id)?,
-            None => walk(repo, id)?,
+            Some((tree, files)) => {
+                let (files, patch) = patched(repo, tree, files, id)?;
+                (files, Some(patch))
+            }
+            None => (walk(repo, id)?, None),
         };
         if let Some(kept) = &kept {
             // A listing that cannot be kept only costs the next run a walk.
             let _ = kept.save(id, &files);
         }
-        Ok(TreeIndex::from_files(files))
+        Ok(TreeIndex { patch, ..TreeIndex::from_files(files) })
+    }
+
+    /// The tree this listing was updated from and the diff applied, when it was.
+    pub fn patch(&self) -> Option<&Patch> {
+        self.patch.as_ref()
     }
 
     pub fn from_files(mut files: Vec<TreeFile>) -> TreeIndex {
@@ -179,17 +209,19 @@ fn walk(repo: &Repo, id: Oid) -> Result<Vec<TreeFile>> {
 }
 
 /// The files of tree `id`, from the listing of tree `kept` and the diff between the two.
-fn patched(repo: &Repo, kept: Oid, mut files: Vec<TreeFile>, id: Oid) -> Result<Vec<TreeFile>> {
+fn patched(repo: &Repo, kept: Oid, mut files: Vec<TreeFile>, id: Oid) -> Result<(Vec<TreeFile>, Patch)> {
     let changed = super::diff::changed_files(repo, kept, id)?;
-    let gone: HashSet<&str> = changed.iter().map(|(path, _)| path.as_str()).collect();
+    let gone: HashSet<&str> = changed.iter().map(|(path, ..)| path.as_str()).collect();
     files.retain(|f| !gone.contains(f.path.as_str()));
-    for (path, now) in &changed {
+    for (path, _, now) in &changed {
         if let Some((id, raw_mode)) = now {
             files.push(TreeFile { path: path.clone(), id: *id, mode: mode_of(*raw_mode) });
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    let changed =
+        changed.into_iter().map(|(path, before, now)| ChangedPath { path, before, after: now.is_some() }).collect();
+    Ok((files, Patch { from: kept, changed }))
 }
 
 /// A file's mode as git writes it in a tree.
