@@ -5,9 +5,9 @@
 use git2::Oid;
 
 use crate::Result;
-use crate::audit::document::{self, KeyChange, Parsed};
+use crate::audit::document::{self, Document, KeyChange, Parsed};
 use crate::config::Policy;
-use crate::git::{BlobStore, Change, ChangeSet, Mode, Status};
+use crate::git::{BlobStore, Change, ChangeSet, Codec, Mode, Status};
 
 /// One changed configuration file.
 #[derive(Debug, Clone)]
@@ -29,10 +29,10 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
-    /// The release's entries, when the file parses.
-    pub fn new_entries(&self) -> Option<&[document::Entry]> {
+    /// The release's version, when the file parses.
+    pub fn new_document(&self) -> Option<&Document> {
         match &self.new {
-            Some(Parsed::Document(doc)) => Some(&doc.entries),
+            Some(Parsed::Document(doc)) => Some(doc),
             _ => None,
         }
     }
@@ -102,10 +102,7 @@ fn pair_moves(files: &mut Vec<ConfigFile>) {
         let file = &mut files[added];
         file.old = old;
         file.status = Status::Renamed;
-        file.changes = match (entries(&file.old), entries(&file.new), file.too_large) {
-            (Some(before), Some(after), None) => document::diff(&before, &after),
-            _ => Vec::new(),
-        };
+        file.changes = diff(&file.old, &file.new, file.too_large);
         gone.push(from);
     }
     let mut index = 0;
@@ -115,11 +112,18 @@ fn pair_moves(files: &mut Vec<ConfigFile>) {
     });
 }
 
-fn entries(parsed: &Option<Parsed>) -> Option<Vec<document::Entry>> {
-    match parsed {
-        Some(Parsed::Document(doc)) => Some(doc.entries.clone()),
-        None => Some(Vec::new()),
-        _ => None,
+/// The key-level changes from `old` to `new`, when both sides read (a missing side has no keys).
+fn diff(old: &Option<Parsed>, new: &Option<Parsed>, too_large: Option<u64>) -> Vec<KeyChange> {
+    fn identified(parsed: &Option<Parsed>) -> Option<&[document::Entry]> {
+        match parsed {
+            Some(Parsed::Document(doc)) => Some(doc.identified()),
+            None => Some(&[]),
+            _ => None,
+        }
+    }
+    match (identified(old), identified(new), too_large) {
+        (Some(before), Some(after), None) => document::diff_identified(before, after),
+        _ => Vec::new(),
     }
 }
 
@@ -143,16 +147,18 @@ fn read_one(change: &Change, store: &BlobStore<'_>, max_bytes: u64) -> Result<Co
         }
         _ => None,
     };
-    let changes = match (entries(&old), entries(&new), too_large) {
-        (Some(before), Some(after), None) => document::diff(&before, &after),
-        _ => Vec::new(),
-    };
+    let changes = diff(&old, &new, too_large);
     let describes = new.as_ref().or(old.as_ref()).and_then(|parsed| describes(&change.path, parsed));
     Ok(ConfigFile { path: change.path.clone(), status: change.status, new, old, too_large, changes, describes })
 }
 
+/// How a read file is kept in the blob cache.
+const KEPT: Codec<Parsed> = Codec { encode: document::kept::encode, decode: document::kept::decode };
+
+/// A blob read as the file at `path`: parsed once per blob and path, then kept in the blob
+/// cache, so a second run on the release parses nothing.
 fn parse(store: &BlobStore<'_>, path: &str, id: Oid) -> Result<Parsed> {
-    Ok(document::parse(path, &store.content(id)?))
+    store.derived(id, document::kept::fingerprint(path), &KEPT, |content| document::parse(path, content))
 }
 
 /// What a document is when it describes configuration instead of being the configuration a

@@ -120,7 +120,7 @@ impl Check for ConfigAddress {
             environment,
         };
         for file in cx.analysis.config_files()?.iter().filter(|f| f.describes.is_none()) {
-            let Some(entries) = file.new_entries() else { continue };
+            let Some(release) = file.new_document() else { continue };
             let old_texts: Vec<&str> = match &file.old {
                 Some(document::Parsed::Document(doc)) => {
                     doc.entries.iter().map(|e| e.text.as_deref().unwrap_or(&e.value)).collect()
@@ -133,7 +133,7 @@ impl Check for ConfigAddress {
             // Whether the deployed file already carried a placeholder, by mark.
             let mut deployed_marks: HashMap<String, bool> = HashMap::new();
             // Keyed as the diff keys them: list items by identity.
-            for entry in document::by_identity(entries).iter() {
+            for entry in release.identified() {
                 let word = last_word(&leaf_name(&entry.key));
                 let expect = if urls.is_match(&word) {
                     Expect::Url

@@ -27,6 +27,11 @@ impl<'a> Reader<'a> {
         self.bytes.is_empty()
     }
 
+    /// How many bytes are left to read.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
+
     pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, tail) = self.bytes.split_at_checked(n)?;
         self.bytes = tail;

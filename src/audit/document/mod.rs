@@ -12,6 +12,7 @@
 //! Hostile input stays bounded: YAML aliases are recorded, never expanded (no "billion laughs"),
 //! nesting is capped, binary and invalid UTF-8 content are errors, and size is capped by the caller.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -19,6 +20,7 @@ mod env;
 mod identity;
 mod ini;
 mod json;
+pub mod kept;
 mod lines;
 mod properties;
 mod template;
@@ -88,6 +90,25 @@ pub struct Document {
     pub entries: Vec<Entry>,
     /// Set when the format was not the one the file name suggests, or was guessed: what gate did.
     pub note: Option<String>,
+    /// The entries keyed as the diff keys them, list items by identity ([`by_identity`]),
+    /// computed once when the document is read (and kept with it in the blob cache); none when
+    /// no key has a numbered list item, so they are `entries` as they are.
+    identified: Option<Vec<Entry>>,
+}
+
+impl Document {
+    pub fn new(format: Format, entries: Vec<Entry>, note: Option<String>) -> Document {
+        let identified = match by_identity(&entries) {
+            Cow::Owned(identified) => Some(identified),
+            Cow::Borrowed(_) => None,
+        };
+        Document { format, entries, note, identified }
+    }
+
+    /// The entries with list items keyed by identity: what [`diff_identified`] compares.
+    pub fn identified(&self) -> &[Entry] {
+        self.identified.as_deref().unwrap_or(&self.entries)
+    }
 }
 
 /// A file that should parse and does not.
@@ -186,7 +207,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         return match sniff(text, None) {
             Some((format, entries)) if entries.len() > MAX_ENTRIES => Parsed::TooWide { format, keys: entries.len() },
             Some((format, entries)) => {
-                Parsed::Document(Document { format, entries, note: Some(format!("read as {format}")) })
+                Parsed::Document(Document::new(format, entries, Some(format!("read as {format}"))))
             }
             None => Parsed::Unknown("the format is not understood (it is not TOML, INI, JSON or YAML)".to_string()),
         };
@@ -197,7 +218,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     }
     match result {
         Ok(entries) if entries.len() > MAX_ENTRIES => Parsed::TooWide { format, keys: entries.len() },
-        Ok(entries) => Parsed::Document(Document { format, entries, note: None }),
+        Ok(entries) => Parsed::Document(Document::new(format, entries, None)),
         Err(mut error) => {
             if format == Format::Env
                 && let Some(reason) = env::shell_code(text, error.line)
@@ -303,8 +324,13 @@ pub struct KeyChange {
 /// List items are matched by identity (a `name`, `id` or `key` field, else their content), not
 /// by position, so removing one item is one change, not a shift of every item after it.
 pub fn diff(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
-    let (old, mut new) = (identity::by_identity(old), identity::by_identity(new));
-    identity::follow_renames(&old, &mut new);
+    diff_identified(&by_identity(old), &by_identity(new))
+}
+
+/// [`diff`] of entries already keyed by identity, as [`Document::identified`] gives them.
+pub fn diff_identified(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
+    let mut new = Cow::Borrowed(new);
+    identity::follow_renames(old, &mut new);
     let before: HashMap<&str, &Entry> = old.iter().map(|e| (e.key.as_str(), e)).collect();
     let after: HashMap<&str, &Entry> = new.iter().map(|e| (e.key.as_str(), e)).collect();
     let mut keys: Vec<&str> = before.keys().chain(after.keys()).copied().collect();
