@@ -27,6 +27,11 @@ impl<'a> Reader<'a> {
         self.bytes.is_empty()
     }
 
+    /// What is left to read, without reading it.
+    pub fn rest(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// How many bytes are left to read.
     pub fn remaining(&self) -> usize {
         self.bytes.len()
