@@ -287,3 +287,112 @@ fn dependency_changes_are_listed_and_need_staging_first() {
         "{not_analysed:?}"
     );
 }
+
+/// Guards against: a config file read from the blob cache saying what its blob does not. Each
+/// config file is read once per blob and path and kept in `GIT_DIR/gate/cache-v7.bin`; a warm
+/// run, and a run whose kept readings are damaged, print what a cold run prints.
+#[test]
+fn config_files_read_from_the_cache_say_what_a_cold_run_says() {
+    let compose = "services:\n  web:\n    image: app:1\n    environment:\n      - DB_HOST=db\n      - DB_PORT=5432\n";
+    let repo = deployed(&[
+        ("config/auth.yaml", AUTH),
+        (
+            "config/app.json",
+            "{\"servers\": [{\"name\": \"a\", \"url\": \"https://a.corp\"}, {\"name\": \"b\", \"url\": \"https://b.corp\"}],\n \"retries\": 3}\n",
+        ),
+        ("config/app.toml", "[db]\nhost = \"db.corp\"\nport = 5432\n"),
+        ("deploy/compose.yaml", compose),
+        ("config/old.ini", "[s]\na = 1\n"),
+        ("config/app.yml", "a: 1\n"),
+    ]);
+    repo.write("config/auth.yaml", &AUTH.replace("ldap.corp:389", "ldap.crop:389"));
+    repo.write(
+        "config/app.json",
+        "{\"servers\": [{\"name\": \"b\", \"url\": \"https://b.corp:8443\"}],\n \"retries\": 5}\n",
+    );
+    repo.write("config/app.toml", "[db]\nhost = \"db.corp\"\nport = 5433\n\n[cache]\nttl = 60\n");
+    repo.remove("deploy/compose.yaml");
+    repo.write("deploy/docker-compose.yml", &compose.replace("app:1", "app:2"));
+    repo.remove("config/old.ini");
+    repo.write("config/new.toml", "[feature]\nenabled = true\n");
+    repo.write("config/app.yml", "a: 1\n b: 2\n");
+    repo.write("config/templates/cm.yaml", "name: {{ .Release.Name }}\n");
+    repo.commit("retune the services");
+    // `gate record` warmed the cache with the deployed side: start cold.
+    std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
+    let check = || repo.gate(&["check", "--env", "staging", "--format", "json"]).expect(1);
+    let cold = check();
+    let json = cold.json();
+    let changed: Vec<&str> =
+        json["config_changes"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    for path in
+        ["config/auth.yaml", "config/app.json", "config/app.toml", "deploy/docker-compose.yml", "config/new.toml"]
+    {
+        assert!(changed.contains(&path), "{path} in {changed:?}");
+    }
+    let findings = json["findings"].as_array().unwrap();
+    let said = |check: &str, path: &str| findings.iter().any(|f| f["check"] == check && f["path"] == path);
+    assert!(said("config-address", "config/auth.yaml"), "{findings:#?}");
+    assert!(said("config-syntax", "config/app.yml"), "{findings:#?}");
+
+    let warm = check();
+    assert_eq!(cold.stdout, warm.stdout);
+    let diff = || repo.gate(&["diff", "--env", "staging"]).expect(0).stdout;
+    assert_eq!(diff(), diff());
+
+    // Kept readings that do not decode, sealed with the user's own key (so only the readings
+    // are wrong): each is read from its blob again, never believed, and replaced.
+    let damaged = damage_kept_readings(&repo);
+    assert!(damaged >= 10, "{damaged} kept readings");
+    assert_eq!(check().stdout, cold.stdout);
+    assert_eq!(damage_kept_readings(&repo), damaged, "every damaged reading was replaced");
+}
+
+/// Sets the first byte of every reading kept in the repository's blob cache to one no reading
+/// starts with, and seals the cache again with the user's key. Returns how many it damaged;
+/// fails if one was damaged already.
+fn damage_kept_readings(repo: &TestRepo) -> usize {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    let cache = repo.path().join(".git/gate/cache-v7.bin");
+    let bytes = std::fs::read(&cache).unwrap();
+    let mut body = bytes[..bytes.len() - 32].to_vec();
+    let u32_at = |body: &[u8], at: usize| u32::from_le_bytes(body[at..at + 4].try_into().unwrap()) as usize;
+    let mut at = 8;
+    // Facts, test references, rule matches: walked past.
+    let facts = u32_at(&body, at);
+    at += 4;
+    for _ in 0..facts {
+        at += 1 + body[at] as usize + 8 + 1 + 4 + 4;
+        at += 4 + 8 * u32_at(&body, at);
+    }
+    for (fixed, fingerprint) in [(0, 0), (10, 8)] {
+        let count = u32_at(&body, at);
+        at += 4;
+        for _ in 0..count {
+            at += 1 + body[at] as usize + fingerprint;
+            let items = u32_at(&body, at);
+            at += 4;
+            for _ in 0..items {
+                at += fixed;
+                at += 2 + u16::from_le_bytes(body[at..at + 2].try_into().unwrap()) as usize;
+            }
+        }
+    }
+    let readings = u32_at(&body, at);
+    at += 4;
+    for _ in 0..readings {
+        at += 1 + body[at] as usize + 8;
+        let len = u32_at(&body, at);
+        assert_ne!(body[at + 4], 0xee, "a damaged reading was kept");
+        body[at + 4] = 0xee;
+        at += 4 + len;
+    }
+    assert_eq!(at, body.len(), "the test read the whole cache");
+    let key = std::fs::read(repo.home().join(".local/state/gate/cache.key")).unwrap();
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+    mac.update(&body);
+    body.extend_from_slice(&mac.finalize().into_bytes());
+    std::fs::write(&cache, &body).unwrap();
+    readings
+}

@@ -86,7 +86,7 @@ fn cold_and_warm_runs_print_the_same_bytes() {
     repo.write("app/helper.py", "def helper():\n    return 2\n");
     repo.commit("helper");
     let base = repo.rev("HEAD~1");
-    let cache = repo.path().join(".git/gate/cache-v6.bin");
+    let cache = repo.path().join(".git/gate/cache-v7.bin");
     let _ = std::fs::remove_file(&cache);
     let cold = repo.gate(&["check", "--base", &base, "--format", "json"]);
     assert!(cache.exists(), "the cold run should leave a cache");

@@ -368,11 +368,11 @@ fn a_second_run_reads_from_the_cache_and_says_the_same() {
     repo.write("bin/search_v2.sh", &SEARCH.replace("grep -r", "grep -rn"));
     repo.commit("v2");
     let first = repo.gate(&["check", "--env", "staging", "--format", "json"]);
-    assert!(repo.path().join(".git/gate/cache-v6.bin").exists());
+    assert!(repo.path().join(".git/gate/cache-v7.bin").exists());
     let second = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     assert_eq!(first.stdout, second.stdout);
     // A damaged cache is ignored, not trusted.
-    std::fs::write(repo.path().join(".git/gate/cache-v6.bin"), b"GATECCH\x01 garbage").unwrap();
+    std::fs::write(repo.path().join(".git/gate/cache-v7.bin"), b"GATECCH\x01 garbage").unwrap();
     let third = repo.gate(&["check", "--env", "staging", "--format", "json"]);
     assert_eq!(first.stdout, third.stdout);
 }

@@ -296,7 +296,7 @@ impl<'a> Analysis<'a> {
                 else {
                     continue;
                 };
-                for e in crate::audit::document::by_identity(&doc.entries).iter() {
+                for e in doc.identified() {
                     let shown = e.text.as_ref().unwrap_or(&e.value);
                     values.insert((e.key.clone(), shown.clone()));
                 }

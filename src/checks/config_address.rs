@@ -120,10 +120,28 @@ impl Check for ConfigAddress {
             environment,
         };
         for file in cx.analysis.config_files()?.iter().filter(|f| f.describes.is_none()) {
-            let Some(entries) = file.new_entries() else { continue };
+            let Some(release) = file.new_document() else { continue };
+            let expect = |key: &str| {
+                let word = last_word(&leaf_name(key));
+                let expect = if urls.is_match(&word) {
+                    Expect::Url
+                } else if hosts.is_match(&word) {
+                    Expect::Host
+                } else if ports.is_match(&word) {
+                    Expect::Port
+                } else {
+                    return None;
+                };
+                Some((word, expect))
+            };
+            // Only the values a release changes are judged: a file whose changes set no address
+            // is passed by without decoding its keys (a release of a thousand kept files).
+            if !file.changes.iter().any(|c| c.new.is_some() && expect(&c.key).is_some()) {
+                continue;
+            }
             let old_texts: Vec<&str> = match &file.old {
                 Some(document::Parsed::Document(doc)) => {
-                    doc.entries.iter().map(|e| e.text.as_deref().unwrap_or(&e.value)).collect()
+                    doc.entries().iter().map(|e| e.text.as_deref().unwrap_or(&e.value)).collect()
                 }
                 _ => Vec::new(),
             };
@@ -133,17 +151,8 @@ impl Check for ConfigAddress {
             // Whether the deployed file already carried a placeholder, by mark.
             let mut deployed_marks: HashMap<String, bool> = HashMap::new();
             // Keyed as the diff keys them: list items by identity.
-            for entry in document::by_identity(entries).iter() {
-                let word = last_word(&leaf_name(&entry.key));
-                let expect = if urls.is_match(&word) {
-                    Expect::Url
-                } else if hosts.is_match(&word) {
-                    Expect::Host
-                } else if ports.is_match(&word) {
-                    Expect::Port
-                } else {
-                    continue;
-                };
+            for entry in release.identified() {
+                let Some((word, expect)) = expect(&entry.key) else { continue };
                 let changed = changed.get_or_insert_with(|| {
                     let mut changed = HashMap::new();
                     for change in file.changes.iter().filter(|c| c.new.is_some()) {

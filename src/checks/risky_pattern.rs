@@ -9,6 +9,7 @@
 //! scan is a finding, since what it holds cannot be vouched for.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use globset::GlobSetBuilder;
 use serde::Deserialize;
@@ -80,9 +81,17 @@ pub struct RuleSettings {
     fires: Vec<String>,
     #[serde(default)]
     passes: Vec<String>,
+    /// The rule compiled and tried on its examples, once: when the policy is validated, and
+    /// then for the run (a rule pack's examples cost more to try than most runs to scan).
+    #[serde(skip)]
+    compiled: OnceLock<std::result::Result<Rule, Vec<Problem>>>,
 }
 
 impl RuleSettings {
+    fn compiled(&self, id: &str) -> &std::result::Result<Rule, Vec<Problem>> {
+        self.compiled.get_or_init(|| self.compile(id))
+    }
+
     fn compile(&self, id: &str) -> std::result::Result<Rule, Vec<Problem>> {
         let mut problems = Vec::new();
         let regex = |text: &Spanned<String>, problems: &mut Vec<Problem>| match patterns::compile(text.get_ref()) {
@@ -171,7 +180,7 @@ impl RuleSettings {
 impl Settings for PatternSettings {
     fn problems(&self) -> Vec<Problem> {
         let mut problems: Vec<Problem> =
-            self.rules.iter().filter_map(|(id, rule)| rule.compile(id).err()).flatten().collect();
+            self.rules.iter().filter_map(|(id, rule)| rule.compiled(id).as_ref().err()).flatten().cloned().collect();
         problems.extend(crate::config::class_problems(&self.skip_classes));
         problems
     }
@@ -216,10 +225,10 @@ impl Check for RiskyPattern {
             if level == Severity::Off {
                 continue;
             }
-            let compiled = rule.compile(id).map_err(|problems| {
+            let compiled = rule.compiled(id).as_ref().map_err(|problems| {
                 Error::new(format!("[checks.{ID}.rules.{id}]: {}", problems.first().map_or("", |p| p.message.as_str())))
             })?;
-            rules.push(compiled);
+            rules.push(compiled.clone());
             levels.push(level);
         }
         let scanner = Scanner::new(rules).map_err(|e| Error::new(format!("[checks.{ID}]: {e}")))?;

@@ -48,6 +48,8 @@ pub struct BlobStore<'r> {
     facts: RefCell<HashMap<Oid, Arc<Facts>>>,
     refs: RefCell<HashMap<Oid, Arc<[String]>>>,
     scans: RefCell<cache::Scans>,
+    /// Records derived in this run (none of those the cache had).
+    derived: RefCell<cache::Derived>,
     cache: Option<CacheFile>,
     /// Whether anything was computed that the cache does not have yet.
     dirty: Cell<bool>,
@@ -55,7 +57,7 @@ pub struct BlobStore<'r> {
 }
 
 impl<'r> BlobStore<'r> {
-    /// A store backed by the cache in the repository's git directory (`gate/cache-v6.bin`),
+    /// A store backed by the cache in the repository's git directory (`gate/cache-v7.bin`),
     /// authenticated with this user's key; without a key, a store with no cache.
     pub fn open(repo: &'r Repo) -> BlobStore<'r> {
         let cache = CacheFile::in_git_dir(&repo.git_dir());
@@ -67,6 +69,7 @@ impl<'r> BlobStore<'r> {
             facts: RefCell::default(),
             refs: RefCell::default(),
             scans: RefCell::default(),
+            derived: RefCell::default(),
             cache,
             dirty: Cell::new(false),
             bytes_read: Cell::new(0),
@@ -118,6 +121,26 @@ impl<'r> BlobStore<'r> {
         self.scans.borrow_mut().insert((id, fingerprint), hits.clone());
         self.dirty.set(true);
         Ok(hits)
+    }
+
+    /// What `derive` makes of a blob's content, kept under `fingerprint` (what derives it, and
+    /// how) in `codec`'s encoding: from memory, the cache, or by reading the blob. A record the
+    /// codec cannot decode is never believed: the blob is read again and the record replaced.
+    pub fn derived<T>(
+        &self,
+        id: Oid,
+        fingerprint: u64,
+        codec: &Codec<T>,
+        derive: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T> {
+        let remembered = self.derived.borrow().get(&(id, fingerprint)).and_then(|record| (codec.decode)(record));
+        if let Some(value) = remembered.or_else(|| self.disk.derived(id, fingerprint).and_then(codec.decode)) {
+            return Ok(value);
+        }
+        let value = derive(&self.content(id)?);
+        self.derived.borrow_mut().insert((id, fingerprint), Arc::from((codec.encode)(&value)));
+        self.dirty.set(true);
+        Ok(value)
     }
 
     /// The content of a blob.
@@ -332,10 +355,22 @@ impl<'r> BlobStore<'r> {
             return;
         }
         if let Some(cache) = &self.cache {
-            let learnt = cache::Contents { facts: self.facts.take(), refs: self.refs.take(), scans: self.scans.take() };
+            let learnt = cache::Contents {
+                facts: self.facts.take(),
+                refs: self.refs.take(),
+                scans: self.scans.take(),
+                derived: self.derived.take(),
+            };
             let _ = cache.save(&self.disk, &learnt);
         }
     }
+}
+
+/// How an upper layer writes what it derives from a blob, for the cache, and reads it back;
+/// `decode` refuses (none) any record it did not write whole.
+pub struct Codec<T> {
+    pub encode: fn(&T) -> Vec<u8>,
+    pub decode: fn(&[u8]) -> Option<T>,
 }
 
 /// What `memo` has for `key`, else what `from_disk` decodes, remembered.

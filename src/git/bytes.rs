@@ -27,6 +27,16 @@ impl<'a> Reader<'a> {
         self.bytes.is_empty()
     }
 
+    /// What is left to read, without reading it.
+    pub fn rest(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// How many bytes are left to read.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
+
     pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, tail) = self.bytes.split_at_checked(n)?;
         self.bytes = tail;

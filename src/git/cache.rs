@@ -1,5 +1,6 @@
-//! The on-disk cache of blob facts (size, kind, line hashes), test references and rule matches:
-//! `GIT_DIR/gate/cache-v6.bin`.
+//! The on-disk cache of blob facts (size, kind, line hashes), test references, rule matches and
+//! what upper layers derive from a blob in their own encoding (a read configuration file):
+//! `GIT_DIR/gate/cache-v7.bin`.
 //!
 //! A compact binary file, written whole to a temporary file and renamed into place, so readers
 //! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry.
@@ -13,6 +14,7 @@
 //! never trusted: what it says decides which lines of a script gate looks at. The version in the
 //! name and header changes whenever what is stored changes meaning.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,13 +23,13 @@ use git2::Oid;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::bytes::{Reader, put_oid, put_text16, put_u32};
+use super::bytes::{Reader, put_bytes32, put_oid, put_text16, put_u32};
 use super::facts::{ContentKind, Facts, ScanHit};
 
-const MAGIC: &[u8; 8] = b"GATECCH\x06";
+const MAGIC: &[u8; 8] = b"GATECCH\x07";
 /// The cache's file name, with the version of what it stores: what is derived from the cache
 /// (the reach index) is kept under this version too.
-pub const FILE_NAME: &str = "cache-v6.bin";
+pub const FILE_NAME: &str = "cache-v7.bin";
 const TAG_LEN: usize = 32;
 const KEY_LEN: usize = 32;
 
@@ -38,10 +40,15 @@ pub struct Contents {
     pub refs: HashMap<Oid, Arc<[String]>>,
     /// Rule matches in a blob, by blob and the fingerprint of the rule set.
     pub scans: Scans,
+    /// Records derived from a blob, by blob and the fingerprint of what derived them.
+    pub derived: Derived,
 }
 
 /// Rule matches by (blob, fingerprint of the rule set).
 pub type Scans = HashMap<(Oid, u64), Arc<[ScanHit]>>;
+
+/// Derived records, in their own encoding, by (blob, fingerprint of what derived them).
+pub type Derived = HashMap<(Oid, u64), Arc<[u8]>>;
 
 /// A verified cache, indexed: each section's entries by key, pointing into the body.
 #[derive(Debug, Default)]
@@ -50,6 +57,7 @@ pub struct Loaded {
     facts: Section,
     refs: Section,
     scans: Section,
+    derived: Section,
 }
 
 /// The entries of one section, sorted by key: a blob id, then for scans a fingerprint.
@@ -95,7 +103,7 @@ struct Entry {
     prefix: u64,
     key: u32,
     key_len: u8,
-    /// The rule set's fingerprint, for scans; 0 otherwise.
+    /// The rule set's fingerprint, for scans, or what derived the record; 0 otherwise.
     fingerprint: u64,
     record: u32,
     end: u32,
@@ -152,6 +160,12 @@ impl Loaded {
         scan_record(&mut self.record(entry))
     }
 
+    /// The record derived from a blob under `fingerprint`, as its deriver encoded it.
+    pub fn derived(&self, id: Oid, fingerprint: u64) -> Option<&[u8]> {
+        let entry = self.find(&self.derived, id, fingerprint)?;
+        self.record(entry).bytes32()
+    }
+
     fn key(&self, entry: &Entry) -> &[u8] {
         &self.body[entry.key as usize..entry.key as usize + entry.key_len as usize]
     }
@@ -191,7 +205,8 @@ impl CacheFile {
         self.file.read().and_then(index).unwrap_or_default()
     }
 
-    /// Writes the entries of `old` and those of `new` that `old` does not have.
+    /// Writes the entries of `old` and those of `new` that `old` does not have; a derived record
+    /// of `new` replaces the one `old` has (which its deriver refused).
     pub fn save(&self, old: &Loaded, new: &Contents) -> std::io::Result<()> {
         self.file.seal_and_write(encode(old, new))
     }
@@ -337,11 +352,13 @@ fn encode(old: &Loaded, new: &Contents) -> Vec<u8> {
     let scans = new.scans.iter().map(|((id, fp), h)| (*id, *fp, h));
     let scans = scans.filter(|(id, fp, _)| old.find(&old.scans, *id, *fp).is_none());
     write_section(&mut out, old, &old.scans, (scans.collect(), true), put_hits);
+    let derived = new.derived.iter().map(|((id, fp), record)| (*id, *fp, record));
+    write_section(&mut out, old, &old.derived, (derived.collect(), true), put_record);
     out
 }
 
-/// A section: its count, then its entries in key order, old and new merged. `new` comes with
-/// whether its keys are followed by their fingerprint (scans).
+/// A section: its count, then its entries in key order, old and new merged; of two with one key,
+/// the new one. `new` comes with whether its keys are followed by their fingerprint.
 fn write_section<T>(
     out: &mut Vec<u8>,
     old: &Loaded,
@@ -353,15 +370,18 @@ fn write_section<T>(
     let mut merged: Vec<Out<'_, T>> = Vec::with_capacity(section.entries.len() + new.len());
     let (mut kept, mut fresh) = (section.entries.iter().peekable(), new.into_iter().peekable());
     loop {
-        let take_kept = match (kept.peek(), fresh.peek()) {
-            (Some(k), Some(n)) => (old.key(k), k.fingerprint) < (n.0.as_bytes(), n.1),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
+        let order = match (kept.peek(), fresh.peek()) {
+            (Some(k), Some(n)) => (old.key(k), k.fingerprint).cmp(&(n.0.as_bytes(), n.1)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
             (None, None) => break,
         };
-        match take_kept {
-            true => merged.extend(kept.next().map(Out::Kept)),
-            false => merged.extend(fresh.next().map(|(id, fp, value)| Out::New(id, fp, value))),
+        if order == Ordering::Equal {
+            kept.next();
+        }
+        match order {
+            Ordering::Less => merged.extend(kept.next().map(Out::Kept)),
+            _ => merged.extend(fresh.next().map(|(id, fp, value)| Out::New(id, fp, value))),
         }
     }
     put_u32(out, merged.len() as u32);
@@ -405,6 +425,10 @@ fn put_refs(out: &mut Vec<u8>, names: &Arc<[String]>) {
     }
 }
 
+fn put_record(out: &mut Vec<u8>, record: &Arc<[u8]>) {
+    put_bytes32(out, record);
+}
+
 fn put_hits(out: &mut Vec<u8>, hits: &Arc<[ScanHit]>) {
     put_u32(out, hits.len() as u32);
     for hit in hits.iter() {
@@ -422,7 +446,7 @@ fn index(body: Vec<u8>) -> Option<Loaded> {
     u32::try_from(body.len()).ok()?;
     let mut r = Reader::new(body.strip_prefix(MAGIC.as_slice())?);
     let at = |r: &Reader<'_>| r.position(&body) as u32;
-    let mut sections = [Section::default(), Section::default(), Section::default()];
+    let mut sections = [Section::default(), Section::default(), Section::default(), Section::default()];
     for (number, section) in sections.iter_mut().enumerate() {
         let count = r.u32()? as usize;
         section.entries.reserve(count.min(1 << 22));
@@ -430,12 +454,13 @@ fn index(body: Vec<u8>) -> Option<Loaded> {
             let key_len = r.take(1)?[0];
             let key = at(&r);
             let prefix = prefix(r.take(key_len as usize)?);
-            let fingerprint = if number == 2 { u64::from_le_bytes(r.take(8)?.try_into().ok()?) } else { 0 };
+            let fingerprint = if number >= 2 { u64::from_le_bytes(r.take(8)?.try_into().ok()?) } else { 0 };
             let record = at(&r);
             match number {
                 0 => skip_facts(&mut r)?,
                 1 => skip_texts(&mut r, 0)?,
-                _ => skip_texts(&mut r, 10)?,
+                2 => skip_texts(&mut r, 10)?,
+                _ => drop(r.bytes32()?),
             }
             section.entries.push(Entry { prefix, key, key_len, fingerprint, record, end: at(&r) });
         }
@@ -443,11 +468,12 @@ fn index(body: Vec<u8>) -> Option<Loaded> {
     if !r.is_empty() {
         return None;
     }
-    let [facts, refs, scans] = sections.map(|s| Section::with_fanout(s.entries));
-    let loaded = Loaded { facts, refs, scans, body };
+    let [facts, refs, scans, derived] = sections.map(|s| Section::with_fanout(s.entries));
+    let loaded = Loaded { facts, refs, scans, derived, body };
     // Written in key order; checked, since the lookups bisect.
     let sorted = |s: &Section| s.entries.is_sorted_by(|a, b| loaded.order(a) < loaded.order(b));
-    (sorted(&loaded.facts) && sorted(&loaded.refs) && sorted(&loaded.scans)).then_some(loaded)
+    let all_sorted = [&loaded.facts, &loaded.refs, &loaded.scans, &loaded.derived].into_iter().all(sorted);
+    all_sorted.then_some(loaded)
 }
 
 /// The first 8 bytes of a key as a number that sorts as the bytes do.
@@ -540,6 +566,28 @@ mod tests {
 
         let body = encode(&second, &Contents::default());
         assert!(index(body[..body.len() - 3].to_vec()).is_none());
+    }
+
+    #[test]
+    fn a_derived_record_is_kept_by_blob_and_fingerprint_and_a_new_one_replaces_it() {
+        let (a, b) = (Oid::from_bytes(&[7; 20]).unwrap(), Oid::from_bytes(&[3; 20]).unwrap());
+        let derived = |records: &[(Oid, u64, &[u8])]| Contents {
+            derived: records.iter().map(|(id, fp, r)| ((*id, *fp), Arc::from(*r))).collect(),
+            ..Contents::default()
+        };
+        let first = index(encode(&Loaded::default(), &derived(&[(a, 1, b"one"), (a, 2, b"two")]))).unwrap();
+        assert_eq!(first.derived(a, 1), Some(b"one".as_slice()));
+        assert_eq!(first.derived(a, 2), Some(b"two".as_slice()));
+        assert_eq!(first.derived(a, 3), None);
+        assert_eq!(first.derived(b, 1), None);
+        // A record its deriver refused is derived again; the new one replaces it, the rest stay.
+        let second = index(encode(&first, &derived(&[(a, 1, b"again"), (b, 1, b"")]))).unwrap();
+        assert_eq!(second.derived(a, 1), Some(b"again".as_slice()));
+        assert_eq!(second.derived(a, 2), Some(b"two".as_slice()));
+        assert_eq!(second.derived(b, 1), Some(b"".as_slice()));
+        assert_eq!(second.derived.entries.len(), 3);
+        // The other sections are untouched by it.
+        assert_eq!(second.facts(a), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::{Error, Result};
 
-pub use blobs::{BlobStore, READ_LIMIT};
+pub use blobs::{BlobStore, Codec, READ_LIMIT};
 pub use cache::{FILE_NAME as CACHE_FILE_NAME, Sealed};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
 pub use facts::{ContentKind, Facts, ScanHit, is_binary, line_hash, normalized_lines};

@@ -12,13 +12,17 @@
 //! Hostile input stays bounded: YAML aliases are recorded, never expanded (no "billion laughs"),
 //! nesting is capped, binary and invalid UTF-8 content are errors, and size is capped by the caller.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 mod env;
 mod identity;
 mod ini;
 mod json;
+pub mod kept;
 mod lines;
 mod properties;
 mod template;
@@ -82,12 +86,94 @@ pub struct Entry {
     pub col: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A configuration file read into entries.
+///
+/// One read from the blob cache decodes its entries when they are first asked for: most of
+/// what a run asks of a kept file (its format, its key-level diff, what it describes) is kept
+/// beside it, and a release of a thousand config files would otherwise decode every key of
+/// every one.
+#[derive(Clone)]
 pub struct Document {
     pub format: Format,
-    pub entries: Vec<Entry>,
     /// Set when the format was not the one the file name suggests, or was guessed: what gate did.
     pub note: Option<String>,
+    len: usize,
+    entries: OnceCell<Entries>,
+    /// The entries as the cache keeps them, checked whole when the record was read, until
+    /// they are decoded.
+    kept: Option<Arc<[u8]>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entries {
+    entries: Vec<Entry>,
+    /// The entries keyed as the diff keys them, list items by identity ([`by_identity`]),
+    /// computed once when the document is read (and kept with it in the blob cache); none when
+    /// no key has a numbered list item, so they are `entries` as they are.
+    identified: Option<Vec<Entry>>,
+}
+
+impl Entries {
+    fn new(entries: Vec<Entry>) -> Entries {
+        let identified = match by_identity(&entries) {
+            Cow::Owned(identified) => Some(identified),
+            Cow::Borrowed(_) => None,
+        };
+        Entries { entries, identified }
+    }
+}
+
+impl Document {
+    pub fn new(format: Format, entries: Vec<Entry>, note: Option<String>) -> Document {
+        Document { format, note, len: entries.len(), entries: OnceCell::from(Entries::new(entries)), kept: None }
+    }
+
+    /// The leaves of the file, in the order it lists them.
+    pub fn entries(&self) -> &[Entry] {
+        &self.read().entries
+    }
+
+    /// The entries with list items keyed by identity: what [`diff_identified`] compares.
+    pub fn identified(&self) -> &[Entry] {
+        let read = self.read();
+        read.identified.as_deref().unwrap_or(&read.entries)
+    }
+
+    /// How many entries the file has (known without decoding them).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn read(&self) -> &Entries {
+        self.entries.get_or_init(|| {
+            let record = self.kept.as_deref().unwrap_or_else(|| unreachable!("a document has entries or a record"));
+            kept::entries(record).unwrap_or_else(|| unreachable!("a kept record is checked whole when it is read"))
+        })
+    }
+}
+
+impl PartialEq for Document {
+    fn eq(&self, other: &Document) -> bool {
+        (self.format, &self.note, self.read()) == (other.format, &other.note, other.read())
+    }
+}
+
+impl Eq for Document {}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let read = self.read();
+        f.debug_struct("Document")
+            .field("format", &self.format)
+            .field("note", &self.note)
+            .field("entries", &read.entries)
+            .field("identified", &read.identified)
+            .finish()
+    }
 }
 
 /// A file that should parse and does not.
@@ -186,7 +272,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
         return match sniff(text, None) {
             Some((format, entries)) if entries.len() > MAX_ENTRIES => Parsed::TooWide { format, keys: entries.len() },
             Some((format, entries)) => {
-                Parsed::Document(Document { format, entries, note: Some(format!("read as {format}")) })
+                Parsed::Document(Document::new(format, entries, Some(format!("read as {format}"))))
             }
             None => Parsed::Unknown("the format is not understood (it is not TOML, INI, JSON or YAML)".to_string()),
         };
@@ -197,7 +283,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Parsed {
     }
     match result {
         Ok(entries) if entries.len() > MAX_ENTRIES => Parsed::TooWide { format, keys: entries.len() },
-        Ok(entries) => Parsed::Document(Document { format, entries, note: None }),
+        Ok(entries) => Parsed::Document(Document::new(format, entries, None)),
         Err(mut error) => {
             if format == Format::Env
                 && let Some(reason) = env::shell_code(text, error.line)
@@ -303,8 +389,13 @@ pub struct KeyChange {
 /// List items are matched by identity (a `name`, `id` or `key` field, else their content), not
 /// by position, so removing one item is one change, not a shift of every item after it.
 pub fn diff(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
-    let (old, mut new) = (identity::by_identity(old), identity::by_identity(new));
-    identity::follow_renames(&old, &mut new);
+    diff_identified(&by_identity(old), &by_identity(new))
+}
+
+/// [`diff`] of entries already keyed by identity, as [`Document::identified`] gives them.
+pub fn diff_identified(old: &[Entry], new: &[Entry]) -> Vec<KeyChange> {
+    let mut new = Cow::Borrowed(new);
+    identity::follow_renames(old, &mut new);
     let before: HashMap<&str, &Entry> = old.iter().map(|e| (e.key.as_str(), e)).collect();
     let after: HashMap<&str, &Entry> = new.iter().map(|e| (e.key.as_str(), e)).collect();
     let mut keys: Vec<&str> = before.keys().chain(after.keys()).copied().collect();
@@ -349,7 +440,7 @@ mod tests {
 
     fn entries(path: &str, text: &str) -> Vec<(String, String, u32)> {
         match parse(path, text.as_bytes()) {
-            Parsed::Document(doc) => doc.entries.into_iter().map(|e| (e.key, e.value, e.line)).collect(),
+            Parsed::Document(doc) => doc.entries().iter().map(|e| (e.key.clone(), e.value.clone(), e.line)).collect(),
             other => panic!("{path}: {other:?}"),
         }
     }
