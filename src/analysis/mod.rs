@@ -95,6 +95,8 @@ pub struct Inputs<'a> {
     pub real_clock: bool,
     /// The changed symlinks of the scripts and config classes, followed or not.
     pub links: &'a [git::Link],
+    /// The index of the release tree, when it was built already (by finding copies).
+    pub tree: Option<TreeIndex>,
 }
 
 pub struct Analysis<'a> {
@@ -135,8 +137,21 @@ pub struct Analysis<'a> {
 
 impl<'a> Analysis<'a> {
     pub fn new(inputs: Inputs<'a>) -> Analysis<'a> {
-        let Inputs { repo, store, policy, catalog, range, changes, evidence, progress, needs, now, real_clock, links } =
-            inputs;
+        let Inputs {
+            repo,
+            store,
+            policy,
+            catalog,
+            range,
+            changes,
+            evidence,
+            progress,
+            needs,
+            now,
+            real_clock,
+            links,
+            tree,
+        } = inputs;
         Analysis {
             repo,
             store,
@@ -147,7 +162,7 @@ impl<'a> Analysis<'a> {
             evidence,
             progress,
             needs,
-            tree: OnceCell::new(),
+            tree: tree.map(OnceCell::from).unwrap_or_default(),
             classes: OnceCell::new(),
             prefetched: OnceCell::new(),
             prefetched_references: std::cell::Cell::new(false),

@@ -106,6 +106,14 @@ impl<'r> BlobStore<'r> {
         known(&self.refs, id, || self.disk.refs(id).map(Arc::from))
     }
 
+    /// A blob's size, when its facts are known, without reading anything.
+    pub fn known_size(&self, id: Oid) -> Option<u64> {
+        match self.facts.borrow().get(&id) {
+            Some(facts) => Some(facts.size),
+            None => self.disk.size(id),
+        }
+    }
+
     /// Facts already known, without reading anything.
     pub fn known_facts(&self, id: Oid) -> Option<Arc<Facts>> {
         known(&self.facts, id, || self.disk.facts(id).map(Arc::new))
