@@ -309,7 +309,7 @@ impl<'a> Analysis<'a> {
                 else {
                     continue;
                 };
-                for e in doc.identified() {
+                for e in doc.identified().unwrap_or_default() {
                     let shown = e.text.as_ref().unwrap_or(&e.value);
                     values.insert((e.key.clone(), shown.clone()));
                 }

@@ -30,6 +30,9 @@ const MAGIC: &[u8; 8] = b"GATECCH\x07";
 /// The cache's file name, with the version of what it stores: what is derived from the cache
 /// (the reach index) is kept under this version too.
 pub const FILE_NAME: &str = "cache-v7.bin";
+/// Derived records a run rarely reads (the entries of config files), kept apart in a file of
+/// the same format, read only when one is asked for: the cache itself is read on every run.
+pub const APART_FILE_NAME: &str = "cache-v7-apart.bin";
 const TAG_LEN: usize = 32;
 const KEY_LEN: usize = 32;
 
@@ -203,6 +206,11 @@ impl CacheFile {
     /// home directory, a state directory gate cannot write): gate then runs without a cache.
     pub fn in_git_dir(git_dir: &Path) -> Option<CacheFile> {
         Some(CacheFile { file: Sealed::in_git_dir(git_dir, FILE_NAME)? })
+    }
+
+    /// The file of derived records kept apart ([`APART_FILE_NAME`]).
+    pub fn apart_in_git_dir(git_dir: &Path) -> Option<CacheFile> {
+        Some(CacheFile { file: Sealed::in_git_dir(git_dir, APART_FILE_NAME)? })
     }
 
     /// The cache, indexed, or an empty one when it is missing, from another version, damaged, or
