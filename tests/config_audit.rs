@@ -289,8 +289,9 @@ fn dependency_changes_are_listed_and_need_staging_first() {
 }
 
 /// Guards against: a config file read from the blob cache saying what its blob does not. Each
-/// config file is read once per blob and path and kept in `GIT_DIR/gate/cache-v7.bin`; a warm
-/// run, and a run whose kept readings are damaged, print what a cold run prints.
+/// config file is read once per blob and path and kept in `GIT_DIR/gate/cache-v7.bin` (its keys
+/// apart, in `cache-v7-apart.bin`); a warm run, and a run whose kept records are damaged, print
+/// what a cold run prints.
 #[test]
 fn config_files_read_from_the_cache_say_what_a_cold_run_says() {
     let compose = "services:\n  web:\n    image: app:1\n    environment:\n      - DB_HOST=db\n      - DB_PORT=5432\n";
@@ -340,21 +341,41 @@ fn config_files_read_from_the_cache_say_what_a_cold_run_says() {
     let diff = || repo.gate(&["diff", "--env", "staging"]).expect(0).stdout;
     assert_eq!(diff(), diff());
 
-    // Kept readings that do not decode, sealed with the user's own key (so only the readings
-    // are wrong): each is read from its blob again, never believed, and replaced.
-    let damaged = damage_kept_readings(&repo);
+    // Kept readings, diffs and keys that do not decode, sealed with the user's own key (so only
+    // the records are wrong): each is derived from the blobs again, never believed, and the
+    // cache's own records are replaced.
+    let damaged = damage_kept_readings(&repo, "cache-v7.bin");
     assert!(damaged >= 10, "{damaged} kept readings");
+    assert!(damage_kept_readings(&repo, "cache-v7-apart.bin") >= 10);
     assert_eq!(check().stdout, cold.stdout);
-    assert_eq!(damage_kept_readings(&repo), damaged, "every damaged reading was replaced");
+    assert_eq!(damage_kept_readings(&repo, "cache-v7.bin"), damaged, "every damaged reading was replaced");
+    assert_eq!(check().stdout, cold.stdout);
+
+    // The next release: its last deploy's side was read by the runs above, kept without its
+    // keys, which come back from where they are kept apart for the new diffs.
+    repo.write("config/auth.yaml", &AUTH.replace("timeout: 5", "timeout: 10"));
+    repo.write(
+        "config/app.json",
+        "{\"servers\": [{\"name\": \"c\", \"url\": \"https://c.corp\"}],\n \"retries\": 5}\n",
+    );
+    repo.write("config/app.toml", "[db]\nhost = \"db.corp\"\nport = 5434\n");
+    repo.write("deploy/docker-compose.yml", &compose.replace("app:1", "app:3"));
+    repo.commit("the next release");
+    let next = || repo.gate(&["check", "--base", "HEAD~1", "--format", "json"]);
+    let from_kept = next();
+    assert!(from_kept.stdout.contains("\"key\": \"db.port\""), "{}", from_kept.stdout);
+    std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
+    let cold = next();
+    assert_eq!((from_kept.code, &from_kept.stdout), (cold.code, &cold.stdout));
 }
 
-/// Sets the first byte of every reading kept in the repository's blob cache to one no reading
-/// starts with, and seals the cache again with the user's key. Returns how many it damaged;
-/// fails if one was damaged already.
-fn damage_kept_readings(repo: &TestRepo) -> usize {
+/// Sets the first byte of every record kept in `file` of the repository's blob cache to one no
+/// record starts with, and seals the file again with the user's key. Returns how many it
+/// damaged; fails if one was damaged already.
+fn damage_kept_readings(repo: &TestRepo, file: &str) -> usize {
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
-    let cache = repo.path().join(".git/gate/cache-v7.bin");
+    let cache = repo.path().join(".git/gate").join(file);
     let bytes = std::fs::read(&cache).unwrap();
     let mut body = bytes[..bytes.len() - 32].to_vec();
     let u32_at = |body: &[u8], at: usize| u32::from_le_bytes(body[at..at + 4].try_into().unwrap()) as usize;

@@ -97,6 +97,8 @@ pub struct Inputs<'a> {
     pub real_clock: bool,
     /// The changed symlinks of the scripts and config classes, followed or not.
     pub links: &'a [git::Link],
+    /// The index of the release tree, when it was built already (by finding copies).
+    pub tree: Option<TreeIndex>,
 }
 
 pub struct Analysis<'a> {
@@ -137,8 +139,21 @@ pub struct Analysis<'a> {
 
 impl<'a> Analysis<'a> {
     pub fn new(inputs: Inputs<'a>) -> Analysis<'a> {
-        let Inputs { repo, store, policy, catalog, range, changes, evidence, progress, needs, now, real_clock, links } =
-            inputs;
+        let Inputs {
+            repo,
+            store,
+            policy,
+            catalog,
+            range,
+            changes,
+            evidence,
+            progress,
+            needs,
+            now,
+            real_clock,
+            links,
+            tree,
+        } = inputs;
         Analysis {
             repo,
             store,
@@ -149,7 +164,7 @@ impl<'a> Analysis<'a> {
             evidence,
             progress,
             needs,
-            tree: OnceCell::new(),
+            tree: tree.map(OnceCell::from).unwrap_or_default(),
             classes: OnceCell::new(),
             prefetched: OnceCell::new(),
             prefetched_references: std::cell::Cell::new(false),
@@ -296,7 +311,7 @@ impl<'a> Analysis<'a> {
                 else {
                     continue;
                 };
-                for e in doc.identified() {
+                for e in doc.identified().unwrap_or_default() {
                     let shown = e.text.as_ref().unwrap_or(&e.value);
                     values.insert((e.key.clone(), shown.clone()));
                 }
@@ -586,9 +601,6 @@ impl<'a> Analysis<'a> {
     /// Every file of the release tree.
     pub fn tree(&self) -> Result<&TreeIndex> {
         if let Some(tree) = self.tree.get() {
-            return Ok(tree);
-        }
-        if let Some(tree) = &self.changes.release_index {
             return Ok(tree);
         }
         let tree = TreeIndex::build(self.repo, self.range.release.tree)?;

@@ -18,6 +18,7 @@
 //! Survivors are compared exactly, best bound first, stopping once no remaining bound can beat
 //! the best exact match.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use similar::{Algorithm, DiffOp};
@@ -32,12 +33,18 @@ pub struct Doc {
     pub facts: Arc<Facts>,
 }
 
-/// The inverted index from line hash to the documents that contain the line.
+/// The inverted index from line hash to the documents that contain the line: of the lines the
+/// files it will be asked about have, not of every line of the tree. A tree has hundreds of
+/// thousands of distinct lines and a release asks about a few added files; indexing them all
+/// (and sorting them) was most of the index's cost on every run that adds a file.
 #[derive(Debug, Default)]
 pub struct LineIndex {
     docs: Vec<Doc>,
-    /// (line hash, document), sorted: a hash's postings are found by bisection.
-    postings: Vec<(u32, u32)>,
+    /// Line hash and document, `hash << 32 | document`, sorted: a hash's documents are one run,
+    /// found by bisection.
+    postings: Vec<u64>,
+    /// The hashes indexed, sorted: a hash of another file is looked up in every document.
+    probed: Vec<u32>,
 }
 
 /// A candidate that passed the filters, with its upper bound.
@@ -48,14 +55,31 @@ pub struct Candidate {
 }
 
 impl LineIndex {
-    pub fn build(docs: Vec<Doc>) -> LineIndex {
-        let total: usize = docs.iter().map(|d| d.facts.hashes.len()).sum();
-        let mut postings = Vec::with_capacity(total);
+    /// Indexes the lines of `docs` that the files of `probes` have: the files [`candidates`]
+    /// will be asked about.
+    ///
+    /// [`candidates`]: LineIndex::candidates
+    pub fn build<'f>(docs: Vec<Doc>, probes: impl IntoIterator<Item = &'f Facts>) -> LineIndex {
+        let mut probed: Vec<u32> = probes.into_iter().flat_map(|f| f.hashes.iter().map(|(hash, _)| *hash)).collect();
+        probed.sort_unstable();
+        probed.dedup();
+        // Most lines of the tree are in no probe: one bit of a filter tells, before a bisection.
+        let mut filter = vec![0u64; FILTER_BITS / 64];
+        for hash in &probed {
+            let bit = *hash as usize % FILTER_BITS;
+            filter[bit / 64] |= 1 << (bit % 64);
+        }
+        let wanted = |hash: u32| {
+            let bit = hash as usize % FILTER_BITS;
+            filter[bit / 64] & (1 << (bit % 64)) != 0 && probed.binary_search(&hash).is_ok()
+        };
+        let mut postings = Vec::new();
         for (i, doc) in docs.iter().enumerate() {
-            postings.extend(doc.facts.hashes.iter().map(|(hash, _)| (*hash, i as u32)));
+            let lines = doc.facts.hashes.iter().filter(|(hash, _)| wanted(*hash));
+            postings.extend(lines.map(|(hash, _)| u64::from(*hash) << 32 | i as u64));
         }
         postings.sort_unstable();
-        LineIndex { docs, postings }
+        LineIndex { docs, postings, probed }
     }
 
     pub fn doc(&self, i: usize) -> &Doc {
@@ -70,10 +94,19 @@ impl LineIndex {
         self.docs.is_empty()
     }
 
-    fn postings(&self, hash: u32) -> &[(u32, u32)] {
-        let start = self.postings.partition_point(|&(h, _)| h < hash);
-        let end = start + self.postings[start..].partition_point(|&(h, _)| h == hash);
-        &self.postings[start..end]
+    /// The postings of the documents that have a line of `hash`, in document order (the
+    /// document is a posting's low 32 bits).
+    fn postings(&self, hash: u32) -> Cow<'_, [u64]> {
+        let key = u64::from(hash);
+        if self.probed.binary_search(&hash).is_err() {
+            // Not a line of a probe: looked up in every document (slow, never wrong).
+            let has = |doc: &Doc| doc.facts.hashes.binary_search_by_key(&hash, |(h, _)| *h).is_ok();
+            let docs = (0..self.docs.len() as u64).filter(|&i| has(&self.docs[i as usize]));
+            return Cow::Owned(docs.map(|i| key << 32 | i).collect());
+        }
+        let start = self.postings.partition_point(|p| (p >> 32) < key);
+        let len = self.postings[start..].partition_point(|p| (p >> 32) == key);
+        Cow::Borrowed(&self.postings[start..start + len])
     }
 
     /// The documents that may be at least `threshold` similar to `a`, best bound first.
@@ -86,19 +119,25 @@ impl LineIndex {
         // Rarest lines first, until they cover more lines of `a` than can go unmatched.
         let min_matched = min_matched_lines(n_a, threshold);
         let must_cover = n_a - min_matched + 1;
-        let mut by_rarity: Vec<(usize, u32, u32)> =
-            a.hashes.iter().map(|(hash, count)| (self.postings(*hash).len(), *hash, *count)).collect();
-        by_rarity.sort_unstable();
+        let mut by_rarity: Vec<(usize, u32, u32, Cow<'_, [u64]>)> = a
+            .hashes
+            .iter()
+            .map(|(hash, count)| {
+                let postings = self.postings(*hash);
+                (postings.len(), *hash, *count, postings)
+            })
+            .collect();
+        by_rarity.sort_unstable_by_key(|(len, hash, count, _)| (*len, *hash, *count));
         let mut covered = 0usize;
         let mut seen = vec![false; self.docs.len()];
         let mut found = Vec::new();
-        for (_, hash, count) in by_rarity {
+        for (_, _, count, postings) in by_rarity {
             if covered >= must_cover {
                 break;
             }
             covered += count as usize;
-            for &(_, doc) in self.postings(hash) {
-                let doc = doc as usize;
+            for &posting in postings.iter() {
+                let doc = posting as u32 as usize;
                 if !seen[doc] && Some(self.docs[doc].file) != exclude {
                     seen[doc] = true;
                     found.push(doc);
@@ -122,6 +161,9 @@ impl LineIndex {
         candidates
     }
 }
+
+/// Bits of the filter of indexed hashes: 128 KiB.
+const FILTER_BITS: usize = 1 << 20;
 
 /// The fewest lines of `a` that a file at least `threshold` similar must match:
 /// `M >= t * a / (2 - t)`, rounded down so the filter stays on the safe side.
@@ -267,7 +309,9 @@ mod tests {
             texts.push(lines.join("\n"));
         }
         let docs: Vec<Doc> = texts.iter().enumerate().map(|(i, t)| Doc { file: i, facts: facts(t) }).collect();
-        let index = LineIndex::build(docs);
+        // Probed with the first half's lines only: the second half's are looked up the slow way.
+        let probes: Vec<Arc<Facts>> = docs[..60].iter().map(|d| d.facts.clone()).collect();
+        let index = LineIndex::build(docs, probes.iter().map(|f| &**f));
         for threshold in [0.5, 0.7, 0.8, 0.9, 1.0] {
             for (i, a) in texts.iter().enumerate() {
                 let found: Vec<usize> =

@@ -233,13 +233,31 @@ pub struct Scanner {
     rules: Vec<Rule>,
     /// All the patterns at once: a line it flags is then judged by the flagged rules.
     set: RegexSet,
+    /// The rules' part of [`Scanner::fingerprint`], hashed once (a run asks for every file).
+    rules_fingerprint: u64,
 }
 
 impl Scanner {
     pub fn new(rules: Vec<Rule>) -> Result<Scanner, regex::Error> {
         let patterns: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
         let set = RegexSetBuilder::new(&patterns).unicode(false).build()?;
-        Ok(Scanner { rules, set })
+        let mut text = String::new();
+        for rule in &rules {
+            let unless = rule.unless.as_ref().map_or("", |u| u.as_str());
+            let after = rule.unless_after.as_ref().map_or("", |u| u.as_str());
+            let guard = rule.unless_guarded.as_ref().map_or("", |u| u.as_str());
+            text.push_str(&format!(
+                "{}\u{0}{}\u{0}{unless}\u{0}{}\u{0}{after}\u{0}{guard}\u{0}{}{}\u{1}",
+                rule.id,
+                rule.pattern.as_str(),
+                rule.window,
+                rule.unless_scoped,
+                rule.unless_assigned
+            ));
+        }
+        text.push('\u{2}');
+        let rules_fingerprint = fnv(0xcbf2_9ce4_8422_2325, text.bytes());
+        Ok(Scanner { rules, set, rules_fingerprint })
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -255,22 +273,7 @@ impl Scanner {
     /// what excuses a match, and the comment syntax lines are read with. Cached matches are keyed
     /// by it.
     pub fn fingerprint(&self, syntax: Syntax) -> u64 {
-        let mut text = format!("{}\u{2}", syntax.name());
-        for rule in &self.rules {
-            let unless = rule.unless.as_ref().map_or("", |u| u.as_str());
-            let after = rule.unless_after.as_ref().map_or("", |u| u.as_str());
-            let guard = rule.unless_guarded.as_ref().map_or("", |u| u.as_str());
-            text.push_str(&format!(
-                "{}\u{0}{}\u{0}{unless}\u{0}{}\u{0}{after}\u{0}{guard}\u{0}{}{}\u{1}",
-                rule.id,
-                rule.pattern.as_str(),
-                rule.window,
-                rule.unless_scoped,
-                rule.unless_assigned
-            ));
-        }
-        text.bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
+        fnv(self.rules_fingerprint, syntax.name().bytes())
     }
 
     /// Every match of every rule on any line of `content`, whatever the path, with comments
@@ -316,6 +319,11 @@ impl Scanner {
 pub const SECRETS_FINGERPRINT: u64 = 0x5ec2_e75c_0000_0004;
 
 /// What cached secret scans of a file read with `syntax` are keyed by.
+/// FNV-1a (64 bits) over `bytes`, from `hash`.
+fn fnv(hash: u64, bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(hash, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 pub fn secrets_fingerprint(syntax: Syntax) -> u64 {
     SECRETS_FINGERPRINT ^ (u64::from(syntax == Syntax::Rust) << 16)
 }

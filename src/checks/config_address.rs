@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::{Check, Context, Doc, Finding, Output};
 use crate::Result;
 use crate::audit::address::{self, Expect};
-use crate::audit::document::{self, KeyChange};
+use crate::audit::document::KeyChange;
 use crate::audit::keys::KeyPatterns;
 use crate::config::Severity;
 use crate::config::{Problem, Settings};
@@ -120,7 +120,6 @@ impl Check for ConfigAddress {
             environment,
         };
         for file in cx.analysis.config_files()?.iter().filter(|f| f.describes.is_none()) {
-            let Some(release) = file.new_document() else { continue };
             let expect = |key: &str| {
                 let word = last_word(&leaf_name(key));
                 let expect = if urls.is_match(&word) {
@@ -134,24 +133,16 @@ impl Check for ConfigAddress {
                 };
                 Some((word, expect))
             };
-            // Only the values a release changes are judged: a file whose changes set no address
-            // is passed by without decoding its keys (a release of a thousand kept files).
-            if !file.changes.iter().any(|c| c.new.is_some() && expect(&c.key).is_some()) {
-                continue;
-            }
-            let old_texts: Vec<&str> = match &file.old {
-                Some(document::Parsed::Document(doc)) => {
-                    doc.entries().iter().map(|e| e.text.as_deref().unwrap_or(&e.value)).collect()
-                }
-                _ => Vec::new(),
-            };
+            // The deployed file's values, read only to tell a placeholder it already had.
+            let mut old_texts: Option<Vec<&str>> = None;
             // Looked up by key: a search of the changes for every entry made a file of 50,000
             // keys take 10 s.
             let mut changed: Option<HashMap<&str, &KeyChange>> = None;
             // Whether the deployed file already carried a placeholder, by mark.
             let mut deployed_marks: HashMap<String, bool> = HashMap::new();
-            // Keyed as the diff keys them: list items by identity.
-            for entry in release.identified() {
+            // Only the values the release changes are judged, keyed as the diff keys them (list
+            // items by identity).
+            for entry in file.changed_entries() {
                 let Some((word, expect)) = expect(&entry.key) else { continue };
                 let changed = changed.get_or_insert_with(|| {
                     let mut changed = HashMap::new();
@@ -181,11 +172,18 @@ impl Check for ConfigAddress {
                 // `example.com`) is not one the release brings.
                 if problems.iter().any(|p| p.code == "placeholder")
                     && let Some(mark) = address::placeholder_mark(&value)
-                    && *deployed_marks
-                        .entry(mark)
-                        .or_insert_with_key(|mark| old_texts.iter().any(|t| t.to_lowercase().contains(mark.as_str())))
                 {
-                    problems.retain(|p| p.code != "placeholder");
+                    let old_texts = match &mut old_texts {
+                        Some(texts) => texts,
+                        None => old_texts.insert(match file.deployed_entries(cx.analysis.store)? {
+                            Some(entries) => entries.iter().map(|e| e.text.as_deref().unwrap_or(&e.value)).collect(),
+                            None => Vec::new(),
+                        }),
+                    };
+                    let had = |mark: &String| old_texts.iter().any(|t| t.to_lowercase().contains(mark.as_str()));
+                    if *deployed_marks.entry(mark).or_insert_with_key(had) {
+                        problems.retain(|p| p.code != "placeholder");
+                    }
                 }
                 // A value the environment ran before is a return to it (a rollback of a typo
                 // reads as the typo today), not a slip.

@@ -145,7 +145,7 @@ impl Check for NearDuplicate {
         }
         let markers = Markers::builtin();
         let marked = |path: &str| variant_of(file_name(path), &markers).is_some();
-        let search = Search::new(cx, settings, subjects.iter().any(|c| marked(&c.path)))?;
+        let search = Search::new(cx, settings, &subjects, subjects.iter().any(|c| marked(&c.path)))?;
         // When two files added together resemble each other, one finding says it, on the copy:
         // the one named like a copy (an unmarked file is never compared with a marked one added
         // with it), or else the one on the path that sorts later (`x_2` after `x`).
@@ -256,8 +256,13 @@ struct Search<'c, 'a> {
 impl<'c, 'a> Search<'c, 'a> {
     /// Indexes every text file of the release that is neither ignored nor out of bounds, and, when
     /// an added file is named like a copy, the last deploy's versions of the files the release
-    /// removes, renames away or rewrites.
-    fn new(cx: &'c Context<'a>, settings: &'c DuplicateSettings, with_deployed: bool) -> Result<Self> {
+    /// removes, renames away or rewrites: by the lines of the `subjects`, the files compared.
+    fn new(
+        cx: &'c Context<'a>,
+        settings: &'c DuplicateSettings,
+        subjects: &[&Change],
+        with_deployed: bool,
+    ) -> Result<Self> {
         let tree = cx.analysis.tree()?;
         let mut docs = Vec::new();
         for (position, file) in tree.files().iter().enumerate() {
@@ -290,10 +295,15 @@ impl<'c, 'a> Search<'c, 'a> {
                 deployed.push(Other { path, id: old.id, deployed: Some(fate) });
             }
         }
+        // The index is asked about the added files only: it holds their lines.
+        let mut probes = Vec::with_capacity(subjects.len());
+        for side in subjects.iter().filter_map(|c| c.new.as_ref()) {
+            probes.push(cx.analysis.store.facts(side.id)?);
+        }
         Ok(Search {
             cx,
             settings,
-            index: LineIndex::build(docs),
+            index: LineIndex::build(docs, probes.iter().map(|f| &**f)),
             threshold: *settings.threshold.get_ref(),
             deployed,
             contents: std::cell::RefCell::default(),

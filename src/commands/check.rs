@@ -55,7 +55,7 @@ pub(super) fn report(
 ) -> Result<Report> {
     let now = time::now()?;
     let store = BlobStore::open(repo);
-    let mut changes = git::changes(repo, &range, &store)?;
+    let (mut changes, tree) = git::changes(repo, &range, &store)?;
     // A symlinked script or config file is analysed through its target inside the tree.
     let paths = &policy.paths;
     let deployable =
@@ -75,6 +75,7 @@ pub(super) fn report(
         now,
         real_clock: !time::clock_overridden(),
         links: &links,
+        tree,
     });
     // The checks see only the evidence that counts; `evidence-trust` reports the rest.
     let trusted = analysis.evidence()?;

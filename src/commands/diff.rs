@@ -29,12 +29,12 @@ struct JsonDiff<'a> {
 pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let store = BlobStore::open(&repo);
-    let changes = git::changes(&repo, &range, &store)?;
+    let (changes, tree) = git::changes(&repo, &range, &store)?;
     let adds = changes.iter().any(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied));
-    let variants = if adds {
-        variant_pairs(&policy, &TreeIndex::build(&repo, range.release.tree)?, &changes)?
-    } else {
-        Vec::new()
+    let variants = match (adds, tree) {
+        (true, Some(tree)) => variant_pairs(&policy, &tree, &changes)?,
+        (true, None) => variant_pairs(&policy, &TreeIndex::build(&repo, range.release.tree)?, &changes)?,
+        (false, _) => Vec::new(),
     };
     let config_files = config_files::read(&policy, &changes, &store, checks::needs(&policy).config_max_bytes)?;
     let config_changes = report::config_changes(&policy, &config_files);

@@ -97,7 +97,7 @@ pub fn run(args: &StatusArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<
             Some(deploy) => {
                 let commit = repo.required_commit(deploy.commit, &format!("the last deploy of {name}"))?;
                 let tree = commit.tree().map_err(|err| Error::git("cannot read the deployed tree", &err))?;
-                let files = git::diff_trees(&repo, Some(&tree), &head_tree)?.len();
+                let files = git::diff_trees(&repo, Some(&tree), &head_tree, &|_| None)?.len();
                 let commits = git::count_commits(&repo, Some(deploy.commit), head.id(), PENDING_COMMITS_CAP)?;
                 Some(Pending { commits, files, incomplete: repo.is_shallow() })
             }

@@ -5,7 +5,7 @@
 //! range reads no blob it has seen before. Blobs are read in parallel, one repository handle per
 //! thread (libgit2 handles are not shared between threads).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +50,8 @@ pub struct BlobStore<'r> {
     scans: RefCell<cache::Scans>,
     /// Records derived in this run (none of those the cache had).
     derived: RefCell<cache::Derived>,
+    /// Derived records kept apart: read the first time one is asked for.
+    apart: Apart,
     cache: Option<CacheFile>,
     /// Whether anything was computed that the cache does not have yet.
     dirty: Cell<bool>,
@@ -70,6 +72,11 @@ impl<'r> BlobStore<'r> {
             refs: RefCell::default(),
             scans: RefCell::default(),
             derived: RefCell::default(),
+            apart: Apart {
+                file: CacheFile::apart_in_git_dir(&repo.git_dir()),
+                disk: OnceCell::new(),
+                new: RefCell::default(),
+            },
             cache,
             dirty: Cell::new(false),
             bytes_read: Cell::new(0),
@@ -106,6 +113,14 @@ impl<'r> BlobStore<'r> {
         known(&self.refs, id, || self.disk.refs(id).map(Arc::from))
     }
 
+    /// A blob's size, when its facts are known, without reading anything.
+    pub fn known_size(&self, id: Oid) -> Option<u64> {
+        match self.facts.borrow().get(&id) {
+            Some(facts) => Some(facts.size),
+            None => self.disk.size(id),
+        }
+    }
+
     /// Facts already known, without reading anything.
     pub fn known_facts(&self, id: Oid) -> Option<Arc<Facts>> {
         known(&self.facts, id, || self.disk.facts(id).map(Arc::new))
@@ -133,14 +148,47 @@ impl<'r> BlobStore<'r> {
         codec: &Codec<T>,
         derive: impl FnOnce(&[u8]) -> T,
     ) -> Result<T> {
-        let remembered = self.derived.borrow().get(&(id, fingerprint)).and_then(|record| (codec.decode)(record));
-        if let Some(value) = remembered.or_else(|| self.disk.derived(id, fingerprint).and_then(codec.decode)) {
+        if let Some(value) = self.kept(id, fingerprint, codec) {
             return Ok(value);
         }
         let value = derive(&self.content(id)?);
-        self.derived.borrow_mut().insert((id, fingerprint), Arc::from((codec.encode)(&value)));
-        self.dirty.set(true);
+        self.keep(id, fingerprint, codec, &value);
         Ok(value)
+    }
+
+    /// The record kept under `fingerprint` for a blob, when the codec decodes it: for what is
+    /// derived from more than the blob (a diff of two), and [`BlobStore::keep`]s.
+    pub fn kept<T>(&self, id: Oid, fingerprint: u64, codec: &Codec<T>) -> Option<T> {
+        known_derived(&self.disk, &self.derived, (id, fingerprint), codec)
+    }
+
+    /// Keeps what this run derived under a blob and `fingerprint`.
+    pub fn keep<T>(&self, id: Oid, fingerprint: u64, codec: &Codec<T>, value: &T) {
+        self.derived.borrow_mut().insert((id, fingerprint), Arc::from((codec.encode)(value)));
+        self.dirty.set(true);
+    }
+
+    /// As [`BlobStore::derived`], for a record kept apart: large, and read rarely.
+    pub fn derived_apart<T>(
+        &self,
+        id: Oid,
+        fingerprint: u64,
+        codec: &Codec<T>,
+        derive: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T> {
+        if let Some(value) = known_derived(self.apart.disk(), &self.apart.new, (id, fingerprint), codec) {
+            return Ok(value);
+        }
+        let value = derive(&self.content(id)?);
+        self.keep_apart(id, fingerprint, codec, &value);
+        Ok(value)
+    }
+
+    /// Keeps apart what this run derived from a blob already.
+    pub fn keep_apart<T>(&self, id: Oid, fingerprint: u64, codec: &Codec<T>, value: &T) {
+        if self.apart.file.is_some() {
+            self.apart.new.borrow_mut().insert((id, fingerprint), Arc::from((codec.encode)(value)));
+        }
     }
 
     /// The content of a blob.
@@ -351,6 +399,12 @@ impl<'r> BlobStore<'r> {
     /// leave the next one cold. A cache that cannot be written only costs time on the next run,
     /// so failures are ignored.
     pub fn save(&self) {
+        if let Some(apart) = &self.apart.file
+            && !self.apart.new.borrow().is_empty()
+        {
+            let learnt = cache::Contents { derived: self.apart.new.take(), ..cache::Contents::default() };
+            let _ = apart.save(self.apart.disk(), &learnt);
+        }
         if !self.dirty.get() {
             return;
         }
@@ -371,6 +425,26 @@ impl<'r> BlobStore<'r> {
 pub struct Codec<T> {
     pub encode: fn(&T) -> Vec<u8>,
     pub decode: fn(&[u8]) -> Option<T>,
+}
+
+/// The records kept apart.
+struct Apart {
+    file: Option<CacheFile>,
+    disk: OnceCell<Loaded>,
+    /// Records derived in this run.
+    new: RefCell<cache::Derived>,
+}
+
+impl Apart {
+    fn disk(&self) -> &Loaded {
+        self.disk.get_or_init(|| self.file.as_ref().map(CacheFile::load).unwrap_or_default())
+    }
+}
+
+/// What this run derived under `key`, else what the cache has, when the codec decodes it.
+fn known_derived<T>(disk: &Loaded, memo: &RefCell<cache::Derived>, key: (Oid, u64), codec: &Codec<T>) -> Option<T> {
+    let remembered = memo.borrow().get(&key).and_then(|record| (codec.decode)(record));
+    remembered.or_else(|| disk.derived(key.0, key.1).and_then(codec.decode))
 }
 
 /// What `memo` has for `key`, else what `from_disk` decodes, remembered.

@@ -30,6 +30,9 @@ const MAGIC: &[u8; 8] = b"GATECCH\x07";
 /// The cache's file name, with the version of what it stores: what is derived from the cache
 /// (the reach index) is kept under this version too.
 pub const FILE_NAME: &str = "cache-v7.bin";
+/// Derived records a run rarely reads (the entries of config files), kept apart in a file of
+/// the same format, read only when one is asked for: the cache itself is read on every run.
+pub const APART_FILE_NAME: &str = "cache-v7-apart.bin";
 const TAG_LEN: usize = 32;
 const KEY_LEN: usize = 32;
 
@@ -145,6 +148,12 @@ impl Loaded {
         found
     }
 
+    /// A blob's size, as its facts say, without decoding them.
+    pub fn size(&self, id: Oid) -> Option<u64> {
+        let entry = self.find(&self.facts, id, 0)?;
+        Some(u64::from_le_bytes(self.record(entry).take(8)?.try_into().ok()?))
+    }
+
     pub fn facts(&self, id: Oid) -> Option<Facts> {
         let entry = self.find(&self.facts, id, 0)?;
         facts_record(&mut self.record(entry))
@@ -197,6 +206,11 @@ impl CacheFile {
     /// home directory, a state directory gate cannot write): gate then runs without a cache.
     pub fn in_git_dir(git_dir: &Path) -> Option<CacheFile> {
         Some(CacheFile { file: Sealed::in_git_dir(git_dir, FILE_NAME)? })
+    }
+
+    /// The file of derived records kept apart ([`APART_FILE_NAME`]).
+    pub fn apart_in_git_dir(git_dir: &Path) -> Option<CacheFile> {
+        Some(CacheFile { file: Sealed::in_git_dir(git_dir, APART_FILE_NAME)? })
     }
 
     /// The cache, indexed, or an empty one when it is missing, from another version, damaged, or
@@ -511,11 +525,13 @@ fn facts_record(r: &mut Reader<'_>) -> Option<Facts> {
     };
     let (lines, longest_line) = (r.u32()?, r.u32()?);
     let n = r.u32()? as usize;
-    let mut hashes = Vec::with_capacity(n.min(1 << 20));
-    for _ in 0..n {
-        hashes.push((r.u32()?, r.u32()?));
-    }
-    Some(Facts { size, kind, lines, longest_line, hashes: hashes.into_boxed_slice() })
+    // Decoded in one pass over the pairs: a warm run decodes the facts of every file of a tree.
+    let pair = |b: &[u8]| {
+        let word = |at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        (word(0), word(4))
+    };
+    let hashes = r.take(n.checked_mul(8)?)?.chunks_exact(8).map(pair).collect();
+    Some(Facts { size, kind, lines, longest_line, hashes })
 }
 
 fn refs_record(r: &mut Reader<'_>) -> Option<Vec<String>> {
@@ -562,6 +578,7 @@ mod tests {
         assert_eq!(second.refs(a), Some(vec!["search.sh".to_string()]));
         assert_eq!(second.scan(a, 7), Some(vec![hit.clone()]));
         assert_eq!(second.scan(a, 8), None);
+        assert_eq!((second.size(a), second.size(Oid::from_bytes(&[5; 20]).unwrap())), (Some(6), None));
         assert!(!second.has_facts(Oid::from_bytes(&[5; 20]).unwrap()));
 
         let body = encode(&second, &Contents::default());

@@ -148,13 +148,20 @@ pub fn resolve_range(
 }
 
 /// Diffs the base tree against the release tree, with each change's binary flag from the blob
-/// store (read in parallel, or from the cache).
-pub fn changes(repo: &Repo, range: &Range, store: &BlobStore<'_>) -> Result<ChangeSet> {
+/// store (read in parallel, or from the cache) and exact copies found. Returns the index of the
+/// release tree too when finding copies built it (a release that adds files), for the checks.
+pub fn changes(repo: &Repo, range: &Range, store: &BlobStore<'_>) -> Result<(ChangeSet, Option<TreeIndex>)> {
     let tree =
         |id: Oid| repo.git.find_tree(id).map_err(|err| Error::git(format!("cannot read tree {}", short(id)), &err));
     let release = tree(range.release.tree)?;
     let base = range.base.tree.map(tree).transpose()?;
-    let mut changes = diff_trees(repo, base.as_ref(), &release)?;
+    let mut changes = diff_trees(repo, base.as_ref(), &release, &|id| store.known_size(id))?;
+    let mut index = None;
+    if changes.has_added() && base.is_some() {
+        let release = TreeIndex::build(repo, range.release.tree)?;
+        diff::find_exact_copies(&release, &mut changes);
+        index = Some(release);
+    }
     let blobs: Vec<(Oid, bool)> = changes
         .iter()
         .map(Change::current)
@@ -169,7 +176,7 @@ pub fn changes(repo: &Repo, range: &Range, store: &BlobStore<'_>) -> Result<Chan
             Mode::File | Mode::Executable => store.facts(side.id)?.kind != ContentKind::Text,
         };
     }
-    Ok(changes)
+    Ok((changes, index))
 }
 
 /// A commit count that stops at a cap, so its cost stays bounded on long histories.

@@ -1,15 +1,15 @@
-//! Read configuration files and their key-level diffs as the blob cache keeps them, so that a
-//! second run on the same release reads and parses nothing.
+//! Read configuration files, their entries and their key-level diffs as the blob cache keeps
+//! them, so that a second run on the same release reads and parses nothing.
 //!
 //! What [`parse`](super::parse) makes of a blob depends on its content and its path alone (the
 //! name picks the format and says whether it is a template), and a diff on the two readings;
-//! the caller keeps them under the blob ids and the paths. Every field is written in full, the
-//! entries keyed by identity too, and reading checks every length, tag and string before it
-//! returns anything: a record that does not read whole is refused (none), never half believed.
-//! A document's entries are checked when its record is read and decoded when first asked for.
+//! the caller keeps them under the blob ids and the paths. A reading is kept without its
+//! entries, which are kept apart (a run rarely reads them) and given back with
+//! [`Document::fill`]. Every field is written in full, and reading checks every length, tag and
+//! string before it returns anything: a record that does not read whole is refused (none),
+//! never half believed.
 
 use std::cell::OnceCell;
-use std::sync::Arc;
 
 use super::{Document, Entries, Entry, Format, KeyChange, Parsed, SyntaxError};
 use crate::git::bytes::{Reader, put_bytes32, put_u32};
@@ -30,31 +30,14 @@ const NONE: u8 = 0xff;
 /// The smallest an entry is written in: three lengths, a tag and a position.
 const MIN_ENTRY: usize = 4 + 4 + 1 + 4 + 4;
 
+/// A reading, without a document's entries (see [`put_entries`]).
 pub fn put_parsed(out: &mut Vec<u8>, parsed: &Parsed) {
     match parsed {
         Parsed::Document(doc) => {
             out.push(DOCUMENT);
             out.push(format_byte(doc.format));
             put_optional(out, doc.note.as_deref());
-            let read = doc.read();
-            put_u32(out, read.entries.len() as u32);
-            for entry in &read.entries {
-                put_text(out, &entry.key);
-                put_text(out, &entry.value);
-                put_optional(out, entry.text.as_deref());
-                put_u32(out, entry.line);
-                put_u32(out, entry.col);
-            }
-            // Keyed by identity, each entry is the same but for its key: only the keys are kept.
-            match &read.identified {
-                Some(identified) => {
-                    out.push(1);
-                    for entry in identified {
-                        put_text(out, &entry.key);
-                    }
-                }
-                None => out.push(0),
-            }
+            put_u32(out, doc.len as u32);
         }
         Parsed::Error(error) => {
             out.push(ERROR);
@@ -79,23 +62,14 @@ pub fn put_parsed(out: &mut Vec<u8>, parsed: &Parsed) {
     }
 }
 
-/// What [`put_parsed`] wrote; none when any part of it does not read.
+/// What [`put_parsed`] wrote, a document without its entries; none when any part of it does
+/// not read.
 pub fn parsed(r: &mut Reader<'_>) -> Option<Parsed> {
     Some(match r.take(1)?[0] {
         DOCUMENT => {
             let format = format_of(r.take(1)?[0])?;
             let note = optional(r)?.map(str::to_string);
-            let record = r.rest();
-            let count = r.u32()? as usize;
-            entries_part(r, count, false)?;
-            let record = &record[..record.len() - r.remaining()];
-            Parsed::Document(Document {
-                format,
-                note,
-                len: count,
-                entries: OnceCell::new(),
-                kept: Some(Arc::from(record)),
-            })
+            Parsed::Document(Document { format, note, len: r.u32()? as usize, entries: OnceCell::new() })
         }
         ERROR => {
             let format = match r.take(1)?[0] {
@@ -116,45 +90,64 @@ pub fn parsed(r: &mut Reader<'_>) -> Option<Parsed> {
     })
 }
 
-/// The entries of a kept document: its count, its entries, its identity keys.
-pub(super) fn entries(record: &[u8]) -> Option<Entries> {
-    let mut r = Reader::new(record);
-    let count = r.u32()? as usize;
-    let entries = entries_part(&mut r, count, true)?;
-    r.is_empty().then_some(entries?)
+/// A document's entries: their count, each entry, then the keys of the entries keyed by
+/// identity (the same entries but for their keys).
+pub fn put_entries(out: &mut Vec<u8>, entries: &Entries) {
+    put_entry_list(out, &entries.entries);
+    match &entries.identified {
+        Some(identified) => {
+            out.push(1);
+            for entry in identified {
+                put_text(out, &entry.key);
+            }
+        }
+        None => out.push(0),
+    }
 }
 
-/// Reads `count` entries and their identity keys: checks them whole and, with `decode`,
-/// decodes them.
-fn entries_part(r: &mut Reader<'_>, count: usize, decode: bool) -> Option<Option<Entries>> {
-    // A count past what is left is damage, and must not reserve memory for it.
-    if count > r.remaining() / MIN_ENTRY {
-        return None;
-    }
-    let mut entries = Vec::with_capacity(if decode { count } else { 0 });
-    for _ in 0..count {
-        let (key, value, shown) = (text(r)?, text(r)?, optional(r)?);
-        let (line, col) = (r.u32()?, r.u32()?);
-        if decode {
-            let (key, value, text) = (key.to_string(), value.to_string(), shown.map(str::to_string));
-            entries.push(Entry { key, value, text, line, col });
-        }
-    }
+/// What [`put_entries`] wrote; none when any part of it does not read.
+pub fn entries(r: &mut Reader<'_>) -> Option<Entries> {
+    let entries = entry_list(r)?;
     let identified = match r.take(1)?[0] {
         0 => None,
         1 => {
-            let mut identified = Vec::with_capacity(if decode { count } else { 0 });
-            for at in 0..count {
-                let key = text(r)?;
-                if decode {
-                    identified.push(Entry { key: key.to_string(), ..entries[at].clone() });
-                }
+            let mut identified = Vec::with_capacity(entries.len());
+            for entry in &entries {
+                identified.push(Entry { key: text(r)?.to_string(), ..entry.clone() });
             }
             Some(identified)
         }
         _ => return None,
     };
-    Some(decode.then_some(Entries { entries, identified }))
+    Some(Entries { entries, identified })
+}
+
+/// Entries: their count, then each entry.
+pub fn put_entry_list(out: &mut Vec<u8>, entries: &[Entry]) {
+    put_u32(out, entries.len() as u32);
+    for entry in entries {
+        put_text(out, &entry.key);
+        put_text(out, &entry.value);
+        put_optional(out, entry.text.as_deref());
+        put_u32(out, entry.line);
+        put_u32(out, entry.col);
+    }
+}
+
+/// What [`put_entry_list`] wrote; none when any part of it does not read.
+pub fn entry_list(r: &mut Reader<'_>) -> Option<Vec<Entry>> {
+    let count = r.u32()? as usize;
+    // A count past what is left is damage, and must not reserve memory for it.
+    if count > r.remaining() / MIN_ENTRY {
+        return None;
+    }
+    let mut entries = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (key, value, shown) = (text(r)?, text(r)?, optional(r)?);
+        let (key, value, text) = (key.to_string(), value.to_string(), shown.map(str::to_string));
+        entries.push(Entry { key, value, text, line: r.u32()?, col: r.u32()? });
+    }
+    Some(entries)
 }
 
 pub fn put_changes(out: &mut Vec<u8>, changes: &[KeyChange]) {
@@ -246,23 +239,32 @@ mod tests {
         ]
     }
 
-    fn encode(parsed: &Parsed) -> Vec<u8> {
-        let mut out = Vec::new();
-        put_parsed(&mut out, parsed);
-        out
+    /// A reading and, for a document, its entries, as the cache keeps them.
+    fn encode(parsed: &Parsed) -> (Vec<u8>, Option<Vec<u8>>) {
+        let mut reading = Vec::new();
+        put_parsed(&mut reading, parsed);
+        let entries = match parsed {
+            Parsed::Document(doc) => {
+                let mut out = Vec::new();
+                put_entries(&mut out, doc.all_entries().unwrap());
+                Some(out)
+            }
+            _ => None,
+        };
+        (reading, entries)
     }
 
-    /// A whole record: what `parsed` reads, with nothing left over.
-    fn decode(record: &[u8]) -> Option<Parsed> {
+    /// A whole record, with nothing left over.
+    fn whole<T>(record: &[u8], read: fn(&mut Reader<'_>) -> Option<T>) -> Option<T> {
         let mut r = Reader::new(record);
-        let parsed = parsed(&mut r)?;
-        r.is_empty().then_some(parsed)
+        let value = read(&mut r)?;
+        r.is_empty().then_some(value)
     }
 
     #[test]
     fn every_kind_of_read_file_decodes_to_what_was_encoded() {
         let samples = samples();
-        let identified = |parsed: &Parsed| matches!(parsed, Parsed::Document(doc) if doc.read().identified.is_some());
+        let identified = |parsed: &Parsed| matches!(parsed, Parsed::Document(doc) if doc.all_entries().unwrap().identified.is_some());
         assert!(identified(&samples[0]) && !identified(&samples[2]));
         assert!(matches!(samples[3], Parsed::Document(Document { note: Some(_), .. })));
         assert!(matches!(samples[4], Parsed::Error(SyntaxError { format: Some(Format::Json), .. })));
@@ -270,41 +272,50 @@ mod tests {
         assert!(matches!(samples[6], Parsed::Unknown(_)));
         assert!(matches!(samples[7], Parsed::Template(_)));
         assert!(matches!(samples[8], Parsed::TooWide { .. }));
-        for parsed in samples {
-            let decoded = decode(&encode(&parsed)).unwrap();
-            if let Parsed::Document(doc) = &decoded {
-                assert!(doc.entries.get().is_none(), "entries are decoded when first asked for");
+        for parsed in samples.clone() {
+            let (reading, entries) = encode(&parsed);
+            let decoded = whole(&reading, super::parsed).unwrap();
+            if let (Parsed::Document(doc), Some(entries)) = (&decoded, entries) {
+                assert_eq!(doc.entries(), None, "a kept document comes without its entries");
+                assert!(doc.fill(whole(&entries, super::entries).unwrap()));
             }
             assert_eq!(decoded, parsed);
-            // A kept document is written again as it was read.
-            assert_eq!(encode(&decoded), encode(&parsed));
         }
+        // Entries of another document are refused.
+        let (Parsed::Document(one), Parsed::Document(other)) = (&samples[0], &samples[2]) else { unreachable!() };
+        let kept = whole(&encode(&samples[0]).0, super::parsed).unwrap();
+        let Parsed::Document(kept) = kept else { unreachable!() };
+        assert!(!kept.fill(other.all_entries().unwrap().clone()));
+        assert!(kept.fill(one.all_entries().unwrap().clone()));
     }
 
     #[test]
     fn a_damaged_record_decodes_to_nothing() {
         for parsed in samples() {
-            let record = encode(&parsed);
+            let (reading, entries) = encode(&parsed);
             // Cut anywhere, a record is refused.
-            for len in 0..record.len() {
-                assert_eq!(decode(&record[..len]), None, "{parsed:?} cut at {len}");
+            for len in 0..reading.len() {
+                assert_eq!(whole(&reading[..len], super::parsed), None, "{parsed:?} cut at {len}");
+            }
+            for len in 0..entries.as_ref().map_or(0, Vec::len) {
+                assert_eq!(whole(&entries.as_ref().unwrap()[..len], super::entries), None, "{parsed:?} cut at {len}");
             }
         }
-        // An unknown kind, an unknown format, a string that is not UTF-8, a count past the end:
-        // each refused when the record is read, not when its entries are first asked for.
-        let record = encode(&samples()[2]);
+        // An unknown kind, an unknown format, a string that is not UTF-8, a count past the end.
+        let (reading, entries) = encode(&samples()[2]);
         for (at, byte) in [(0, 9), (1, 6)] {
-            let mut damaged = record.clone();
+            let mut damaged = reading.clone();
             damaged[at] = byte;
-            assert_eq!(decode(&damaged), None);
+            assert_eq!(whole(&damaged, super::parsed), None);
         }
-        let mut damaged = record.clone();
-        let key = record.windows(6).position(|w| w == b"server").unwrap();
+        let entries = entries.unwrap();
+        let mut damaged = entries.clone();
+        let key = entries.windows(6).position(|w| w == b"server").unwrap();
         damaged[key] = 0xff;
-        assert_eq!(decode(&damaged), None);
-        let mut damaged = record;
-        damaged[3..7].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(decode(&damaged), None);
+        assert_eq!(whole(&damaged, super::entries), None);
+        let mut damaged = entries;
+        damaged[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(whole(&damaged, super::entries), None);
     }
 
     #[test]
@@ -315,12 +326,12 @@ mod tests {
         assert_eq!(diffed.len(), 3);
         let mut record = Vec::new();
         put_changes(&mut record, &diffed);
-        assert_eq!(changes(&mut Reader::new(&record)), Some(diffed));
+        assert_eq!(whole(&record, changes), Some(diffed));
         for len in 0..record.len() {
-            assert_eq!(changes(&mut Reader::new(&record[..len])), None, "cut at {len}");
+            assert_eq!(whole(&record[..len], changes), None, "cut at {len}");
         }
         let mut damaged = record.clone();
         damaged[8] = 0xff;
-        assert_eq!(changes(&mut Reader::new(&damaged)), None);
+        assert_eq!(whole(&damaged, changes), None);
     }
 }

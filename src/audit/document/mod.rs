@@ -16,7 +16,6 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
 mod env;
 mod identity;
@@ -88,10 +87,10 @@ pub struct Entry {
 
 /// A configuration file read into entries.
 ///
-/// One read from the blob cache decodes its entries when they are first asked for: most of
-/// what a run asks of a kept file (its format, its key-level diff, what it describes) is kept
-/// beside it, and a release of a thousand config files would otherwise decode every key of
-/// every one.
+/// One kept in the blob cache comes without its entries: most of what a run asks of a kept file
+/// (its format, its key-level diff, what it describes) is kept beside it, and a release of a
+/// thousand config files would otherwise decode every key of every one. The few that a check
+/// reads key by key are given theirs with [`Document::fill`].
 #[derive(Clone)]
 pub struct Document {
     pub format: Format,
@@ -99,17 +98,15 @@ pub struct Document {
     pub note: Option<String>,
     len: usize,
     entries: OnceCell<Entries>,
-    /// The entries as the cache keeps them, checked whole when the record was read, until
-    /// they are decoded.
-    kept: Option<Arc<[u8]>>,
 }
 
+/// The entries of a document, and the same keyed by identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Entries {
+pub struct Entries {
     entries: Vec<Entry>,
     /// The entries keyed as the diff keys them, list items by identity ([`by_identity`]),
-    /// computed once when the document is read (and kept with it in the blob cache); none when
-    /// no key has a numbered list item, so they are `entries` as they are.
+    /// computed once when the document is read; none when no key has a numbered list item, so
+    /// they are `entries` as they are.
     identified: Option<Vec<Entry>>,
 }
 
@@ -125,21 +122,32 @@ impl Entries {
 
 impl Document {
     pub fn new(format: Format, entries: Vec<Entry>, note: Option<String>) -> Document {
-        Document { format, note, len: entries.len(), entries: OnceCell::from(Entries::new(entries)), kept: None }
+        Document { format, note, len: entries.len(), entries: OnceCell::from(Entries::new(entries)) }
     }
 
-    /// The leaves of the file, in the order it lists them.
-    pub fn entries(&self) -> &[Entry] {
-        &self.read().entries
+    /// The leaves of the file, in the order it lists them; none for a document kept without
+    /// them and not filled yet.
+    pub fn entries(&self) -> Option<&[Entry]> {
+        self.entries.get().map(|read| read.entries.as_slice())
     }
 
     /// The entries with list items keyed by identity: what [`diff_identified`] compares.
-    pub fn identified(&self) -> &[Entry] {
-        let read = self.read();
-        read.identified.as_deref().unwrap_or(&read.entries)
+    pub fn identified(&self) -> Option<&[Entry]> {
+        self.entries.get().map(|read| read.identified.as_deref().unwrap_or(&read.entries))
     }
 
-    /// How many entries the file has (known without decoding them).
+    /// The entries as the blob cache keeps them apart, when they are at hand.
+    pub fn all_entries(&self) -> Option<&Entries> {
+        self.entries.get()
+    }
+
+    /// Gives a document kept without its entries those of the same file, read again; refused
+    /// (false) when they cannot be its own: another number of them.
+    pub fn fill(&self, entries: Entries) -> bool {
+        entries.entries.len() == self.len && (self.entries.set(entries).is_ok() || self.entries.get().is_some())
+    }
+
+    /// How many entries the file has (known without its entries at hand).
     pub fn len(&self) -> usize {
         self.len
     }
@@ -147,18 +155,22 @@ impl Document {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
 
-    fn read(&self) -> &Entries {
-        self.entries.get_or_init(|| {
-            let record = self.kept.as_deref().unwrap_or_else(|| unreachable!("a document has entries or a record"));
-            kept::entries(record).unwrap_or_else(|| unreachable!("a kept record is checked whole when it is read"))
-        })
+impl Parsed {
+    /// The entries of a document read from its text.
+    pub fn into_entries(self) -> Option<Entries> {
+        match self {
+            Parsed::Document(doc) => doc.entries.into_inner(),
+            _ => None,
+        }
     }
 }
 
 impl PartialEq for Document {
     fn eq(&self, other: &Document) -> bool {
-        (self.format, &self.note, self.read()) == (other.format, &other.note, other.read())
+        (self.format, &self.note, self.len, self.entries.get())
+            == (other.format, &other.note, other.len, other.entries.get())
     }
 }
 
@@ -166,12 +178,11 @@ impl Eq for Document {}
 
 impl fmt::Debug for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let read = self.read();
         f.debug_struct("Document")
             .field("format", &self.format)
             .field("note", &self.note)
-            .field("entries", &read.entries)
-            .field("identified", &read.identified)
+            .field("len", &self.len)
+            .field("entries", &self.entries.get())
             .finish()
     }
 }
@@ -440,7 +451,9 @@ mod tests {
 
     fn entries(path: &str, text: &str) -> Vec<(String, String, u32)> {
         match parse(path, text.as_bytes()) {
-            Parsed::Document(doc) => doc.entries().iter().map(|e| (e.key.clone(), e.value.clone(), e.line)).collect(),
+            Parsed::Document(doc) => {
+                doc.entries().unwrap().iter().map(|e| (e.key.clone(), e.value.clone(), e.line)).collect()
+            }
             other => panic!("{path}: {other:?}"),
         }
     }
