@@ -15,12 +15,16 @@
 #   GATE_BENCH_RUFF   astral-sh/ruff; range GATE_BENCH_RUFF_RANGE (default "0.10.0 0.14.0")
 #   GATE_BENCH_GIT    git/git;        range GATE_BENCH_GIT_RANGE (default "v2.40.0 v2.47.0")
 # Another repository can stand in for either (set both the directory and the range); `skip`
-# as the directory leaves the repository out.
+# as the directory leaves the repository out. One more range is timed only when a clone is
+# given (it is 3 GB to fetch):
+#   GATE_BENCH_VCPKG  microsoft/vcpkg; range GATE_BENCH_VCPKG_RANGE (default
+#                     "39344dff01 127402f1c7": three weeks, 256 commits, 1,456 files, most of
+#                     them JSON: ports/*/vcpkg.json and the versions/ database)
 #
 # Sections:
 #   ranges     each range, and two one-commit releases picked from it: the newest commit that
 #              changes one file no script pattern matches (`.rs`, `.go`, `.java`, `.md`) and
-#              the newest that changes one script (`.py`, `.sh`)
+#              the newest that changes one script (`.py`, `.sh`); then the vcpkg range, alone
 #   synthetic  scripts/synth-repo.sh repositories of GATE_BENCH_SIZES files (default
 #              "10000 100000 300000"), made once in $GATE_BENCH_DIR, each with ranges of
 #              GATE_BENCH_COMMITS commits (default "1 10 100 1000"), every commit changing one
@@ -179,6 +183,13 @@ if [[ " $sections " == *" ranges "* ]]; then
     done
     unset GIT_DIR
   done
+  # A range of a thousand changed config files: what a warm run costs beside `git diff --stat`.
+  if [ -n "${GATE_BENCH_VCPKG:-}" ]; then
+    read -r base release <<<"${GATE_BENCH_VCPKG_RANGE:-39344dff01 127402f1c7}"
+    export GIT_DIR=$GATE_BENCH_VCPKG
+    row "vcpkg $base..$release" "$base" "$release"
+    unset GIT_DIR
+  fi
 fi
 
 if [[ " $sections " == *" synthetic "* ]]; then

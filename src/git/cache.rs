@@ -1,6 +1,7 @@
 //! The on-disk cache of blob facts (size, kind, line hashes), test references, rule matches and
 //! what upper layers derive from a blob in their own encoding (a read configuration file):
-//! `GIT_DIR/gate/cache-v7.bin`.
+//! `GIT_DIR/gate/cache-v7.bin`, and `cache-v7-apart.bin` for derived records a run rarely reads
+//! (a config file's keys), in the same format, read only when one is asked for.
 //!
 //! A compact binary file, written whole to a temporary file and renamed into place, so readers
 //! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry.
