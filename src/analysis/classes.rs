@@ -34,7 +34,8 @@ pub struct Classes {
 
 impl Classes {
     /// The classes of the files of `tree` (the tree `id`), from the kept file when it is of this
-    /// tree and these globs.
+    /// tree and these globs, or of the tree the listing was updated from (with the diff applied);
+    /// else every path is matched.
     pub fn of(repo: &Repo, id: Oid, tree: &TreeIndex, paths: &PathClasses) -> Classes {
         let kept = Sealed::in_git_dir(&repo.git_dir(), FILE_NAME);
         let key = key(id, paths);
