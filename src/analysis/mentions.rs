@@ -4,8 +4,8 @@
 //! A file refers to a path when one of its references (see `coverage::references`) is one of
 //! the path's reference keys. Every reference is made of words the file's text holds whole,
 //! lower-cased: a path (`bin/search.sh`) is a token of the text, so each of its runs of letters
-//! and digits is a word of the text; the module a line imports (`from pkg import models`) ends
-//! in a word of the text (`models`); a Ruby constant (`ChatParser`, read as `chat_parser`) is a
+//! and digits is a word of the text; each component of the module a line imports (`from pkg
+//! import models`: `pkg.models`) is in the text whole; a Ruby constant (`ChatParser`, read as `chat_parser`) is a
 //! run of letters, digits and underscores of the text, the same once underscores are dropped;
 //! a path pattern (`lib/*.sh`) starts with the first directory of every path it matches, and
 //! its line holds a `*`. So a file whose words lack what a key needs cannot make that reference,
@@ -71,8 +71,11 @@ impl Needle {
     pub fn of(key: &str) -> Needle {
         let mut words = Words::default();
         if let Some(module) = key.strip_prefix("mod:") {
-            // The last component of a module is whole in the import that names it.
-            scan(module.rsplit('.').next().unwrap_or(module).as_bytes(), true, Idents::None, &mut words);
+            // Each component of a module is whole in the import that names it, but components
+            // may be apart there (`from pkg import models`).
+            for component in module.split('.') {
+                scan(component.as_bytes(), true, Idents::None, &mut words);
+            }
         } else if let Some(constant) = key.strip_prefix("const:") {
             words.push(joined_hash(constant.rsplit('/').next().unwrap_or(constant).as_bytes()));
         } else if let Some(route) = key.strip_prefix("route:") {

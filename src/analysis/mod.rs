@@ -640,8 +640,12 @@ impl<'a> Analysis<'a> {
             .enumerate()
             .filter(|(i, f)| f.mode != git::Mode::Submodule && !classes.ignored(*i))
             .filter_map(|(i, f)| {
-                // Files of code are read for what they mention when reach needs them, not here.
-                let is_test = self.needs.test_references && classes.reads_references(i) && classes.refers(i);
+                // Files of code are read for what they mention when reach needs them; when the
+                // whole tree is read here anyway, with their references, so that no file is read
+                // twice.
+                let is_test = self.needs.test_references
+                    && ((classes.reads_references(i) && classes.refers(i))
+                        || (everything && classes.reaches_through(i)));
                 (everything || is_test).then_some((f.id, is_test))
             })
             .collect();

@@ -16,8 +16,9 @@
 //! [`crate::git::Patch`]) takes the kept table with the changed files of code taken out and put
 //! back. The version in the name and header changes whenever what is stored changes meaning.
 
-use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use globset::GlobSet;
@@ -50,6 +51,31 @@ pub struct Reach {
     /// A file, lower-cased -> the paths a container image installs it at: code in the image
     /// loads it by those. Not kept: it comes from the release's Dockerfiles on every run.
     installed: HashMap<String, Vec<String>>,
+    /// What the files asked about so far refer to, by position.
+    asked: RefCell<HashMap<u32, Rc<Asked>>>,
+    /// The files found to make each reference key asked about so far: the keys of a package
+    /// are asked again for each of its files.
+    makers: RefCell<HashMap<String, Rc<[u32]>>>,
+}
+
+/// What one file refers to, ready for the questions a run asks of it: each reference looked up
+/// by bisection, the patterns compiled once.
+#[derive(Debug)]
+struct Asked {
+    refs: Arc<[String]>,
+    sorted: bool,
+    patterns: OnceCell<GlobSet>,
+}
+
+impl Asked {
+    fn makes(&self, key: &str) -> bool {
+        let named = if self.sorted {
+            self.refs.binary_search_by(|r| r.as_str().cmp(key)).is_ok()
+        } else {
+            self.refs.iter().any(|r| r == key)
+        };
+        named || (key.contains('/') && self.patterns.get_or_init(|| compile_patterns(&self.refs)).is_match(key))
+    }
 }
 
 /// The files that mention a word of each bucket of hashes (the top 16 bits), in path order: a
@@ -254,25 +280,40 @@ impl Reach {
         for installed in self.installed.get(&path.to_lowercase()).into_iter().flatten() {
             keys.extend(suffixes(installed).map(str::to_string));
         }
-        // Each file that may make a key, with the keys it may make.
-        let mut candidates: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+        let mut found = Vec::new();
         for key in &keys {
-            for file in self.candidates(&Needle::of(key)) {
-                candidates.entry(file).or_default().push(key);
-            }
+            found.extend_from_slice(&self.makers(key, refers)?);
+        }
+        found.sort_unstable();
+        found.dedup();
+        Ok(found)
+    }
+
+    /// The files that make the reference `key`, or a pattern that matches it when it has a
+    /// directory: of the files whose words say they may, those whose references say they do.
+    fn makers(&self, key: &str, refers: &Refers<'_>) -> Result<Rc<[u32]>> {
+        if let Some(found) = self.makers.borrow().get(key) {
+            return Ok(found.clone());
         }
         let mut found = Vec::new();
-        for (file, keys) in candidates {
-            let refs = refers(self.path(file))?;
-            let patterns = OnceCell::new();
-            let makes = |key: &str| {
-                refs.iter().any(|r| r == key)
-                    || (key.contains('/') && patterns.get_or_init(|| compile_patterns(&refs)).is_match(key))
+        for file in self.candidates(&Needle::of(key)) {
+            let asked = self.asked.borrow().get(&file).cloned();
+            let asked = match asked {
+                Some(asked) => asked,
+                None => {
+                    let refs = refers(self.path(file))?;
+                    let sorted = refs.windows(2).all(|w| w[0] < w[1]);
+                    let asked = Rc::new(Asked { refs, sorted, patterns: OnceCell::new() });
+                    self.asked.borrow_mut().insert(file, asked.clone());
+                    asked
+                }
             };
-            if keys.into_iter().any(makes) {
+            if asked.makes(key) {
                 found.push(file);
             }
         }
+        let found: Rc<[u32]> = found.into();
+        self.makers.borrow_mut().insert(key.to_string(), found.clone());
         Ok(found)
     }
 

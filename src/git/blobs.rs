@@ -103,6 +103,16 @@ impl<'r> BlobStore<'r> {
         if let Some(refs) = self.known_refs(id) {
             return Ok(refs);
         }
+        // The facts known already are not computed again: only what it refers to is.
+        if let Some(facts) = self.known_facts(id) {
+            let refs: Arc<[String]> = match facts.kind {
+                ContentKind::Text => Arc::from(refs_fn(&self.content(id)?)),
+                ContentKind::Binary | ContentKind::Unread => Arc::from(Vec::new()),
+            };
+            self.refs.borrow_mut().insert(id, refs.clone());
+            self.dirty.set(true);
+            return Ok(refs);
+        }
         let read = read_blob(&self.repo.git, id, Some(refs_fn)).map_err(|err| self.error(id, &err))?;
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
         Ok(self.insert(read).1.unwrap_or_else(|| Arc::from(Vec::new())))
