@@ -45,6 +45,9 @@ pub struct LineIndex {
     postings: Vec<u64>,
     /// The hashes indexed, sorted: a hash of another file is looked up in every document.
     probed: Vec<u32>,
+    /// Where the postings of each hash of `probed` start, and past the last one the end: a
+    /// hash's run is found by one bisection of `probed`, not two of the larger `postings`.
+    starts: Vec<u32>,
 }
 
 /// A candidate that passed the filters, with its upper bound.
@@ -79,7 +82,14 @@ impl LineIndex {
             postings.extend(lines.map(|(hash, _)| u64::from(*hash) << 32 | i as u64));
         }
         postings.sort_unstable();
-        LineIndex { docs, postings, probed }
+        let mut starts = Vec::with_capacity(probed.len() + 1);
+        let mut at = 0;
+        for &hash in &probed {
+            starts.push(at as u32);
+            at += postings[at..].iter().take_while(|p| (*p >> 32) == u64::from(hash)).count();
+        }
+        starts.push(at as u32);
+        LineIndex { docs, postings, probed, starts }
     }
 
     pub fn doc(&self, i: usize) -> &Doc {
@@ -98,15 +108,13 @@ impl LineIndex {
     /// document is a posting's low 32 bits).
     fn postings(&self, hash: u32) -> Cow<'_, [u64]> {
         let key = u64::from(hash);
-        if self.probed.binary_search(&hash).is_err() {
+        let Ok(at) = self.probed.binary_search(&hash) else {
             // Not a line of a probe: looked up in every document (slow, never wrong).
             let has = |doc: &Doc| doc.facts.hashes.binary_search_by_key(&hash, |(h, _)| *h).is_ok();
             let docs = (0..self.docs.len() as u64).filter(|&i| has(&self.docs[i as usize]));
             return Cow::Owned(docs.map(|i| key << 32 | i).collect());
-        }
-        let start = self.postings.partition_point(|p| (p >> 32) < key);
-        let len = self.postings[start..].partition_point(|p| (p >> 32) == key);
-        Cow::Borrowed(&self.postings[start..start + len])
+        };
+        Cow::Borrowed(&self.postings[self.starts[at] as usize..self.starts[at + 1] as usize])
     }
 
     /// The documents that may be at least `threshold` similar to `a`, best bound first.
