@@ -39,6 +39,9 @@
 #   ls-tree       git ls-tree -r B                      listing the whole release tree
 #   cat-file      git cat-file --batch over the blobs   reading the changed files, both sides
 #                 of the changed files
+#   every blob    git cat-file --batch over every blob  reading the whole release tree: what a
+#                 of the release tree                   cold run that must know who loads a
+#                                                       changed script reads at most
 #   stat          git diff --stat A B                   reading and diffing the changed files
 #   copies        git diff -M -C --find-copies-harder -l0 --name-status A B
 #                 git's copy detection: every added file against every file of the tree
@@ -97,13 +100,20 @@ changed_blobs() {
   git diff --raw --no-renames --no-abbrev "$1" "$2" | awk '{ print $3; print $4 }' | grep -v '^0*$' || true
 }
 
+# The blobs of the files of tree $1, one id a line.
+tree_blobs() {
+  git ls-tree -r "$1" | awk '$2 == "blob" { print $3 }'
+}
+
 # One row: gate cold and warm, then the git commands, for release $3 against base $2 of repo $1.
 row() {
   local label=$1 base=$2 release=$3
   local check=("$gate" check --base "$base" --release "$release" --format json)
-  local blobs
+  local blobs every
   blobs=$(mktemp)
+  every=$(mktemp)
   changed_blobs "$base" "$release" >"$blobs"
+  tree_blobs "$release" >"$every"
   local files
   files=$(git diff --no-renames --name-only "$base" "$release" | wc -l | tr -d ' ')
   local cold warm memory
@@ -112,13 +122,14 @@ row() {
   warm=$(stats ":" "${check[@]}")
   memory=$(peak "${check[@]}")
   printf '%s\t%s\t%s\t%s\t%s MiB\n' "$label" "$files" "$cold" "$warm" "$memory"
-  printf '\t\tdiff --raw %s | ls-tree %s | cat-file %s | stat %s | copies %s\n' \
+  printf '\t\tdiff --raw %s | ls-tree %s | cat-file %s | every blob %s | stat %s | copies %s\n' \
     "$(stats ":" git diff --raw "$base" "$release")" \
     "$(stats ":" git ls-tree -r "$release")" \
     "$(stats ":" sh -c "git cat-file --batch <'$blobs'")" \
+    "$(stats ":" sh -c "git cat-file --batch <'$every'")" \
     "$(stats ":" git diff --stat "$base" "$release")" \
     "$(stats ":" git diff -M -C --find-copies-harder -l0 --name-status "$base" "$release")"
-  rm -f "$blobs"
+  rm -f "$blobs" "$every"
 }
 
 # The next release's run on the repository in GIT_DIR: `gate check` of HEAD~1..HEAD, each run
