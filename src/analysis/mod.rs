@@ -589,6 +589,13 @@ impl<'a> Analysis<'a> {
         Ok(self.dependency_changes()?.iter().find(|m| m.touches_runtime()).map(|m| m.path.clone()))
     }
 
+    /// Whether the policy ignores the file at a position of [`Analysis::tree`]: from the path
+    /// classes, so the globs are not matched again.
+    pub fn ignored(&self) -> Result<impl Fn(usize) -> bool + '_> {
+        let classes = self.classes()?;
+        Ok(move |position| classes.ignored(position))
+    }
+
     /// The path classes of the files of the release tree, by position in [`Analysis::tree`].
     fn classes(&self) -> Result<&classes::Classes> {
         if let Some(classes) = self.classes.get() {

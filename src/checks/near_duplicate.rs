@@ -264,9 +264,10 @@ impl<'c, 'a> Search<'c, 'a> {
         with_deployed: bool,
     ) -> Result<Self> {
         let tree = cx.analysis.tree()?;
+        let ignored = cx.analysis.ignored()?;
         let mut docs = Vec::new();
         for (position, file) in tree.files().iter().enumerate() {
-            if !matches!(file.mode, Mode::File | Mode::Executable) || cx.policy.paths.ignore.matches(&file.path) {
+            if !matches!(file.mode, Mode::File | Mode::Executable) || ignored(position) {
                 continue;
             }
             let Some(facts) = cx.analysis.store.known_facts(file.id) else { continue };
