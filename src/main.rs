@@ -10,6 +10,9 @@ use gate::{Io, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // gate reads each blob once and keeps what it derives itself; libgit2's object cache only
+    // costs a lock and an insert per object (a seventh of a cold run on 100,000 files).
+    git2::opts::enable_caching(false);
     // Colour is decided for the stream the report is written to: a file gets none unless asked
     // for with `--color always`, whatever the terminal the command runs in.
     let color = match cli.output_file() {
