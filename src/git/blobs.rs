@@ -250,7 +250,10 @@ impl<'r> BlobStore<'r> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8).min(missing.len());
         let total = missing.len();
         let spent = AtomicU64::new(self.bytes_read.get());
-        let (sender, receiver) = mpsc::channel::<Message>();
+        // A thread reports a batch of blobs at a time: a message per blob (and the wake-up of
+        // this thread it costs) was dearer than a small blob's read.
+        const BATCH: usize = 64;
+        let (sender, receiver) = mpsc::channel::<Vec<Message>>();
         let git_dir = &self.git_dir;
         std::thread::scope(|scope| -> Result<usize> {
             for worker in 0..threads {
@@ -261,10 +264,11 @@ impl<'r> BlobStore<'r> {
                     let repo = match Repository::open(git_dir) {
                         Ok(repo) => repo,
                         Err(err) => {
-                            let _ = sender.send(Message::Failed(Oid::ZERO_SHA1, err));
+                            let _ = sender.send(vec![Message::Failed(Oid::ZERO_SHA1, err)]);
                             return;
                         }
                     };
+                    let mut batch = Vec::with_capacity(BATCH);
                     for (id, want_refs) in chunk {
                         let message = if spent.load(Ordering::Relaxed) >= budget {
                             Message::OverBudget
@@ -278,24 +282,32 @@ impl<'r> BlobStore<'r> {
                             }
                         };
                         let failed = matches!(message, Message::Failed(..));
-                        if sender.send(message).is_err() || failed {
-                            return;
+                        batch.push(message);
+                        if failed || batch.len() == BATCH {
+                            // A failure is sent with the batch it ends, then the thread stops.
+                            let gone = sender.send(std::mem::take(&mut batch)).is_err();
+                            if gone || failed {
+                                return;
+                            }
                         }
                     }
+                    let _ = sender.send(batch);
                 });
             }
             drop(sender);
             let (mut done, mut over_budget) = (0, 0);
-            for message in receiver {
-                match message {
-                    Message::Read(read) => {
-                        self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
-                        self.insert(read);
+            for batch in receiver {
+                for message in batch {
+                    match message {
+                        Message::Read(read) => {
+                            self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
+                            self.insert(read);
+                        }
+                        Message::OverBudget => over_budget += 1,
+                        Message::Failed(id, err) => return Err(self.error(id, &err)),
                     }
-                    Message::OverBudget => over_budget += 1,
-                    Message::Failed(id, err) => return Err(self.error(id, &err)),
+                    done += 1;
                 }
-                done += 1;
                 progress(done, total);
             }
             Ok(over_budget)
