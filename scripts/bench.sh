@@ -29,7 +29,8 @@
 #              "10000 100000 300000"), made once in $GATE_BENCH_DIR, each with ranges of
 #              GATE_BENCH_COMMITS commits (default "1 10 100 1000"), every commit changing one
 #              `.py` script; and the next release's run: HEAD~1..HEAD right after HEAD~2..HEAD~1
-#              (the blob cache warm, the files kept for the previous release tree)
+#              (the blob cache warm, the files kept for the previous release tree); and a
+#              commit on top of HEAD that adds one `.py` file (made by the script, on no branch)
 #   junit      reading the largest JUnit report of the corpus (615 KB, 4,239 test cases) and
 #              recording it as evidence, in a throwaway repository
 # GATE_BENCH_SECTIONS (default "ranges synthetic junit") picks sections.
@@ -151,6 +152,21 @@ next_release() {
     "$(stats ":" git diff --raw HEAD~1 HEAD)" "$(stats ":" git ls-tree -r HEAD)"
 }
 
+# A commit on top of HEAD of the repository in GIT_DIR that adds one small `.py` file, made
+# without a work tree (a scratch index); fixed dates, so its id is the same on every run. The
+# commit is referenced by nothing: the repository's branches do not move.
+add_one_file() {
+  local blob tree
+  blob=$(printf 'def added_by_bench():\n    return "one new file"\n' | git hash-object -w --stdin)
+  GIT_INDEX_FILE=$scratch/index git read-tree HEAD
+  GIT_INDEX_FILE=$scratch/index git update-index --add --cacheinfo "100644,$blob,src/added_by_bench.py"
+  tree=$(GIT_INDEX_FILE=$scratch/index git write-tree)
+  rm -f "$scratch/index"
+  GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_AUTHOR_DATE='2026-01-01T00:00:00Z' \
+    GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com GIT_COMMITTER_DATE='2026-01-01T00:00:00Z' \
+    git commit-tree "$tree" -p HEAD -m "add one file"
+}
+
 # The newest non-merge commit of base..release that changes exactly one file, matching the
 # extended regular expression $3. (Leaving the loop early stops `git log` with SIGPIPE, which
 # pipefail would make an error.)
@@ -216,6 +232,7 @@ if [[ " $sections " == *" synthetic "* ]]; then
       row "synth $size files, $n commit(s)" base "r$n"
     done
     next_release "synth $size files, the next release (HEAD~1..HEAD)"
+    row "synth $size files, one file added" HEAD "$(add_one_file)"
     unset GIT_DIR
   done
 fi

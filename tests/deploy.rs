@@ -27,9 +27,13 @@ fn tested_release() -> TestRepo {
 }
 
 /// A command that says it started (`started-NAME`), then runs until `go` exists: a deploy the
-/// test holds open.
+/// test holds open. It also ends when its directory is gone (the test is over: the command of a
+/// killed gate outlives it) and after a minute, so that no test leaves it running.
 fn held_open(name: &str) -> String {
-    format!("touch started-{name}; while [ ! -e go ]; do sleep 0.05; done")
+    format!(
+        "touch started-{name}; i=0; while [ ! -e go ] && [ -e started-{name} ] && [ $i -lt 1200 ]; \
+         do i=$((i + 1)); sleep 0.05; done"
+    )
 }
 
 fn wait_for(path: &Path, what: &str) {
