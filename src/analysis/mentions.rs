@@ -5,12 +5,12 @@
 //! the path's reference keys. Every reference is made of words the file's text holds whole,
 //! lower-cased: a path (`bin/search.sh`) is a token of the text, so each of its runs of letters
 //! and digits is a word of the text; each component of the module a line imports (`from pkg
-//! import models`: `pkg.models`) is in the text whole; a Ruby constant (`ChatParser`, read as `chat_parser`) is a
-//! run of letters, digits and underscores of the text, the same once underscores are dropped;
-//! a path pattern (`lib/*.sh`) starts with the first directory of every path it matches, and
-//! its line holds a `*`. So a file whose words lack what a key needs cannot make that reference,
-//! and only the files that have them are read for what they refer to. Words are kept as 32-bit
-//! hashes: a collision only makes a file read that did not need to be.
+//! import models`: `pkg.models`) is in the text whole; a Ruby constant (`ChatParser`, read as
+//! `chat_parser`) is a run of letters, digits and underscores of the text, the same once
+//! underscores are dropped; a path pattern (`lib/*.sh`) starts with the first directory of every
+//! path it matches, and its line holds a `*`. So a file whose words lack what a key needs cannot
+//! make that reference, and only the files that have them are read for what they refer to.
+//! Words are kept as 32-bit hashes: a collision only makes a file read that did not need to be.
 
 use crate::git;
 

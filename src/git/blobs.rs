@@ -22,6 +22,10 @@ use crate::{Error, Result};
 /// Blobs larger than this are never read whole; their facts say `Unread`.
 pub const READ_LIMIT: u64 = 8 * 1024 * 1024;
 
+/// Blobs a reading thread reads before it reports them: a message per blob (and the wake-up of
+/// the receiving thread it costs) was dearer than a small blob's read.
+const BATCH: usize = 64;
+
 /// Extracts what a test file refers to; see `analysis::coverage`.
 pub type RefsFn = fn(&[u8]) -> Vec<String>;
 
@@ -250,9 +254,6 @@ impl<'r> BlobStore<'r> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8).min(missing.len());
         let total = missing.len();
         let spent = AtomicU64::new(self.bytes_read.get());
-        // A thread reports a batch of blobs at a time: a message per blob (and the wake-up of
-        // this thread it costs) was dearer than a small blob's read.
-        const BATCH: usize = 64;
         let (sender, receiver) = mpsc::channel::<Vec<Message>>();
         let git_dir = &self.git_dir;
         std::thread::scope(|scope| -> Result<usize> {
@@ -316,8 +317,9 @@ impl<'r> BlobStore<'r> {
 
     /// Runs `f` on the content of each blob of `ids`, in parallel, and keeps nothing else: for
     /// what a run needs of many blobs once and the cache does not hold. A blob larger than
-    /// [`READ_LIMIT`] is not given to `f` (nor counted); its value is `T::default()`. At most `budget` bytes are read,
-    /// counting what this run read before; a blob left unread by the budget is `None`.
+    /// [`READ_LIMIT`] is not given to `f` (nor counted); its value is `T::default()`. At most
+    /// `budget` bytes are read, counting what this run read before; a blob left unread by the
+    /// budget is `None`.
     /// `progress(done, total)` is called from this thread.
     pub fn each_content<T: Send + Default>(
         &self,
@@ -326,9 +328,6 @@ impl<'r> BlobStore<'r> {
         budget: u64,
         progress: &dyn Fn(usize, usize),
     ) -> Result<Vec<Option<T>>> {
-        /// Blobs a thread reads before it reports: a message per blob costs more than a small
-        /// blob's read.
-        const BATCH: usize = 64;
         let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(ids.len()).collect();
         if ids.is_empty() {
             return Ok(out);
