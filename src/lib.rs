@@ -14,6 +14,7 @@ pub mod config;
 pub mod diag;
 pub mod error;
 pub mod evidence;
+pub mod fastmap;
 pub mod git;
 pub mod report;
 pub mod time;

@@ -523,3 +523,53 @@ fn a_reach_index_updated_by_the_diff_says_what_a_fresh_one_says() {
     assert_eq!(untested(&reclassed), ["app/charts.py", "app/util.py", "tests/test_jobs.py"], "{reclassed:#}");
     assert_eq!(reclassed, fresh(&classes));
 }
+
+/// Guards against: the references of the test files kept for the previous release tree
+/// (`GIT_DIR/gate/references-v1.bin`) answering for a release that changed a test. They are
+/// used while the diff between the trees changes no file of the tests class, and read again
+/// when it does; a damaged file is never believed. Every answer equals a run with nothing kept.
+#[test]
+fn kept_test_references_are_used_only_while_no_test_changes() {
+    let repo = TestRepo::with_files(&[("README.md", "# x\n")]);
+    let base = repo.rev("HEAD");
+    let check = |release: &str| repo.gate(&["check", "--base", &base, "--release", release, "--format", "json"]).json();
+    let fresh = |release: &str| {
+        std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
+        check(release)
+    };
+    let kept = repo.path().join(".git/gate/references-v1.bin");
+    repo.write("app/views.py", "def index():\n    return 1\n");
+    repo.write("app/report.py", "def report():\n    return 'r'\n");
+    repo.write("tests/test_pages.py", "from app.views import index\n\ndef test_index():\n    assert index()\n");
+    let first = repo.commit("views");
+    assert_eq!(untested(&check(&first)), ["app/report.py"]);
+    assert!(kept.exists(), "the run should keep the tests' references");
+
+    // No test changes: the kept references answer, and say what reading the tests says.
+    repo.write("app/jobs.py", "def run():\n    return 3\n");
+    let jobs = repo.commit("jobs");
+    let reused = check(&jobs);
+    assert_eq!(untested(&reused), ["app/jobs.py", "app/report.py"], "{reused:#}");
+    assert_eq!(reused, fresh(&jobs));
+
+    // A test that imports the new file, under a name of its own: the references are read again.
+    check(&jobs);
+    repo.write("tests/test_batch.py", "from app.jobs import run\n\ndef test_run():\n    assert run()\n");
+    let tested = repo.commit("a test for jobs");
+    let reread = check(&tested);
+    assert_eq!(untested(&reread), ["app/report.py"], "{reread:#}");
+    assert_eq!(reread, fresh(&tested));
+
+    // A test removed: read again too.
+    check(&tested);
+    repo.remove("tests/test_batch.py");
+    let removed = repo.commit("drop the jobs test");
+    let after = check(&removed);
+    assert_eq!(untested(&after), ["app/jobs.py", "app/report.py"], "{after:#}");
+    assert_eq!(after, fresh(&removed));
+
+    // Damaged: not believed.
+    check(&tested);
+    std::fs::write(&kept, b"GATEREF\x01 not what gate wrote").unwrap();
+    assert_eq!(check(&tested), reread);
+}

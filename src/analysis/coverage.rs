@@ -7,7 +7,7 @@
 //! blob's other facts. Only code counts: comments are left out, and so are test files that are
 //! not code (a README or notes under `tests/`, fixtures, snapshots). A mention is not a test.
 
-use std::collections::HashMap;
+use crate::fastmap::FastMap;
 use std::sync::OnceLock;
 
 use globset::GlobSet;
@@ -15,10 +15,15 @@ use globset::GlobSet;
 use crate::audit::comments::{self, Syntax};
 use crate::config::Policy;
 use crate::evidence::{EvidenceSet, TestSummary};
+use crate::git::bytes::{Reader, put_text16, put_u32};
 use crate::git::{Change, Mode, Status, TreeIndex, dir_name, extension, file_name, stem};
 
 /// Upper bound on the references kept per test file, so a generated test cannot bloat the cache.
 const MAX_REFS_PER_FILE: usize = 20_000;
+
+/// The file in `GIT_DIR/gate/` that keeps the references of the last tree whose test files
+/// were all read (see `Analysis::references`).
+pub const KEPT_FILE_NAME: &str = "references-v1.bin";
 
 /// How many classes and modules of one file bare constants are looked up in.
 const MAX_NAMESPACES: usize = 8;
@@ -117,17 +122,17 @@ pub struct Looked {
 /// Which test file refers to which name, and which test files are named for which files.
 #[derive(Debug, Default)]
 pub struct References {
-    by_name: HashMap<String, String>,
+    by_name: FastMap<String, String>,
     /// Test files by the lower-cased stem of the file they are named for (`test_host.py`: `host`).
-    by_subject: HashMap<String, Vec<String>>,
+    by_subject: FastMap<String, Vec<String>>,
     /// A test file by the directory whose package it tests and its language family:
     /// `hc/api/tests/test_ping.py` tests the package `hc/api`.
-    by_package: HashMap<(String, String), String>,
+    by_package: FastMap<(String, String), String>,
     /// A test file of each language family, by family.
-    by_family: HashMap<String, String>,
+    by_family: FastMap<String, String>,
     /// The packages the tests import from (every run of an imported module's components but
     /// the last), built when first asked.
-    packages: std::cell::OnceCell<HashMap<String, String>>,
+    packages: std::cell::OnceCell<FastMap<String, String>>,
     pub tests_searched: usize,
     /// Test files not read because the run's read budget ran out.
     pub unread: usize,
@@ -142,7 +147,11 @@ impl References {
     pub fn add(&mut self, test_path: &str, refs: &[String]) {
         self.tests_searched += 1;
         for name in refs {
-            self.by_name.entry(name.clone()).or_insert_with(|| test_path.to_string());
+            // Most names are in many tests (`unittest.testcase`): the first test keeps them, and
+            // a name already there is not copied to be looked up.
+            if !self.by_name.contains_key(name.as_str()) {
+                self.by_name.insert(name.clone(), test_path.to_string());
+            }
         }
     }
 
@@ -170,9 +179,79 @@ impl References {
         self.by_name.get(name).map(String::as_str)
     }
 
-    fn imported_packages(&self) -> &HashMap<String, String> {
+    /// What the test files' paths and contents decide (all but the images and the routes), in
+    /// the format of [`KEPT_FILE_NAME`]: each test path once, then the maps by its number.
+    /// `None` when a string is too long for the format.
+    pub fn encode_kept(&self) -> Option<Vec<u8>> {
+        let mut paths: Vec<&str> = self.by_name.values().map(String::as_str).collect();
+        paths.extend(self.by_subject.values().flatten().map(String::as_str));
+        paths.extend(self.by_package.values().chain(self.by_family.values()).map(String::as_str));
+        paths.sort_unstable();
+        paths.dedup();
+        let number = |path: &str| paths.binary_search(&path).map(|i| i as u32).unwrap_or(u32::MAX);
+        let mut texts = paths.clone();
+        texts
+            .extend(self.by_name.keys().chain(self.by_subject.keys()).chain(self.by_family.keys()).map(String::as_str));
+        texts.extend(self.by_package.keys().flat_map(|(dir, family)| [dir.as_str(), family.as_str()]));
+        if texts.iter().any(|t| t.len() > u16::MAX as usize) {
+            return None;
+        }
+        let mut out = Vec::new();
+        put_u32(&mut out, self.tests_searched as u32);
+        put_u32(&mut out, paths.len() as u32);
+        paths.iter().for_each(|p| put_text16(&mut out, p));
+        put_u32(&mut out, self.by_name.len() as u32);
+        for (name, test) in &self.by_name {
+            put_text16(&mut out, name);
+            put_u32(&mut out, number(test));
+        }
+        put_u32(&mut out, self.by_subject.len() as u32);
+        for (subject, tests) in &self.by_subject {
+            put_text16(&mut out, subject);
+            put_u32(&mut out, tests.len() as u32);
+            tests.iter().for_each(|t| put_u32(&mut out, number(t)));
+        }
+        put_u32(&mut out, self.by_package.len() as u32);
+        for ((dir, family), test) in &self.by_package {
+            put_text16(&mut out, dir);
+            put_text16(&mut out, family);
+            put_u32(&mut out, number(test));
+        }
+        put_u32(&mut out, self.by_family.len() as u32);
+        for (family, test) in &self.by_family {
+            put_text16(&mut out, family);
+            put_u32(&mut out, number(test));
+        }
+        Some(out)
+    }
+
+    /// References decoded from [`References::encode_kept`]'s format; `None` unless it reads whole.
+    pub fn decode_kept(bytes: &[u8]) -> Option<References> {
+        let mut r = Reader::new(bytes);
+        let mut refs = References { tests_searched: r.u32()? as usize, ..References::default() };
+        let paths: Vec<String> = (0..r.u32()?).map(|_| r.text16()).collect::<Option<_>>()?;
+        let test = |r: &mut Reader<'_>| paths.get(r.u32()? as usize).cloned();
+        for _ in 0..r.u32()? {
+            refs.by_name.insert(r.text16()?, test(&mut r)?);
+        }
+        for _ in 0..r.u32()? {
+            let subject = r.text16()?;
+            let tests = (0..r.u32()?).map(|_| test(&mut r)).collect::<Option<_>>()?;
+            refs.by_subject.insert(subject, tests);
+        }
+        for _ in 0..r.u32()? {
+            let key = (r.text16()?, r.text16()?);
+            refs.by_package.insert(key, test(&mut r)?);
+        }
+        for _ in 0..r.u32()? {
+            refs.by_family.insert(r.text16()?, test(&mut r)?);
+        }
+        r.is_empty().then_some(refs)
+    }
+
+    fn imported_packages(&self) -> &FastMap<String, String> {
         self.packages.get_or_init(|| {
-            let mut packages = HashMap::new();
+            let mut packages = FastMap::default();
             for (name, test) in &self.by_name {
                 let Some(module) = name.strip_prefix("mod:") else { continue };
                 let parts: Vec<&str> = module.split('.').collect();
@@ -871,6 +950,30 @@ mod tests {
     fn tree(paths: &[&str]) -> TreeIndex {
         let id = git2::Oid::from_bytes(&[1; 20]).unwrap();
         TreeIndex::from_files(paths.iter().map(|p| TreeFile { path: p.to_string(), id, mode: Mode::File }).collect())
+    }
+
+    /// The kept format gives back every map as it was, and refuses a record cut short or with
+    /// bytes after it.
+    #[test]
+    fn kept_references_decode_to_what_was_encoded() {
+        let mut refs = References::default();
+        for (test, names) in [
+            ("app/tests/test_host.py", vec!["mod:app.host", "host.py"]),
+            ("spec/models/user_spec.rb", vec!["const:user", "mod:app.host"]),
+            ("tests/test_cli.py", vec![]),
+        ] {
+            refs.add_test_file(test);
+            refs.add(test, &names.into_iter().map(String::from).collect::<Vec<_>>());
+        }
+        let bytes = refs.encode_kept().unwrap();
+        let back = References::decode_kept(&bytes).unwrap();
+        assert_eq!(back.by_name, refs.by_name);
+        assert_eq!(back.by_subject, refs.by_subject);
+        assert_eq!(back.by_package, refs.by_package);
+        assert_eq!(back.by_family, refs.by_family);
+        assert_eq!((back.tests_searched, back.find("mod:app.host")), (3, Some("app/tests/test_host.py")));
+        assert!(References::decode_kept(&bytes[..bytes.len() - 1]).is_none());
+        assert!(References::decode_kept(&[bytes.as_slice(), b"x"].concat()).is_none());
     }
 
     #[test]

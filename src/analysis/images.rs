@@ -42,12 +42,16 @@ struct Image {
 /// Whether a file name is a Dockerfile's (`Dockerfile`, `Dockerfile.prod`, `api.Dockerfile`,
 /// `Containerfile`).
 pub fn is_dockerfile(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name == "dockerfile"
-        || name == "containerfile"
-        || name.starts_with("dockerfile.")
-        || name.starts_with("containerfile.")
-        || name.ends_with(".dockerfile")
+    // Asked of every file of the tree: compared without making a lower-cased copy.
+    let name = name.as_bytes();
+    let starts = |prefix: &[u8]| name.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix));
+    let ends =
+        |suffix: &[u8]| name.len() >= suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix);
+    name.eq_ignore_ascii_case(b"dockerfile")
+        || name.eq_ignore_ascii_case(b"containerfile")
+        || starts(b"dockerfile.")
+        || starts(b"containerfile.")
+        || ends(b".dockerfile")
 }
 
 impl Images {

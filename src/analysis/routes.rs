@@ -31,7 +31,9 @@ impl Routes {
     /// Reads each Rails app's `config/routes.rb` and the files it draws (`config/routes/*.rb`).
     pub fn build(tree: &TreeIndex, read: &dyn Fn(&TreeFile) -> Result<String>) -> Result<Routes> {
         let mut routes = Routes::default();
-        for file in tree.files() {
+        // Only Ruby files can be routes: the others are not lower-cased to be looked at.
+        let ruby = |path: &str| path.len() >= 3 && path.as_bytes()[path.len() - 3..].eq_ignore_ascii_case(b".rb");
+        for file in tree.files().iter().filter(|f| ruby(&f.path)) {
             let lower = file.path.to_lowercase();
             let Some(root) = routes_root(&lower) else { continue };
             routes.read(root, &read(file)?);

@@ -265,13 +265,13 @@ impl<'c, 'a> Search<'c, 'a> {
     ) -> Result<Self> {
         let tree = cx.analysis.tree()?;
         let ignored = cx.analysis.ignored()?;
+        let files: Vec<usize> = (0..tree.len())
+            .filter(|&i| matches!(tree.files()[i].mode, Mode::File | Mode::Executable) && !ignored(i))
+            .collect();
+        let ids: Vec<git2::Oid> = files.iter().map(|&i| tree.files()[i].id).collect();
         let mut docs = Vec::new();
-        for (position, file) in tree.files().iter().enumerate() {
-            if !matches!(file.mode, Mode::File | Mode::Executable) || ignored(position) {
-                continue;
-            }
-            let Some(facts) = cx.analysis.store.known_facts(file.id) else { continue };
-            if comparable(&facts, settings).is_ok() {
+        for (position, facts) in files.into_iter().zip(cx.analysis.store.known_facts_of(&ids)) {
+            if let Some(facts) = facts.filter(|facts| comparable(facts, settings).is_ok()) {
                 docs.push(IndexDoc { file: position, facts });
             }
         }

@@ -5,8 +5,8 @@
 //! range reads no blob it has seen before. Blobs are read in parallel, one repository handle per
 //! thread (libgit2 handles are not shared between threads).
 
+use crate::fastmap::FastMap;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,8 +49,8 @@ pub struct BlobStore<'r> {
     git_dir: PathBuf,
     /// The cache as loaded: entries are decoded from it when asked for, into the maps below.
     disk: Loaded,
-    facts: RefCell<HashMap<Oid, Arc<Facts>>>,
-    refs: RefCell<HashMap<Oid, Arc<[String]>>>,
+    facts: RefCell<FastMap<Oid, Arc<Facts>>>,
+    refs: RefCell<FastMap<Oid, Arc<[String]>>>,
     scans: RefCell<cache::Scans>,
     /// Records derived in this run (none of those the cache had).
     derived: RefCell<cache::Derived>,
@@ -133,6 +133,21 @@ impl<'r> BlobStore<'r> {
             Some(facts) => Some(facts.size),
             None => self.disk.size(id),
         }
+    }
+
+    /// The facts already known of each of `ids`, without reading anything: those of this run,
+    /// else the cache's, found in one walk along it. Not remembered: asked once per run, for
+    /// every file of the tree.
+    pub fn known_facts_of(&self, ids: &[Oid]) -> Vec<Option<Arc<Facts>>> {
+        let memo = self.facts.borrow();
+        let missing: Vec<Oid> = ids.iter().filter(|id| !memo.contains_key(id)).copied().collect();
+        let mut from_disk = self.disk.facts_of(&missing).into_iter();
+        ids.iter()
+            .map(|id| match memo.get(id) {
+                Some(facts) => Some(facts.clone()),
+                None => from_disk.next().flatten().map(Arc::new),
+            })
+            .collect()
     }
 
     /// Facts already known, without reading anything.
@@ -229,7 +244,7 @@ impl<'r> BlobStore<'r> {
             // One read per blob, with its references when any path of it wants them: identical
             // files (empty `__init__.py` in a package and in tests) must give the same facts
             // whichever path comes first, cold or warm.
-            let mut position: HashMap<Oid, usize> = HashMap::new();
+            let mut position: FastMap<Oid, usize> = FastMap::default();
             let mut missing: Vec<(Oid, bool)> = Vec::new();
             let ids: Vec<Oid> = wanted.iter().map(|(id, _)| *id).collect();
             let on_disk = self.disk.have(&ids);
@@ -473,7 +488,7 @@ fn known_derived<T>(disk: &Loaded, memo: &RefCell<cache::Derived>, key: (Oid, u6
 
 /// What `memo` has for `key`, else what `from_disk` decodes, remembered.
 fn known<K: std::hash::Hash + Eq + Copy, V: ?Sized>(
-    memo: &RefCell<HashMap<K, Arc<V>>>,
+    memo: &RefCell<FastMap<K, Arc<V>>>,
     key: K,
     from_disk: impl FnOnce() -> Option<Arc<V>>,
 ) -> Option<Arc<V>> {

@@ -15,8 +15,8 @@
 //! never trusted: what it says decides which lines of a script gate looks at. The version in the
 //! name and header changes whenever what is stored changes meaning.
 
+use crate::fastmap::FastMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -40,8 +40,8 @@ const KEY_LEN: usize = 32;
 /// What a run computed that the cache may not have yet.
 #[derive(Debug, Default)]
 pub struct Contents {
-    pub facts: HashMap<Oid, Arc<Facts>>,
-    pub refs: HashMap<Oid, Arc<[String]>>,
+    pub facts: FastMap<Oid, Arc<Facts>>,
+    pub refs: FastMap<Oid, Arc<[String]>>,
     /// Rule matches in a blob, by blob and the fingerprint of the rule set.
     pub scans: Scans,
     /// Records derived from a blob, by blob and the fingerprint of what derived them.
@@ -49,10 +49,10 @@ pub struct Contents {
 }
 
 /// Rule matches by (blob, fingerprint of the rule set).
-pub type Scans = HashMap<(Oid, u64), Arc<[ScanHit]>>;
+pub type Scans = FastMap<(Oid, u64), Arc<[ScanHit]>>;
 
 /// Derived records, in their own encoding, by (blob, fingerprint of what derived them).
-pub type Derived = HashMap<(Oid, u64), Arc<[u8]>>;
+pub type Derived = FastMap<(Oid, u64), Arc<[u8]>>;
 
 /// A verified cache, indexed: each section's entries by key, pointing into the body.
 #[derive(Debug, Default)]
@@ -158,6 +158,28 @@ impl Loaded {
     pub fn facts(&self, id: Oid) -> Option<Facts> {
         let entry = self.find(&self.facts, id, 0)?;
         facts_record(&mut self.record(entry))
+    }
+
+    /// The facts of each of `ids` that the cache has: one walk along the section in key order,
+    /// as [`Loaded::have`] does, not a lookup at random each (a warm run that adds a file asks
+    /// for the facts of every file of the tree).
+    pub fn facts_of(&self, ids: &[Oid]) -> Vec<Option<Facts>> {
+        let mut order: Vec<(u64, u32)> =
+            ids.iter().enumerate().map(|(i, id)| (prefix(id.as_bytes()), i as u32)).collect();
+        order.sort_unstable();
+        let entries = &self.facts.entries;
+        let mut found: Vec<Option<Facts>> = vec![None; ids.len()];
+        let mut at = 0;
+        for &(prefix, i) in &order {
+            while entries.get(at).is_some_and(|e| e.prefix < prefix) {
+                at += 1;
+            }
+            let mut same_prefix = entries[at..].iter().take_while(|e| e.prefix == prefix);
+            if let Some(entry) = same_prefix.find(|e| self.key(e) == ids[i as usize].as_bytes()) {
+                found[i as usize] = facts_record(&mut self.record(entry));
+            }
+        }
+        found
     }
 
     pub fn refs(&self, id: Oid) -> Option<Vec<String>> {
