@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::{Check, Context, Doc, Finding, FindingData, NotAnalysed, Output, percent, round3};
 use crate::Result;
 use crate::analysis::names::{Markers, migration, variant_of};
-use crate::analysis::similarity::{Doc as IndexDoc, LineIndex, common_lines, compact_diff, similarity};
+use crate::analysis::similarity::{Docs, LineIndex, common_lines, compact_diff, similarity};
 use crate::analysis::{Needs, coverage};
 use crate::audit::comments;
 use crate::config::Severity;
@@ -269,12 +269,13 @@ impl<'c, 'a> Search<'c, 'a> {
             .filter(|&i| matches!(tree.files()[i].mode, Mode::File | Mode::Executable) && !ignored(i))
             .collect();
         let ids: Vec<git2::Oid> = files.iter().map(|&i| tree.files()[i].id).collect();
-        let mut docs = Vec::new();
-        for (position, facts) in files.into_iter().zip(cx.analysis.store.known_facts_of(&ids)) {
-            if let Some(facts) = facts.filter(|facts| comparable(facts, settings).is_ok()) {
-                docs.push(IndexDoc { file: position, facts });
+        let mut docs = Docs::default();
+        cx.analysis.store.each_known_facts(&ids, |at, facts| {
+            if comparable(facts, settings).is_ok() {
+                docs.push(files[at], facts);
             }
-        }
+        });
+        docs.sort();
         let mut deployed = Vec::new();
         for change in cx.changes.iter().filter(|_| with_deployed) {
             let fate = match change.status {
@@ -292,7 +293,7 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             let facts = cx.analysis.store.facts(old.id)?;
             if comparable(&facts, settings).is_ok() {
-                docs.push(IndexDoc { file: tree.len() + deployed.len(), facts });
+                docs.push(tree.len() + deployed.len(), &facts);
                 deployed.push(Other { path, id: old.id, deployed: Some(fate) });
             }
         }

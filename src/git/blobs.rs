@@ -135,19 +135,21 @@ impl<'r> BlobStore<'r> {
         }
     }
 
-    /// The facts already known of each of `ids`, without reading anything: those of this run,
-    /// else the cache's, found in one walk along it. Not remembered: asked once per run, for
-    /// every file of the tree.
-    pub fn known_facts_of(&self, ids: &[Oid]) -> Vec<Option<Arc<Facts>>> {
+    /// Calls `each` with the position in `ids` and the facts of every id whose facts are known
+    /// already (this run's, else the cache's, found in one walk along it), without reading
+    /// anything, in no particular order. Nothing is remembered: asked once per run, for every
+    /// file of the tree.
+    pub fn each_known_facts(&self, ids: &[Oid], mut each: impl FnMut(usize, &Facts)) {
         let memo = self.facts.borrow();
-        let missing: Vec<Oid> = ids.iter().filter(|id| !memo.contains_key(id)).copied().collect();
-        let mut from_disk = self.disk.facts_of(&missing).into_iter();
-        ids.iter()
-            .map(|id| match memo.get(id) {
-                Some(facts) => Some(facts.clone()),
-                None => from_disk.next().flatten().map(Arc::new),
-            })
-            .collect()
+        let mut missing = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            match memo.get(id) {
+                Some(facts) => each(i, facts),
+                None => missing.push(i),
+            }
+        }
+        let missing_ids: Vec<Oid> = missing.iter().map(|&i| ids[i]).collect();
+        self.disk.each_facts(&missing_ids, |at, facts| each(missing[at], facts));
     }
 
     /// Facts already known, without reading anything.

@@ -160,26 +160,26 @@ impl Loaded {
         facts_record(&mut self.record(entry))
     }
 
-    /// The facts of each of `ids` that the cache has: one walk along the section in key order,
-    /// as [`Loaded::have`] does, not a lookup at random each (a warm run that adds a file asks
-    /// for the facts of every file of the tree).
-    pub fn facts_of(&self, ids: &[Oid]) -> Vec<Option<Facts>> {
+    /// Calls `each` with the position in `ids` and the facts of every id the cache has facts
+    /// for: one walk along the section in key order, as [`Loaded::have`] does, not a lookup at
+    /// random each (a warm run that adds a file asks for the facts of every file of the tree).
+    pub fn each_facts(&self, ids: &[Oid], mut each: impl FnMut(usize, &Facts)) {
         let mut order: Vec<(u64, u32)> =
             ids.iter().enumerate().map(|(i, id)| (prefix(id.as_bytes()), i as u32)).collect();
         order.sort_unstable();
         let entries = &self.facts.entries;
-        let mut found: Vec<Option<Facts>> = vec![None; ids.len()];
         let mut at = 0;
         for &(prefix, i) in &order {
             while entries.get(at).is_some_and(|e| e.prefix < prefix) {
                 at += 1;
             }
             let mut same_prefix = entries[at..].iter().take_while(|e| e.prefix == prefix);
-            if let Some(entry) = same_prefix.find(|e| self.key(e) == ids[i as usize].as_bytes()) {
-                found[i as usize] = facts_record(&mut self.record(entry));
+            if let Some(entry) = same_prefix.find(|e| self.key(e) == ids[i as usize].as_bytes())
+                && let Some(facts) = facts_record(&mut self.record(entry))
+            {
+                each(i as usize, &facts);
             }
         }
-        found
     }
 
     pub fn refs(&self, id: Oid) -> Option<Vec<String>> {
