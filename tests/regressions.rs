@@ -124,3 +124,85 @@ fn a_kept_listing_is_updated_by_the_diff_and_never_believed_when_damaged() {
     let damaged = repo.gate(&["check", "--base", &base, "--format", "json"]);
     assert_eq!(walked.stdout, damaged.stdout);
 }
+
+/// Guards against: the answers kept for a re-run of the same release (near-duplicate's matches,
+/// how each changed file is tested, the commit count, a lockfile's packages) answering for
+/// other settings. On one release and base, a policy with other thresholds, caps and test globs
+/// gets its own answers, the first policy gets its own back, and every run says what a run with
+/// nothing kept says.
+#[test]
+fn answers_kept_for_a_release_follow_the_settings() {
+    let search = "#!/bin/sh\n# search the index for a term\nset -eu\nterm=\"$1\"\nindex=/srv/search/index\n\
+                  grep -r \"$term\" \"$index\" | head -n 20\necho \"found\"\necho \"done\"\n";
+    let repo = TestRepo::with_files(&[("README.md", "# x\n"), ("requirements.txt", "requests==2.31.0\n")]);
+    let base = repo.rev("HEAD");
+    repo.write("bin/search.sh", search);
+    repo.commit("search");
+    repo.write("bin/search_v2.sh", &search.replace("head -n 20", "head -n 50"));
+    repo.write("app/jobs.py", "def run():\n    return 3\n");
+    repo.write("checks/jobs_check.py", "from app.jobs import run\n\ndef test_run():\n    assert run()\n");
+    repo.write("requirements.txt", "requests==2.32.0\n");
+    repo.commit("search v2, jobs");
+    let policy = |name: &str, text: &str| {
+        let path = repo.sibling(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let loose =
+        policy("loose.toml", "[checks.near-duplicate]\nthreshold = 0.8\n[checks.blast-radius]\nmax-commits = 1\n");
+    // Each differs from `loose` in one thing only.
+    let threshold = policy(
+        "threshold.toml",
+        "[checks.near-duplicate]\nthreshold = 0.999\n[checks.blast-radius]\nmax-commits = 1\n",
+    );
+    let cap = policy("cap.toml", "[checks.near-duplicate]\nthreshold = 0.8\n[checks.blast-radius]\nmax-commits = 5\n");
+    let tests = policy(
+        "tests.toml",
+        "[checks.near-duplicate]\nthreshold = 0.8\n[checks.blast-radius]\nmax-commits = 1\n[paths]\ntests = [\"checks/**\"]\n",
+    );
+    let check = |config: &str| repo.gate(&["check", "--base", &base, "--config", config, "--format", "json"]).json();
+    let fresh = |config: &str| {
+        let _ = std::fs::remove_dir_all(repo.path().join(".git/gate"));
+        check(config)
+    };
+    let found = |json: &serde_json::Value| -> Vec<String> {
+        let mut found: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {} {}", f["check"].as_str().unwrap(), f["code"].as_str().unwrap(), f["path"]))
+            .collect();
+        found.sort();
+        found
+    };
+
+    let first = fresh(&loose);
+    let listed = found(&first);
+    for expected in ["near-duplicate near-copy \"bin/search_v2.sh\"", "untested-change untested-script \"app/jobs.py\""]
+    {
+        assert!(listed.iter().any(|f| f == expected), "{expected} in {listed:#?}");
+    }
+    assert!(listed.iter().any(|f| f.starts_with("blast-radius too-many-commits")), "{listed:#?}");
+    assert_eq!(check(&loose), first, "a re-run reads what the first run kept");
+
+    let without = |run: &serde_json::Value, prefix: &str| {
+        let listed = found(run);
+        assert!(!listed.iter().any(|f| f.starts_with(prefix)), "no {prefix} in {listed:#?}");
+        assert!(listed.len() < found(&first).len(), "{listed:#?}");
+    };
+    check(&loose);
+    let other = check(&threshold);
+    without(&other, "near-duplicate");
+    assert_eq!(other, fresh(&threshold));
+    check(&loose);
+    let other = check(&cap);
+    without(&other, "blast-radius");
+    assert_eq!(other, fresh(&cap));
+    check(&loose);
+    let other = check(&tests);
+    without(&other, "untested-change untested-script \"app/jobs.py\"");
+    assert_eq!(other, fresh(&tests));
+
+    assert_eq!(check(&loose), first);
+    assert_eq!(check(&loose), first);
+}

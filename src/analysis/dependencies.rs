@@ -8,9 +8,10 @@
 //! not read again, so each version change is listed once.
 
 use crate::Result;
+use crate::analysis::memo;
 use crate::audit::lockfiles::{self, DependencyDiff, Packages, ReadError, images};
 use crate::config::Policy;
-use crate::git::{BlobStore, ChangeSet, ContentKind, Mode, Side, dir_name, file_name};
+use crate::git::{BlobStore, ChangeSet, Codec, ContentKind, Mode, Side, dir_name, file_name};
 
 /// Manifests larger than this are not read.
 const MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -48,6 +49,10 @@ impl ManifestChange {
     }
 }
 
+/// The packages a manifest or lockfile names, as the blob cache keeps them (a record that
+/// does not decode is read again from the blob).
+const PACKAGES: Codec<Packages> = Codec { encode: |p| p.encode().unwrap_or_default(), decode: Packages::decode };
+
 /// Reads every changed manifest, lockfile and image-naming file of the release.
 pub fn read(policy: &Policy, changes: &ChangeSet, store: &BlobStore<'_>) -> Result<Vec<ManifestChange>> {
     let paths = &policy.paths;
@@ -65,10 +70,21 @@ pub fn read(policy: &Policy, changes: &ChangeSet, store: &BlobStore<'_>) -> Resu
                     if side.size > MAX_BYTES {
                         return Ok(Some(Err(ReadError::Invalid(format!("{} bytes, too large to read", side.size)))));
                     }
+                    // Read once per blob and path, and kept: a release range's lockfile is
+                    // read on every run of it otherwise.
+                    let key = memo::fingerprint("packages", &[path.as_bytes(), &[u8::from(dev_file)]]);
+                    if let Some(packages) = store.kept(side.id, key, &PACKAGES) {
+                        return Ok(Some(Ok(packages)));
+                    }
                     let content = store.content(side.id)?;
                     let mut read = lockfiles::read(path, &String::from_utf8_lossy(&content));
                     if let (Ok(packages), true) = (&mut read, dev_file) {
                         packages.all_dev();
+                    }
+                    if let Ok(packages) = &read
+                        && packages.encode().is_some()
+                    {
+                        store.keep(side.id, key, &PACKAGES, packages);
                     }
                     Ok(Some(read))
                 };

@@ -9,6 +9,7 @@ pub mod config_files;
 pub mod coverage;
 pub mod dependencies;
 pub mod images;
+pub mod memo;
 mod mentions;
 pub mod names;
 mod reach;
@@ -233,7 +234,13 @@ impl<'a> Analysis<'a> {
 
     /// The commits in the release that are not in the base, counted up to `cap`.
     pub fn commit_count(&self, cap: usize) -> Result<CommitCount> {
-        git::count_commits(self.repo, self.range.base.commit, self.range.release.commit, cap)
+        let (release, key) = (self.range.release.commit, memo::count_key(self.range.base.commit, cap));
+        if let Some(count) = self.store.kept(release, key, &memo::COUNT) {
+            return Ok(count);
+        }
+        let count = git::count_commits(self.repo, self.range.base.commit, release, cap)?;
+        self.store.keep(release, key, &memo::COUNT, &count);
+        Ok(count)
     }
 
     /// The policy as the last deploy had it: the base tree's own policy file and the packs it
@@ -421,27 +428,45 @@ impl<'a> Analysis<'a> {
         Ok(code(&before) == code(&after))
     }
 
-    /// How `path` is tested, or where gate looked for a test.
+    /// How `path` is tested, or where gate looked for a test. What the release tree says is
+    /// kept for the next run on it (see [`memo`]); test evidence is asked on every run.
     pub fn coverage(&self, path: &str) -> Result<std::result::Result<coverage::Tested, coverage::Looked>> {
         let templates = self.needs.test_files.as_deref().unwrap_or(&[]);
-        let tree = self.tree()?;
-        let references = self.references()?;
-        Ok(match coverage::tested(path, templates, tree, references) {
-            Err(_) if coverage::named_by_tests(self.evidence()?, path) => Ok(coverage::Tested::NamedByTestEvidence),
-            Err(looked) => {
-                match self
-                    .reach()?
-                    .via(path, &|p| coverage::tested(p, templates, tree, references).is_ok(), &|p| self.refers(p))?
-                {
-                    Some(via) => Ok(coverage::Tested::Reached(via.to_string())),
-                    None => match self.rendered(path)? {
-                        Some((view, controller)) => Ok(coverage::Tested::Rendered { view, controller }),
-                        None => Err(looked),
-                    },
-                }
+        let tree = self.range.release.tree;
+        let key = |what| memo::coverage_key(what, path, &self.policy.paths, templates);
+        let direct = match self.store.kept(tree, key("direct"), &memo::DIRECT) {
+            Some(direct) => direct,
+            None => {
+                let direct = coverage::tested(path, templates, self.tree()?, self.references()?);
+                self.store.keep(tree, key("direct"), &memo::DIRECT, &direct);
+                direct
             }
-            other => other,
-        })
+        };
+        let Err(looked) = direct else { return Ok(direct) };
+        if coverage::named_by_tests(self.evidence()?, path) {
+            return Ok(Ok(coverage::Tested::NamedByTestEvidence));
+        }
+        let through = match self.store.kept(tree, key("through"), &memo::THROUGH) {
+            Some(through) => through,
+            None => {
+                let through = self.covered_through(path)?;
+                self.store.keep(tree, key("through"), &memo::THROUGH, &through);
+                through
+            }
+        };
+        Ok(through.ok_or(looked))
+    }
+
+    /// What covers `path`, which no test is found for: tested code that loads it, or a view a
+    /// tested controller renders that calls it.
+    fn covered_through(&self, path: &str) -> Result<Option<coverage::Tested>> {
+        let templates = self.needs.test_files.as_deref().unwrap_or(&[]);
+        let (tree, references) = (self.tree()?, self.references()?);
+        let tested = |p: &str| coverage::tested(p, templates, tree, references).is_ok();
+        if let Some(via) = self.reach()?.via(path, &tested, &|p| self.refers(p))? {
+            return Ok(Some(coverage::Tested::Reached(via.to_string())));
+        }
+        Ok(self.rendered(path)?.map(|(view, controller)| coverage::Tested::Rendered { view, controller }))
     }
 
     /// For a Rails helper, a view that calls one of its methods and the tested controller that

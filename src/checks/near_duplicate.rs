@@ -22,11 +22,12 @@ use super::{Check, Context, Doc, Finding, FindingData, NotAnalysed, Output, perc
 use crate::Result;
 use crate::analysis::names::{Markers, migration, variant_of};
 use crate::analysis::similarity::{Docs, LineIndex, common_lines, compact_diff, similarity};
-use crate::analysis::{Needs, coverage};
+use crate::analysis::{Needs, coverage, memo};
 use crate::audit::comments;
 use crate::config::Severity;
 use crate::config::{Problem, Settings};
-use crate::git::{Change, ContentKind, Facts, Mode, Status, dir_name, file_name};
+use crate::git::bytes::{Reader, put_oid, put_text16, put_u32};
+use crate::git::{Change, Codec, ContentKind, Facts, Mode, Status, dir_name, file_name};
 
 pub struct NearDuplicate;
 
@@ -145,17 +146,31 @@ impl Check for NearDuplicate {
         }
         let markers = Markers::builtin();
         let marked = |path: &str| variant_of(file_name(path), &markers).is_some();
-        let search = Search::new(cx, settings, &subjects, subjects.iter().any(|c| marked(&c.path)))?;
-        // When two files added together resemble each other, one finding says it, on the copy:
-        // the one named like a copy (an unmarked file is never compared with a marked one added
-        // with it), or else the one on the path that sorts later (`x_2` after `x`).
-        let marked_added: std::collections::HashSet<&str> =
-            subjects.iter().map(|c| c.path.as_str()).filter(|p| marked(p)).collect();
-        let mut matches: Vec<(&Change, Match)> = Vec::new();
-        for change in &subjects {
-            let skip = |other: &str| !marked(&change.path) && marked_added.contains(other);
-            matches.push((change, search.best_match(change, marked(&change.path), &skip)?));
-        }
+        let search = Search::new(cx, settings, &subjects, subjects.iter().any(|c| marked(&c.path)));
+        // What the search finds depends on the two trees and the settings alone: kept for the
+        // next run on this release, when every file could be read.
+        let kept = kept_key(cx, settings);
+        let found = match cx.analysis.store.kept(cx.range.release.tree, kept, &MATCHES) {
+            Some(found) if found.len() == subjects.len() => found,
+            _ => {
+                // When two files added together resemble each other, one finding says it, on the
+                // copy: the one named like a copy (an unmarked file is never compared with a
+                // marked one added with it), or else the one on the path that sorts later (`x_2`
+                // after `x`).
+                let marked_added: std::collections::HashSet<&str> =
+                    subjects.iter().map(|c| c.path.as_str()).filter(|p| marked(p)).collect();
+                let mut found = Vec::with_capacity(subjects.len());
+                for change in &subjects {
+                    let skip = |other: &str| !marked(&change.path) && marked_added.contains(other);
+                    found.push(search.best_match(change, marked(&change.path), &skip)?);
+                }
+                if unread == 0 {
+                    cx.analysis.store.keep(cx.range.release.tree, kept, &MATCHES, &found);
+                }
+                found
+            }
+        };
+        let matches: Vec<(&Change, Match)> = subjects.iter().copied().zip(found).collect();
         let best_of: HashMap<&str, &str> =
             matches.iter().filter_map(|(change, m)| m.other().map(|other| (change.path.as_str(), other))).collect();
         let is_original = |path: &str, other: &str| best_of.get(other) == Some(&path) && path < other;
@@ -202,6 +217,7 @@ impl Check for NearDuplicate {
 }
 
 /// What the search found for one added file.
+#[derive(Debug)]
 enum Match {
     None,
     /// A binary file identical to another of the release: counted, not reported.
@@ -244,11 +260,14 @@ impl Match {
 struct Search<'c, 'a> {
     cx: &'c Context<'a>,
     settings: &'c DuplicateSettings,
-    index: LineIndex,
+    subjects: Vec<&'c Change>,
+    with_deployed: bool,
+    /// Built when the first file is compared: a run that finds its matches kept needs none.
+    index: std::cell::OnceCell<LineIndex>,
     threshold: f64,
     /// Files of the last deploy that the release removes, renames or rewrites, indexed after the
     /// tree's files (document position `tree.len() + i`).
-    deployed: Vec<Other>,
+    deployed: std::cell::RefCell<Vec<Other>>,
     /// Contents read for exact comparison, by blob id.
     contents: std::cell::RefCell<HashMap<git2::Oid, Arc<Vec<u8>>>>,
 }
@@ -257,12 +276,30 @@ impl<'c, 'a> Search<'c, 'a> {
     /// Indexes every text file of the release that is neither ignored nor out of bounds, and, when
     /// an added file is named like a copy, the last deploy's versions of the files the release
     /// removes, renames away or rewrites: by the lines of the `subjects`, the files compared.
-    fn new(
-        cx: &'c Context<'a>,
-        settings: &'c DuplicateSettings,
-        subjects: &[&Change],
-        with_deployed: bool,
-    ) -> Result<Self> {
+    fn new(cx: &'c Context<'a>, settings: &'c DuplicateSettings, subjects: &[&'c Change], with_deployed: bool) -> Self {
+        Search {
+            cx,
+            settings,
+            subjects: subjects.to_vec(),
+            with_deployed,
+            index: std::cell::OnceCell::new(),
+            threshold: *settings.threshold.get_ref(),
+            deployed: std::cell::RefCell::default(),
+            contents: std::cell::RefCell::default(),
+        }
+    }
+
+    /// The index of the release's files, built on first use.
+    fn index(&self) -> Result<&LineIndex> {
+        if let Some(index) = self.index.get() {
+            return Ok(index);
+        }
+        let index = self.build_index()?;
+        Ok(self.index.get_or_init(|| index))
+    }
+
+    fn build_index(&self) -> Result<LineIndex> {
+        let (cx, settings, with_deployed) = (self.cx, self.settings, self.with_deployed);
         let tree = cx.analysis.tree()?;
         let ignored = cx.analysis.ignored()?;
         let files: Vec<usize> = (0..tree.len())
@@ -279,9 +316,9 @@ impl<'c, 'a> Search<'c, 'a> {
         let mut deployed = Vec::new();
         for change in cx.changes.iter().filter(|_| with_deployed) {
             let fate = match change.status {
-                Status::Deleted => "this release removes it",
-                Status::Renamed => "this release renames it",
-                Status::Modified => "this release rewrites it",
+                Status::Deleted => FATES[0],
+                Status::Renamed => FATES[1],
+                Status::Modified => FATES[2],
                 _ => continue,
             };
             let Some(old) = change.old.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
@@ -298,18 +335,12 @@ impl<'c, 'a> Search<'c, 'a> {
             }
         }
         // The index is asked about the added files only: it holds their lines.
-        let mut probes = Vec::with_capacity(subjects.len());
-        for side in subjects.iter().filter_map(|c| c.new.as_ref()) {
+        let mut probes = Vec::with_capacity(self.subjects.len());
+        for side in self.subjects.iter().filter_map(|c| c.new.as_ref()) {
             probes.push(cx.analysis.store.facts(side.id)?);
         }
-        Ok(Search {
-            cx,
-            settings,
-            index: LineIndex::build(docs, probes.iter().map(|f| &**f)),
-            threshold: *settings.threshold.get_ref(),
-            deployed,
-            contents: std::cell::RefCell::default(),
-        })
+        *self.deployed.borrow_mut() = deployed;
+        Ok(LineIndex::build(docs, probes.iter().map(|f| &**f)))
     }
 
     fn content(&self, id: git2::Oid) -> Result<Arc<Vec<u8>>> {
@@ -338,10 +369,10 @@ impl<'c, 'a> Search<'c, 'a> {
     /// The file behind an index document.
     fn other(&self, doc: usize) -> Result<Other> {
         let tree = self.cx.analysis.tree()?;
-        let position = self.index.doc(doc).file;
+        let position = self.index()?.doc(doc).file;
         Ok(match tree.files().get(position) {
             Some(file) => Other { path: file.path.clone(), id: file.id, deployed: None },
-            None => self.deployed[position - tree.len()].clone(),
+            None => self.deployed.borrow()[position - tree.len()].clone(),
         })
     }
 
@@ -373,7 +404,7 @@ impl<'c, 'a> Search<'c, 'a> {
             Err(reason) => return Ok(Match::NotAnalysed(reason)),
             Ok(()) => {}
         }
-        let candidates = self.index.candidates(&facts, self.threshold, tree.position(&change.path));
+        let candidates = self.index()?.candidates(&facts, self.threshold, tree.position(&change.path));
         // The best, preferring the release's files at an equal ratio.
         let mut best: Option<(usize, f64, bool)> = None;
         let mut capped = false;
@@ -549,5 +580,114 @@ fn comparable(facts: &Facts, settings: &DuplicateSettings) -> std::result::Resul
             settings.min_lines
         )),
         ContentKind::Text => Ok(()),
+    }
+}
+
+/// What the release does to a file of the last deploy that an added file is compared with.
+const FATES: [&str; 3] = ["this release removes it", "this release renames it", "this release rewrites it"];
+
+/// The fingerprint of the matches kept under the release tree: the base tree (whose files the
+/// release removes, renames or rewrites are compared), the settings and the path classes.
+fn kept_key(cx: &Context<'_>, settings: &DuplicateSettings) -> u64 {
+    let base = cx.range.base.tree.map(|t| t.as_bytes().to_vec()).unwrap_or_default();
+    let settings = format!("{settings:?}");
+    let mut parts: Vec<&[u8]> = vec![&base, settings.as_bytes()];
+    parts.extend(memo::class_parts(&cx.policy.paths));
+    memo::fingerprint(ID, &parts)
+}
+
+/// The matches of a run's added files, in their order.
+const MATCHES: Codec<Vec<Match>> = Codec { encode: encode_matches, decode: decode_matches };
+
+const MATCHES_TAG: u8 = 0xd1;
+
+fn encode_matches(matches: &Vec<Match>) -> Vec<u8> {
+    let mut out = vec![MATCHES_TAG];
+    put_u32(&mut out, matches.len() as u32);
+    let put_other = |out: &mut Vec<u8>, other: &Other| {
+        put_text16(out, &other.path);
+        put_oid(out, &other.id);
+        out.push(other.deployed.and_then(|fate| FATES.iter().position(|f| *f == fate)).map_or(0, |i| i as u8 + 1));
+    };
+    for found in matches {
+        match found {
+            Match::None => out.push(0),
+            Match::BinaryCopy => out.push(1),
+            Match::NotAnalysed(reason) => {
+                out.push(2);
+                put_text16(&mut out, reason);
+            }
+            Match::Found { other, ratio, identical } => {
+                out.push(3);
+                put_other(&mut out, other);
+                out.extend_from_slice(&ratio.to_bits().to_le_bytes());
+                out.push(u8::from(*identical));
+            }
+            Match::Capped { other, ratio } => {
+                out.push(4);
+                out.push(u8::from(other.is_some()));
+                if let Some(other) = other {
+                    put_other(&mut out, other);
+                }
+                out.extend_from_slice(&ratio.to_bits().to_le_bytes());
+            }
+        }
+    }
+    out
+}
+
+fn decode_matches(bytes: &[u8]) -> Option<Vec<Match>> {
+    let mut r = Reader::new(bytes.strip_prefix(&[MATCHES_TAG])?);
+    let take_other = |r: &mut Reader<'_>| {
+        let (path, id) = (r.text16()?, r.oid()?);
+        let deployed = match r.take(1)?[0] {
+            0 => None,
+            i => Some(*FATES.get(i as usize - 1)?),
+        };
+        Some(Other { path, id, deployed })
+    };
+    let ratio = |r: &mut Reader<'_>| Some(f64::from_bits(u64::from_le_bytes(r.take(8)?.try_into().ok()?)));
+    let mut matches = Vec::new();
+    for _ in 0..r.u32()? {
+        matches.push(match r.take(1)?[0] {
+            0 => Match::None,
+            1 => Match::BinaryCopy,
+            2 => Match::NotAnalysed(r.text16()?),
+            3 => Match::Found { other: take_other(&mut r)?, ratio: ratio(&mut r)?, identical: r.take(1)?[0] == 1 },
+            4 => {
+                let other = match r.take(1)?[0] {
+                    0 => None,
+                    _ => Some(take_other(&mut r)?),
+                };
+                Match::Capped { other, ratio: ratio(&mut r)? }
+            }
+            _ => return None,
+        });
+    }
+    r.is_empty().then_some(matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_matches_decode_to_what_was_encoded() {
+        let id = git2::Oid::from_bytes(&[7; 20]).unwrap();
+        let other = |deployed| Other { path: "bin/search.sh".to_string(), id, deployed };
+        let matches = vec![
+            Match::None,
+            Match::BinaryCopy,
+            Match::NotAnalysed("binary".to_string()),
+            Match::Found { other: other(None), ratio: 0.875, identical: false },
+            Match::Found { other: other(Some(FATES[1])), ratio: 1.0, identical: true },
+            Match::Capped { other: None, ratio: 0.0 },
+            Match::Capped { other: Some(other(Some(FATES[2]))), ratio: 0.9 },
+        ];
+        let bytes = (MATCHES.encode)(&matches);
+        let back = (MATCHES.decode)(&bytes).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{matches:?}"));
+        assert!((MATCHES.decode)(&bytes[..bytes.len() - 1]).is_none());
+        assert!((MATCHES.decode)(&[bytes.as_slice(), &[0]].concat()).is_none());
     }
 }

@@ -26,6 +26,7 @@ mod rust;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::git::bytes::{Reader, put_text16, put_u32};
 use serde_json::{Map, Value as Json};
 use toml::{Table, Value as Toml};
 
@@ -48,6 +49,45 @@ pub struct Packages {
 }
 
 impl Packages {
+    /// The packages as bytes, for the blob cache: read once per blob. `None` when a name or
+    /// version is too long for the format.
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        let too_long = |t: &String| t.len() > u16::MAX as usize;
+        let versions = self.packages.values().flatten();
+        let names = self.packages.keys().chain(&self.dev).chain(&self.runtime);
+        if too_long(&self.format) || names.chain(versions).any(too_long) {
+            return None;
+        }
+        let mut out = Vec::new();
+        put_text16(&mut out, &self.format);
+        put_u32(&mut out, self.packages.len() as u32);
+        for (name, versions) in &self.packages {
+            put_text16(&mut out, name);
+            put_u32(&mut out, versions.len() as u32);
+            versions.iter().for_each(|v| put_text16(&mut out, v));
+        }
+        for set in [&self.dev, &self.runtime] {
+            put_u32(&mut out, set.len() as u32);
+            set.iter().for_each(|name| put_text16(&mut out, name));
+        }
+        Some(out)
+    }
+
+    /// Packages decoded from [`Packages::encode`]'s bytes; `None` unless they read whole.
+    pub fn decode(bytes: &[u8]) -> Option<Packages> {
+        let mut r = Reader::new(bytes);
+        let format = r.text16()?;
+        let mut packages = BTreeMap::new();
+        for _ in 0..r.u32()? {
+            let name = r.text16()?;
+            let versions = (0..r.u32()?).map(|_| r.text16()).collect::<Option<_>>()?;
+            packages.insert(name, versions);
+        }
+        let set = |r: &mut Reader<'_>| (0..r.u32()?).map(|_| r.text16()).collect::<Option<BTreeSet<String>>>();
+        let (dev, runtime) = (set(&mut r)?, set(&mut r)?);
+        r.is_empty().then_some(Packages { format, packages, dev, runtime, in_dev: false })
+    }
+
     fn add(&mut self, name: &str, version: &str) {
         if name.is_empty() {
             return;
