@@ -7,7 +7,9 @@
 # Every figure is CPU seconds (user + system, from GNU time: the machine may be shared, and CPU
 # time moves less than wall time under load), printed as "median (min-max)" of RUNS runs
 # (default 5). All runs read the repository from a warm page cache; "cold" means only that
-# gate's own cache (GIT_DIR/gate/) is removed before each run.
+# gate's own cache (GIT_DIR/gate/) is removed before each run; "warm" is a re-run of the same
+# release (gate keeps what it found for it), and "the next release" a release tree gate has not
+# seen, right after a run on its parent.
 #
 # Repositories are cloned (bare) from GitHub into $GATE_BENCH_DIR (default: target/bench) on
 # the first run. To use clones you already have, point these at their git directories (gate
@@ -28,7 +30,8 @@
 #   synthetic  scripts/synth-repo.sh repositories of GATE_BENCH_SIZES files (default
 #              "10000 100000 300000"), made once in $GATE_BENCH_DIR, each with ranges of
 #              GATE_BENCH_COMMITS commits (default "1 10 100 1000"), every commit changing one
-#              `.py` script; and the next release's run: HEAD~1..HEAD right after HEAD~2..HEAD~1
+#              `.py` script; and the next release's run: HEAD~1..(a new tree that changes what
+#              HEAD changes, made for each run) right after HEAD~2..HEAD~1
 #              (the blob cache warm, the files kept for the previous release tree); and a
 #              commit on top of HEAD that adds one `.py` file (made by the script, on no branch)
 #   junit      reading the largest JUnit report of the corpus (615 KB, 4,239 test cases) and
@@ -86,7 +89,12 @@ stats() {
     eval "$before"
     times+=("$(cpu "$@")")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END {
+  summary "${times[@]}"
+}
+
+# "median (min-max)" of the figures given.
+summary() {
+  printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END {
     printf "%.3f (%.3f-%.3f)", a[int((NR + 1) / 2)], a[1], a[NR] }'
 }
 
@@ -133,23 +141,40 @@ row() {
   rm -f "$blobs" "$every"
 }
 
-# The next release's run on the repository in GIT_DIR: `gate check` of HEAD~1..HEAD, each run
+# The next release's run on the repository in GIT_DIR: `gate check` of HEAD~1..R, each run
 # right after one of HEAD~2..HEAD~1 (untimed), so the blob cache is warm and what gate keeps
 # per release tree is the previous tree's, as when every release is checked after the one
-# before it. Beside it, the git commands on the same range.
+# before it. R is a release no run has seen (see `fresh_release`): gate keeps the answers of a
+# release it checked, so timing HEAD again would time a re-run. Beside it, the git commands on
+# HEAD~1..HEAD.
 next_release() {
-  local label=$1
-  local previous="'$gate' check --base HEAD~2 --release HEAD~1 --format json >/dev/null 2>&1 || true"
-  local check=("$gate" check --base HEAD~1 --release HEAD --format json)
-  eval "$previous"
-  "${check[@]}" >/dev/null 2>&1 || true
-  local next memory
-  next=$(stats "$previous" "${check[@]}")
-  eval "$previous"
-  memory=$(peak "${check[@]}")
-  printf '%s\t%s\t%s\t%s\t%s MiB\n' "$label" 1 "-" "$next" "$memory"
+  local label=$1 times=() release memory
+  for n in $(seq "$runs"); do
+    release=$(fresh_release "$n")
+    "$gate" check --base HEAD~2 --release HEAD~1 --format json >/dev/null 2>&1 || true
+    times+=("$(cpu "$gate" check --base HEAD~1 --release "$release" --format json)")
+  done
+  release=$(fresh_release peak)
+  "$gate" check --base HEAD~2 --release HEAD~1 --format json >/dev/null 2>&1 || true
+  memory=$(peak "$gate" check --base HEAD~1 --release "$release" --format json)
+  printf '%s\t%s\t%s\t%s\t%s MiB\n' "$label" 1 "-" "$(summary "${times[@]}")" "$memory"
   printf '\t\tdiff --raw %s | ls-tree %s\n' \
     "$(stats ":" git diff --raw HEAD~1 HEAD)" "$(stats ":" git ls-tree -r HEAD)"
+}
+
+# A commit on top of HEAD~1 that changes the file HEAD changes, with one more line naming this
+# benchmark run: a release tree that no run of gate has seen. Referenced by nothing.
+fresh_release() {
+  local file blob tree
+  file=$(git diff --name-only HEAD~1 HEAD | head -n 1)
+  blob=$({ git show "HEAD:$file"; echo "# next release $1 of bench run $$-$(date +%s%N)"; } | git hash-object -w --stdin)
+  GIT_INDEX_FILE=$scratch/index git read-tree HEAD
+  GIT_INDEX_FILE=$scratch/index git update-index --cacheinfo "100644,$blob,$file"
+  tree=$(GIT_INDEX_FILE=$scratch/index git write-tree)
+  rm -f "$scratch/index"
+  GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_AUTHOR_DATE='2026-01-01T00:00:00Z' \
+    GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com GIT_COMMITTER_DATE='2026-01-01T00:00:00Z' \
+    git commit-tree "$tree" -p HEAD~1 -m "next release $1"
 }
 
 # A commit on top of HEAD of the repository in GIT_DIR that adds one small `.py` file, made
@@ -231,7 +256,7 @@ if [[ " $sections " == *" synthetic "* ]]; then
     for n in $commit_counts; do
       row "synth $size files, $n commit(s)" base "r$n"
     done
-    next_release "synth $size files, the next release (HEAD~1..HEAD)"
+    next_release "synth $size files, the next release (HEAD~1..a new tree)"
     row "synth $size files, one file added" HEAD "$(add_one_file)"
     unset GIT_DIR
   done

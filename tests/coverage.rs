@@ -525,7 +525,7 @@ fn a_reach_index_updated_by_the_diff_says_what_a_fresh_one_says() {
 }
 
 /// Guards against: the references of the test files kept for the previous release tree
-/// (`GIT_DIR/gate/references-v1.bin`) answering for a release that changed a test. They are
+/// (`GIT_DIR/gate/references-v2.bin`) answering for a release that changed a test. They are
 /// used while the diff between the trees changes no file of the tests class, and read again
 /// when it does; a damaged file is never believed. Every answer equals a run with nothing kept.
 #[test]
@@ -537,7 +537,7 @@ fn kept_test_references_are_used_only_while_no_test_changes() {
         std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
         check(release)
     };
-    let kept = repo.path().join(".git/gate/references-v1.bin");
+    let kept = repo.path().join(".git/gate/references-v2.bin");
     repo.write("app/views.py", "def index():\n    return 1\n");
     repo.write("app/report.py", "def report():\n    return 'r'\n");
     repo.write("tests/test_pages.py", "from app.views import index\n\ndef test_index():\n    assert index()\n");
@@ -570,6 +570,6 @@ fn kept_test_references_are_used_only_while_no_test_changes() {
 
     // Damaged: not believed.
     check(&tested);
-    std::fs::write(&kept, b"GATEREF\x01 not what gate wrote").unwrap();
+    std::fs::write(&kept, b"GATEREF\x02 not what gate wrote").unwrap();
     assert_eq!(check(&tested), reread);
 }

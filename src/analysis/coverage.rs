@@ -23,7 +23,7 @@ const MAX_REFS_PER_FILE: usize = 20_000;
 
 /// The file in `GIT_DIR/gate/` that keeps the references of the last tree whose test files
 /// were all read (see `Analysis::references`).
-pub const KEPT_FILE_NAME: &str = "references-v1.bin";
+pub const KEPT_FILE_NAME: &str = "references-v2.bin";
 
 /// How many classes and modules of one file bare constants are looked up in.
 const MAX_NAMESPACES: usize = 8;

@@ -626,7 +626,9 @@ impl<'a> Analysis<'a> {
         if let Some(classes) = self.classes.get() {
             return Ok(classes);
         }
-        let classes = classes::Classes::of(self.repo, self.range.release.tree, self.tree()?, &self.policy.paths);
+        let tree = self.tree()?;
+        let classes = classes::Classes::of(self.repo, self.range.release.tree, tree, &self.policy.paths);
+        tree.keep(self.repo, self.range.release.tree);
         Ok(self.classes.get_or_init(|| classes))
     }
 
@@ -693,7 +695,7 @@ impl<'a> Analysis<'a> {
             return Ok(refs);
         }
         let tree = self.tree()?;
-        let mut refs = match self.kept_references(tree) {
+        let mut refs = match self.kept_references() {
             Some(kept) => kept,
             None => self.read_references()?,
         };
@@ -725,40 +727,53 @@ impl Analysis<'_> {
         }
         let file = git::Sealed::in_git_dir(&self.repo.git_dir(), coverage::KEPT_FILE_NAME);
         if let Some((file, body)) = file.filter(|_| refs.unread == 0).zip(refs.encode_kept()) {
-            let key = classes::key(self.range.release.tree, &self.policy.paths);
-            // References that cannot be kept only cost the next run the reading.
-            let _ = file.seal_and_write([KEPT_REFERENCES_MAGIC.as_slice(), &key, &body].concat());
+            keep_references(&file, self.range.release.tree, &self.policy.paths, &body);
         }
         Ok(refs)
     }
 
     /// The references kept by an earlier run, when they are of this tree and these classes, or
-    /// of the tree the listing was updated from and the diff between the two changes no file
-    /// of the tests class: what the test files refer to and are named for depends on their
-    /// paths and contents alone. A warm run on a 100,000-file tree spent a third of its time
-    /// reading every test's references again.
-    fn kept_references(&self, tree: &TreeIndex) -> Option<coverage::References> {
+    /// of another tree and these classes and the diff between the two trees changes no file of
+    /// the tests class: what the test files refer to and are named for depends on their paths
+    /// and contents alone. A warm run on a 100,000-file tree spent a third of its time reading
+    /// every test's references again.
+    fn kept_references(&self) -> Option<coverage::References> {
         let file = git::Sealed::in_git_dir(&self.repo.git_dir(), coverage::KEPT_FILE_NAME)?;
         let kept = file.read()?;
-        let (key, body) = kept.strip_prefix(KEPT_REFERENCES_MAGIC.as_slice())?.split_at_checked(32)?;
+        let (key, rest) = kept.strip_prefix(KEPT_REFERENCES_MAGIC.as_slice())?.split_at_checked(32)?;
+        let mut rest = git::bytes::Reader::new(rest);
+        let kept_tree = rest.oid()?;
+        let body = rest.rest();
         let paths = &self.policy.paths;
-        let this_key = classes::key(self.range.release.tree, paths);
-        if key == this_key {
+        let release = self.range.release.tree;
+        if key == classes::key(release, paths) {
             return coverage::References::decode_kept(body);
         }
-        let patch = tree.patch()?;
-        if key != classes::key(patch.from, paths) || patch.changed.iter().any(|c| paths.tests.matches(&c.path)) {
+        if key != classes::key(kept_tree, paths) {
+            return None;
+        }
+        let changed = git::changed_paths(self.repo, kept_tree, release).ok()?;
+        if changed.iter().any(|path| paths.tests.matches(path)) {
             return None;
         }
         let refs = coverage::References::decode_kept(body)?;
-        // Kept again for this tree, whose listing the next run finds as it is.
-        let _ = file.seal_and_write([KEPT_REFERENCES_MAGIC.as_slice(), &this_key, body].concat());
+        // Kept again for this tree: the next run on it finds them as they are.
+        keep_references(&file, release, paths, body);
         Some(refs)
     }
 }
 
+/// Keeps the encoded references of the release tree `tree`. References that cannot be kept
+/// only cost the next run the reading.
+fn keep_references(file: &git::Sealed, tree: Oid, paths: &config::PathClasses, body: &[u8]) {
+    let mut record = [KEPT_REFERENCES_MAGIC.as_slice(), &classes::key(tree, paths)].concat();
+    git::bytes::put_oid(&mut record, &tree);
+    record.extend_from_slice(body);
+    let _ = file.seal_and_write(record);
+}
+
 /// The header of [`coverage::KEPT_FILE_NAME`]; it changes whenever what is kept changes meaning.
-const KEPT_REFERENCES_MAGIC: &[u8; 8] = b"GATEREF\x01";
+const KEPT_REFERENCES_MAGIC: &[u8; 8] = b"GATEREF\x02";
 
 /// The policy of the last deploy, as read from its tree.
 enum DeployedPolicy {

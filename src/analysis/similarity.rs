@@ -19,6 +19,7 @@
 //! the best exact match.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use similar::{Algorithm, DiffOp};
 
@@ -30,13 +31,22 @@ pub struct Doc {
     /// Position of the file in the tree index.
     pub file: usize,
     lines: u32,
-    /// Where its (line hash, count) pairs are in [`Docs::hashes`].
-    hashes: std::ops::Range<usize>,
+    hashes: DocHashes,
 }
 
-/// The documents to index, their line hashes in one vector: a warm run that adds a file
-/// gathers every file of the tree, and a vector of its own for each (made, then freed) cost it
-/// a fifth of its time.
+/// Where a document's (line hash, count) pairs are.
+#[derive(Debug, Clone)]
+enum DocHashes {
+    /// In [`Docs::hashes`]: facts decoded from the cache for the index, not kept otherwise.
+    Copied(std::ops::Range<usize>),
+    /// In facts this run holds anyway (those it read): shared, not copied.
+    Shared(Arc<Facts>),
+}
+
+/// The documents to index. The line hashes of facts decoded for the index alone go into one
+/// vector: a warm run that adds a file gathers every file of the tree, and a vector of its own
+/// for each (made, then freed) cost it a fifth of its time. Facts the run holds anyway are
+/// shared, so a cold run does not hold every line hash twice.
 #[derive(Debug, Default)]
 pub struct Docs {
     docs: Vec<Doc>,
@@ -44,11 +54,16 @@ pub struct Docs {
 }
 
 impl Docs {
-    /// Adds the file at tree position `file`, with its facts' lines.
+    /// Adds the file at tree position `file`, copying its facts' line hashes.
     pub fn push(&mut self, file: usize, facts: &Facts) {
         let start = self.hashes.len();
         self.hashes.extend_from_slice(&facts.hashes);
-        self.docs.push(Doc { file, lines: facts.lines, hashes: start..self.hashes.len() });
+        self.docs.push(Doc { file, lines: facts.lines, hashes: DocHashes::Copied(start..self.hashes.len()) });
+    }
+
+    /// Adds the file at tree position `file`, sharing its facts.
+    pub fn push_shared(&mut self, file: usize, facts: Arc<Facts>) {
+        self.docs.push(Doc { file, lines: facts.lines, hashes: DocHashes::Shared(facts) });
     }
 
     /// How many documents there are.
@@ -65,8 +80,11 @@ impl Docs {
         self.docs.sort_by_key(|d| d.file);
     }
 
-    fn hashes(&self, doc: &Doc) -> &[(u32, u32)] {
-        &self.hashes[doc.hashes.clone()]
+    fn hashes<'d>(&'d self, doc: &'d Doc) -> &'d [(u32, u32)] {
+        match &doc.hashes {
+            DocHashes::Copied(range) => &self.hashes[range.clone()],
+            DocHashes::Shared(facts) => &facts.hashes,
+        }
     }
 }
 
@@ -315,8 +333,6 @@ pub fn compact_diff(original: &[u8], new: &[u8], limit: usize) -> (Vec<DiffLine>
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     fn facts(text: &str) -> Arc<Facts> {
@@ -357,7 +373,10 @@ mod tests {
         }
         let all: Vec<Arc<Facts>> = texts.iter().map(|t| facts(t)).collect();
         let mut docs = Docs::default();
-        all.iter().enumerate().for_each(|(i, f)| docs.push(i, f));
+        // Half copied, half shared: both ways give the same index.
+        all.iter()
+            .enumerate()
+            .for_each(|(i, f)| if i % 2 == 0 { docs.push(i, f) } else { docs.push_shared(i, f.clone()) });
         // Probed with the first half's lines only: the second half's are looked up the slow way.
         let index = LineIndex::build(docs, all[..60].iter().map(|f| &**f));
         for threshold in [0.5, 0.7, 0.8, 0.9, 1.0] {

@@ -27,7 +27,7 @@ use crate::audit::comments;
 use crate::config::Severity;
 use crate::config::{Problem, Settings};
 use crate::git::bytes::{Reader, put_oid, put_text16, put_u32};
-use crate::git::{Change, Codec, ContentKind, Facts, Mode, Status, dir_name, file_name};
+use crate::git::{Change, Codec, ContentKind, Facts, Known, Mode, Status, dir_name, file_name};
 
 pub struct NearDuplicate;
 
@@ -307,9 +307,12 @@ impl<'c, 'a> Search<'c, 'a> {
             .collect();
         let ids: Vec<git2::Oid> = files.iter().map(|&i| tree.files()[i].id).collect();
         let mut docs = Docs::default();
-        cx.analysis.store.each_known_facts(&ids, |at, facts| {
-            if comparable(facts, settings).is_ok() {
-                docs.push(files[at], facts);
+        cx.analysis.store.each_known_facts(&ids, |at, known| {
+            if comparable(known.facts(), settings).is_ok() {
+                match known {
+                    Known::Held(facts) => docs.push_shared(files[at], facts.clone()),
+                    Known::Decoded(facts) => docs.push(files[at], facts),
+                }
             }
         });
         docs.sort();
@@ -330,7 +333,7 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             let facts = cx.analysis.store.facts(old.id)?;
             if comparable(&facts, settings).is_ok() {
-                docs.push(tree.len() + deployed.len(), &facts);
+                docs.push_shared(tree.len() + deployed.len(), facts);
                 deployed.push(Other { path, id: old.id, deployed: Some(fate) });
             }
         }

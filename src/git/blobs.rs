@@ -139,17 +139,17 @@ impl<'r> BlobStore<'r> {
     /// already (this run's, else the cache's, found in one walk along it), without reading
     /// anything, in no particular order. Nothing is remembered: asked once per run, for every
     /// file of the tree.
-    pub fn each_known_facts(&self, ids: &[Oid], mut each: impl FnMut(usize, &Facts)) {
+    pub fn each_known_facts(&self, ids: &[Oid], mut each: impl FnMut(usize, Known<'_>)) {
         let memo = self.facts.borrow();
         let mut missing = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             match memo.get(id) {
-                Some(facts) => each(i, facts),
+                Some(facts) => each(i, Known::Held(facts)),
                 None => missing.push(i),
             }
         }
         let missing_ids: Vec<Oid> = missing.iter().map(|&i| ids[i]).collect();
-        self.disk.each_facts(&missing_ids, |at, facts| each(missing[at], facts));
+        self.disk.each_facts(&missing_ids, |at, facts| each(missing[at], Known::Decoded(facts)));
     }
 
     /// Facts already known, without reading anything.
@@ -457,6 +457,23 @@ impl<'r> BlobStore<'r> {
                 derived: self.derived.take(),
             };
             let _ = cache.save(&self.disk, &learnt);
+        }
+    }
+}
+
+/// Facts as [`BlobStore::each_known_facts`] gives them.
+pub enum Known<'a> {
+    /// Facts this run holds (it read the blob): shared.
+    Held(&'a Arc<Facts>),
+    /// Facts decoded from the cache for the call, and dropped after it.
+    Decoded(&'a Facts),
+}
+
+impl Known<'_> {
+    pub fn facts(&self) -> &Facts {
+        match self {
+            Known::Held(facts) => facts,
+            Known::Decoded(facts) => facts,
         }
     }
 }

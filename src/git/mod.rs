@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::{Error, Result};
 
-pub use blobs::{BlobStore, Codec, READ_LIMIT};
+pub use blobs::{BlobStore, Codec, Known, READ_LIMIT};
 pub use cache::{FILE_NAME as CACHE_FILE_NAME, Sealed};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
 pub use facts::{ContentKind, Facts, ScanHit, is_binary, line_hash, normalized_lines};
@@ -209,6 +209,12 @@ pub fn count_commits(repo: &Repo, base: Option<Oid>, release: Oid, cap: usize) -
         }
     }
     Ok(CommitCount { count, capped: false })
+}
+
+/// The paths whose files differ between trees `old` and `new`, in path order; subtrees with
+/// equal ids are not read.
+pub fn changed_paths(repo: &Repo, old: Oid, new: Oid) -> Result<Vec<String>> {
+    Ok(diff::changed_files(repo, old, new)?.into_iter().map(|(path, ..)| path).collect())
 }
 
 /// The text of the file at `path` in `tree`, if it exists and is a regular file.

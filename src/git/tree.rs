@@ -36,6 +36,8 @@ pub struct TreeIndex {
     /// that tree and the diff, so that what is kept beside the listing can be updated the same
     /// way.
     patch: Option<Patch>,
+    /// Set when the listing was walked or patched for this tree and is not kept yet.
+    unkept: bool,
     by_blob: OnceLock<Lookup>,
     by_name: OnceLock<Lookup>,
     by_stem: OnceLock<Lookup>,
@@ -80,11 +82,21 @@ impl TreeIndex {
             }
             None => (walk(repo, id)?, None),
         };
-        if let Some(kept) = &kept {
+        Ok(TreeIndex { patch, unkept: true, ..TreeIndex::from_files(files) })
+    }
+
+    /// Keeps the listing of tree `id` (this index's tree) for the next run, when it is not kept
+    /// already. Called once what is kept beside the listing (the path classes) is kept for this
+    /// tree too: a run that needs the listing alone (its answers were kept) leaves the kept
+    /// listing, classes and reach index together at the tree they were all made for, so the
+    /// next release's run updates them all by one diff.
+    pub fn keep(&self, repo: &Repo, id: Oid) {
+        if self.unkept
+            && let Some(kept) = Listing::in_git_dir(&repo.git_dir())
+        {
             // A listing that cannot be kept only costs the next run a walk.
-            let _ = kept.save(id, &files);
+            let _ = kept.save(id, &self.files);
         }
-        Ok(TreeIndex { patch, ..TreeIndex::from_files(files) })
     }
 
     /// The tree this listing was updated from and the diff applied, when it was.
