@@ -568,6 +568,23 @@ fn kept_test_references_are_used_only_while_no_test_changes() {
     assert_eq!(untested(&after), ["app/jobs.py", "app/report.py"], "{after:#}");
     assert_eq!(after, fresh(&removed));
 
+    // A re-run of an older release (its answers kept) between two new ones, then a release
+    // whose parent is not the tree the references were kept for: each says what a fresh run
+    // says.
+    check(&tested);
+    check(&first);
+    repo.write("tests/test_batch.py", "from app.jobs import run\n\ndef test_run():\n    assert run()\n");
+    let back = repo.commit("the jobs test again");
+    let again = check(&back);
+    assert_eq!(untested(&again), ["app/report.py"], "{again:#}");
+    assert_eq!(again, fresh(&back));
+    check(&first);
+    repo.write("app/mail.py", "def send():\n    return 4\n");
+    let mail = repo.commit("mail");
+    let sibling = check(&mail);
+    assert_eq!(untested(&sibling), ["app/mail.py", "app/report.py"], "{sibling:#}");
+    assert_eq!(sibling, fresh(&mail));
+
     // Damaged: not believed.
     check(&tested);
     std::fs::write(&kept, b"GATEREF\x02 not what gate wrote").unwrap();
