@@ -537,7 +537,15 @@ fn kept_test_references_are_used_only_while_no_test_changes() {
         std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
         check(release)
     };
+    // The run on `release`, which must find `untested` and say what a run with nothing kept says.
+    let answers = |release: &str, untested_files: &[&str]| {
+        let run = check(release);
+        assert_eq!(untested(&run), untested_files, "{run:#}");
+        assert_eq!(run, fresh(release));
+        run
+    };
     let kept = repo.path().join(".git/gate/references-v2.bin");
+    let batch_test = "from app.jobs import run\n\ndef test_run():\n    assert run()\n";
     repo.write("app/views.py", "def index():\n    return 1\n");
     repo.write("app/report.py", "def report():\n    return 'r'\n");
     repo.write("tests/test_pages.py", "from app.views import index\n\ndef test_index():\n    assert index()\n");
@@ -548,42 +556,32 @@ fn kept_test_references_are_used_only_while_no_test_changes() {
     // No test changes: the kept references answer, and say what reading the tests says.
     repo.write("app/jobs.py", "def run():\n    return 3\n");
     let jobs = repo.commit("jobs");
-    let reused = check(&jobs);
-    assert_eq!(untested(&reused), ["app/jobs.py", "app/report.py"], "{reused:#}");
-    assert_eq!(reused, fresh(&jobs));
+    answers(&jobs, &["app/jobs.py", "app/report.py"]);
 
     // A test that imports the new file, under a name of its own: the references are read again.
     check(&jobs);
-    repo.write("tests/test_batch.py", "from app.jobs import run\n\ndef test_run():\n    assert run()\n");
+    repo.write("tests/test_batch.py", batch_test);
     let tested = repo.commit("a test for jobs");
-    let reread = check(&tested);
-    assert_eq!(untested(&reread), ["app/report.py"], "{reread:#}");
-    assert_eq!(reread, fresh(&tested));
+    let reread = answers(&tested, &["app/report.py"]);
 
     // A test removed: read again too.
     check(&tested);
     repo.remove("tests/test_batch.py");
     let removed = repo.commit("drop the jobs test");
-    let after = check(&removed);
-    assert_eq!(untested(&after), ["app/jobs.py", "app/report.py"], "{after:#}");
-    assert_eq!(after, fresh(&removed));
+    answers(&removed, &["app/jobs.py", "app/report.py"]);
 
     // A re-run of an older release (its answers kept) between two new ones, then a release
     // whose parent is not the tree the references were kept for: each says what a fresh run
     // says.
     check(&tested);
     check(&first);
-    repo.write("tests/test_batch.py", "from app.jobs import run\n\ndef test_run():\n    assert run()\n");
+    repo.write("tests/test_batch.py", batch_test);
     let back = repo.commit("the jobs test again");
-    let again = check(&back);
-    assert_eq!(untested(&again), ["app/report.py"], "{again:#}");
-    assert_eq!(again, fresh(&back));
+    answers(&back, &["app/report.py"]);
     check(&first);
     repo.write("app/mail.py", "def send():\n    return 4\n");
     let mail = repo.commit("mail");
-    let sibling = check(&mail);
-    assert_eq!(untested(&sibling), ["app/mail.py", "app/report.py"], "{sibling:#}");
-    assert_eq!(sibling, fresh(&mail));
+    answers(&mail, &["app/mail.py", "app/report.py"]);
 
     // Damaged: not believed.
     check(&tested);

@@ -7,7 +7,6 @@
 //! blob's other facts. Only code counts: comments are left out, and so are test files that are
 //! not code (a README or notes under `tests/`, fixtures, snapshots). A mention is not a test.
 
-use crate::fastmap::FastMap;
 use std::sync::OnceLock;
 
 use globset::GlobSet;
@@ -15,6 +14,7 @@ use globset::GlobSet;
 use crate::audit::comments::{self, Syntax};
 use crate::config::Policy;
 use crate::evidence::{EvidenceSet, TestSummary};
+use crate::fastmap::FastMap;
 use crate::git::bytes::{Reader, put_text16, put_u32};
 use crate::git::{Change, Mode, Status, TreeIndex, dir_name, extension, file_name, stem};
 

@@ -49,8 +49,9 @@ impl ManifestChange {
     }
 }
 
-/// The packages a manifest or lockfile names, as the blob cache keeps them (a record that
-/// does not decode is read again from the blob).
+/// The packages a manifest or lockfile names, as the blob cache keeps them. Packages the format
+/// cannot hold (a name past 64 KiB) are kept as an empty record, which never decodes: that blob
+/// is read again on every run.
 const PACKAGES: Codec<Packages> = Codec { encode: |p| p.encode().unwrap_or_default(), decode: Packages::decode };
 
 /// Reads every changed manifest, lockfile and image-naming file of the release.
@@ -81,9 +82,7 @@ pub fn read(policy: &Policy, changes: &ChangeSet, store: &BlobStore<'_>) -> Resu
                     if let (Ok(packages), true) = (&mut read, dev_file) {
                         packages.all_dev();
                     }
-                    if let Ok(packages) = &read
-                        && packages.encode().is_some()
-                    {
+                    if let Ok(packages) = &read {
                         store.keep(side.id, key, &PACKAGES, packages);
                     }
                     Ok(Some(read))

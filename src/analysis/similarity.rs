@@ -66,15 +66,6 @@ impl Docs {
         self.docs.push(Doc { file, lines: facts.lines, hashes: DocHashes::Shared(facts) });
     }
 
-    /// How many documents there are.
-    pub fn len(&self) -> usize {
-        self.docs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
-    }
-
     /// Puts the documents in the order of their positions.
     pub fn sort(&mut self) {
         self.docs.sort_by_key(|d| d.file);
@@ -152,11 +143,11 @@ impl LineIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.docs.docs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.docs.docs.is_empty()
     }
 
     /// The postings of the documents that have a line of `hash`, in document order (the
@@ -166,7 +157,7 @@ impl LineIndex {
         let Ok(at) = self.probed.binary_search(&hash) else {
             // Not a line of a probe: looked up in every document (slow, never wrong).
             let has = |doc: &Doc| self.docs.hashes(doc).binary_search_by_key(&hash, |(h, _)| *h).is_ok();
-            let docs = (0..self.docs.len() as u64).filter(|&i| has(&self.docs.docs[i as usize]));
+            let docs = (0..self.docs.docs.len() as u64).filter(|&i| has(&self.docs.docs[i as usize]));
             return Cow::Owned(docs.map(|i| key << 32 | i).collect());
         };
         Cow::Borrowed(&self.postings[self.starts[at] as usize..self.starts[at + 1] as usize])
@@ -192,7 +183,7 @@ impl LineIndex {
             .collect();
         by_rarity.sort_unstable_by_key(|(len, hash, count, _)| (*len, *hash, *count));
         let mut covered = 0usize;
-        let mut seen = vec![false; self.docs.len()];
+        let mut seen = vec![false; self.docs.docs.len()];
         let mut found = Vec::new();
         for (_, _, count, postings) in by_rarity {
             if covered >= must_cover {

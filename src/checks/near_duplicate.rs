@@ -262,20 +262,18 @@ struct Search<'c, 'a> {
     settings: &'c DuplicateSettings,
     subjects: Vec<&'c Change>,
     with_deployed: bool,
-    /// Built when the first file is compared: a run that finds its matches kept needs none.
-    index: std::cell::OnceCell<LineIndex>,
+    /// Built when the first file is compared (a run that finds its matches kept needs none):
+    /// the index, and the files of the last deploy that the release removes, renames or
+    /// rewrites, indexed after the tree's files (document position `tree.len() + i`).
+    index: std::cell::OnceCell<(LineIndex, Vec<Other>)>,
     threshold: f64,
-    /// Files of the last deploy that the release removes, renames or rewrites, indexed after the
-    /// tree's files (document position `tree.len() + i`).
-    deployed: std::cell::RefCell<Vec<Other>>,
     /// Contents read for exact comparison, by blob id.
     contents: std::cell::RefCell<HashMap<git2::Oid, Arc<Vec<u8>>>>,
 }
 
 impl<'c, 'a> Search<'c, 'a> {
-    /// Indexes every text file of the release that is neither ignored nor out of bounds, and, when
-    /// an added file is named like a copy, the last deploy's versions of the files the release
-    /// removes, renames away or rewrites: by the lines of the `subjects`, the files compared.
+    /// A search among the files of the release for files like the `subjects`, the files
+    /// compared; `with_deployed` when one is named like a copy (see [`Search::index`]).
     fn new(cx: &'c Context<'a>, settings: &'c DuplicateSettings, subjects: &[&'c Change], with_deployed: bool) -> Self {
         Search {
             cx,
@@ -284,13 +282,15 @@ impl<'c, 'a> Search<'c, 'a> {
             with_deployed,
             index: std::cell::OnceCell::new(),
             threshold: *settings.threshold.get_ref(),
-            deployed: std::cell::RefCell::default(),
             contents: std::cell::RefCell::default(),
         }
     }
 
-    /// The index of the release's files, built on first use.
-    fn index(&self) -> Result<&LineIndex> {
+    /// The index of every text file of the release that is neither ignored nor out of bounds,
+    /// and, `with_deployed`, of the last deploy's versions of the files the release removes,
+    /// renames away or rewrites (those files second), by the lines of the subjects; built on
+    /// first use.
+    fn index(&self) -> Result<&(LineIndex, Vec<Other>)> {
         if let Some(index) = self.index.get() {
             return Ok(index);
         }
@@ -298,7 +298,7 @@ impl<'c, 'a> Search<'c, 'a> {
         Ok(self.index.get_or_init(|| index))
     }
 
-    fn build_index(&self) -> Result<LineIndex> {
+    fn build_index(&self) -> Result<(LineIndex, Vec<Other>)> {
         let (cx, settings, with_deployed) = (self.cx, self.settings, self.with_deployed);
         let tree = cx.analysis.tree()?;
         let ignored = cx.analysis.ignored()?;
@@ -342,8 +342,7 @@ impl<'c, 'a> Search<'c, 'a> {
         for side in self.subjects.iter().filter_map(|c| c.new.as_ref()) {
             probes.push(cx.analysis.store.facts(side.id)?);
         }
-        *self.deployed.borrow_mut() = deployed;
-        Ok(LineIndex::build(docs, probes.iter().map(|f| &**f)))
+        Ok((LineIndex::build(docs, probes.iter().map(|f| &**f)), deployed))
     }
 
     fn content(&self, id: git2::Oid) -> Result<Arc<Vec<u8>>> {
@@ -372,10 +371,11 @@ impl<'c, 'a> Search<'c, 'a> {
     /// The file behind an index document.
     fn other(&self, doc: usize) -> Result<Other> {
         let tree = self.cx.analysis.tree()?;
-        let position = self.index()?.doc(doc).file;
+        let (index, deployed) = self.index()?;
+        let position = index.doc(doc).file;
         Ok(match tree.files().get(position) {
             Some(file) => Other { path: file.path.clone(), id: file.id, deployed: None },
-            None => self.deployed.borrow()[position - tree.len()].clone(),
+            None => deployed[position - tree.len()].clone(),
         })
     }
 
@@ -407,7 +407,7 @@ impl<'c, 'a> Search<'c, 'a> {
             Err(reason) => return Ok(Match::NotAnalysed(reason)),
             Ok(()) => {}
         }
-        let candidates = self.index()?.candidates(&facts, self.threshold, tree.position(&change.path));
+        let candidates = self.index()?.0.candidates(&facts, self.threshold, tree.position(&change.path));
         // The best, preferring the release's files at an equal ratio.
         let mut best: Option<(usize, f64, bool)> = None;
         let mut capped = false;

@@ -5,7 +5,6 @@
 //! range reads no blob it has seen before. Blobs are read in parallel, one repository handle per
 //! thread (libgit2 handles are not shared between threads).
 
-use crate::fastmap::FastMap;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use git2::{ErrorCode, Oid, Repository};
 use super::Repo;
 use super::cache::{self, CacheFile, Loaded};
 use super::facts::{ContentKind, Facts, ScanHit};
+use crate::fastmap::FastMap;
 use crate::{Error, Result};
 
 /// Blobs larger than this are never read whole; their facts say `Unread`.

@@ -15,7 +15,6 @@
 //! never trusted: what it says decides which lines of a script gate looks at. The version in the
 //! name and header changes whenever what is stored changes meaning.
 
-use crate::fastmap::FastMap;
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +25,7 @@ use sha2::Sha256;
 
 use super::bytes::{Reader, put_bytes32, put_oid, put_text16, put_u32};
 use super::facts::{ContentKind, Facts, ScanHit};
+use crate::fastmap::FastMap;
 
 const MAGIC: &[u8; 8] = b"GATECCH\x07";
 /// The cache's file name, with the version of what it stores: what is derived from the cache
@@ -126,27 +126,29 @@ impl Loaded {
     /// the sections in key order, not a lookup each (a warm run on a large tree asks about
     /// every blob of it, and lookups at random cost it more than all the rest).
     pub fn have(&self, ids: &[Oid]) -> Vec<(bool, bool)> {
-        let mut order: Vec<(u64, u32)> =
-            ids.iter().enumerate().map(|(i, id)| (prefix(id.as_bytes()), i as u32)).collect();
-        order.sort_unstable();
-        let facts = self.present(&self.facts, ids, &order);
-        let refs = self.present(&self.refs, ids, &order);
-        facts.into_iter().zip(refs).collect()
+        let order = key_order(ids);
+        let present = |section: &Section| {
+            let mut found = vec![false; ids.len()];
+            self.walk(section, ids, &order, |i, _| found[i] = true);
+            found
+        };
+        present(&self.facts).into_iter().zip(present(&self.refs)).collect()
     }
 
-    /// Whether each of `ids` has an entry in `section`; `order` lists them by key prefix.
-    fn present(&self, section: &Section, ids: &[Oid], order: &[(u64, u32)]) -> Vec<bool> {
+    /// Calls `each` with the position in `ids` and the entry of `section` of every id it has,
+    /// walking the section once, in key order; `order` lists the ids by key prefix.
+    fn walk(&self, section: &Section, ids: &[Oid], order: &[(u64, u32)], mut each: impl FnMut(usize, &Entry)) {
         let entries = &section.entries;
-        let mut found = vec![false; ids.len()];
         let mut at = 0;
         for &(prefix, i) in order {
             while entries.get(at).is_some_and(|e| e.prefix < prefix) {
                 at += 1;
             }
             let mut same_prefix = entries[at..].iter().take_while(|e| e.prefix == prefix);
-            found[i as usize] = same_prefix.any(|e| self.key(e) == ids[i as usize].as_bytes());
+            if let Some(entry) = same_prefix.find(|e| self.key(e) == ids[i as usize].as_bytes()) {
+                each(i as usize, entry);
+            }
         }
-        found
     }
 
     /// A blob's size, as its facts say, without decoding them.
@@ -164,22 +166,11 @@ impl Loaded {
     /// for: one walk along the section in key order, as [`Loaded::have`] does, not a lookup at
     /// random each (a warm run that adds a file asks for the facts of every file of the tree).
     pub fn each_facts(&self, ids: &[Oid], mut each: impl FnMut(usize, &Facts)) {
-        let mut order: Vec<(u64, u32)> =
-            ids.iter().enumerate().map(|(i, id)| (prefix(id.as_bytes()), i as u32)).collect();
-        order.sort_unstable();
-        let entries = &self.facts.entries;
-        let mut at = 0;
-        for &(prefix, i) in &order {
-            while entries.get(at).is_some_and(|e| e.prefix < prefix) {
-                at += 1;
+        self.walk(&self.facts, ids, &key_order(ids), |i, entry| {
+            if let Some(facts) = facts_record(&mut self.record(entry)) {
+                each(i, &facts);
             }
-            let mut same_prefix = entries[at..].iter().take_while(|e| e.prefix == prefix);
-            if let Some(entry) = same_prefix.find(|e| self.key(e) == ids[i as usize].as_bytes())
-                && let Some(facts) = facts_record(&mut self.record(entry))
-            {
-                each(i as usize, &facts);
-            }
-        }
+        });
     }
 
     pub fn refs(&self, id: Oid) -> Option<Vec<String>> {
@@ -511,6 +502,13 @@ fn index(body: Vec<u8>) -> Option<Loaded> {
     let sorted = |s: &Section| s.entries.is_sorted_by(|a, b| loaded.order(a) < loaded.order(b));
     let all_sorted = [&loaded.facts, &loaded.refs, &loaded.scans, &loaded.derived].into_iter().all(sorted);
     all_sorted.then_some(loaded)
+}
+
+/// The positions of `ids` by key prefix: the order a walk along a section takes them in.
+fn key_order(ids: &[Oid]) -> Vec<(u64, u32)> {
+    let mut order: Vec<(u64, u32)> = ids.iter().enumerate().map(|(i, id)| (prefix(id.as_bytes()), i as u32)).collect();
+    order.sort_unstable();
+    order
 }
 
 /// The first 8 bytes of a key as a number that sorts as the bytes do.

@@ -26,9 +26,10 @@ mod rust;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::git::bytes::{Reader, put_text16, put_u32};
 use serde_json::{Map, Value as Json};
 use toml::{Table, Value as Toml};
+
+use crate::git::bytes::{Reader, put_text16, put_u32};
 
 /// Larger files are refused rather than read: no real lockfile comes close.
 const MAX_BYTES: usize = 64 * 1024 * 1024;
