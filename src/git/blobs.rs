@@ -6,9 +6,10 @@
 //! thread (libgit2 handles are not shared between threads).
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use git2::{ErrorCode, Oid, Repository};
@@ -16,6 +17,7 @@ use git2::{ErrorCode, Oid, Repository};
 use super::Repo;
 use super::cache::{self, CacheFile, Loaded};
 use super::facts::{ContentKind, Facts, ScanHit};
+use super::pack::{self, Location, Packs};
 use crate::fastmap::FastMap;
 use crate::{Error, Result};
 
@@ -97,7 +99,7 @@ impl<'r> BlobStore<'r> {
         if let Some(facts) = self.known_facts(id) {
             return Ok(facts);
         }
-        let read = read_blob(&self.repo.git, id, None).map_err(|err| self.error(id, &err))?;
+        let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(id, None);
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
         Ok(self.insert(read).0)
     }
@@ -117,7 +119,7 @@ impl<'r> BlobStore<'r> {
             self.dirty.set(true);
             return Ok(refs);
         }
-        let read = read_blob(&self.repo.git, id, Some(refs_fn)).map_err(|err| self.error(id, &err))?;
+        let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(id, Some(refs_fn));
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
         Ok(self.insert(read).1.unwrap_or_else(|| Arc::from(Vec::new())))
     }
@@ -273,39 +275,40 @@ impl<'r> BlobStore<'r> {
         let spent = AtomicU64::new(self.bytes_read.get());
         let (sender, receiver) = mpsc::channel::<Vec<Message>>();
         let git_dir = &self.git_dir;
+        let packs = Packs::open(git_dir);
+        let ids: Vec<Oid> = missing.iter().map(|(id, _)| *id).collect();
+        let order = reading_order(&packs, &ids);
+        let next = AtomicUsize::new(0);
         std::thread::scope(|scope| -> Result<usize> {
-            for worker in 0..threads {
+            for _ in 0..threads {
                 let sender = sender.clone();
-                let chunk: Vec<(Oid, bool)> = missing.iter().copied().skip(worker).step_by(threads).collect();
-                let spent = &spent;
+                let (spent, packs, order, next, missing) = (&spent, &packs, &order, &next, &missing);
                 scope.spawn(move || {
-                    let repo = match Repository::open(git_dir) {
-                        Ok(repo) => repo,
-                        Err(err) => {
-                            let _ = sender.send(vec![Message::Failed(Oid::ZERO_SHA1, err)]);
-                            return;
-                        }
-                    };
+                    let mut reader = Reader::new(git_dir, packs);
                     let mut batch = Vec::with_capacity(BATCH);
-                    for (id, want_refs) in chunk {
-                        let message = if spent.load(Ordering::Relaxed) >= budget {
-                            Message::OverBudget
-                        } else {
-                            match read_blob(&repo, id, want_refs.then_some(refs_fn)) {
-                                Ok(read) => {
-                                    spent.fetch_add(read_bytes(&read.facts), Ordering::Relaxed);
-                                    Message::Read(read)
+                    while let Some(block) = take_block(order, next) {
+                        for &(i, at) in block {
+                            let (id, want_refs) = missing[i];
+                            let message = if spent.load(Ordering::Relaxed) >= budget {
+                                Message::OverBudget
+                            } else {
+                                match reader.read(id, at) {
+                                    Ok(blob) => {
+                                        let read = blob.read(id, want_refs.then_some(refs_fn));
+                                        spent.fetch_add(read_bytes(&read.facts), Ordering::Relaxed);
+                                        Message::Read(read)
+                                    }
+                                    Err(err) => Message::Failed(id, err),
                                 }
-                                Err(err) => Message::Failed(id, err),
-                            }
-                        };
-                        let failed = matches!(message, Message::Failed(..));
-                        batch.push(message);
-                        if failed || batch.len() == BATCH {
-                            // A failure is sent with the batch it ends, then the thread stops.
-                            let gone = sender.send(std::mem::take(&mut batch)).is_err();
-                            if gone || failed {
-                                return;
+                            };
+                            let failed = matches!(message, Message::Failed(..));
+                            batch.push(message);
+                            if failed || batch.len() == BATCH {
+                                // A failure is sent with the batch it ends, then the thread stops.
+                                let gone = sender.send(std::mem::take(&mut batch)).is_err();
+                                if gone || failed {
+                                    return;
+                                }
                             }
                         }
                     }
@@ -353,48 +356,37 @@ impl<'r> BlobStore<'r> {
         let spent = AtomicU64::new(self.bytes_read.get());
         let (sender, receiver) = mpsc::channel::<std::result::Result<Vec<(usize, Option<T>)>, (Oid, git2::Error)>>();
         let git_dir = &self.git_dir;
+        let packs = Packs::open(git_dir);
+        let order = reading_order(&packs, ids);
+        let next = AtomicUsize::new(0);
         std::thread::scope(|scope| -> Result<()> {
-            for worker in 0..threads {
+            for _ in 0..threads {
                 let sender = sender.clone();
-                let spent = &spent;
+                let (spent, packs, order, next) = (&spent, &packs, &order, &next);
                 scope.spawn(move || {
-                    // No header read first: for a deltified object in a pack, libgit2 walks
-                    // the whole delta chain for its header, which costs as much as the read
-                    // itself (a fifth of a cold run on 100,000 files). The blobs asked for are
-                    // files of code, which are small; one over the limit is read, then dropped.
-                    let read = |repo: &Repository, id: Oid| -> std::result::Result<(u64, T), git2::Error> {
-                        let blob = repo.find_blob(id)?;
-                        if blob.size() as u64 > READ_LIMIT {
-                            return Ok((0, T::default()));
-                        }
-                        Ok((blob.size() as u64, f(blob.content())))
-                    };
-                    let repo = match Repository::open(git_dir) {
-                        Ok(repo) => repo,
-                        Err(err) => {
-                            let _ = sender.send(Err((Oid::ZERO_SHA1, err)));
-                            return;
-                        }
-                    };
+                    let mut reader = Reader::new(git_dir, packs);
                     let mut batch = Vec::with_capacity(BATCH);
-                    for at in (worker..ids.len()).step_by(threads) {
-                        let value = if spent.load(Ordering::Relaxed) >= budget {
-                            None
-                        } else {
-                            match read(&repo, ids[at]) {
-                                Ok((size, value)) => {
-                                    spent.fetch_add(size, Ordering::Relaxed);
-                                    Some(value)
+                    while let Some(block) = take_block(order, next) {
+                        for &(at, stored) in block {
+                            let value = if spent.load(Ordering::Relaxed) >= budget {
+                                None
+                            } else {
+                                match reader.read(ids[at], stored) {
+                                    Ok(Blob::Content(content)) => {
+                                        spent.fetch_add(content.len() as u64, Ordering::Relaxed);
+                                        Some(f(&content))
+                                    }
+                                    Ok(Blob::TooLarge(_)) => Some(T::default()),
+                                    Err(err) => {
+                                        let _ = sender.send(Err((ids[at], err)));
+                                        return;
+                                    }
                                 }
-                                Err(err) => {
-                                    let _ = sender.send(Err((ids[at], err)));
-                                    return;
-                                }
+                            };
+                            batch.push((at, value));
+                            if batch.len() == BATCH && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
+                                return;
                             }
-                        };
-                        batch.push((at, value));
-                        if batch.len() == BATCH && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
-                            return;
                         }
                     }
                     let _ = sender.send(Ok(batch));
@@ -523,15 +515,77 @@ fn read_bytes(facts: &Facts) -> u64 {
     if facts.kind == ContentKind::Unread { 0 } else { facts.size }
 }
 
-fn read_blob(repo: &Repository, id: Oid, refs_fn: Option<RefsFn>) -> std::result::Result<Read, git2::Error> {
-    let odb = repo.odb()?;
-    let (size, _) = odb.read_header(id)?;
-    let size = size as u64;
-    if size > READ_LIMIT {
-        return Ok(Read { id, facts: Facts::unread(size), refs: refs_fn.map(|_| Vec::new()) });
+/// The blobs of `ids` in the order they are read: by pack and place in it, then those no pack
+/// has. Each is a position in `ids` and where the blob is stored.
+fn reading_order(packs: &Packs, ids: &[Oid]) -> Vec<(usize, Option<Location>)> {
+    let mut order: Vec<(usize, Option<Location>)> = packs.locate(ids).into_iter().enumerate().collect();
+    order.sort_unstable_by_key(|&(i, at)| (at.is_none(), at, i));
+    order
+}
+
+/// The next block of `order` no thread has taken yet. Threads take blocks of neighbours in the
+/// pack, so that each finds the bases of its deltas among what it just read, and take them one
+/// at a time, so that none sits idle while another has a long way to go.
+fn take_block<'o>(
+    order: &'o [(usize, Option<Location>)],
+    next: &AtomicUsize,
+) -> Option<&'o [(usize, Option<Location>)]> {
+    const BLOCK: usize = 256;
+    let start = next.fetch_add(1, Ordering::Relaxed).checked_mul(BLOCK)?;
+    order.get(start..order.len().min(start.saturating_add(BLOCK))).filter(|block| !block.is_empty())
+}
+
+/// One blob as a reading thread got it.
+enum Blob {
+    Content(Rc<[u8]>),
+    /// Larger than [`READ_LIMIT`]: not read.
+    TooLarge(u64),
+}
+
+impl Blob {
+    fn read(self, id: Oid, refs_fn: Option<RefsFn>) -> Read {
+        match self {
+            Blob::TooLarge(size) => Read { id, facts: Facts::unread(size), refs: refs_fn.map(|_| Vec::new()) },
+            Blob::Content(content) => {
+                let facts = Facts::of(&content);
+                let refs = refs_fn.map(|f| if facts.kind == ContentKind::Text { f(&content) } else { Vec::new() });
+                Read { id, facts, refs }
+            }
+        }
     }
-    let blob = repo.find_blob(id)?;
-    let facts = Facts::of(blob.content());
-    let refs = refs_fn.map(|f| if facts.kind == ContentKind::Text { f(blob.content()) } else { Vec::new() });
-    Ok(Read { id, facts, refs })
+}
+
+/// Reads blobs for one thread: from the packs where they are stored, else (a loose object, one
+/// the pack reader could not read back with its id) through libgit2, which reads it or says why
+/// it cannot.
+struct Reader<'a> {
+    git_dir: &'a Path,
+    packs: pack::Reader<'a>,
+    repo: Option<Repository>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(git_dir: &'a Path, packs: &'a Packs) -> Reader<'a> {
+        Reader { git_dir, packs: packs.reader(), repo: None }
+    }
+
+    fn read(&mut self, id: Oid, stored: Option<Location>) -> std::result::Result<Blob, git2::Error> {
+        if let Some(content) = stored.and_then(|at| self.packs.blob(id, at, READ_LIMIT)) {
+            return Ok(Blob::Content(content));
+        }
+        let repo = match &mut self.repo {
+            Some(repo) => repo,
+            empty => empty.insert(Repository::open(self.git_dir)?),
+        };
+        read_blob(repo, id)
+    }
+}
+
+/// Blob `id` read through libgit2, its size asked first so that a large one is not read.
+fn read_blob(repo: &Repository, id: Oid) -> std::result::Result<Blob, git2::Error> {
+    let (size, _) = repo.odb()?.read_header(id)?;
+    if size as u64 > READ_LIMIT {
+        return Ok(Blob::TooLarge(size as u64));
+    }
+    Ok(Blob::Content(Rc::from(repo.find_blob(id)?.content())))
 }

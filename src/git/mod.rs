@@ -12,6 +12,7 @@ pub mod ledger;
 mod links;
 mod listing;
 pub mod notes;
+pub mod pack;
 pub mod push;
 mod repo;
 pub mod stops;
