@@ -206,3 +206,51 @@ fn answers_kept_for_a_release_follow_the_settings() {
     assert_eq!(check(&loose), first);
     assert_eq!(check(&loose), first);
 }
+
+/// Guards against: blobs read straight from the pack files (issue 15) being judged differently
+/// from the same blobs loose, or a damaged pack being read as if whole. Packed, the release gets
+/// the verdict it gets loose; with the bytes of one of its blobs damaged, the run stops with
+/// exit 2 and names the blob, instead of judging a file gate could not read.
+#[test]
+fn a_packed_release_reads_as_it_reads_loose_and_a_damaged_pack_stops_the_run() {
+    let mut files: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("app/mod{i}.py"), format!("def f{i}():\n    return {i}\n# shared body line\n")))
+        .collect();
+    files.push(("tests/test_mod1.py".into(), "from app.mod1 import f1\n".into()));
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let repo = TestRepo::with_files(&files);
+    let base = repo.rev("HEAD");
+    let helper: String = (0..200).map(|l| format!("def helper_{l}(x):\n    return x + {l}\n")).collect();
+    repo.write("app/helper.py", &helper);
+    repo.commit("helper");
+    let check = ["check", "--base", base.as_str(), "--format", "json"];
+    let loose = repo.gate(&check);
+    std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
+    repo.git(&["repack", "-a", "-d", "-q"]);
+    let packed = repo.gate(&check);
+    assert_eq!(loose.stdout, packed.stdout);
+    assert_eq!(loose.code, packed.code);
+
+    let blob = repo.rev("HEAD:app/helper.py");
+    let pack_dir = repo.path().join(".git/objects/pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .unwrap();
+    let listing = repo.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let row: Vec<&str> = listing.lines().find(|l| l.starts_with(&blob)).unwrap().split_whitespace().collect();
+    let (stored, offset): (usize, usize) = (row[3].parse().unwrap(), row[4].parse().unwrap());
+    let pack = idx.with_extension("pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    for at in offset + stored / 3..offset + stored / 2 {
+        bytes[at] ^= 0x55;
+    }
+    std::fs::remove_file(&pack).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+    std::fs::remove_dir_all(repo.path().join(".git/gate")).unwrap();
+    repo.gate(&check)
+        .expect(2)
+        .stderr_has(&format!("cannot read blob {blob}"))
+        .stderr_has("run `git fsck` to find the damage");
+}

@@ -424,7 +424,11 @@ impl<'r> BlobStore<'r> {
         if err.code() == ErrorCode::NotFound {
             self.repo.missing_object(id, "a file of the release")
         } else {
-            Error::git(format!("cannot read blob {id}"), err)
+            // Found but unreadable: a damaged pack or loose object, which git can check.
+            Error::with_fix(
+                format!("cannot read blob {id}: {}", err.message()),
+                "run `git fsck` to find the damage, then fetch the object again (or re-clone)",
+            )
         }
     }
 
