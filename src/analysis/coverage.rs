@@ -231,10 +231,16 @@ impl References {
         let mut refs = References { tests_searched: r.u32()? as usize, ..References::default() };
         let paths: Vec<String> = (0..r.u32()?).map(|_| r.text16()).collect::<Option<_>>()?;
         let test = |r: &mut Reader<'_>| paths.get(r.u32()? as usize).cloned();
-        for _ in 0..r.u32()? {
+        // Each map sized before it is filled: growing the name map, hundreds of thousands of
+        // entries on a large tree, was half of the decoding.
+        let names = r.u32()?;
+        refs.by_name.reserve((names as usize).min(r.remaining()));
+        for _ in 0..names {
             refs.by_name.insert(r.text16()?, test(&mut r)?);
         }
-        for _ in 0..r.u32()? {
+        let subjects = r.u32()?;
+        refs.by_subject.reserve((subjects as usize).min(r.remaining()));
+        for _ in 0..subjects {
             let subject = r.text16()?;
             let tests = (0..r.u32()?).map(|_| test(&mut r)).collect::<Option<_>>()?;
             refs.by_subject.insert(subject, tests);

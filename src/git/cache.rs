@@ -48,6 +48,36 @@ pub struct Contents {
     pub derived: Derived,
 }
 
+impl Contents {
+    fn is_empty(&self) -> bool {
+        self.facts.is_empty() && self.refs.is_empty() && self.scans.is_empty() && self.derived.is_empty()
+    }
+
+    /// What of this `old` does not have (any derived record: a run only derives what the cache
+    /// did not give it).
+    fn not_in(&self, old: &Loaded) -> Contents {
+        Contents {
+            facts: self.facts.iter().filter(|(id, _)| !old.has_facts(**id)).map(|(k, v)| (*k, v.clone())).collect(),
+            refs: self.refs.iter().filter(|(id, _)| !old.has_refs(**id)).map(|(k, v)| (*k, v.clone())).collect(),
+            scans: self
+                .scans
+                .iter()
+                .filter(|((id, fp), _)| !old.has_scan(*id, *fp))
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+            derived: self.derived.clone(),
+        }
+    }
+
+    /// Adds `other`'s entries, which replace this one's under the same key.
+    fn add(&mut self, other: Contents) {
+        self.facts.extend(other.facts);
+        self.refs.extend(other.refs);
+        self.scans.extend(other.scans);
+        self.derived.extend(other.derived);
+    }
+}
+
 /// Rule matches by (blob, fingerprint of the rule set).
 pub type Scans = FastMap<(Oid, u64), Arc<[ScanHit]>>;
 
@@ -57,6 +87,10 @@ pub type Derived = FastMap<(Oid, u64), Arc<[u8]>>;
 /// A verified cache, indexed: each section's entries by key, pointing into the body.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// What later runs added, kept apart from the body until it is worth rewriting the whole
+    /// cache for (see [`CacheFile::save`]); asked first, since a derived record there replaces
+    /// the body's.
+    newer: Option<Box<Loaded>>,
     body: Vec<u8>,
     facts: Section,
     refs: Section,
@@ -114,12 +148,20 @@ struct Entry {
 }
 
 impl Loaded {
+    fn newer(&self) -> Option<&Loaded> {
+        self.newer.as_deref()
+    }
+
     fn has_facts(&self, id: Oid) -> bool {
-        self.find(&self.facts, id, 0).is_some()
+        self.newer().is_some_and(|n| n.has_facts(id)) || self.find(&self.facts, id, 0).is_some()
     }
 
     fn has_refs(&self, id: Oid) -> bool {
-        self.find(&self.refs, id, 0).is_some()
+        self.newer().is_some_and(|n| n.has_refs(id)) || self.find(&self.refs, id, 0).is_some()
+    }
+
+    fn has_scan(&self, id: Oid, fingerprint: u64) -> bool {
+        self.newer().is_some_and(|n| n.has_scan(id, fingerprint)) || self.find(&self.scans, id, fingerprint).is_some()
     }
 
     /// For each of `ids`, whether the cache has its facts and its references: one walk along
@@ -132,7 +174,13 @@ impl Loaded {
             self.walk(section, ids, &order, |i, _| found[i] = true);
             found
         };
-        present(&self.facts).into_iter().zip(present(&self.refs)).collect()
+        let mut have: Vec<(bool, bool)> = present(&self.facts).into_iter().zip(present(&self.refs)).collect();
+        if let Some(newer) = self.newer() {
+            for (mine, its) in have.iter_mut().zip(newer.have(ids)) {
+                *mine = (mine.0 || its.0, mine.1 || its.1);
+            }
+        }
+        have
     }
 
     /// Calls `each` with the position in `ids` and the entry of `section` of every id it has,
@@ -153,11 +201,17 @@ impl Loaded {
 
     /// A blob's size, as its facts say, without decoding them.
     pub fn size(&self, id: Oid) -> Option<u64> {
+        if let Some(size) = self.newer().and_then(|n| n.size(id)) {
+            return Some(size);
+        }
         let entry = self.find(&self.facts, id, 0)?;
         Some(u64::from_le_bytes(self.record(entry).take(8)?.try_into().ok()?))
     }
 
     pub fn facts(&self, id: Oid) -> Option<Facts> {
+        if let Some(facts) = self.newer().and_then(|n| n.facts(id)) {
+            return Some(facts);
+        }
         let entry = self.find(&self.facts, id, 0)?;
         facts_record(&mut self.record(entry))
     }
@@ -166,27 +220,77 @@ impl Loaded {
     /// for: one walk along the section in key order, as [`Loaded::have`] does, not a lookup at
     /// random each (a warm run that adds a file asks for the facts of every file of the tree).
     pub fn each_facts(&self, ids: &[Oid], mut each: impl FnMut(usize, &Facts)) {
+        self.each_facts_in(ids, &mut each);
+    }
+
+    fn each_facts_in(&self, ids: &[Oid], each: &mut dyn FnMut(usize, &Facts)) {
+        let mut given = vec![false; ids.len()];
+        if let Some(newer) = self.newer() {
+            newer.each_facts_in(ids, &mut |i, facts| {
+                given[i] = true;
+                each(i, facts);
+            });
+        }
         self.walk(&self.facts, ids, &key_order(ids), |i, entry| {
-            if let Some(facts) = facts_record(&mut self.record(entry)) {
+            if !given[i]
+                && let Some(facts) = facts_record(&mut self.record(entry))
+            {
                 each(i, &facts);
             }
         });
     }
 
     pub fn refs(&self, id: Oid) -> Option<Vec<String>> {
+        if let Some(refs) = self.newer().and_then(|n| n.refs(id)) {
+            return Some(refs);
+        }
         let entry = self.find(&self.refs, id, 0)?;
         refs_record(&mut self.record(entry))
     }
 
     pub fn scan(&self, id: Oid, fingerprint: u64) -> Option<Vec<ScanHit>> {
+        if let Some(hits) = self.newer().and_then(|n| n.scan(id, fingerprint)) {
+            return Some(hits);
+        }
         let entry = self.find(&self.scans, id, fingerprint)?;
         scan_record(&mut self.record(entry))
     }
 
     /// The record derived from a blob under `fingerprint`, as its deriver encoded it.
     pub fn derived(&self, id: Oid, fingerprint: u64) -> Option<&[u8]> {
+        if let Some(record) = self.newer().and_then(|n| n.derived(id, fingerprint)) {
+            return Some(record);
+        }
         let entry = self.find(&self.derived, id, fingerprint)?;
         self.record(entry).bytes32()
+    }
+
+    /// Every entry of the body (not of its newer file), decoded: for the newer file, which is
+    /// small, when it is folded into the cache.
+    fn contents(&self) -> Contents {
+        let mut contents = Contents::default();
+        let id = |entry: &Entry| Oid::from_bytes(self.key(entry)).ok();
+        for entry in &self.facts.entries {
+            if let Some((id, facts)) = id(entry).zip(facts_record(&mut self.record(entry))) {
+                contents.facts.insert(id, Arc::new(facts));
+            }
+        }
+        for entry in &self.refs.entries {
+            if let Some((id, refs)) = id(entry).zip(refs_record(&mut self.record(entry))) {
+                contents.refs.insert(id, Arc::from(refs));
+            }
+        }
+        for entry in &self.scans.entries {
+            if let Some((id, hits)) = id(entry).zip(scan_record(&mut self.record(entry))) {
+                contents.scans.insert((id, entry.fingerprint), Arc::from(hits));
+            }
+        }
+        for entry in &self.derived.entries {
+            if let Some((id, record)) = id(entry).zip(self.record(entry).bytes32()) {
+                contents.derived.insert((id, entry.fingerprint), Arc::from(record));
+            }
+        }
+        contents
     }
 
     fn key(&self, entry: &Entry) -> &[u8] {
@@ -213,30 +317,62 @@ impl Loaded {
 #[derive(Clone, Debug)]
 pub struct CacheFile {
     file: Sealed,
+    /// What runs learnt since the file was last written whole (`cache-v7-newer.bin`, same
+    /// format and seal), for the cache that has one.
+    newer: Option<Sealed>,
 }
+
+/// The file of what runs learnt since the cache was last written whole.
+pub const NEWER_FILE_NAME: &str = "cache-v7-newer.bin";
+
+/// The cache is written whole again once what is kept apart in the newer file would be more
+/// than this fraction of it: until then a run that learns a few blobs rewrites a small file,
+/// not tens of megabytes.
+const NEWER_SHARE: usize = 8;
 
 impl CacheFile {
     /// The cache of a repository, with this user's key; none when there is no key to be had (no
     /// home directory, a state directory gate cannot write): gate then runs without a cache.
     pub fn in_git_dir(git_dir: &Path) -> Option<CacheFile> {
-        Some(CacheFile { file: Sealed::in_git_dir(git_dir, FILE_NAME)? })
+        let newer = Sealed::in_git_dir(git_dir, NEWER_FILE_NAME);
+        Some(CacheFile { file: Sealed::in_git_dir(git_dir, FILE_NAME)?, newer })
     }
 
     /// The file of derived records kept apart ([`APART_FILE_NAME`]).
     pub fn apart_in_git_dir(git_dir: &Path) -> Option<CacheFile> {
-        Some(CacheFile { file: Sealed::in_git_dir(git_dir, APART_FILE_NAME)? })
+        Some(CacheFile { file: Sealed::in_git_dir(git_dir, APART_FILE_NAME)?, newer: None })
     }
 
     /// The cache, indexed, or an empty one when it is missing, from another version, damaged, or
-    /// not written with this user's key.
+    /// not written with this user's key; the same for the newer file, each on its own.
     pub fn load(&self) -> Loaded {
-        self.file.read().and_then(index).unwrap_or_default()
+        let mut loaded = self.file.read().and_then(index).unwrap_or_default();
+        loaded.newer = self.newer.as_ref().and_then(Sealed::read).and_then(index).map(Box::new);
+        loaded
     }
 
-    /// Writes the entries of `old` and those of `new` that `old` does not have; a derived record
-    /// of `new` replaces the one `old` has (which its deriver refused).
+    /// Keeps the entries of `new` that `old` does not have; a derived record of `new` replaces
+    /// the one `old` has (which its deriver refused). They go to the newer file while it stays
+    /// small beside the cache; else the cache is written whole, with the newer file's entries,
+    /// and the newer file removed.
     pub fn save(&self, old: &Loaded, new: &Contents) -> std::io::Result<()> {
-        self.file.seal_and_write(encode(old, new))
+        let Some(newer_file) = &self.newer else {
+            return self.file.seal_and_write(encode(old, new));
+        };
+        let fresh = new.not_in(old);
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let empty = Loaded::default();
+        let newer = old.newer().unwrap_or(&empty);
+        let body = encode(newer, &fresh);
+        if !old.body.is_empty() && body.len() <= old.body.len() / NEWER_SHARE {
+            return newer_file.seal_and_write(body);
+        }
+        let mut merged = newer.contents();
+        merged.add(fresh);
+        self.file.seal_and_write(encode(old, &merged))?;
+        newer_file.remove()
     }
 }
 
@@ -278,6 +414,14 @@ impl Sealed {
         let tag = tag(&self.key, &body);
         body.extend_from_slice(&tag);
         self.write(&body)
+    }
+
+    /// Removes the file; one that is not there is removed already.
+    pub fn remove(&self) -> std::io::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
     }
 
     fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
@@ -370,12 +514,13 @@ enum Out<'a, T> {
     New(Oid, u64, &'a T),
 }
 
+/// The body of `old` (not its newer file) with the entries of `new` it does not have.
 fn encode(old: &Loaded, new: &Contents) -> Vec<u8> {
     let mut out = Vec::with_capacity(old.body.len() + (1 << 20));
     out.extend_from_slice(MAGIC);
-    let facts = new.facts.iter().map(|(id, f)| (*id, 0, f)).filter(|(id, _, _)| !old.has_facts(*id));
+    let facts = new.facts.iter().map(|(id, f)| (*id, 0, f)).filter(|(id, _, _)| old.find(&old.facts, *id, 0).is_none());
     write_section(&mut out, old, &old.facts, (facts.collect(), false), put_facts);
-    let refs = new.refs.iter().map(|(id, r)| (*id, 0, r)).filter(|(id, _, _)| !old.has_refs(*id));
+    let refs = new.refs.iter().map(|(id, r)| (*id, 0, r)).filter(|(id, _, _)| old.find(&old.refs, *id, 0).is_none());
     write_section(&mut out, old, &old.refs, (refs.collect(), false), put_refs);
     let scans = new.scans.iter().map(|((id, fp), h)| (*id, *fp, h));
     let scans = scans.filter(|(id, fp, _)| old.find(&old.scans, *id, *fp).is_none());
@@ -497,7 +642,7 @@ fn index(body: Vec<u8>) -> Option<Loaded> {
         return None;
     }
     let [facts, refs, scans, derived] = sections.map(|s| Section::with_fanout(s.entries));
-    let loaded = Loaded { facts, refs, scans, derived, body };
+    let loaded = Loaded { newer: None, facts, refs, scans, derived, body };
     // Written in key order; checked, since the lookups bisect.
     let sorted = |s: &Section| s.entries.is_sorted_by(|a, b| loaded.order(a) < loaded.order(b));
     let all_sorted = [&loaded.facts, &loaded.refs, &loaded.scans, &loaded.derived].into_iter().all(sorted);
@@ -639,5 +784,56 @@ mod tests {
         damaged[3] ^= 1;
         std::fs::write(dir.path().join("kept.bin"), damaged).unwrap();
         assert_eq!(sealed(9).read(), None);
+    }
+
+    #[test]
+    fn a_run_that_learns_little_writes_the_newer_file_and_a_larger_one_folds_it_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed = |name: &str| Sealed { path: dir.path().join(name), key: [4; KEY_LEN] };
+        let file = CacheFile { file: sealed(FILE_NAME), newer: Some(sealed(NEWER_FILE_NAME)) };
+        let id = |i: u32| Oid::from_bytes(&[&i.to_be_bytes()[..], &[9; 16]].concat()).unwrap();
+        let learnt = |ids: std::ops::Range<u32>, derived: &[u8]| {
+            let mut contents = Contents::default();
+            for i in ids {
+                contents.facts.insert(id(i), Arc::new(Facts::of(format!("line {i}\nline\n").as_bytes())));
+                contents.derived.insert((id(i), 1), Arc::from(derived));
+            }
+            contents
+        };
+        file.save(&file.load(), &learnt(0..200, b"first")).unwrap();
+        let whole = std::fs::read(dir.path().join(FILE_NAME)).unwrap();
+        assert!(!dir.path().join(NEWER_FILE_NAME).exists(), "a first run writes the cache whole");
+
+        // A run that learns two blobs and derives one record again (its first one was refused):
+        // the cache stays as it was, the newer file has them, and a load sees both.
+        let mut few = learnt(200..202, b"second");
+        few.derived.insert((id(5), 1), Arc::from(&b"again"[..]));
+        file.save(&file.load(), &few).unwrap();
+        assert_eq!(std::fs::read(dir.path().join(FILE_NAME)).unwrap(), whole);
+        assert!(dir.path().join(NEWER_FILE_NAME).exists());
+        let loaded = file.load();
+        assert_eq!(loaded.facts(id(201)), Some(Facts::of(b"line 201\nline\n")));
+        assert_eq!(loaded.facts(id(3)), Some(Facts::of(b"line 3\nline\n")));
+        assert_eq!(loaded.derived(id(5), 1), Some(b"again".as_slice()));
+        assert_eq!(loaded.derived(id(6), 1), Some(b"first".as_slice()));
+        assert_eq!(loaded.have(&[id(201), id(3), id(999)]), vec![(true, false), (true, false), (false, false)]);
+        let mut seen = Vec::new();
+        loaded.each_facts(&[id(201), id(3), id(999), id(200)], |i, _| seen.push(i));
+        seen.sort();
+        assert_eq!(seen, vec![0, 1, 3], "each blob once, from whichever file has it");
+
+        // A run that learns as much as the cache holds: one file again, with everything.
+        file.save(&file.load(), &learnt(300..500, b"third")).unwrap();
+        assert!(!dir.path().join(NEWER_FILE_NAME).exists(), "the newer file is folded into the cache");
+        let loaded = file.load();
+        for i in [0, 201, 499] {
+            assert!(loaded.facts(id(i)).is_some(), "blob {i}");
+        }
+        assert_eq!(loaded.derived(id(5), 1), Some(b"again".as_slice()));
+        // A newer file that does not verify is ignored; the cache alone still answers.
+        file.save(&file.load(), &learnt(600..602, b"fourth")).unwrap();
+        std::fs::write(dir.path().join(NEWER_FILE_NAME), b"not sealed by this user").unwrap();
+        let loaded = file.load();
+        assert!(loaded.facts(id(601)).is_none() && loaded.facts(id(499)).is_some());
     }
 }
