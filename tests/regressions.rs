@@ -243,8 +243,8 @@ fn a_packed_release_reads_as_it_reads_loose_and_a_damaged_pack_stops_the_run() {
     let (stored, offset): (usize, usize) = (row[3].parse().unwrap(), row[4].parse().unwrap());
     let pack = idx.with_extension("pack");
     let mut bytes = std::fs::read(&pack).unwrap();
-    for at in offset + stored / 3..offset + stored / 2 {
-        bytes[at] ^= 0x55;
+    for byte in &mut bytes[offset + stored / 3..offset + stored / 2] {
+        *byte ^= 0x55;
     }
     std::fs::remove_file(&pack).unwrap();
     std::fs::write(&pack, bytes).unwrap();
