@@ -365,9 +365,12 @@ impl CacheFile {
         }
         let empty = Loaded::default();
         let newer = old.newer().unwrap_or(&empty);
-        let body = encode(newer, &fresh);
-        if !old.body.is_empty() && body.len() <= old.body.len() / NEWER_SHARE {
-            return newer_file.seal_and_write(body);
+        // A first run writes the cache itself, without encoding all it learnt twice.
+        if !old.body.is_empty() {
+            let body = encode(newer, &fresh);
+            if body.len() <= old.body.len() / NEWER_SHARE {
+                return newer_file.seal_and_write(body);
+            }
         }
         let mut merged = newer.contents();
         merged.add(fresh);
