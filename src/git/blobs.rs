@@ -2,8 +2,10 @@
 //! file makes, computed once per blob id and kept in an on-disk cache.
 //!
 //! A blob id names its content forever, so nothing here ever goes stale: a second run on the same
-//! range reads no blob it has seen before. Blobs are read in parallel, one repository handle per
-//! thread (libgit2 handles are not shared between threads).
+//! range reads no blob it has seen before. Many blobs are read in parallel, straight from the
+//! pack files in the order they are stored there (see [`super::pack`]), each thread taking blocks
+//! of neighbours; what the pack reader cannot give is read through a libgit2 handle of the
+//! thread's own (libgit2 handles are not shared between threads).
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::path::{Path, PathBuf};
