@@ -7,7 +7,10 @@
 //! see an old or a new cache, never a torn one, and concurrent runs cost at most a lost entry.
 //! It is read indexed, not decoded: loading finds where each entry starts, and an entry is
 //! decoded when a run asks for its blob (a warm run on a 100,000-file tree asks for few). A save
-//! copies the entries it did not decode as they are, so the cache only grows.
+//! copies the entries it did not decode as they are, so the cache only grows. What a run learns
+//! goes to `cache-v7-newer.bin` (same format and seal, asked first) while that stays under an
+//! eighth of the cache, so a run that learns a few blobs does not rewrite tens of megabytes; past
+//! that, both are written as one cache and the newer file is removed.
 //! The file is authenticated: an HMAC-SHA256 over the body with a key that is not in the cache
 //! but in the user's state directory (`$XDG_STATE_HOME/gate/cache.key`, else
 //! `~/.local/state/gate/cache.key`, mode 0600). A cache restored from somewhere else (a shared
