@@ -515,7 +515,11 @@ fn ruby_constant_path(lower: &str) -> Option<String> {
 
 /// Ruby constants in code (`Provider::Openai::ChatParser`), as the paths they autoload from
 /// (`provider/openai/chat_parser`), the way ActiveSupport's `underscore` spells them.
-fn ruby_constants(code: &str, refs: &mut std::collections::BTreeSet<String>) {
+fn ruby_constants<'a>(
+    code: &'a str,
+    seen: &mut crate::fastmap::FastSet<&'a str>,
+    refs: &mut std::collections::BTreeSet<String>,
+) {
     let bytes = code.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -537,7 +541,7 @@ fn ruby_constants(code: &str, refs: &mut std::collections::BTreeSet<String>) {
         }
         let constant = &code[i..end];
         // One capital alone (`T`, `A`) and SHOUTING constants are not class names.
-        if constant.len() > 1 && constant.bytes().any(|b| b.is_ascii_lowercase()) {
+        if constant.len() > 1 && seen.insert(constant) && constant.bytes().any(|b| b.is_ascii_lowercase()) {
             let path: Vec<String> = constant.split("::").map(underscore).collect();
             refs.insert(format!("const:{}", path.join("/")));
         }
@@ -802,8 +806,12 @@ pub fn references(content: &[u8]) -> Vec<String> {
     let original = String::from_utf8_lossy(content);
     let mut refs = std::collections::BTreeSet::new();
     let mut namespaces = Vec::new();
-    for line in comments::code_lines(&original, Syntax::Generic) {
-        ruby_constants(line, &mut refs);
+    let code = comments::code_lines(&original, Syntax::Generic);
+    // A constant named again is the reference it was the first time (`Foo` in a Rust file is
+    // named on most of its lines): spelled out and inserted once.
+    let mut constants: crate::fastmap::FastSet<&str> = Default::default();
+    for line in &code {
+        ruby_constants(line, &mut constants, &mut refs);
         if let Some(declared) = ruby_namespace(line)
             && namespaces.len() < MAX_NAMESPACES
         {
@@ -823,14 +831,35 @@ pub fn references(content: &[u8]) -> Vec<String> {
             refs.insert(format!("const:{namespace}/{constant}"));
         }
     }
-    // Lower-cased once: every name is compared lower-cased.
-    let text = original.to_lowercase();
-    let code = comments::code_lines(&text, Syntax::Generic);
-    for line in &code {
-        for token in line.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))) {
+    // Lower-cased once: every name is compared lower-cased. ASCII text keeps its byte offsets
+    // when lower-cased, and its comments are where they were, so its lines of code are the same
+    // ranges of the lower-cased text; other text is split into lines of code again.
+    if original.is_ascii() {
+        let text = original.to_ascii_lowercase();
+        // A line with no code may be a literal `""`, not a slice of the text.
+        let lower_of = |line: &str| {
+            if line.is_empty() {
+                return "";
+            }
+            let at = line.as_ptr() as usize - original.as_ptr() as usize;
+            &text[at..at + line.len()]
+        };
+        let lower: Vec<&str> = code.iter().map(|line| lower_of(line)).collect();
+        names_and_modules(&lower, refs)
+    } else {
+        let text = original.to_lowercase();
+        names_and_modules(&comments::code_lines(&text, Syntax::Generic), refs)
+    }
+}
+
+/// The rest of [`references`], on the lower-cased lines of code: paths and file names, path
+/// patterns, route helpers, then imported modules.
+fn names_and_modules(code: &[&str], mut refs: std::collections::BTreeSet<String>) -> Vec<String> {
+    for line in code {
+        let mut name = |token: &str| {
             let token = token.trim_matches(|c| c == '.' || c == '/');
             if token.is_empty() || token.len() > 300 {
-                continue;
+                return;
             }
             if token.contains('/') {
                 let path = token.trim_start_matches("./").trim_start_matches("../").trim_start_matches('/');
@@ -841,18 +870,26 @@ pub fn references(content: &[u8]) -> Vec<String> {
             } else if token.contains('.') {
                 refs.insert(token.to_string());
             }
+        };
+        // A name is read only when it has a dot or a slash.
+        if line.is_ascii() {
+            dotted_runs(line, &mut name);
+        } else {
+            for token in line.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))) {
+                name(token);
+            }
         }
         if line.contains('*') {
             patterns(line, &mut refs);
         }
-        if line.contains("_path") || line.contains("_url") {
+        if line.contains('_') && (line.contains("_path") || line.contains("_url")) {
             route_helpers(line, &mut refs);
         }
         if refs.len() > MAX_REFS_PER_FILE {
             break;
         }
     }
-    for line in &code {
+    for line in code {
         for module in imported_modules(line.trim()) {
             let dotted = module.replace('/', ".");
             let dotted = dotted.trim_start_matches('.');
@@ -864,6 +901,32 @@ pub fn references(content: &[u8]) -> Vec<String> {
     }
     refs.into_iter().take(MAX_REFS_PER_FILE).collect()
 }
+/// Calls `each` with every run of name bytes (letters, digits, `_ . / -`) of the ASCII `line`
+/// that holds a dot or a slash: the tokens of [`names_and_modules`] that can be a name, found
+/// without decoding characters.
+fn dotted_runs(line: &str, each: &mut impl FnMut(&str)) {
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    let mut dotted = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') {
+            continue;
+        }
+        if matches!(b, b'.' | b'/') {
+            dotted = true;
+            continue;
+        }
+        if dotted {
+            each(&line[start..i]);
+        }
+        start = i + 1;
+        dotted = false;
+    }
+    if dotted {
+        each(&line[start..]);
+    }
+}
+
 /// The Rails route helpers a line calls (`visit submit_form_path(slug: s)`, `edit_template_url`),
 /// as `route:NAME` with the name of the route's resource: `new_` and `edit_` before it and
 /// `_index` after it are left out (`submit_form`, `template`).
@@ -926,21 +989,28 @@ fn imported_modules(line: &str) -> Vec<String> {
             }
         }
     }
-    // Quoted specifiers after require/import/from/source keywords; most lines have no quote.
+    // Quoted specifiers after require/import/from/source keywords; most lines have no quote,
+    // and most quoted lines none of the keywords.
+    static KEYWORDS: OnceLock<regex::Regex> = OnceLock::new();
+    let keywords = KEYWORDS.get_or_init(|| {
+        regex::Regex::new(r"require|\ from\ |import\(|source\ |load\ ").expect("the keyword pattern is valid")
+    });
     if !line.contains(['\'', '"', '`']) {
         return modules;
     }
-    for keyword in
-        ["require(", "require ", "require_relative ", "require_relative(", " from ", "import(", "source ", "load "]
-    {
-        let mut rest = line;
-        while let Some(at) = rest.find(keyword) {
-            rest = &rest[at + keyword.len()..];
-            let quoted = rest.trim_start_matches(['(', ' ']);
-            if let Some(quote) = quoted.chars().next().filter(|c| matches!(c, '\'' | '"' | '`'))
-                && let Some(end) = quoted[1..].find(quote)
-            {
-                modules.push(strip_ext(&quoted[1..=end]));
+    if keywords.is_match(line) {
+        for keyword in
+            ["require(", "require ", "require_relative ", "require_relative(", " from ", "import(", "source ", "load "]
+        {
+            let mut rest = line;
+            while let Some(at) = rest.find(keyword) {
+                rest = &rest[at + keyword.len()..];
+                let quoted = rest.trim_start_matches(['(', ' ']);
+                if let Some(quote) = quoted.chars().next().filter(|c| matches!(c, '\'' | '"' | '`'))
+                    && let Some(end) = quoted[1..].find(quote)
+                {
+                    modules.push(strip_ext(&quoted[1..=end]));
+                }
             }
         }
     }
@@ -999,6 +1069,24 @@ mod tests {
             Ok(Tested::TestFile("test/search.bats".into()))
         );
         assert!(tested("bin/other.sh", &templates, &tree, &References::default()).is_err());
+    }
+
+    #[test]
+    fn references_read_ascii_and_other_text_alike() {
+        // ASCII text takes the fast path (its lines of code lower-cased in place, names found
+        // byte by byte); a comment in another script sends the same code down the other.
+        let code = "# run it\nFrom Scripts.Tools Import Search  # why\nrun ./Bin/Deploy.sh --dry-run\n\
+                    require_relative 'lib/Notify'\nx = \"import y\"  // no keyword: 'quoted'\n\
+                    Foo::BarBaz.new(Foo::BarBaz)\n/* block\nFoo.not_read */ visit new_account_path\n";
+        let ascii = references(code.as_bytes());
+        let other = references(format!("# d\u{e9}j\u{e0} vu\n{code}").as_bytes());
+        assert_eq!(ascii, other);
+        for expected in
+            ["bin/deploy.sh", "const:foo/bar_baz", "mod:lib.notify", "mod:scripts.tools.search", "route:account"]
+        {
+            assert!(ascii.iter().any(|r| r == expected), "{expected} in {ascii:?}");
+        }
+        assert!(!ascii.iter().any(|r| r.contains("not_read")), "{ascii:?}");
     }
 
     #[test]
