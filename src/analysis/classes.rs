@@ -115,8 +115,9 @@ impl Classes {
 /// The classes of one path.
 fn matched(path: &str, paths: &PathClasses) -> u8 {
     let bit = |yes: bool, bit: u8| if yes { bit } else { 0 };
-    bit(paths.ignore.matches(path), IGNORED)
-        | bit(paths.tests.matches(path), TEST)
+    let candidate = globset::Candidate::new(path);
+    bit(paths.ignore.matches_candidate(&candidate), IGNORED)
+        | bit(paths.tests.matches_candidate(&candidate), TEST)
         | bit(coverage::refers(path), REFERS)
         | bit(coverage::loads_code(path), LOADS_CODE)
 }

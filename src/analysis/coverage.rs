@@ -188,7 +188,10 @@ impl References {
         paths.extend(self.by_package.values().chain(self.by_family.values()).map(String::as_str));
         paths.sort_unstable();
         paths.dedup();
-        let number = |path: &str| paths.binary_search(&path).map(|i| i as u32).unwrap_or(u32::MAX);
+        // Numbered by a map, not a search of the sorted list: the name map alone is hundreds of
+        // thousands of entries on a large tree, and its paths share long prefixes.
+        let numbers: FastMap<&str, u32> = paths.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
+        let number = |path: &str| numbers.get(path).copied().unwrap_or(u32::MAX);
         let mut texts = paths.clone();
         texts
             .extend(self.by_name.keys().chain(self.by_subject.keys()).chain(self.by_family.keys()).map(String::as_str));
@@ -279,7 +282,10 @@ pub fn loads_code(path: &str) -> bool {
         "py", "rb", "js", "mjs", "cjs", "jsx", "ts", "tsx", "sh", "bash", "zsh", "ksh", "php", "pl", "pm", "lua", "ex",
         "exs", "go", "java", "kt", "groovy", "scala", "rs", "cs",
     ];
-    extension(file_name(path)).is_some_and(|e| CODE.contains(&e.to_lowercase().as_str()))
+    extension(file_name(path)).is_some_and(|e| match e.is_ascii() {
+        true => CODE.iter().any(|code| code.eq_ignore_ascii_case(e)),
+        false => CODE.contains(&e.to_lowercase().as_str()),
+    })
 }
 
 /// What a reference to `path` may be written as: its path and each path suffix with a `/` or
@@ -331,7 +337,11 @@ pub fn deployable(policy: &Policy, path: &str) -> bool {
 /// Whether what a file of the tests class names is worth reading as a reference: its code, not
 /// documentation, notes, data, fixtures or snapshots.
 pub fn refers(test_path: &str) -> bool {
-    let lower = test_path.to_lowercase();
+    // Most paths are lower-case already: those are not copied.
+    let lower = match test_path.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        true => std::borrow::Cow::Borrowed(test_path),
+        false => std::borrow::Cow::Owned(test_path.to_lowercase()),
+    };
     let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
     if dirs.split('/').any(|d| DATA_DIRS.contains(&d)) {
         return false;

@@ -173,7 +173,14 @@ impl PathClass {
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        (self.set.is_match(path) && !self.except.is_match(path)) || self.added.is_match(path)
+        self.matches_candidate(&globset::Candidate::new(path))
+    }
+
+    /// [`PathClass::matches`] for a path already made a candidate, so that one path asked of
+    /// several classes is split into its parts once.
+    pub fn matches_candidate(&self, path: &globset::Candidate<'_>) -> bool {
+        (self.set.is_match_candidate(path) && !self.except.is_match_candidate(path))
+            || self.added.is_match_candidate(path)
     }
 
     /// Puts the files matching `globs` into the class as well, from `source` (`.gitattributes`):
