@@ -911,6 +911,7 @@ fn names_and_modules(code: &[&str], mut refs: std::collections::BTreeSet<String>
     }
     refs.into_iter().take(MAX_REFS_PER_FILE).collect()
 }
+
 /// Calls `each` with every run of name bytes (letters, digits, `_ . / -`) of the ASCII `line`
 /// that holds a dot or a slash: the tokens of [`names_and_modules`] that can be a name, found
 /// without decoding characters.
@@ -1002,12 +1003,12 @@ fn imported_modules(line: &str) -> Vec<String> {
     // Quoted specifiers after require/import/from/source keywords; most lines have no quote,
     // and most quoted lines none of the keywords.
     static KEYWORDS: OnceLock<regex::Regex> = OnceLock::new();
-    let keywords = KEYWORDS.get_or_init(|| {
-        regex::Regex::new(r"require|\ from\ |import\(|source\ |load\ ").expect("the keyword pattern is valid")
-    });
     if !line.contains(['\'', '"', '`']) {
         return modules;
     }
+    let keywords = KEYWORDS.get_or_init(|| {
+        regex::Regex::new(r"require|\ from\ |import\(|source\ |load\ ").expect("the keyword pattern is valid")
+    });
     if keywords.is_match(line) {
         for keyword in
             ["require(", "require ", "require_relative ", "require_relative(", " from ", "import(", "source ", "load "]
