@@ -282,9 +282,12 @@ pub fn loads_code(path: &str) -> bool {
         "py", "rb", "js", "mjs", "cjs", "jsx", "ts", "tsx", "sh", "bash", "zsh", "ksh", "php", "pl", "pm", "lua", "ex",
         "exs", "go", "java", "kt", "groovy", "scala", "rs", "cs",
     ];
-    extension(file_name(path)).is_some_and(|e| match e.is_ascii() {
-        true => CODE.iter().any(|code| code.eq_ignore_ascii_case(e)),
-        false => CODE.contains(&e.to_lowercase().as_str()),
+    extension(file_name(path)).is_some_and(|e| {
+        if e.is_ascii() {
+            CODE.iter().any(|code| code.eq_ignore_ascii_case(e))
+        } else {
+            CODE.contains(&e.to_lowercase().as_str())
+        }
     })
 }
 
@@ -338,9 +341,10 @@ pub fn deployable(policy: &Policy, path: &str) -> bool {
 /// documentation, notes, data, fixtures or snapshots.
 pub fn refers(test_path: &str) -> bool {
     // Most paths are lower-case already: those are not copied.
-    let lower = match test_path.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        true => std::borrow::Cow::Borrowed(test_path),
-        false => std::borrow::Cow::Owned(test_path.to_lowercase()),
+    let lower = if test_path.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(test_path)
+    } else {
+        std::borrow::Cow::Owned(test_path.to_lowercase())
     };
     let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
     if dirs.split('/').any(|d| DATA_DIRS.contains(&d)) {
@@ -885,9 +889,7 @@ fn names_and_modules(code: &[&str], mut refs: std::collections::BTreeSet<String>
         if line.is_ascii() {
             dotted_runs(line, &mut name);
         } else {
-            for token in line.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))) {
-                name(token);
-            }
+            line.split(|c: char| !name_char(c)).for_each(&mut name);
         }
         if line.contains('*') {
             patterns(line, &mut refs);
@@ -912,6 +914,11 @@ fn names_and_modules(code: &[&str], mut refs: std::collections::BTreeSet<String>
     refs.into_iter().take(MAX_REFS_PER_FILE).collect()
 }
 
+/// Whether `c` can be part of a name a test refers to: letters, digits, `_ . / -`.
+fn name_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-')
+}
+
 /// Calls `each` with every run of name bytes (letters, digits, `_ . / -`) of the ASCII `line`
 /// that holds a dot or a slash: the tokens of [`names_and_modules`] that can be a name, found
 /// without decoding characters.
@@ -920,11 +927,8 @@ fn dotted_runs(line: &str, each: &mut impl FnMut(&str)) {
     let mut start = 0;
     let mut dotted = false;
     for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') {
-            continue;
-        }
-        if matches!(b, b'.' | b'/') {
-            dotted = true;
+        if name_char(char::from(b)) {
+            dotted |= matches!(b, b'.' | b'/');
             continue;
         }
         if dotted {
@@ -1002,17 +1006,18 @@ fn imported_modules(line: &str) -> Vec<String> {
     }
     // Quoted specifiers after require/import/from/source keywords; most lines have no quote,
     // and most quoted lines none of the keywords.
-    static KEYWORDS: OnceLock<regex::Regex> = OnceLock::new();
+    const KEYWORDS: [&str; 8] =
+        ["require(", "require ", "require_relative ", "require_relative(", " from ", "import(", "source ", "load "];
+    static ANY_KEYWORD: OnceLock<regex::Regex> = OnceLock::new();
     if !line.contains(['\'', '"', '`']) {
         return modules;
     }
-    let keywords = KEYWORDS.get_or_init(|| {
-        regex::Regex::new(r"require|\ from\ |import\(|source\ |load\ ").expect("the keyword pattern is valid")
+    let any_keyword = ANY_KEYWORD.get_or_init(|| {
+        let alternatives: Vec<String> = KEYWORDS.iter().map(|k| regex::escape(k)).collect();
+        regex::Regex::new(&alternatives.join("|")).expect("escaped keywords make a valid pattern")
     });
-    if keywords.is_match(line) {
-        for keyword in
-            ["require(", "require ", "require_relative ", "require_relative(", " from ", "import(", "source ", "load "]
-        {
+    if any_keyword.is_match(line) {
+        for keyword in KEYWORDS {
             let mut rest = line;
             while let Some(at) = rest.find(keyword) {
                 rest = &rest[at + keyword.len()..];
