@@ -13,7 +13,7 @@
 use git2::Oid;
 use sha2::{Digest, Sha256};
 
-use super::coverage;
+use super::{Needs, coverage};
 use crate::config::PathClasses;
 use crate::git::{Patch, Repo, Sealed, TreeIndex};
 
@@ -110,6 +110,24 @@ impl Classes {
     pub fn reaches_through(&self, position: usize) -> bool {
         self.bits[position] & (LOADS_CODE | TEST | IGNORED) == LOADS_CODE
     }
+
+    /// Whether its references are read with the tree (see [`wants_references`]).
+    pub fn wants_references(&self, position: usize, needs: &Needs, everything: bool) -> bool {
+        wanted(self.bits[position], needs, everything)
+    }
+}
+
+/// Whether the references of the file at `path` are read with the tree: a test's whose
+/// references count, when the checks need them; and, when `everything` in the tree is read, the
+/// references of the code that covered code reaches through (what it mentions comes from them).
+pub fn wants_references(path: &str, paths: &PathClasses, needs: &Needs, everything: bool) -> bool {
+    wanted(matched(path, paths), needs, everything)
+}
+
+fn wanted(bits: u8, needs: &Needs, everything: bool) -> bool {
+    let test = bits & (TEST | IGNORED) == TEST && bits & REFERS != 0;
+    let code = bits & (LOADS_CODE | TEST | IGNORED) == LOADS_CODE;
+    needs.test_references && (test || (everything && code))
 }
 
 /// The classes of one path.

@@ -18,6 +18,7 @@ mod routes;
 pub mod similarity;
 mod trust;
 
+pub use classes::wants_references;
 pub use trust::Approvals;
 
 use std::cell::{OnceCell, RefCell};
@@ -570,7 +571,8 @@ impl<'a> Analysis<'a> {
         }
         let ids: Vec<Oid> = unknown.iter().map(|f| f.id).collect();
         let progress = |done: usize, total: usize| self.progress.update("reading the release tree", done, total);
-        let read = self.store.each_content(&ids, mentions::Mentions::of_content, self.needs.read_budget, &progress);
+        let of_content = |_: usize, content: &[u8]| mentions::Mentions::of_content(content);
+        let read = self.store.each_content(&ids, &of_content, self.needs.read_budget, &progress);
         self.progress.finish();
         let mut unread = 0;
         for (file, mentions) in unknown.into_iter().zip(read?) {
@@ -677,10 +679,8 @@ impl<'a> Analysis<'a> {
                 // Files of code are read for what they mention when reach needs them; when the
                 // whole tree is read here anyway, with their references, so that no file is read
                 // twice.
-                let is_test = self.needs.test_references
-                    && ((classes.reads_references(i) && classes.refers(i))
-                        || (everything && classes.reaches_through(i)));
-                (everything || is_test).then_some((f.id, is_test))
+                let refs = classes.wants_references(i, &self.needs, everything);
+                (everything || refs).then_some((f.id, refs))
             })
             .collect();
         let progress = |done: usize, total: usize| self.progress.update("reading the release tree", done, total);

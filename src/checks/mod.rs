@@ -32,7 +32,7 @@ use crate::Result;
 use crate::analysis::{Analysis, Needs};
 use crate::config::{Catalog, CheckSettings, Options, Policy, Problem, Settings, Severity};
 use crate::evidence::EvidenceSet;
-use crate::git::{ChangeSet, Range};
+use crate::git::{BlobStore, ChangeSet, Range};
 
 pub use crate::analysis::similarity::{DiffLine, DiffSide};
 pub use config_risk::Masker;
@@ -101,6 +101,25 @@ pub fn needs(policy: &Policy) -> Needs {
     needs
 }
 
+/// What a check plans its scans of the changed files with (see [`Check::plan`]).
+pub struct Plan<'p> {
+    pub policy: &'p Policy,
+    pub changes: &'p ChangeSet,
+    pub store: &'p BlobStore<'p>,
+}
+
+/// Has each check in force plan its scans of the changed files (see [`Check::plan`]), at the
+/// severity the policy sets it to.
+pub fn plan(plan: &Plan<'_>) {
+    for check in CHECKS {
+        if let Some(checked) = plan.policy.check(check.id())
+            && checked.severity != Severity::Off
+        {
+            check.plan(&checked.settings, checked.severity, plan);
+        }
+    }
+}
+
 /// The check with this id, if there is one.
 pub fn find(id: &str) -> Option<&'static dyn Registered> {
     CHECKS.iter().copied().find(|check| check.id() == id)
@@ -156,6 +175,11 @@ pub trait Check: Sync {
         Ok(configured)
     }
 
+    /// Plans, once the changes are known and before their blobs are read, the scans this check
+    /// will ask of them (see [`BlobStore::plan_scan`]), so that the pass reading them all for
+    /// their facts does those too. Only a saving: a scan not planned is done when asked for.
+    fn plan(&self, _settings: &Self::Settings, _severity: Severity, _plan: &Plan<'_>) {}
+
     /// Inspects the release and writes what it found to `out`, at `severity` unless the check
     /// has a reason to report a finding at another level.
     fn run(&self, cx: &Context<'_>, settings: &Self::Settings, severity: Severity, out: &mut Output) -> Result<()>;
@@ -171,6 +195,7 @@ pub trait Registered: Sync {
     fn configure(&self, options: &Options) -> std::result::Result<CheckSettings, Vec<Problem>>;
     fn needs(&self, settings: &CheckSettings, needs: &mut Needs);
     fn effective_severity(&self, cx: &Context<'_>, configured: Severity) -> Result<Severity>;
+    fn plan(&self, settings: &CheckSettings, severity: Severity, plan: &Plan<'_>);
     fn run(&self, cx: &Context<'_>, settings: &CheckSettings, severity: Severity, out: &mut Output) -> Result<()>;
 }
 
@@ -198,6 +223,12 @@ impl<C: Check> Registered for C {
 
     fn effective_severity(&self, cx: &Context<'_>, configured: Severity) -> Result<Severity> {
         Check::effective_severity(self, cx, configured)
+    }
+
+    fn plan(&self, settings: &CheckSettings, severity: Severity, plan: &Plan<'_>) {
+        if let Some(settings) = settings.get::<C::Settings>() {
+            Check::plan(self, settings, severity, plan);
+        }
     }
 
     fn run(&self, cx: &Context<'_>, settings: &CheckSettings, severity: Severity, out: &mut Output) -> Result<()> {

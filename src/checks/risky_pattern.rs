@@ -15,13 +15,13 @@ use globset::GlobSetBuilder;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Check, Context, Doc, Finding, NotAnalysed, Output};
+use super::{Check, Context, Doc, Finding, NotAnalysed, Output, Plan};
 use crate::analysis::coverage;
 use crate::audit::comments;
 use crate::audit::patterns::{self, Rule, Scanner, added_hits, on_added_lines, secret_lines};
-use crate::config::{Problem, Settings};
+use crate::config::{Policy, Problem, Settings};
 use crate::config::{Severity, compile_glob};
-use crate::git::{ContentKind, Mode, READ_LIMIT, Status, line_hash, normalized_lines};
+use crate::git::{Change, ChangeSet, ContentKind, Mode, READ_LIMIT, Side, Status, line_hash, normalized_lines};
 use crate::{Error, Result};
 
 pub struct RiskyPattern;
@@ -217,36 +217,34 @@ impl Check for RiskyPattern {
         &DOC
     }
 
-    fn run(&self, cx: &Context<'_>, settings: &PatternSettings, severity: Severity, out: &mut Output) -> Result<()> {
-        let mut rules = Vec::new();
-        let mut levels = Vec::new();
-        for (id, rule) in &settings.rules {
-            let level = rule.severity.unwrap_or(severity);
-            if level == Severity::Off {
-                continue;
+    fn plan(&self, settings: &PatternSettings, severity: Severity, plan: &Plan<'_>) {
+        // A rule that does not compile is reported when the check runs.
+        let Ok((scanner, _)) = scanner(settings, severity) else { return };
+        let scanner = std::sync::Arc::new(scanner);
+        let store = plan.store;
+        for (change, side, rules_apply, secrets) in scanned(plan.policy, plan.changes, settings, &scanner) {
+            let syntax = comments::syntax_for(&change.path);
+            if rules_apply {
+                let fingerprint = scanner.fingerprint(syntax);
+                let scanner = scanner.clone();
+                let scan = move |content: &[u8], _: ContentKind| Some(scanner.scan_blob(content, syntax));
+                store.plan_scan(side.id, fingerprint, std::sync::Arc::new(scan));
             }
-            let compiled = rule.compiled(id).as_ref().map_err(|problems| {
-                Error::new(format!("[checks.{ID}.rules.{id}]: {}", problems.first().map_or("", |p| p.message.as_str())))
-            })?;
-            rules.push(compiled.clone());
-            levels.push(level);
+            if secrets {
+                let scan = move |content: &[u8], kind: ContentKind| {
+                    (kind == ContentKind::Text).then(|| secret_lines(content, syntax))
+                };
+                store.plan_scan(side.id, patterns::secrets_fingerprint(syntax), std::sync::Arc::new(scan));
+            }
         }
-        let scanner = Scanner::new(rules).map_err(|e| Error::new(format!("[checks.{ID}]: {e}")))?;
+    }
+
+    fn run(&self, cx: &Context<'_>, settings: &PatternSettings, severity: Severity, out: &mut Output) -> Result<()> {
+        let (scanner, levels) = scanner(settings, severity)?;
         let paths = &cx.policy.paths;
-        for change in cx.changes.iter() {
-            let Some(side) = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable)) else {
-                continue;
-            };
-            let rules_apply = scanner.applies_to(&change.path);
-            // A committed key is risky in any file that ships, whatever the rules look at.
-            let secrets = settings.committed_secrets.is_none_or(|s| s != Severity::Off)
-                && coverage::deployable(cx.policy, &change.path);
-            if paths.ignore.matches(&change.path)
-                || crate::config::in_classes(cx.policy, &settings.skip_classes, &change.path)
-                || !(rules_apply || secrets)
-            {
-                continue;
-            }
+        // The files to scan that no pass has read yet, read together.
+        cx.analysis.store.scan_planned()?;
+        for (change, side, rules_apply, secrets) in scanned(cx.policy, cx.changes, settings, &scanner) {
             let store = cx.analysis.store;
             let facts = store.facts(side.id)?;
             if (facts.kind == ContentKind::Unread || facts.size > MAX_BYTES) && !rules_apply {
@@ -330,6 +328,45 @@ impl Check for RiskyPattern {
     }
 }
 
+/// The rules in force, compiled together, and the severity of each.
+fn scanner(settings: &PatternSettings, severity: Severity) -> Result<(Scanner, Vec<Severity>)> {
+    let mut rules = Vec::new();
+    let mut levels = Vec::new();
+    for (id, rule) in &settings.rules {
+        let level = rule.severity.unwrap_or(severity);
+        if level == Severity::Off {
+            continue;
+        }
+        let compiled = rule.compiled(id).as_ref().map_err(|problems| {
+            Error::new(format!("[checks.{ID}.rules.{id}]: {}", problems.first().map_or("", |p| p.message.as_str())))
+        })?;
+        rules.push(compiled.clone());
+        levels.push(level);
+    }
+    let scanner = Scanner::new(rules).map_err(|e| Error::new(format!("[checks.{ID}]: {e}")))?;
+    Ok((scanner, levels))
+}
+
+/// The changes whose new side the check scans, each with whether the rules look at it and
+/// whether a committed key is looked for in it.
+fn scanned<'c>(
+    policy: &'c Policy,
+    changes: &'c ChangeSet,
+    settings: &'c PatternSettings,
+    scanner: &'c Scanner,
+) -> impl Iterator<Item = (&'c Change, &'c Side, bool, bool)> + 'c {
+    changes.iter().filter_map(move |change| {
+        let side = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable))?;
+        let rules_apply = scanner.applies_to(&change.path);
+        // A committed key is risky in any file that ships, whatever the rules look at.
+        let secrets =
+            settings.committed_secrets.is_none_or(|s| s != Severity::Off) && coverage::deployable(policy, &change.path);
+        let skipped = policy.paths.ignore.matches(&change.path)
+            || crate::config::in_classes(policy, &settings.skip_classes, &change.path);
+        (!skipped && (rules_apply || secrets)).then_some((change, side, rules_apply, secrets))
+    })
+}
+
 /// Line hash -> copies, sorted by hash, as a blob's facts count them.
 fn line_counts(content: &[u8]) -> Vec<(u32, u32)> {
     let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
@@ -354,4 +391,67 @@ fn too_large(path: &str, size: u64, severity: Severity) -> Finding {
         ),
     )
     .at(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use git2::Repository;
+
+    use super::*;
+    use crate::checks::{Registry, plan};
+    use crate::config::{PolicyInput, load};
+    use crate::git::{BlobStore, Repo, ScanHit, diff_trees};
+
+    /// What the check plans is what it asks for: run on a release whose scans were planned and
+    /// done by the pass that read its blobs, the check reads no blob again.
+    #[test]
+    fn what_the_check_plans_is_what_it_asks_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo { git: Repository::init_bare(dir.path()).unwrap() };
+        let key = format!("aws_key = \"AKIA{}\"\n", "ABCDEFGHIJKLMNOP");
+        let files: [(&str, &[u8]); 3] = [
+            ("deploy.sh", b"#!/bin/sh\nchmod 777 /srv/app\n"),
+            ("app/settings.py", key.as_bytes()),
+            ("README.md", b"# read me\n"),
+        ];
+        let mut builder = repo.git.treebuilder(None).unwrap();
+        let mut app = repo.git.treebuilder(None).unwrap();
+        for (path, content) in files {
+            let id = repo.git.blob(content).unwrap();
+            match path.strip_prefix("app/") {
+                Some(name) => app.insert(name, id, 0o100644).unwrap(),
+                None => builder.insert(path, id, 0o100755).unwrap(),
+            };
+        }
+        builder.insert("app", app.write().unwrap(), 0o040000).unwrap();
+        let release = repo.git.find_tree(builder.write().unwrap()).unwrap();
+        let policy = load(&PolicyInput { file: None, read_pack: &|_| Ok(None), catalog: &Registry }).unwrap();
+        let changes = diff_trees(&repo, None, &release, &|_| None).unwrap();
+        let store = BlobStore::open(&repo);
+
+        plan(&crate::checks::Plan { policy: &policy, changes: &changes, store: &store });
+        let blobs: Vec<(git2::Oid, bool)> = changes.iter().map(|c| (c.current().id, false)).collect();
+        store.prefetch(&blobs, |_| Vec::new(), u64::MAX, &|_, _| {}).unwrap();
+
+        let checked = policy.check(ID).unwrap();
+        let settings = checked.settings.get::<PatternSettings>().unwrap();
+        let (scanner, _) = scanner(settings, checked.severity).unwrap();
+        let paths: Vec<&str> =
+            scanned(&policy, &changes, settings, &scanner).map(|(change, ..)| change.path.as_str()).collect();
+        assert!(paths.contains(&"deploy.sh") && paths.contains(&"app/settings.py"), "{paths:?}");
+        let never = |_: &[u8]| -> Vec<ScanHit> { panic!("the blob was read again: its scan was not planned") };
+        for (change, side, rules_apply, secrets) in scanned(&policy, &changes, settings, &scanner) {
+            let syntax = comments::syntax_for(&change.path);
+            if rules_apply {
+                let hits = store.scan(side.id, scanner.fingerprint(syntax), never).unwrap();
+                if change.path == "deploy.sh" {
+                    assert_eq!(hits.len(), 1, "chmod 777 is found");
+                }
+            }
+            if secrets {
+                let keys = store.scan(side.id, patterns::secrets_fingerprint(syntax), never).unwrap();
+                assert_eq!(keys.len(), usize::from(change.path == "app/settings.py"), "{}", change.path);
+            }
+        }
+    }
 }

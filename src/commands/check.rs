@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::progress::TerminalProgress;
 use super::{Io, Outcome, Session, write_atomically};
-use crate::analysis::{Analysis, Inputs, Progress};
+use crate::analysis::{Analysis, Inputs, Needs, Progress, coverage, wants_references};
 use crate::checks::{self, Context, run_checks_except};
 use crate::cli::{CheckArgs, Format, Stage};
 use crate::config::Policy;
@@ -55,7 +55,9 @@ pub(super) fn report(
 ) -> Result<Report> {
     let now = time::now()?;
     let store = BlobStore::open(repo);
-    let (mut changes, tree) = git::changes(repo, &range, &store)?;
+    let needs = checks::needs(policy);
+    let planner = Planner { policy, store: &store, needs: &needs };
+    let (mut changes, tree) = git::changes(repo, &range, &store, Some(&planner))?;
     // A symlinked script or config file is analysed through its target inside the tree.
     let paths = &policy.paths;
     let deployable =
@@ -71,7 +73,7 @@ pub(super) fn report(
         changes: &changes,
         evidence: &evidence,
         progress,
-        needs: checks::needs(policy),
+        needs,
         now,
         real_clock: !time::clock_overridden(),
         links: &links,
@@ -105,6 +107,27 @@ pub(super) fn report(
         rollback,
     };
     Ok(report.masked())
+}
+
+/// What the checks will ask of the changed files' blobs, for the pass that reads them first.
+struct Planner<'p> {
+    policy: &'p Policy,
+    store: &'p BlobStore<'p>,
+    needs: &'p Needs,
+}
+
+impl git::Planner for Planner<'_> {
+    fn plan(&self, changes: &git::ChangeSet) -> (git::RefsFn, Vec<bool>) {
+        checks::plan(&checks::Plan { policy: self.policy, changes, store: self.store });
+        // The references the tree's read will want of the release's changed files: with every
+        // file of the tree when near-duplicate compares what the release adds.
+        let everything = self.needs.all_files && changes.has_added();
+        let wanted = changes
+            .iter()
+            .map(|c| c.new.is_some() && wants_references(&c.path, &self.policy.paths, self.needs, everything))
+            .collect();
+        (coverage::references, wanted)
+    }
 }
 
 /// The exit a report's verdict calls for.

@@ -29,7 +29,7 @@ struct JsonDiff<'a> {
 pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Outcome> {
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let store = BlobStore::open(&repo);
-    let (changes, tree) = git::changes(&repo, &range, &store)?;
+    let (changes, tree) = git::changes(&repo, &range, &store, None)?;
     let adds = changes.iter().any(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied));
     let variants = match (adds, tree) {
         (true, Some(tree)) => variant_pairs(&policy, &tree, &changes)?,

@@ -33,6 +33,13 @@ const BATCH: usize = 64;
 /// Extracts what a test file refers to; see `analysis::coverage`.
 pub type RefsFn = fn(&[u8]) -> Vec<String>;
 
+/// A scan a check will ask for (see [`BlobStore::plan_scan`]): the matches in a blob's content,
+/// or `None` when the scan does not apply to content of that kind.
+pub type PlannedScan = Arc<dyn Fn(&[u8], ContentKind) -> Option<Vec<ScanHit>> + Send + Sync>;
+
+/// The scans planned for one blob, each with its rule set's fingerprint.
+type Planned = Vec<(u64, PlannedScan)>;
+
 /// What a reading thread reports for one blob.
 enum Message {
     Read(Read),
@@ -46,6 +53,8 @@ struct Read {
     id: Oid,
     facts: Facts,
     refs: Option<Vec<String>>,
+    /// The planned scans' matches, by fingerprint.
+    scans: Vec<(u64, Vec<ScanHit>)>,
 }
 
 pub struct BlobStore<'r> {
@@ -56,6 +65,8 @@ pub struct BlobStore<'r> {
     facts: RefCell<FastMap<Oid, Arc<Facts>>>,
     refs: RefCell<FastMap<Oid, Arc<[String]>>>,
     scans: RefCell<cache::Scans>,
+    /// Scans checks will ask for, done when the blob is read with others.
+    planned: RefCell<FastMap<Oid, Planned>>,
     /// Records derived in this run (none of those the cache had).
     derived: RefCell<cache::Derived>,
     /// Derived records kept apart: read the first time one is asked for.
@@ -79,6 +90,7 @@ impl<'r> BlobStore<'r> {
             facts: RefCell::default(),
             refs: RefCell::default(),
             scans: RefCell::default(),
+            planned: RefCell::default(),
             derived: RefCell::default(),
             apart: Apart {
                 file: CacheFile::apart_in_git_dir(&repo.git_dir()),
@@ -101,7 +113,7 @@ impl<'r> BlobStore<'r> {
         if let Some(facts) = self.known_facts(id) {
             return Ok(facts);
         }
-        let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(id, None);
+        let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(id, None, &self.planned(id));
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
         Ok(self.insert(read).0)
     }
@@ -121,7 +133,11 @@ impl<'r> BlobStore<'r> {
             self.dirty.set(true);
             return Ok(refs);
         }
-        let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(id, Some(refs_fn));
+        let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(
+            id,
+            Some(refs_fn),
+            &self.planned(id),
+        );
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
         Ok(self.insert(read).1.unwrap_or_else(|| Arc::from(Vec::new())))
     }
@@ -171,6 +187,55 @@ impl<'r> BlobStore<'r> {
         self.scans.borrow_mut().insert((id, fingerprint), hits.clone());
         self.dirty.set(true);
         Ok(hits)
+    }
+
+    /// Plans the scan `fingerprint` of a blob that [`BlobStore::scan`] will be asked for, unless
+    /// its matches are known: the pass that reads many blobs at once ([`BlobStore::prefetch`])
+    /// finds them as it reads the blob for its facts, and [`BlobStore::scan_planned`] finds
+    /// those of the blobs no such pass read. Either way the blob is read once, with others.
+    pub fn plan_scan(&self, id: Oid, fingerprint: u64, scan: PlannedScan) {
+        if known(&self.scans, (id, fingerprint), || self.disk.scan(id, fingerprint).map(Arc::from)).is_none() {
+            self.planned.borrow_mut().entry(id).or_default().push((fingerprint, scan));
+        }
+    }
+
+    /// The scans planned for a blob.
+    fn planned(&self, id: Oid) -> Planned {
+        self.planned.borrow().get(&id).cloned().unwrap_or_default()
+    }
+
+    /// Does the planned scans that no pass has done yet, reading their blobs in parallel.
+    pub fn scan_planned(&self) -> Result<()> {
+        let planned: Vec<(Oid, Planned)> = {
+            let scans = self.scans.borrow();
+            let mut planned: Vec<(Oid, Planned)> = std::mem::take(&mut *self.planned.borrow_mut())
+                .into_iter()
+                .map(|(id, list)| (id, list.into_iter().filter(|(fp, _)| !scans.contains_key(&(id, *fp))).collect()))
+                .filter(|(_, list): &(Oid, Planned)| !list.is_empty())
+                .collect();
+            planned.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            planned
+        };
+        let ids: Vec<Oid> = planned.iter().map(|(id, _)| *id).collect();
+        // The facts too, which the check asks for first.
+        let scan = |at: usize, content: &[u8]| {
+            let facts = Facts::of(content);
+            let scans = planned_scans(&planned[at].1, content, facts.kind);
+            (Some(facts), scans)
+        };
+        let found = self.each_content(&ids, &scan, u64::MAX, &|_, _| {})?;
+        let (mut all_facts, mut scans) = (self.facts.borrow_mut(), self.scans.borrow_mut());
+        for (id, (facts, found)) in ids.into_iter().zip(found.into_iter().flatten()) {
+            if let Some(facts) = facts.filter(|_| !all_facts.contains_key(&id)) {
+                all_facts.insert(id, Arc::new(facts));
+                self.dirty.set(true);
+            }
+            for (fingerprint, hits) in found {
+                scans.insert((id, fingerprint), Arc::from(hits));
+                self.dirty.set(true);
+            }
+        }
+        Ok(())
     }
 
     /// What `derive` makes of a blob's content, kept under `fingerprint` (what derives it, and
@@ -281,7 +346,11 @@ impl<'r> BlobStore<'r> {
         let ids: Vec<Oid> = missing.iter().map(|(id, _)| *id).collect();
         let order = reading_order(&packs, &ids);
         let next = AtomicUsize::new(0);
-        std::thread::scope(|scope| -> Result<usize> {
+        let planned_now = self.planned.borrow();
+        let planned = &*planned_now;
+        // The blobs read whose planned scans are done now.
+        let mut scanned = Vec::new();
+        let result = std::thread::scope(|scope| -> Result<usize> {
             for _ in 0..threads {
                 let sender = sender.clone();
                 let (spent, packs, order, next, missing) = (&spent, &packs, &order, &next, &missing);
@@ -296,7 +365,8 @@ impl<'r> BlobStore<'r> {
                             } else {
                                 match reader.read(id, at) {
                                     Ok(blob) => {
-                                        let read = blob.read(id, want_refs.then_some(refs_fn));
+                                        let planned = planned.get(&id).map_or(&[][..], Vec::as_slice);
+                                        let read = blob.read(id, want_refs.then_some(refs_fn), planned);
                                         spent.fetch_add(read_bytes(&read.facts), Ordering::Relaxed);
                                         Message::Read(read)
                                     }
@@ -324,6 +394,9 @@ impl<'r> BlobStore<'r> {
                     match message {
                         Message::Read(read) => {
                             self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
+                            if planned.contains_key(&read.id) {
+                                scanned.push(read.id);
+                            }
                             self.insert(read);
                         }
                         Message::OverBudget => over_budget += 1,
@@ -334,7 +407,13 @@ impl<'r> BlobStore<'r> {
                 progress(done, total);
             }
             Ok(over_budget)
-        })
+        });
+        drop(planned_now);
+        let mut planned = self.planned.borrow_mut();
+        for id in scanned {
+            planned.remove(&id);
+        }
+        result
     }
 
     /// Runs `f` on the content of each blob of `ids`, in parallel, and keeps nothing else: for
@@ -346,7 +425,7 @@ impl<'r> BlobStore<'r> {
     pub fn each_content<T: Send + Default>(
         &self,
         ids: &[Oid],
-        f: fn(&[u8]) -> T,
+        f: &(dyn Fn(usize, &[u8]) -> T + Sync),
         budget: u64,
         progress: &dyn Fn(usize, usize),
     ) -> Result<Vec<Option<T>>> {
@@ -376,7 +455,7 @@ impl<'r> BlobStore<'r> {
                                 match reader.read(ids[at], stored) {
                                     Ok(Blob::Content(content)) => {
                                         spent.fetch_add(content.len() as u64, Ordering::Relaxed);
-                                        Some(f(&content))
+                                        Some(f(at, &content))
                                     }
                                     Ok(Blob::TooLarge(_)) => Some(T::default()),
                                     Err(err) => {
@@ -419,6 +498,10 @@ impl<'r> BlobStore<'r> {
             self.refs.borrow_mut().insert(read.id, refs.clone());
             refs
         });
+        let mut scans = self.scans.borrow_mut();
+        for (fingerprint, hits) in read.scans {
+            scans.insert((read.id, fingerprint), Arc::from(hits));
+        }
         (facts, refs)
     }
 
@@ -549,16 +632,24 @@ enum Blob {
 }
 
 impl Blob {
-    fn read(self, id: Oid, refs_fn: Option<RefsFn>) -> Read {
+    fn read(self, id: Oid, refs_fn: Option<RefsFn>, planned: &[(u64, PlannedScan)]) -> Read {
         match self {
-            Blob::TooLarge(size) => Read { id, facts: Facts::unread(size), refs: refs_fn.map(|_| Vec::new()) },
+            Blob::TooLarge(size) => {
+                Read { id, facts: Facts::unread(size), refs: refs_fn.map(|_| Vec::new()), scans: Vec::new() }
+            }
             Blob::Content(content) => {
                 let facts = Facts::of(&content);
                 let refs = refs_fn.map(|f| if facts.kind == ContentKind::Text { f(&content) } else { Vec::new() });
-                Read { id, facts, refs }
+                let scans = planned_scans(planned, &content, facts.kind);
+                Read { id, facts, refs, scans }
             }
         }
     }
+}
+
+/// The matches of each planned scan that applies to `content`, of `kind`.
+fn planned_scans(planned: &[(u64, PlannedScan)], content: &[u8], kind: ContentKind) -> Vec<(u64, Vec<ScanHit>)> {
+    planned.iter().filter_map(|(fingerprint, scan)| Some((*fingerprint, scan(content, kind)?))).collect()
 }
 
 /// Reads blobs for one thread: from the packs where they are stored, else (a loose object, one
@@ -594,4 +685,72 @@ fn read_blob(repo: &Repository, id: Oid) -> std::result::Result<Blob, git2::Erro
         return Ok(Blob::TooLarge(size as u64));
     }
     Ok(Blob::Content(Rc::from(repo.find_blob(id)?.content())))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use git2::Repository;
+
+    use super::*;
+
+    fn bare() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        let git = Repository::init_bare(dir.path()).unwrap();
+        (dir, Repo { git })
+    }
+
+    /// A scan that reports one hit, on the line as many as the content has bytes, and counts
+    /// its calls; text only.
+    fn counted(calls: &Arc<AtomicUsize>) -> PlannedScan {
+        let calls = calls.clone();
+        Arc::new(move |content: &[u8], kind: ContentKind| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            (kind == ContentKind::Text)
+                .then(|| vec![ScanHit { rule: 0, line: content.len() as u32, hash: 0, text: String::from("hit") }])
+        })
+    }
+
+    #[test]
+    fn a_planned_scan_is_done_by_the_pass_that_reads_the_blob() {
+        let (_dir, repo) = bare();
+        let prefetched = repo.git.blob(b"one\ntwo\n").unwrap();
+        let left = repo.git.blob(b"three\n").unwrap();
+        let binary = repo.git.blob(b"\0\x01\x02").unwrap();
+        let store = BlobStore::open(&repo);
+        let calls = Arc::new(AtomicUsize::new(0));
+        for id in [prefetched, left, binary] {
+            store.plan_scan(id, 7, counted(&calls));
+        }
+        let never = |_: &[u8]| -> Vec<ScanHit> { panic!("the blob was read again for a planned scan") };
+
+        // The pass that reads blobs for their facts does the scans planned for them...
+        store.prefetch(&[(prefetched, false), (binary, false)], |_| Vec::new(), u64::MAX, &|_, _| {}).unwrap();
+        assert_eq!(store.bytes_read(), 8 + 3, "each blob is read once");
+        assert_eq!(store.scan(prefetched, 7, never).unwrap()[0].line, 8);
+        // ...and those of the blobs it did not read are done together, with their facts, once.
+        store.scan_planned().unwrap();
+        store.scan_planned().unwrap();
+        assert_eq!(calls.load(Ordering::Relaxed), 3, "one call per blob: the prefetched two, then the one left");
+        assert_eq!(store.scan(left, 7, never).unwrap()[0].line, 6);
+        assert_eq!(store.known_facts(left).map(|f| f.lines), Some(1));
+
+        // A scan that does not apply to the content (binary here) is not recorded: asked for,
+        // it is done then.
+        let asked = AtomicUsize::new(0);
+        let hits = store
+            .scan(binary, 7, |_| {
+                asked.fetch_add(1, Ordering::Relaxed);
+                Vec::new()
+            })
+            .unwrap();
+        assert!(hits.is_empty());
+        assert_eq!(asked.load(Ordering::Relaxed), 1);
+
+        // A scan already known is not planned again.
+        store.plan_scan(prefetched, 7, counted(&calls));
+        store.scan_planned().unwrap();
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
+    }
 }

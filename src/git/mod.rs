@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::{Error, Result};
 
-pub use blobs::{BlobStore, Codec, Known, READ_LIMIT};
+pub use blobs::{BlobStore, Codec, Known, PlannedScan, READ_LIMIT, RefsFn};
 pub use cache::{FILE_NAME as CACHE_FILE_NAME, Sealed};
 pub use diff::{Change, ChangeSet, Mode, Side, Status, diff_trees};
 pub use facts::{ContentKind, Facts, ScanHit, is_binary, line_hash, normalized_lines};
@@ -151,7 +151,14 @@ pub fn resolve_range(
 /// Diffs the base tree against the release tree, with each change's binary flag from the blob
 /// store (read in parallel, or from the cache) and exact copies found. Returns the index of the
 /// release tree too when finding copies built it (a release that adds files), for the checks.
-pub fn changes(repo: &Repo, range: &Range, store: &BlobStore<'_>) -> Result<(ChangeSet, Option<TreeIndex>)> {
+/// A `planner` is shown the changes before their blobs are read, so that what the checks will
+/// ask of them is found as they are read.
+pub fn changes(
+    repo: &Repo,
+    range: &Range,
+    store: &BlobStore<'_>,
+    planner: Option<&dyn Planner>,
+) -> Result<(ChangeSet, Option<TreeIndex>)> {
     let tree =
         |id: Oid| repo.git.find_tree(id).map_err(|err| Error::git(format!("cannot read tree {}", short(id)), &err));
     let release = tree(range.release.tree)?;
@@ -163,13 +170,13 @@ pub fn changes(repo: &Repo, range: &Range, store: &BlobStore<'_>) -> Result<(Cha
         diff::find_exact_copies(&release, &mut changes);
         index = Some(release);
     }
-    let blobs: Vec<(Oid, bool)> = changes
-        .iter()
-        .map(Change::current)
-        .filter(|side| side.mode != Mode::Submodule)
-        .map(|side| (side.id, false))
+    let references = planner.map(|planner| planner.plan(&changes));
+    let blobs: Vec<(Oid, bool)> = (changes.iter().enumerate())
+        .filter(|(_, change)| change.current().mode != Mode::Submodule)
+        .map(|(i, change)| (change.current().id, references.as_ref().is_some_and(|(_, wanted)| wanted[i])))
         .collect();
-    store.prefetch(&blobs, |_| Vec::new(), u64::MAX, &|_, _| {})?;
+    let refs_fn = references.map_or(no_references as RefsFn, |(refs_fn, _)| refs_fn);
+    store.prefetch(&blobs, refs_fn, u64::MAX, &|_, _| {})?;
     for change in &mut changes.changes {
         let side = change.current();
         change.binary = match side.mode {
@@ -178,6 +185,18 @@ pub fn changes(repo: &Repo, range: &Range, store: &BlobStore<'_>) -> Result<(Cha
         };
     }
     Ok((changes, index))
+}
+
+/// What the checks will ask of the blobs of the changed files, told to the pass that reads them
+/// for their facts so that it finds that too (see [`changes`]).
+pub trait Planner {
+    /// Plans the scans the checks will ask for (see [`BlobStore::plan_scan`]), and says which
+    /// changes' references will be asked for (by position in `changes`), and how they are read.
+    fn plan(&self, changes: &ChangeSet) -> (RefsFn, Vec<bool>);
+}
+
+fn no_references(_: &[u8]) -> Vec<String> {
+    Vec::new()
 }
 
 /// A commit count that stops at a cap, so its cost stays bounded on long histories.
