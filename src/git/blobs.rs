@@ -199,9 +199,9 @@ impl<'r> BlobStore<'r> {
         }
     }
 
-    /// The scans planned for a blob.
+    /// The scans planned for a blob about to be read by itself: done with this read.
     fn planned(&self, id: Oid) -> Planned {
-        self.planned.borrow().get(&id).cloned().unwrap_or_default()
+        self.planned.borrow_mut().remove(&id).unwrap_or_default()
     }
 
     /// Does the planned scans that no pass has done yet, reading their blobs in parallel.
