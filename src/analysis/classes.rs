@@ -97,18 +97,18 @@ impl Classes {
 
     /// Whether it is a test file whose references count: of the `tests` class, not ignored.
     pub fn reads_references(&self, position: usize) -> bool {
-        self.bits[position] & (TEST | IGNORED) == TEST
+        reads_references(self.bits[position])
     }
 
     /// Whether what it names is worth reading as a reference.
     pub fn refers(&self, position: usize) -> bool {
-        self.bits[position] & REFERS != 0
+        refers(self.bits[position])
     }
 
     /// Whether what it loads is followed from covered code: code that is neither a test nor
     /// ignored.
     pub fn reaches_through(&self, position: usize) -> bool {
-        self.bits[position] & (LOADS_CODE | TEST | IGNORED) == LOADS_CODE
+        reaches_through(self.bits[position])
     }
 
     /// Whether its references are read with the tree (see [`wants_references`]).
@@ -125,9 +125,19 @@ pub fn wants_references(path: &str, paths: &PathClasses, needs: &Needs, everythi
 }
 
 fn wanted(bits: u8, needs: &Needs, everything: bool) -> bool {
-    let test = bits & (TEST | IGNORED) == TEST && bits & REFERS != 0;
-    let code = bits & (LOADS_CODE | TEST | IGNORED) == LOADS_CODE;
-    needs.test_references && (test || (everything && code))
+    needs.test_references && ((reads_references(bits) && refers(bits)) || (everything && reaches_through(bits)))
+}
+
+fn reads_references(bits: u8) -> bool {
+    bits & (TEST | IGNORED) == TEST
+}
+
+fn refers(bits: u8) -> bool {
+    bits & REFERS != 0
+}
+
+fn reaches_through(bits: u8) -> bool {
+    bits & (LOADS_CODE | TEST | IGNORED) == LOADS_CODE
 }
 
 /// The classes of one path.

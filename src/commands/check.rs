@@ -120,8 +120,8 @@ impl git::Planner for Planner<'_> {
     fn plan(&self, changes: &git::ChangeSet) -> (git::RefsFn, Vec<bool>) {
         checks::plan(&checks::Plan { policy: self.policy, changes, store: self.store });
         // The references the tree's read will want of the release's changed files: with every
-        // file of the tree when near-duplicate compares what the release adds.
-        let everything = self.needs.all_files && changes.has_added();
+        // file of the tree when near-duplicate compares the paths the release adds.
+        let everything = self.needs.all_files && changes.adds_paths();
         let wanted = changes
             .iter()
             .map(|c| c.new.is_some() && wants_references(&c.path, &self.policy.paths, self.needs, everything))

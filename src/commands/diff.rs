@@ -30,8 +30,7 @@ pub fn run(args: &DiffArgs, config: Option<&Path>, io: &mut Io<'_>) -> Result<Ou
     let Session { repo, policy, range } = Session::open(&args.range, config)?;
     let store = BlobStore::open(&repo);
     let (changes, tree) = git::changes(&repo, &range, &store, None)?;
-    let adds = changes.iter().any(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied));
-    let variants = match (adds, tree) {
+    let variants = match (changes.adds_paths(), tree) {
         (true, Some(tree)) => variant_pairs(&policy, &tree, &changes)?,
         (true, None) => variant_pairs(&policy, &TreeIndex::build(&repo, range.release.tree)?, &changes)?,
         (false, _) => Vec::new(),

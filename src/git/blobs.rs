@@ -113,7 +113,8 @@ impl<'r> BlobStore<'r> {
         if let Some(facts) = self.known_facts(id) {
             return Ok(facts);
         }
-        let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(id, None, &self.planned(id));
+        let read =
+            read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(id, None, &self.take_planned(id));
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
         Ok(self.insert(read).0)
     }
@@ -136,7 +137,7 @@ impl<'r> BlobStore<'r> {
         let read = read_blob(&self.repo.git, id).map_err(|err| self.error(id, &err))?.read(
             id,
             Some(refs_fn),
-            &self.planned(id),
+            &self.take_planned(id),
         );
         self.bytes_read.set(self.bytes_read.get() + read_bytes(&read.facts));
         Ok(self.insert(read).1.unwrap_or_else(|| Arc::from(Vec::new())))
@@ -200,7 +201,7 @@ impl<'r> BlobStore<'r> {
     }
 
     /// The scans planned for a blob about to be read by itself: done with this read.
-    fn planned(&self, id: Oid) -> Planned {
+    fn take_planned(&self, id: Oid) -> Planned {
         self.planned.borrow_mut().remove(&id).unwrap_or_default()
     }
 

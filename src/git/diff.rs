@@ -187,6 +187,12 @@ impl ChangeSet {
         self.changes.iter().any(|c| c.status == Status::Added)
     }
 
+    /// Whether the release has a path the base did not: added, or the new path of a rename or
+    /// copy (what near-duplicate and variant-name look at).
+    pub fn adds_paths(&self) -> bool {
+        self.changes.iter().any(|c| matches!(c.status, Status::Added | Status::Renamed | Status::Copied))
+    }
+
     fn sort(&mut self) {
         self.changes.sort_by(|a, b| a.path.cmp(&b.path).then(a.status.cmp(&b.status)));
     }
