@@ -859,16 +859,39 @@ pub fn references(content: &[u8]) -> Vec<String> {
             &text[at..at + line.len()]
         };
         let lower: Vec<&str> = code.iter().map(|line| lower_of(line)).collect();
-        names_and_modules(&lower, refs)
+        names_and_modules(&lower, Holds::of(&text), refs)
     } else {
         let text = original.to_lowercase();
-        names_and_modules(&comments::code_lines(&text, Syntax::Generic), refs)
+        names_and_modules(&comments::code_lines(&text, Syntax::Generic), Holds::of(&text), refs)
+    }
+}
+
+/// What the whole of a lower-cased text holds, so that [`names_and_modules`] looks for a thing
+/// in each line only when some line may have it.
+#[derive(Clone, Copy)]
+struct Holds {
+    /// Only ASCII.
+    ascii: bool,
+    /// A `*`: a path pattern.
+    stars: bool,
+    /// `_path` or `_url`: a route helper.
+    routes: bool,
+}
+
+impl Holds {
+    fn of(text: &str) -> Holds {
+        let finder = |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
+        Holds {
+            ascii: text.is_ascii(),
+            stars: memchr::memchr(b'*', text.as_bytes()).is_some(),
+            routes: finder("_path") || finder("_url"),
+        }
     }
 }
 
 /// The rest of [`references`], on the lower-cased lines of code: paths and file names, path
 /// patterns, route helpers, then imported modules.
-fn names_and_modules(code: &[&str], mut refs: std::collections::BTreeSet<String>) -> Vec<String> {
+fn names_and_modules(code: &[&str], text: Holds, mut refs: std::collections::BTreeSet<String>) -> Vec<String> {
     for line in code {
         let mut name = |token: &str| {
             let token = token.trim_matches(|c| c == '.' || c == '/');
@@ -886,15 +909,15 @@ fn names_and_modules(code: &[&str], mut refs: std::collections::BTreeSet<String>
             }
         };
         // A name is read only when it has a dot or a slash.
-        if line.is_ascii() {
+        if text.ascii || line.is_ascii() {
             dotted_runs(line, &mut name);
         } else {
             line.split(|c: char| !name_char(c)).for_each(&mut name);
         }
-        if line.contains('*') {
+        if text.stars && line.contains('*') {
             patterns(line, &mut refs);
         }
-        if line.contains('_') && (line.contains("_path") || line.contains("_url")) {
+        if text.routes && (line.contains("_path") || line.contains("_url")) {
             route_helpers(line, &mut refs);
         }
         if refs.len() > MAX_REFS_PER_FILE {
@@ -919,26 +942,34 @@ fn name_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-')
 }
 
+/// Which bytes are [`name_char`]s, for ASCII text.
+const NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-');
+        b += 1;
+    }
+    table
+};
+
 /// Calls `each` with every run of name bytes (letters, digits, `_ . / -`) of the ASCII `line`
-/// that holds a dot or a slash: the tokens of [`names_and_modules`] that can be a name, found
-/// without decoding characters.
+/// that holds a dot or a slash, in order: the tokens of [`names_and_modules`] that can be a
+/// name. Found from each dot or slash outwards, so the bytes of a line with neither are not
+/// looked at one by one.
 fn dotted_runs(line: &str, each: &mut impl FnMut(&str)) {
     let bytes = line.as_bytes();
-    let mut start = 0;
-    let mut dotted = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        if name_char(char::from(b)) {
-            dotted |= matches!(b, b'.' | b'/');
-            continue;
-        }
-        if dotted {
-            each(&line[start..i]);
-        }
-        start = i + 1;
-        dotted = false;
-    }
-    if dotted {
-        each(&line[start..]);
+    let name = |b: &u8| NAME_BYTES[usize::from(*b)];
+    let mut from = 0;
+    while let Some(found) = memchr::memchr2(b'.', b'/', &bytes[from..]) {
+        let at = from + found;
+        // The run holding `at` starts after the last byte before it that is not a name byte
+        // (at or after `from`, which ends the previous run) and ends at the first after it.
+        let start = bytes[..at].iter().rposition(|b| !name(b)).map_or(0, |i| i + 1);
+        let end = bytes[at..].iter().position(|b| !name(b)).map_or(bytes.len(), |i| at + i);
+        each(&line[start..end]);
+        from = end;
     }
 }
 
@@ -1009,7 +1040,7 @@ fn imported_modules(line: &str) -> Vec<String> {
     const KEYWORDS: [&str; 8] =
         ["require(", "require ", "require_relative ", "require_relative(", " from ", "import(", "source ", "load "];
     static ANY_KEYWORD: OnceLock<regex::Regex> = OnceLock::new();
-    if !line.contains(['\'', '"', '`']) {
+    if memchr::memchr3(b'\'', b'"', b'`', line.as_bytes()).is_none() {
         return modules;
     }
     let any_keyword = ANY_KEYWORD.get_or_init(|| {
@@ -1105,6 +1136,29 @@ mod tests {
         assert!(!ascii.iter().any(|r| r.contains("not_read")), "{ascii:?}");
     }
 
+    /// The runs found from each dot or slash outwards are the runs of name characters that hold
+    /// one, in order: at the ends of a line, side by side, a dot or slash alone, none at all.
+    #[test]
+    fn dotted_runs_are_the_dotted_tokens() {
+        for line in [
+            "",
+            "no dots here",
+            ".",
+            "/",
+            "a.b",
+            "./run.sh --x=./y.z/",
+            "tail.",
+            "x(a.b,c/d)[e-f.g] h..i//j ",
+            "--flag ../up/../deploy.sh;cd /srv&&./go",
+            "a.b.c d_e.f-g/h k",
+        ] {
+            let definition: Vec<String> =
+                line.split(|c: char| !name_char(c)).filter(|t| t.contains(['.', '/'])).map(String::from).collect();
+            let mut found = Vec::new();
+            dotted_runs(line, &mut |token| found.push(token.to_string()));
+            assert_eq!(found, definition, "{line:?}");
+        }
+    }
     #[test]
     fn references_by_name_and_by_module_count() {
         let mut refs = References::default();

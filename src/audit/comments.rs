@@ -201,7 +201,14 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
         Syntax::Semicolon => b";#",
         Syntax::None => b"",
     };
-    if !bytes[start..].iter().any(|b| starts.contains(b)) {
+    let rest = &bytes[start..];
+    let may_start = match *starts {
+        [] => false,
+        [one] => memchr::memchr(one, rest).is_some(),
+        [one, two] => memchr::memchr2(one, two, rest).is_some(),
+        _ => rest.iter().any(|b| starts.contains(b)),
+    };
+    if !may_start {
         return &line[start..];
     }
     let blocks = matches!(syntax, Syntax::Slash | Syntax::Rust | Syntax::HashSlash | Syntax::Dash | Syntax::Generic);
