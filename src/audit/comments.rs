@@ -80,7 +80,33 @@ pub fn syntax_for(path: &str) -> Syntax {
 /// becomes empty), one entry per line of `text.lines()`.
 pub fn code_lines(text: &str, syntax: Syntax) -> Vec<&str> {
     let mut in_block = false;
-    text.lines().map(|line| code_of(line, syntax, &mut in_block)).collect()
+    lines(text).map(|line| code_of(line, syntax, &mut in_block)).collect()
+}
+
+/// The lines of `text`, as `text.lines()` gives them (a `\r` before the newline left out, no
+/// empty line after a last newline), found with one vectorised search for the newlines of the
+/// whole text: most lines of code are short, and searching for each one's end alone costs more
+/// than the search.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+    std::iter::from_fn(move || {
+        let line = match ends.next() {
+            Some(end) => {
+                let line = &text[start..end];
+                start = end + 1;
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            // The last line, without a newline, keeps a `\r` it ends with.
+            None if start < text.len() => {
+                let line = &text[start..];
+                start = text.len();
+                line
+            }
+            None => return None,
+        };
+        Some(line)
+    })
 }
 
 /// The lines of code of `text`, trimmed, comments and blank lines left out: what two versions of
@@ -277,6 +303,30 @@ fn code_of<'a>(line: &'a str, syntax: Syntax, in_block: &mut bool) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lines are `str::lines`'s, line ends and the end of the text included.
+    #[test]
+    fn lines_are_the_lines_of_the_text() {
+        for text in [
+            "",
+            "\n",
+            "\n\n",
+            "\r\n",
+            "\r",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\r\nb\r\n",
+            "a\rb\n",
+            "a\r",
+            "a\n\r",
+            "\n\na\n\r\n",
+            "x\r\r\n",
+            "d\u{e9}j\u{e0}\nvu\r\n",
+        ] {
+            assert_eq!(lines(text).collect::<Vec<_>>(), text.lines().collect::<Vec<_>>(), "{text:?}");
+        }
+    }
 
     #[test]
     fn a_long_line_is_read_in_one_pass() {
