@@ -55,7 +55,7 @@ impl Classes {
         let classes = patched.unwrap_or_else(|| Classes::matched(tree, paths));
         if let Some(kept) = kept {
             // Classes that cannot be kept only cost the next run the matching.
-            let _ = kept.seal_and_write([MAGIC.as_slice(), &key, &classes.bits].concat());
+            let _ = kept.seal_and_write(&[MAGIC.as_slice(), &key, &classes.bits]);
         }
         classes
     }

@@ -766,10 +766,9 @@ impl Analysis<'_> {
 /// Keeps the encoded references of the release tree `tree`. References that cannot be kept
 /// only cost the next run the reading.
 fn keep_references(file: &git::Sealed, tree: Oid, paths: &config::PathClasses, body: &[u8]) {
-    let mut record = [KEPT_REFERENCES_MAGIC.as_slice(), &classes::key(tree, paths)].concat();
-    git::bytes::put_oid(&mut record, &tree);
-    record.extend_from_slice(body);
-    let _ = file.seal_and_write(record);
+    let mut header = [KEPT_REFERENCES_MAGIC.as_slice(), &classes::key(tree, paths)].concat();
+    git::bytes::put_oid(&mut header, &tree);
+    let _ = file.seal_and_write(&[&header, body]);
 }
 
 /// The header of [`coverage::KEPT_FILE_NAME`]; it changes whenever what is kept changes meaning.

@@ -197,7 +197,7 @@ impl Reach {
 
     /// Keeps the index for `key`. One that cannot be kept only costs the next run a build.
     pub fn keep(&self, file: &Sealed, key: &[u8; 32]) {
-        let _ = file.seal_and_write([MAGIC.as_slice(), key, &self.table].concat());
+        let _ = file.seal_and_write(&[MAGIC.as_slice(), key, &self.table]);
     }
 
     /// The kept index file of a repository.

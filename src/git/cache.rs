@@ -360,7 +360,7 @@ impl CacheFile {
     /// and the newer file removed.
     pub fn save(&self, old: &Loaded, new: &Contents) -> std::io::Result<()> {
         let Some(newer_file) = &self.newer else {
-            return self.file.seal_and_write(encode(old, new));
+            return self.file.seal_and_write(&[&encode(old, new)]);
         };
         let fresh = new.not_in(old);
         if fresh.is_empty() {
@@ -372,12 +372,12 @@ impl CacheFile {
         if !old.body.is_empty() {
             let body = encode(newer, &fresh);
             if body.len() <= old.body.len() / NEWER_SHARE {
-                return newer_file.seal_and_write(body);
+                return newer_file.seal_and_write(&[&body]);
             }
         }
         let mut merged = newer.contents();
         merged.add(fresh);
-        self.file.seal_and_write(encode(old, &merged))?;
+        self.file.seal_and_write(&[&encode(old, &merged)])?;
         newer_file.remove()
     }
 }
@@ -414,12 +414,12 @@ impl Sealed {
         Some(bytes)
     }
 
-    /// Writes `body` and its tag to a temporary file renamed into place, so readers see an old
-    /// or a new file, never a torn one.
-    pub fn seal_and_write(&self, mut body: Vec<u8>) -> std::io::Result<()> {
-        let tag = tag(&self.key, &body);
-        body.extend_from_slice(&tag);
-        self.write(&body)
+    /// Writes a body, the concatenation of `parts`, and its tag to a temporary file renamed
+    /// into place, so readers see an old or a new file, never a torn one. The parts are written
+    /// as they are: a large body is never copied to be joined or sealed.
+    pub fn seal_and_write(&self, parts: &[&[u8]]) -> std::io::Result<()> {
+        let tag = tag(&self.key, parts);
+        self.write(parts.iter().copied().chain([tag.as_slice()]))
     }
 
     /// Removes the file; one that is not there is removed already.
@@ -430,12 +430,22 @@ impl Sealed {
         }
     }
 
-    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+    fn write<'a>(&self, parts: impl Iterator<Item = &'a [u8]>) -> std::io::Result<()> {
+        use std::io::Write as _;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        std::fs::write(&temp, bytes)?;
+        let written = std::fs::File::create(&temp).and_then(|file| {
+            // Small parts are gathered; a part larger than the buffer goes straight to the file.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            parts.into_iter().try_for_each(|part| out.write_all(part))?;
+            out.into_inner().map_err(std::io::IntoInnerError::into_error).map(drop)
+        });
+        if let Err(err) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(err);
+        }
         std::fs::rename(&temp, &self.path).inspect_err(|_| {
             let _ = std::fs::remove_file(&temp);
         })
@@ -507,9 +517,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
-fn tag(key: &[u8; KEY_LEN], body: &[u8]) -> [u8; TAG_LEN] {
+fn tag(key: &[u8; KEY_LEN], body: &[&[u8]]) -> [u8; TAG_LEN] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-    mac.update(body);
+    body.iter().for_each(|part| mac.update(part));
     mac.finalize().into_bytes().into()
 }
 
@@ -783,8 +793,12 @@ mod tests {
     fn a_sealed_file_is_read_only_with_the_key_that_wrote_it() {
         let dir = tempfile::tempdir().unwrap();
         let sealed = |key: u8| Sealed { path: dir.path().join("kept.bin"), key: [key; KEY_LEN] };
-        sealed(9).seal_and_write(b"what gate kept".to_vec()).unwrap();
+        sealed(9).seal_and_write(&[b"what gate kept"]).unwrap();
         assert_eq!(sealed(9).read().as_deref(), Some(b"what gate kept".as_slice()));
+        let whole = std::fs::read(dir.path().join("kept.bin")).unwrap();
+        // A body written in parts is the same file as the body written whole.
+        sealed(9).seal_and_write(&[b"what ", b"", b"gate kept"]).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("kept.bin")).unwrap(), whole);
         assert_eq!(sealed(8).read(), None, "another user's key does not verify it");
         let mut damaged = std::fs::read(dir.path().join("kept.bin")).unwrap();
         damaged[3] ^= 1;

@@ -34,7 +34,7 @@ impl Listing {
     }
 
     pub fn save(&self, tree: Oid, files: &[TreeFile]) -> std::io::Result<()> {
-        self.file.seal_and_write(encode(tree, files))
+        self.file.seal_and_write(&[&encode(tree, files)])
     }
 }
 
