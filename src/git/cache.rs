@@ -430,7 +430,7 @@ impl Sealed {
         }
     }
 
-    fn write<'a>(&self, parts: impl Iterator<Item = &'a [u8]>) -> std::io::Result<()> {
+    fn write<'a>(&self, mut parts: impl Iterator<Item = &'a [u8]>) -> std::io::Result<()> {
         use std::io::Write as _;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
@@ -439,7 +439,7 @@ impl Sealed {
         let written = std::fs::File::create(&temp).and_then(|file| {
             // Small parts are gathered; a part larger than the buffer goes straight to the file.
             let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-            parts.into_iter().try_for_each(|part| out.write_all(part))?;
+            parts.try_for_each(|part| out.write_all(part))?;
             out.into_inner().map_err(std::io::IntoInnerError::into_error).map(drop)
         });
         if let Err(err) = written {
