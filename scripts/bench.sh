@@ -46,6 +46,8 @@
 #   every blob    git cat-file --batch over every blob  reading the whole release tree: what a
 #                 of the release tree                   cold run that must know who loads a
 #                                                       changed script reads at most
+#                                                       (it lists the tree too: add the
+#                                                       ls-tree column for its whole floor)
 #   stat          git diff --stat A B                   reading and diffing the changed files
 #   copies        git diff -M -C --find-copies-harder -l0 --name-status A B
 #                 git's copy detection: every added file against every file of the tree
