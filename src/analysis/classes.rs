@@ -143,7 +143,7 @@ fn reaches_through(bits: u8) -> bool {
 /// The classes of one path.
 fn matched(path: &str, paths: &PathClasses) -> u8 {
     let bit = |yes: bool, bit: u8| if yes { bit } else { 0 };
-    let candidate = globset::Candidate::new(path);
+    let candidate = crate::config::Candidate::new(path);
     bit(paths.ignore.matches_candidate(&candidate), IGNORED)
         | bit(paths.tests.matches_candidate(&candidate), TEST)
         | bit(coverage::refers(path), REFERS)

@@ -122,17 +122,20 @@ pub struct Looked {
 /// Which test file refers to which name, and which test files are named for which files.
 #[derive(Debug, Default)]
 pub struct References {
-    by_name: FastMap<String, String>,
+    /// The test files the maps below hold, by number: each path is stored once, not once for
+    /// every name it refers to (a 100,000-file tree's tests refer to hundreds of thousands).
+    tests: Vec<String>,
+    by_name: FastMap<String, u32>,
     /// Test files by the lower-cased stem of the file they are named for (`test_host.py`: `host`).
-    by_subject: FastMap<String, Vec<String>>,
+    by_subject: FastMap<String, Vec<u32>>,
     /// A test file by the directory whose package it tests and its language family:
     /// `hc/api/tests/test_ping.py` tests the package `hc/api`.
-    by_package: FastMap<(String, String), String>,
+    by_package: FastMap<(String, String), u32>,
     /// A test file of each language family, by family.
-    by_family: FastMap<String, String>,
+    by_family: FastMap<String, u32>,
     /// The packages the tests import from (every run of an imported module's components but
     /// the last), built when first asked.
-    packages: std::cell::OnceCell<FastMap<String, String>>,
+    packages: std::cell::OnceCell<FastMap<String, u32>>,
     pub tests_searched: usize,
     /// Test files not read because the run's read budget ran out.
     pub unread: usize,
@@ -146,94 +149,104 @@ impl References {
     /// Records the references the code of one test file makes.
     pub fn add(&mut self, test_path: &str, refs: &[String]) {
         self.tests_searched += 1;
+        let test = self.number(test_path);
         for name in refs {
             // Most names are in many tests (`unittest.testcase`): the first test keeps them, and
             // a name already there is not copied to be looked up.
             if !self.by_name.contains_key(name.as_str()) {
-                self.by_name.insert(name.clone(), test_path.to_string());
+                self.by_name.insert(name.clone(), test);
             }
         }
+    }
+
+    /// The number of the test file at `test_path`: the last one numbered, if it is that file
+    /// (a test's path and its contents are recorded one after the other), else a new one.
+    fn number(&mut self, test_path: &str) -> u32 {
+        if self.tests.last().is_none_or(|last| last != test_path) {
+            self.tests.push(test_path.to_string());
+        }
+        self.tests.len() as u32 - 1
+    }
+
+    /// The path of test file `number`.
+    fn test(&self, number: u32) -> &str {
+        &self.tests[number as usize]
     }
 
     /// Records a file of the tests class by the file it is named for, if its name says so, and
     /// by the package it tests, if it sits in a test directory of a package (`app/tests/`).
     pub fn add_test_file(&mut self, test_path: &str) {
         let Some(subject) = subject_of(file_name(test_path)) else { return };
+        let test = self.number(test_path);
         if let Some(ext) = extension(file_name(test_path)) {
-            self.by_family
-                .entry(language_family(&ext.to_lowercase()).to_string())
-                .or_insert_with(|| test_path.to_string());
+            self.by_family.entry(language_family(&ext.to_lowercase()).to_string()).or_insert(test);
         }
-        self.by_subject.entry(subject).or_default().push(test_path.to_string());
+        self.by_subject.entry(subject).or_default().push(test);
         let lower = test_path.to_lowercase();
         let dirs: Vec<&str> = dir_name(&lower).split('/').filter(|d| !d.is_empty()).collect();
         if let (Some(at), Some(ext)) = (dirs.iter().position(|d| is_test_root(d)), extension(file_name(&lower)))
             && at > 0
         {
             let key = (dirs[..at].join("/"), language_family(ext).to_string());
-            self.by_package.entry(key).or_insert_with(|| test_path.to_string());
+            self.by_package.entry(key).or_insert(test);
         }
     }
 
     fn find(&self, name: &str) -> Option<&str> {
-        self.by_name.get(name).map(String::as_str)
+        self.by_name.get(name).map(|test| self.test(*test))
     }
 
     /// What the test files' paths and contents decide (all but the images and the routes), in
     /// the format of [`KEPT_FILE_NAME`]: each test path once, then the maps by its number.
     /// `None` when a string is too long for the format.
     pub fn encode_kept(&self) -> Option<Vec<u8>> {
-        let mut paths: Vec<&str> = self.by_name.values().map(String::as_str).collect();
-        paths.extend(self.by_subject.values().flatten().map(String::as_str));
-        paths.extend(self.by_package.values().chain(self.by_family.values()).map(String::as_str));
-        paths.sort_unstable();
-        paths.dedup();
-        // Numbered by a map, not a search of the sorted list: the name map alone is hundreds of
-        // thousands of entries on a large tree, and its paths share long prefixes.
-        let numbers: FastMap<&str, u32> = paths.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
-        let number = |path: &str| numbers.get(path).copied().unwrap_or(u32::MAX);
-        let mut texts = paths.clone();
-        texts
-            .extend(self.by_name.keys().chain(self.by_subject.keys()).chain(self.by_family.keys()).map(String::as_str));
-        texts.extend(self.by_package.keys().flat_map(|(dir, family)| [dir.as_str(), family.as_str()]));
-        if texts.iter().any(|t| t.len() > u16::MAX as usize) {
+        let mut texts = self.tests.iter().chain(self.by_name.keys()).chain(self.by_subject.keys());
+        if texts.any(|t| t.len() > u16::MAX as usize)
+            || self
+                .by_family
+                .keys()
+                .chain(self.by_package.keys().flat_map(|(d, f)| [d, f]))
+                .any(|t| t.len() > u16::MAX as usize)
+        {
             return None;
         }
         let mut out = Vec::new();
         put_u32(&mut out, self.tests_searched as u32);
-        put_u32(&mut out, paths.len() as u32);
-        paths.iter().for_each(|p| put_text16(&mut out, p));
+        put_u32(&mut out, self.tests.len() as u32);
+        self.tests.iter().for_each(|p| put_text16(&mut out, p));
         put_u32(&mut out, self.by_name.len() as u32);
         for (name, test) in &self.by_name {
             put_text16(&mut out, name);
-            put_u32(&mut out, number(test));
+            put_u32(&mut out, *test);
         }
         put_u32(&mut out, self.by_subject.len() as u32);
         for (subject, tests) in &self.by_subject {
             put_text16(&mut out, subject);
             put_u32(&mut out, tests.len() as u32);
-            tests.iter().for_each(|t| put_u32(&mut out, number(t)));
+            tests.iter().for_each(|t| put_u32(&mut out, *t));
         }
         put_u32(&mut out, self.by_package.len() as u32);
         for ((dir, family), test) in &self.by_package {
             put_text16(&mut out, dir);
             put_text16(&mut out, family);
-            put_u32(&mut out, number(test));
+            put_u32(&mut out, *test);
         }
         put_u32(&mut out, self.by_family.len() as u32);
         for (family, test) in &self.by_family {
             put_text16(&mut out, family);
-            put_u32(&mut out, number(test));
+            put_u32(&mut out, *test);
         }
         Some(out)
     }
 
-    /// References decoded from [`References::encode_kept`]'s format; `None` unless it reads whole.
+    /// References decoded from [`References::encode_kept`]'s format; `None` unless it reads whole
+    /// and every number is of a test file it lists.
     pub fn decode_kept(bytes: &[u8]) -> Option<References> {
         let mut r = Reader::new(bytes);
         let mut refs = References { tests_searched: r.u32()? as usize, ..References::default() };
-        let paths: Vec<String> = (0..r.u32()?).map(|_| r.text16()).collect::<Option<_>>()?;
-        let test = |r: &mut Reader<'_>| paths.get(r.u32()? as usize).cloned();
+        refs.tests = (0..r.u32()?).map(|_| r.text16()).collect::<Option<_>>()?;
+        let count = refs.tests.len();
+        let test = |r: &mut Reader<'_>| r.u32().filter(|n| (*n as usize) < count);
         // Each map sized before it is filled: growing the name map, hundreds of thousands of
         // entries on a large tree, was half of the decoding.
         let names = r.u32()?;
@@ -258,7 +271,7 @@ impl References {
         r.is_empty().then_some(refs)
     }
 
-    fn imported_packages(&self) -> &FastMap<String, String> {
+    fn imported_packages(&self) -> &FastMap<String, u32> {
         self.packages.get_or_init(|| {
             let mut packages = FastMap::default();
             for (name, test) in &self.by_name {
@@ -266,7 +279,7 @@ impl References {
                 let parts: Vec<&str> = module.split('.').collect();
                 for start in 0..parts.len() {
                     for end in start + 1..parts.len() {
-                        packages.entry(parts[start..end].join(".")).or_insert_with(|| test.clone());
+                        packages.entry(parts[start..end].join(".")).or_insert(*test);
                     }
                 }
             }
@@ -394,7 +407,7 @@ pub fn tested(path: &str, templates: &[String], tree: &TreeIndex, refs: &Referen
     if let Some(ext) = extension(file_name(&lower_path))
         && let Some(test) = refs.by_package.get(&(package.to_string(), language_family(ext).to_string()))
     {
-        return Ok(Tested::PackageTests(test.clone()));
+        return Ok(Tested::PackageTests(refs.test(*test).to_string()));
     }
     let name = file_name(path);
     // A bare name (`search.sh`) refers to any file of that name; a path (`bin/search.sh`) only
@@ -471,7 +484,7 @@ fn module_names(path: &str) -> Vec<String> {
 fn loaded_by_tests<'r>(lower: &str, tree: &TreeIndex, refs: &'r References) -> Option<&'r str> {
     let name = file_name(lower);
     let family = language_family(extension(name)?);
-    let test = refs.by_family.get(family).map(String::as_str)?;
+    let test = refs.by_family.get(family).map(|test| refs.test(*test))?;
     if family == "rb" {
         let at_root = |root: &str| root.is_empty() || root.ends_with('/');
         // The test database is loaded from `db/schema.rb` before the tests run.
@@ -498,7 +511,7 @@ fn loaded_by_tests<'r>(lower: &str, tree: &TreeIndex, refs: &'r References) -> O
     if family == "py" {
         if name == "__init__.py" {
             let package = dir_name(lower).replace('/', ".");
-            return refs.imported_packages().get(&package).map(String::as_str);
+            return refs.imported_packages().get(&package).map(|test| refs.test(*test));
         }
         let django = tree.named("manage.py").next().is_some();
         let settings = dir_name(lower).rsplit('/').next() == Some("settings");
@@ -610,7 +623,7 @@ fn mirrored<'r>(path: &str, refs: &'r References) -> Option<&'r str> {
     let dirs: Vec<&str> = dir_name(&lower).split('/').filter(|d| !d.is_empty()).collect();
     // `anywhere`: wherever the test sits; `nested`: the test must mirror at least one directory.
     let named_for = |subject: &str, dirs: &[&str], anywhere: bool, nested: bool| -> Option<&'r str> {
-        refs.by_subject.get(subject)?.iter().map(String::as_str).find(|test| {
+        refs.by_subject.get(subject)?.iter().map(|test| refs.test(*test)).find(|test| {
             let test_lower = test.to_lowercase();
             let same_language = extension(file_name(&test_lower)).is_some_and(|e| language_family(e) == family);
             let mut mirror: Vec<&str> =
@@ -1094,9 +1107,15 @@ mod tests {
         assert_eq!(back.by_subject, refs.by_subject);
         assert_eq!(back.by_package, refs.by_package);
         assert_eq!(back.by_family, refs.by_family);
+        assert_eq!(back.tests, ["app/tests/test_host.py", "spec/models/user_spec.rb", "tests/test_cli.py"]);
         assert_eq!((back.tests_searched, back.find("mod:app.host")), (3, Some("app/tests/test_host.py")));
         assert!(References::decode_kept(&bytes[..bytes.len() - 1]).is_none());
         assert!(References::decode_kept(&[bytes.as_slice(), b"x"].concat()).is_none());
+        // The last record is the last family's test number: one past the three tests listed.
+        let mut stray = bytes.clone();
+        let at = stray.len() - 4;
+        stray[at..].copy_from_slice(&3u32.to_le_bytes());
+        assert!(References::decode_kept(&stray).is_none());
     }
 
     #[test]

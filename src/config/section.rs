@@ -222,7 +222,7 @@ impl Section<'_> {
             let origin = self.origin(&globs.span());
             if let Some((set, except)) = self.globs(globs.get_ref()) {
                 let globs = globs.into_inner().into_iter().map(Spanned::into_inner).collect();
-                layer.paths.insert(class, PathClass { globs, set, except, added: globset::GlobSet::empty(), origin });
+                layer.paths.insert(class, PathClass::new(globs, set, except, origin));
             }
         }
     }
