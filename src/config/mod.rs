@@ -189,9 +189,9 @@ impl PathClass {
     /// several classes is split into its parts once.
     pub fn matches_candidate(&self, path: &Candidate<'_>) -> bool {
         (self.needles.may_match(path.path)
-            && self.set.is_match_candidate(&path.parts)
-            && !self.except.is_match_candidate(&path.parts))
-            || self.added.is_match_candidate(&path.parts)
+            && self.set.is_match_candidate(path.parts())
+            && !self.except.is_match_candidate(path.parts()))
+            || (!self.added.is_empty() && self.added.is_match_candidate(path.parts()))
     }
 
     /// Puts the files matching `globs` into the class as well, from `source` (`.gitattributes`):
@@ -208,15 +208,20 @@ impl PathClass {
     }
 }
 
-/// A path made ready to be matched against the globs of several classes.
+/// A path made ready to be matched against the globs of several classes: split into its parts
+/// once, and only when a class's globs are matched (most paths are ruled out before).
 pub struct Candidate<'p> {
     path: &'p str,
-    parts: globset::Candidate<'p>,
+    parts: std::cell::OnceCell<globset::Candidate<'p>>,
 }
 
 impl<'p> Candidate<'p> {
     pub fn new(path: &'p str) -> Self {
-        Candidate { path, parts: globset::Candidate::new(path) }
+        Candidate { path, parts: std::cell::OnceCell::new() }
+    }
+
+    fn parts(&self) -> &globset::Candidate<'p> {
+        self.parts.get_or_init(|| globset::Candidate::new(self.path))
     }
 }
 
