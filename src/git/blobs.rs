@@ -539,6 +539,15 @@ impl<'r> BlobStore<'r> {
                 derived: self.derived.take(),
             };
             let _ = cache.save(&self.disk, &learnt);
+            // Held again, so that they are freed with the store, or left for the process's end
+            // to free when the command exits after the report: freeing them one entry at a time
+            // was 1% of a cold run on a 300,000-file tree.
+            let cache::Contents { facts, refs, scans, derived } = learnt;
+            *self.facts.borrow_mut() = facts;
+            *self.refs.borrow_mut() = refs;
+            *self.scans.borrow_mut() = scans;
+            *self.derived.borrow_mut() = derived;
+            self.dirty.set(false);
         }
     }
 }
