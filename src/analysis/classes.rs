@@ -22,7 +22,8 @@ const FILE_NAME: &str = "classes-v1.bin";
 
 const IGNORED: u8 = 1;
 const TEST: u8 = 2;
-/// What the file names is worth reading as a reference (see [`coverage::refers`]).
+/// What the file names is worth reading as a reference (see [`coverage::refers`]). Asked only
+/// of the test files whose references count: nothing reads it of other files.
 const REFERS: u8 = 4;
 /// Its language loads other files (see [`coverage::loads_code`]).
 const LOADS_CODE: u8 = 8;
@@ -100,7 +101,8 @@ impl Classes {
         reads_references(self.bits[position])
     }
 
-    /// Whether what it names is worth reading as a reference.
+    /// Whether what it names is worth reading as a reference; asked of a test file whose
+    /// references count (for any other file the answer means nothing).
     pub fn refers(&self, position: usize) -> bool {
         refers(self.bits[position])
     }
@@ -144,9 +146,10 @@ fn reaches_through(bits: u8) -> bool {
 fn matched(path: &str, paths: &PathClasses) -> u8 {
     let bit = |yes: bool, bit: u8| if yes { bit } else { 0 };
     let candidate = crate::config::Candidate::new(path);
-    bit(paths.ignore.matches_candidate(&candidate), IGNORED)
-        | bit(paths.tests.matches_candidate(&candidate), TEST)
-        | bit(coverage::refers(path), REFERS)
+    let classes =
+        bit(paths.ignore.matches_candidate(&candidate), IGNORED) | bit(paths.tests.matches_candidate(&candidate), TEST);
+    classes
+        | bit(reads_references(classes) && coverage::refers(path), REFERS)
         | bit(coverage::loads_code(path), LOADS_CODE)
 }
 
