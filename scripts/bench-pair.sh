@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 
 git ls-tree -r "$release" | awk '$2 == "blob" { print $3 }' >"$work/blobs"
 for bin in "$old" "$new"; do
-  rm -rf "$GIT_DIR/gate"
+  rm -rf "${GIT_DIR:?}/gate"
   "$bin" check --base "$base" --release "$release" --format json >"$work/report.$(basename "$bin")" || true
 done
 if ! cmp -s "$work/report.$(basename "$old")" "$work/report.$(basename "$new")"; then
@@ -44,7 +44,7 @@ timed() { # NAME COMMAND...: appends "NAME cpu-seconds peak-KiB" to $work/times
 }
 for _ in $(seq "$runs"); do
   for bin in old new; do
-    rm -rf "$GIT_DIR/gate"
+    rm -rf "${GIT_DIR:?}/gate"
     if [ $bin = old ]; then b=$old; else b=$new; fi
     timed $bin "$b" check --base "$base" --release "$release" --format json
   done
