@@ -149,12 +149,14 @@ impl References {
     /// Records the references the code of one test file makes.
     pub fn add(&mut self, test_path: &str, refs: &[String]) {
         self.tests_searched += 1;
-        let test = self.number(test_path);
+        // Numbered once it is the first to make a name: a test that adds none is not listed.
+        let mut test = None;
         for name in refs {
             // Most names are in many tests (`unittest.testcase`): the first test keeps them, and
             // a name already there is not copied to be looked up.
             if !self.by_name.contains_key(name.as_str()) {
-                self.by_name.insert(name.clone(), test);
+                let number = *test.get_or_insert_with(|| self.number(test_path));
+                self.by_name.insert(name.clone(), number);
             }
         }
     }
@@ -200,14 +202,9 @@ impl References {
     /// the format of [`KEPT_FILE_NAME`]: each test path once, then the maps by its number.
     /// `None` when a string is too long for the format.
     pub fn encode_kept(&self) -> Option<Vec<u8>> {
-        let mut texts = self.tests.iter().chain(self.by_name.keys()).chain(self.by_subject.keys());
-        if texts.any(|t| t.len() > u16::MAX as usize)
-            || self
-                .by_family
-                .keys()
-                .chain(self.by_package.keys().flat_map(|(d, f)| [d, f]))
-                .any(|t| t.len() > u16::MAX as usize)
-        {
+        let mut texts = (self.tests.iter().chain(self.by_name.keys()).chain(self.by_subject.keys()))
+            .chain(self.by_family.keys().chain(self.by_package.keys().flat_map(|(dir, family)| [dir, family])));
+        if texts.any(|t| t.len() > u16::MAX as usize) {
             return None;
         }
         let mut out = Vec::new();
