@@ -51,6 +51,10 @@
 #   stat          git diff --stat A B                   reading and diffing the changed files
 #   copies        git diff -M -C --find-copies-harder -l0 --name-status A B
 #                 git's copy detection: every added file against every file of the tree
+#   read          git cat-file --batch over the blobs   the blobs gate itself read, cold
+#                 a cold run of gate read               (GATE_READS_LOG, each once): reading
+#                                                       them and doing nothing else, the
+#                                                       floor of a cold range
 set -euo pipefail
 
 runs=${1:-5}
@@ -127,20 +131,27 @@ row() {
   tree_blobs "$release" >"$every"
   local files
   files=$(git diff --no-renames --name-only "$base" "$release" | wc -l | tr -d ' ')
+  # What a cold run reads, blob by blob (GATE_READS_LOG), listed once each: its own floor.
+  local read
+  read=$(mktemp)
+  rm -rf "${GIT_DIR:?}/gate"
+  GATE_READS_LOG=$read "${check[@]}" >/dev/null 2>&1 || true
+  sort -u -o "$read" "$read"
   local cold warm memory
   cold=$(stats "rm -rf '${GIT_DIR:?}/gate'" "${check[@]}")
   "${check[@]}" >/dev/null 2>&1 || true
   warm=$(stats ":" "${check[@]}")
   memory=$(peak "${check[@]}")
   printf '%s\t%s\t%s\t%s\t%s MiB\n' "$label" "$files" "$cold" "$warm" "$memory"
-  printf '\t\tdiff --raw %s | ls-tree %s | cat-file %s | every blob %s | stat %s | copies %s\n' \
+  printf '\t\tdiff --raw %s | ls-tree %s | cat-file %s | every blob %s | read %s (%s blobs) | stat %s | copies %s\n' \
     "$(stats ":" git diff --raw "$base" "$release")" \
     "$(stats ":" git ls-tree -r "$release")" \
     "$(stats ":" sh -c "git cat-file --batch <'$blobs'")" \
     "$(stats ":" sh -c "git cat-file --batch <'$every'")" \
+    "$(stats ":" sh -c "git cat-file --batch <'$read'")" "$(wc -l <"$read" | tr -d ' ')" \
     "$(stats ":" git diff --stat "$base" "$release")" \
     "$(stats ":" git diff -M -C --find-copies-harder -l0 --name-status "$base" "$release")"
-  rm -f "$blobs" "$every"
+  rm -f "$blobs" "$every" "$read"
 }
 
 # The next release's run on the repository in GIT_DIR: `gate check` of HEAD~1..R, each run

@@ -25,7 +25,8 @@ fn main() -> ExitCode {
     let mut stdout = QuietOnClosedPipe(std::io::stdout().lock());
     let mut stderr = std::io::stderr().lock();
     let err_is_terminal = std::io::stderr().is_terminal();
-    let result = gate::run(&cli, &mut Io { out: &mut stdout, err: &mut stderr, err_is_terminal });
+    let result = gate::git::reads_log::open()
+        .and_then(|()| gate::run(&cli, &mut Io { out: &mut stdout, err: &mut stderr, err_is_terminal }));
     let _ = stdout.flush();
     match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,

@@ -225,3 +225,42 @@ fn a_reader_that_goes_away_does_not_change_the_verdict() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// `GATE_READS_LOG` lists what a run read, so a benchmark can time `git cat-file --batch` over
+/// exactly those blobs. A cold run reads the added script and the file beside it; a re-run on
+/// the same release knows them from its cache and reads neither. A file it cannot open is an
+/// error, not an empty list.
+#[test]
+fn the_reads_log_lists_the_blobs_a_run_read() {
+    let repo = TestRepo::with_files(&[("app/core.py", "def core():\n    return 1\n"), ("README", "app\n")]);
+    let base = repo.rev("HEAD");
+    repo.write("app/helper.py", "def helper():\n    return 2\n");
+    repo.commit("helper");
+    let log = repo.sibling("reads.txt");
+    let log_arg = log.to_str().unwrap();
+    let listed = || -> Vec<String> {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        std::fs::remove_file(&log).ok();
+        text.lines().map(str::to_string).collect()
+    };
+    let root = repo.path().to_path_buf();
+    repo.gate_in(&root, &["check", "--base", &base], &[("GATE_READS_LOG", log_arg)]).expect(0);
+    let cold = listed();
+    for path in ["app/helper.py", "app/core.py"] {
+        let id = repo.rev(&format!("HEAD:{path}"));
+        assert!(cold.contains(&id), "the cold run read {path} ({id}); listed: {cold:?}");
+    }
+    for id in &cold {
+        assert_eq!(repo.git(&["cat-file", "-t", id]).trim(), "blob", "only blobs are listed: {id}");
+    }
+
+    repo.gate_in(&root, &["check", "--base", &base], &[("GATE_READS_LOG", log_arg)]).expect(0);
+    let warm = listed();
+    assert!(warm.is_empty(), "a re-run reads nothing it knows: {warm:?}");
+
+    let unwritable = repo.sibling("no-such-dir/reads.txt");
+    repo.gate_in(&root, &["check", "--base", &base], &[("GATE_READS_LOG", unwritable.to_str().unwrap())])
+        .expect(2)
+        .stderr_has("cannot open")
+        .stderr_has("GATE_READS_LOG");
+}

@@ -294,6 +294,7 @@ impl<'r> BlobStore<'r> {
 
     /// The content of a blob.
     pub fn content(&self, id: Oid) -> Result<Vec<u8>> {
+        super::reads_log::read(id);
         let blob = self.repo.git.find_blob(id).map_err(|err| self.error(id, &err))?;
         self.bytes_read.set(self.bytes_read.get() + blob.size() as u64);
         Ok(blob.content().to_vec())
@@ -678,6 +679,7 @@ impl<'a> Reader<'a> {
 
     fn read(&mut self, id: Oid, stored: Option<Location>) -> std::result::Result<Blob, git2::Error> {
         if let Some(content) = stored.and_then(|at| self.packs.blob(id, at, READ_LIMIT)) {
+            super::reads_log::read(id);
             return Ok(Blob::Content(content));
         }
         let repo = match &mut self.repo {
@@ -694,6 +696,7 @@ fn read_blob(repo: &Repository, id: Oid) -> std::result::Result<Blob, git2::Erro
     if size as u64 > READ_LIMIT {
         return Ok(Blob::TooLarge(size as u64));
     }
+    super::reads_log::read(id);
     Ok(Blob::Content(Rc::from(repo.find_blob(id)?.content())))
 }
 

@@ -14,6 +14,7 @@ mod listing;
 pub mod notes;
 pub mod pack;
 pub mod push;
+pub mod reads_log;
 mod repo;
 pub mod stops;
 pub mod sync;
