@@ -334,6 +334,11 @@ pub fn in_scope(policy: &Policy, change: &Change) -> bool {
 /// Whether `path` is deployed: not ignored, not a test, not documentation, an example or a
 /// demo, CI or editor settings. A deployable file that no test covers raises the severity of a copy of it.
 pub fn deployable(policy: &Policy, path: &str) -> bool {
+    deployable_candidate(policy, &crate::config::Candidate::new(path))
+}
+
+/// [`deployable`] for a path already made a candidate.
+pub fn deployable_candidate(policy: &Policy, path: &crate::config::Candidate<'_>) -> bool {
     static NOT: OnceLock<GlobSet> = OnceLock::new();
     let not = NOT.get_or_init(|| {
         let mut set = globset::GlobSetBuilder::new();
@@ -344,7 +349,9 @@ pub fn deployable(policy: &Policy, path: &str) -> bool {
         }
         set.build().unwrap_or_else(|_| GlobSet::empty())
     });
-    !policy.paths.ignore.matches(path) && !policy.paths.tests.matches(path) && !not.is_match(path)
+    !policy.paths.ignore.matches_candidate(path)
+        && !policy.paths.tests.matches_candidate(path)
+        && !not.is_match_candidate(path.parts())
 }
 
 /// Whether what a file of the tests class names is worth reading as a reference: its code, not

@@ -265,8 +265,8 @@ impl Scanner {
     }
 
     /// Whether any rule looks at `path`.
-    pub fn applies_to(&self, path: &str) -> bool {
-        self.rules.iter().any(|r| r.applies_to(path))
+    pub fn applies_to(&self, path: &crate::config::Candidate<'_>) -> bool {
+        self.rules.iter().any(|r| r.paths.is_empty() || r.paths.is_match_candidate(path.parts()))
     }
 
     /// A number that changes whenever what the rules match could change: their ids, patterns,
@@ -294,7 +294,9 @@ impl Scanner {
 
     /// Every hit in a file, as (rule index, hit), in line order; `code` is the code of each line.
     pub fn scan(&self, path: &str, code: &[&str], added: &[bool]) -> Vec<(usize, Hit)> {
-        let applicable: Vec<bool> = self.rules.iter().map(|r| r.applies_to(path)).collect();
+        let path = globset::Candidate::new(path);
+        let applicable: Vec<bool> =
+            self.rules.iter().map(|r| r.paths.is_empty() || r.paths.is_match_candidate(&path)).collect();
         self.scan_lines(code, added, &applicable)
     }
 

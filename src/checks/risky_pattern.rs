@@ -357,13 +357,19 @@ fn scanned<'c>(
 ) -> impl Iterator<Item = (&'c Change, &'c Side, bool, bool)> + 'c {
     changes.iter().filter_map(move |change| {
         let side = change.new.as_ref().filter(|s| matches!(s.mode, Mode::File | Mode::Executable))?;
-        let rules_apply = scanner.applies_to(&change.path);
+        // One candidate for every class and rule asked about the path: each asks of thousands of
+        // paths, twice a run (plan, then run).
+        let path = crate::config::Candidate::new(&change.path);
+        let skipped = policy.paths.ignore.matches_candidate(&path)
+            || crate::config::in_classes_candidate(policy, &settings.skip_classes, &path);
+        if skipped {
+            return None;
+        }
+        let rules_apply = scanner.applies_to(&path);
         // A committed key is risky in any file that ships, whatever the rules look at.
-        let secrets =
-            settings.committed_secrets.is_none_or(|s| s != Severity::Off) && coverage::deployable(policy, &change.path);
-        let skipped = policy.paths.ignore.matches(&change.path)
-            || crate::config::in_classes(policy, &settings.skip_classes, &change.path);
-        (!skipped && (rules_apply || secrets)).then_some((change, side, rules_apply, secrets))
+        let secrets = settings.committed_secrets.is_none_or(|s| s != Severity::Off)
+            && coverage::deployable_candidate(policy, &path);
+        (rules_apply || secrets).then_some((change, side, rules_apply, secrets))
     })
 }
 

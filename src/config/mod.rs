@@ -22,7 +22,8 @@ pub use crate::diag::{Diagnostic, SourceText, did_you_mean};
 pub use hooks::{Hooks, PrePushPolicy, PushedRef, RefFilter};
 pub use load::{PolicyInput, load, parse_date};
 pub use options::{
-    Catalog, CheckSettings, LAYER_STRIDE, Options, Problem, Settings, class_problems, in_classes, layer_of,
+    Catalog, CheckSettings, LAYER_STRIDE, Options, Problem, Settings, class_problems, in_classes, in_classes_candidate,
+    layer_of,
 };
 pub use packs::{BUILTIN_PACKS, builtin_pack};
 pub use raw::Severity;
@@ -220,7 +221,8 @@ impl<'p> Candidate<'p> {
         Candidate { path, parts: std::cell::OnceCell::new() }
     }
 
-    fn parts(&self) -> &globset::Candidate<'p> {
+    /// The path split as globset matches it, for a glob set of a check's own (a rule's paths).
+    pub fn parts(&self) -> &globset::Candidate<'p> {
         self.parts.get_or_init(|| globset::Candidate::new(self.path))
     }
 }

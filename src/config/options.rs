@@ -194,7 +194,15 @@ pub trait Catalog {
 
 /// Whether `path` is in any of the path classes named in a check's `skip-classes`.
 pub fn in_classes(policy: &super::Policy, classes: &[Spanned<String>], path: &str) -> bool {
-    policy.paths.iter().any(|(name, class)| classes.iter().any(|c| c.get_ref() == name) && class.matches(path))
+    in_classes_candidate(policy, classes, &super::Candidate::new(path))
+}
+
+/// [`in_classes`] for a path already made a candidate.
+pub fn in_classes_candidate(policy: &super::Policy, classes: &[Spanned<String>], path: &super::Candidate<'_>) -> bool {
+    policy
+        .paths
+        .iter()
+        .any(|(name, class)| classes.iter().any(|c| c.get_ref() == name) && class.matches_candidate(path))
 }
 
 /// Problems with a `skip-classes` list: names that are not path classes.
