@@ -68,7 +68,12 @@ pub struct Hit {
 impl Rule {
     /// Whether the rule looks at `path`.
     pub fn applies_to(&self, path: &str) -> bool {
-        self.paths.is_empty() || self.paths.is_match(path)
+        self.applies_to_candidate(&globset::Candidate::new(path))
+    }
+
+    /// [`Rule::applies_to`] for a path split once for several rules.
+    pub fn applies_to_candidate(&self, path: &globset::Candidate<'_>) -> bool {
+        self.paths.is_empty() || self.paths.is_match_candidate(path)
     }
 
     /// Matches on the added lines of a file: `code` is the code of every line of the new file
@@ -266,7 +271,7 @@ impl Scanner {
 
     /// Whether any rule looks at `path`.
     pub fn applies_to(&self, path: &crate::config::Candidate<'_>) -> bool {
-        self.rules.iter().any(|r| r.paths.is_empty() || r.paths.is_match_candidate(path.parts()))
+        self.rules.iter().any(|r| r.applies_to_candidate(path.parts()))
     }
 
     /// A number that changes whenever what the rules match could change: their ids, patterns,
@@ -295,8 +300,7 @@ impl Scanner {
     /// Every hit in a file, as (rule index, hit), in line order; `code` is the code of each line.
     pub fn scan(&self, path: &str, code: &[&str], added: &[bool]) -> Vec<(usize, Hit)> {
         let path = globset::Candidate::new(path);
-        let applicable: Vec<bool> =
-            self.rules.iter().map(|r| r.paths.is_empty() || r.paths.is_match_candidate(&path)).collect();
+        let applicable: Vec<bool> = self.rules.iter().map(|r| r.applies_to_candidate(&path)).collect();
         self.scan_lines(code, added, &applicable)
     }
 

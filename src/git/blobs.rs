@@ -294,8 +294,8 @@ impl<'r> BlobStore<'r> {
 
     /// The content of a blob.
     pub fn content(&self, id: Oid) -> Result<Vec<u8>> {
-        super::reads_log::read(id);
         let blob = self.repo.git.find_blob(id).map_err(|err| self.error(id, &err))?;
+        super::reads_log::read(id);
         self.bytes_read.set(self.bytes_read.get() + blob.size() as u64);
         Ok(blob.content().to_vec())
     }
@@ -696,8 +696,9 @@ fn read_blob(repo: &Repository, id: Oid) -> std::result::Result<Blob, git2::Erro
     if size as u64 > READ_LIMIT {
         return Ok(Blob::TooLarge(size as u64));
     }
+    let content = Rc::from(repo.find_blob(id)?.content());
     super::reads_log::read(id);
-    Ok(Blob::Content(Rc::from(repo.find_blob(id)?.content())))
+    Ok(Blob::Content(content))
 }
 
 #[cfg(test)]
